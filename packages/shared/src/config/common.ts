@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { STREAM_DEFAULTS, QUEUES } from '../names';
+import { bool, csv, logLevel, nonNegativeInt, optionalSecret, positiveInt, port, redisUrl } from './fragments';
+
+/**
+ * Variables every service reads (SPEC section 2). Service schemas extend this shape with
+ * their own. Defaults are those of `env-example-event-infrastructure`.
+ */
+export const commonEnvShape = {
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: logLevel.default('info'),
+  /** Human-readable logs instead of JSON lines (development only). */
+  LOG_PRETTY: bool.default(false),
+  /** Interface the HTTP server binds to. Compose sets 0.0.0.0 inside containers. */
+  HTTP_HOST: z.string().default('127.0.0.1'),
+
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6382'),
+  REDIS_PASSWORD: optionalSecret,
+  REDIS_STREAMS_URL: redisUrl.default('redis://127.0.0.1:6380'),
+  REDIS_STREAMS_PASSWORD: optionalSecret,
+  REDIS_QUEUE_URL: redisUrl.default('redis://127.0.0.1:6381'),
+  REDIS_QUEUE_PASSWORD: optionalSecret,
+
+  EVENT_BUS_ENABLED: bool.default(true),
+  PUBLISH_EVENTS: bool.default(true),
+  STREAM_NAME: z.string().min(1).default(STREAM_DEFAULTS.stream),
+  CONSUMER_GROUP: z.string().min(1).default(STREAM_DEFAULTS.group),
+  /** Safety cap on the stream length (approximate MAXLEN on XADD); 0 disables it. */
+  STREAM_MAXLEN_APPROX: nonNegativeInt.default(1_000_000),
+
+  DLQ_QUEUE_NAME: z.string().min(1).default(QUEUES.deadLetter),
+  RETRY_ATTEMPTS: positiveInt.default(3),
+  /** Base of the exponential backoff, in milliseconds. */
+  RETRY_DELAY: nonNegativeInt.default(60_000),
+
+  /** Bearer token for `/jobs`, `/events` and `/dlq` routes; unset means open. */
+  API_KEY: optionalSecret,
+  /** Maximum accepted JSON body, e.g. `1mb`, `512kb`. */
+  HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'must be a size like 1mb or 512kb').default('1mb'),
+  /** Grace period for active work on SIGTERM/SIGINT, in milliseconds. */
+  SHUTDOWN_GRACE_MS: nonNegativeInt.default(30_000),
+  /** Hosts a `http.request` job may call (comma-separated). */
+  HTTP_ALLOWED_HOSTS: csv,
+
+  QUEUE_PROCESSOR_PORT: port.default(8009),
+  EVENT_PROCESSOR_PORT: port.default(8010),
+  DLQ_PROCESSOR_PORT: port.default(8011),
+} as const;
+
+export const commonEnvSchema = z.object(commonEnvShape);
+export type CommonConfig = z.output<typeof commonEnvSchema>;

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/**
+ * Zod fragments every service composes into its own config schema. Values arrive as
+ * strings from the environment; each fragment turns them into the typed value.
+ */
+
+/** `redis://` or `rediss://` URL. The password may be in the URL or in a separate variable. */
+export const redisUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+    } catch {
+      // `new URL` throws on anything that is not a URL: that is the answer.
+      return false;
+    }
+  }, 'must be a redis:// or rediss:// URL with a host');
+
+export const port = z.coerce.number().int().min(0).max(65535);
+
+export const positiveInt = z.coerce.number().int().positive();
+
+export const nonNegativeInt = z.coerce.number().int().nonnegative();
+
+/** "true"/"false"/"1"/"0"/"yes"/"no"/"on"/"off". Never `z.coerce.boolean()`, which reads "false" as true. */
+export const bool = z.stringbool();
+
+/** An optional secret: empty string means unset. */
+export const optionalSecret = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value === '' ? undefined : value));
+
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Comma-separated list; blanks dropped. */
+export const csv = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );

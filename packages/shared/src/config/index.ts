@@ -1,0 +1,3 @@
+export * from './fragments';
+export * from './load-config';
+export * from './common';

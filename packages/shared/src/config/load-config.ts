@@ -1,0 +1,35 @@
+import type { z } from 'zod';
+
+/** A configuration error: its message is one line naming each bad variable. */
+export class ConfigError extends Error {
+  readonly issues: readonly { variable: string; message: string }[];
+
+  constructor(issues: readonly { variable: string; message: string }[]) {
+    super(
+      `invalid configuration: ${issues.map((issue) => `${issue.variable}: ${issue.message}`).join('; ')}`,
+    );
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/**
+ * Parses `env` with `schema` and freezes the result. Throws `ConfigError` naming every
+ * variable that is missing or wrong. Values are never echoed: a secret could be one.
+ */
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): Readonly<z.output<S>> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const variable = issue.path.map(String).join('.') || '(environment)';
+        const missing = env[variable] === undefined || env[variable] === '';
+        return { variable, message: missing && issue.code === 'invalid_type' ? 'is required' : issue.message };
+      }),
+    );
+  }
+  return Object.freeze(result.data) as Readonly<z.output<S>>;
+}

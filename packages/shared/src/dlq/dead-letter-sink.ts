@@ -1,0 +1,32 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { BULL_PREFIX } from '../names';
+import { deadLetterEntrySchema, deadLetterJobId, type DeadLetterEntry } from './dead-letter-entry';
+
+export interface DeadLetterSink {
+  /** Adds the entry to the DLQ queue; resolves with its DLQ job id once Redis has it. */
+  add(entry: DeadLetterEntry): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface DeadLetterSinkOptions {
+  /** `DLQ_QUEUE_NAME`. */
+  queueName: string;
+  /** A client on the queue Redis; the sink does not close it. */
+  connection: Redis;
+}
+
+/** Writes DLQ entries into the BullMQ dead-letter queue on the queue Redis. */
+export function createDeadLetterSink(options: DeadLetterSinkOptions): DeadLetterSink {
+  const queue = new Queue(options.queueName, { connection: options.connection, prefix: BULL_PREFIX });
+  return {
+    async add(entry) {
+      const parsed = deadLetterEntrySchema.parse(entry);
+      const jobId = deadLetterJobId(parsed);
+      // Entries are kept until the DLQ processor has handled them; it parks them on the master.
+      const job = await queue.add(parsed.kind, parsed, { jobId, removeOnComplete: 1000, removeOnFail: 5000 });
+      return job.id ?? jobId;
+    },
+    close: () => queue.close(),
+  };
+}

@@ -1,0 +1,2 @@
+export * from './dead-letter-entry';
+export * from './dead-letter-sink';

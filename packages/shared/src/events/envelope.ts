@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/**
+ * The event envelope, with CloudEvents 1.0 attribute names. `data` is validated per type by
+ * the family schemas; the envelope alone checks the attributes.
+ */
+export const SPEC_VERSION = '1.0' as const;
+
+/** Dotted lowercase: `workspace.created`, `auth.session.expired`. */
+export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9]*(?:[.-][a-z0-9]+)+$/;
+
+export const envelopeSchema = z.object({
+  id: z.uuid(),
+  type: z.string().regex(EVENT_TYPE_PATTERN, 'must be dotted lowercase, e.g. workspace.created'),
+  source: z.string().min(1).max(256),
+  time: z.iso.datetime({ offset: true }),
+  specversion: z.literal(SPEC_VERSION),
+  subject: z.string().min(1).max(512).optional(),
+  correlationid: z.string().min(1).max(256).optional(),
+  causationid: z.string().min(1).max(256).optional(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export type EventEnvelope<TData extends Record<string, unknown> = Record<string, unknown>> = Omit<
+  z.output<typeof envelopeSchema>,
+  'data'
+> & { data: TData };
+
+/** What a caller hands the publisher: `id`, `time`, `specversion` and `source` are filled in. */
+export type EventInput<TData extends Record<string, unknown> = Record<string, unknown>> = Omit<
+  EventEnvelope<TData>,
+  'id' | 'time' | 'specversion' | 'source'
+> &
+  Partial<Pick<EventEnvelope<TData>, 'id' | 'time' | 'specversion' | 'source'>>;

@@ -1,0 +1,6 @@
+export * from './envelope';
+export * from './registry';
+export * from './validate';
+export * from './wire';
+export * from './create-event';
+export * from './pattern';

@@ -1,0 +1,52 @@
+import type { z } from 'zod';
+import { ValidationError } from '../errors';
+import { envelopeSchema, type EventEnvelope } from './envelope';
+import { EVENT_FAMILIES, EVENT_SCHEMAS, familyOf, isKnownEventType } from './registry';
+
+/** Why an event was rejected: the event processor routes each reason to the DLQ. */
+export type InvalidEventReason = 'invalid_envelope' | 'unknown_family' | 'unknown_type' | 'invalid_data' | 'bad_json';
+
+export class InvalidEventError extends ValidationError {
+  readonly reason: InvalidEventReason;
+
+  constructor(reason: InvalidEventReason, message: string, details?: unknown) {
+    super(message, details);
+    this.name = 'InvalidEventError';
+    this.reason = reason;
+  }
+}
+
+function issuesOf(error: z.ZodError, prefix: string[] = []): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    path: [...prefix, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+/**
+ * Checks the envelope, then the family and type, then `data` against the type's schema.
+ * Returns the event with `data` as parsed (unknown data fields kept). Throws
+ * `InvalidEventError` with a `reason` and the zod issues in `details`.
+ */
+export function validateEvent(candidate: unknown): EventEnvelope {
+  const envelope = envelopeSchema.safeParse(candidate);
+  if (!envelope.success) {
+    throw new InvalidEventError('invalid_envelope', 'event envelope is invalid', issuesOf(envelope.error));
+  }
+  const event = envelope.data;
+  if (!isKnownEventType(event.type)) {
+    const family = familyOf(event.type);
+    if (!(EVENT_FAMILIES as readonly string[]).includes(family)) {
+      throw new InvalidEventError(
+        'unknown_family',
+        `unknown event family "${family}" (known: ${EVENT_FAMILIES.join(', ')})`,
+      );
+    }
+    throw new InvalidEventError('unknown_type', `unknown event type "${event.type}"`);
+  }
+  const data = EVENT_SCHEMAS[event.type].safeParse(event.data);
+  if (!data.success) {
+    throw new InvalidEventError('invalid_data', `data is invalid for ${event.type}`, issuesOf(data.error, ['data']));
+  }
+  return { ...event, data: data.data as Record<string, unknown> };
+}

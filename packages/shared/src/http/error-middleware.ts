@@ -1,0 +1,65 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError, toError, type ErrorCode } from '../errors';
+import type { Logger } from '../logger';
+
+/** The one table from error code to HTTP status. */
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  invalid_json: 400,
+  unsupported_media_type: 415,
+  unauthorized: 401,
+  forbidden_queue: 403,
+  not_found: 404,
+  unknown_queue: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  no_handler: 422,
+  unavailable: 503,
+  internal: 500,
+};
+
+export interface ErrorBody {
+  error: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+/** Errors raised by express' body parser carry a `type`; map them to our codes. */
+function fromBodyParser(err: unknown): AppError | undefined {
+  const type = (err as { type?: unknown }).type;
+  if (type === 'entity.too.large') return new AppError('payload_too_large', 'request body is larger than the limit');
+  if (type === 'entity.parse.failed') return new AppError('invalid_json', 'request body is not valid JSON');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new AppError('unsupported_media_type', 'unsupported body encoding');
+  }
+  return undefined;
+}
+
+/**
+ * Last middleware of every app: writes `{error, message, details?}` with the status from
+ * the table. Unknown errors become 500 with a generic message and are logged in full.
+ */
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (caught, req, res, _next) => {
+    const appError = caught instanceof AppError ? caught : fromBodyParser(caught);
+    if (res.headersSent) {
+      logger.error({ err: toError(caught) }, 'error after response started');
+      res.end();
+      return;
+    }
+    if (appError === undefined) {
+      logger.error({ err: toError(caught), method: req.method, path: req.path }, 'unhandled error');
+      const body: ErrorBody = { error: 'internal', message: 'internal server error' };
+      res.status(500).json(body);
+      return;
+    }
+    const body: ErrorBody = { error: appError.code, message: appError.message };
+    if (appError.details !== undefined) body.details = appError.details;
+    res.status(STATUS_BY_CODE[appError.code]).json(body);
+  };
+}
+
+/** Route of last resort: 404 in the same error shape. */
+export function notFoundHandler(): RequestHandler {
+  return (req, _res, next) => next(new AppError('not_found', `no route for ${req.method} ${req.path}`));
+}

@@ -1,0 +1,3 @@
+export * from './closer';
+export * from './signals';
+export * from './run-service';

@@ -1,0 +1,53 @@
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Paths whose values never reach a log line. */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'apiKey',
+  '*.apiKey',
+  'API_KEY',
+  '*.API_KEY',
+  'authorization',
+  '*.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.headers.authorization',
+  '*.redisUrl',
+  'redisUrl',
+  '*.REDIS_URL',
+  '*.REDIS_STREAMS_URL',
+  '*.REDIS_QUEUE_URL',
+  '*.REDIS_PASSWORD',
+  '*.REDIS_STREAMS_PASSWORD',
+  '*.REDIS_QUEUE_PASSWORD',
+  '*.ADMIN_PASSWORD',
+];
+
+export interface LoggerSettings {
+  service: string;
+  /** Default `info`. */
+  level?: string;
+  /** Pretty output through pino-pretty (development only). Default false: JSON lines. */
+  pretty?: boolean;
+  /** Where lines go; default stdout. Tests pass a stream to read the lines back. */
+  destination?: DestinationStream;
+}
+
+/** Root logger of a service: JSON lines on stdout, `service` bound, secrets redacted. */
+export function createLogger(settings: LoggerSettings): Logger {
+  const options: LoggerOptions = {
+    level: settings.level ?? 'info',
+    base: { service: settings.service },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    serializers: { err: pino.stdSerializers.err },
+  };
+  if (settings.pretty && settings.destination === undefined) {
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  }
+  return settings.destination ? pino(options, settings.destination) : pino(options);
+}

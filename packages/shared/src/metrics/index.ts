@@ -1,0 +1,2 @@
+export * from './registry';
+export { Counter, Gauge, Histogram, Registry } from 'prom-client';

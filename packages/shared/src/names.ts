@@ -1,0 +1,64 @@
+/**
+ * Every queue, stream, group, channel and key prefix of the product, defined once.
+ * Other modules import these; none retypes a literal.
+ */
+
+/** BullMQ queues on the queue Redis. */
+export const QUEUES = {
+  longRunning: 'long-running-jobs',
+  asyncProcessing: 'async-processing',
+  eventDriven: 'event-driven-jobs',
+  deadLetter: 'dead-letter-queue',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** Queues that run user jobs (everything but the dead-letter queue). */
+export const WORK_QUEUES = [QUEUES.longRunning, QUEUES.asyncProcessing, QUEUES.eventDriven] as const;
+export type WorkQueueName = (typeof WORK_QUEUES)[number];
+
+export const ALL_QUEUES = [...WORK_QUEUES, QUEUES.deadLetter] as const;
+
+/** Defaults of the seed for the stream and the consumer group. */
+export const STREAM_DEFAULTS = {
+  stream: 'pyairtable-events',
+  group: 'event-processors',
+} as const;
+
+/** BullMQ key prefix on the queue Redis. */
+export const BULL_PREFIX = 'bull';
+
+/** Service names, as they appear in logs, `/health` and event `source`. */
+export const SERVICES = {
+  queue: 'queue-processor',
+  event: 'event-processor',
+  dlq: 'dlq-processor',
+} as const;
+export type ServiceName = (typeof SERVICES)[keyof typeof SERVICES];
+
+/** Redis roles: which of the three instances a connection talks to. */
+export const REDIS_ROLES = {
+  master: 'redis',
+  streams: 'redis-streams',
+  queue: 'redis-queue',
+} as const;
+export type RedisRole = (typeof REDIS_ROLES)[keyof typeof REDIS_ROLES];
+
+/** Key prefix of everything this product stores on the master Redis. */
+export const MASTER_PREFIX = 'evinfra';
+
+/** Pub/sub channel on the master that carries each processed event, per type. */
+export function eventChannel(type: string): string {
+  return `${MASTER_PREFIX}:events:${type}`;
+}
+
+/** Pattern that matches every per-type event channel (for PSUBSCRIBE). */
+export const EVENT_CHANNEL_PATTERN = `${MASTER_PREFIX}:events:*`;
+
+/** Pub/sub channel on the master that carries DLQ alerts. */
+export const ALERT_CHANNEL = `${MASTER_PREFIX}:alerts`;
+
+/** Builds a key on the master Redis under the product prefix: `evinfra:<part>:<part>…`. */
+export function masterKey(...parts: string[]): string {
+  return [MASTER_PREFIX, ...parts].join(':');
+}

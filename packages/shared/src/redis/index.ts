@@ -1,0 +1,3 @@
+export * from './create-redis';
+export * from './clients';
+export type { Redis } from 'ioredis';

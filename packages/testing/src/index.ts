@@ -1,0 +1,4 @@
+export * from './redis-server';
+export * from './redis-stack';
+export * from './redis-container';
+export * from './helpers';
