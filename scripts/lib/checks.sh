@@ -1,0 +1,92 @@
+# shellcheck shell=bash
+# Helpers for test-event-infrastructure.sh check files. After checks_init:
+#   $QUEUE_API $EVENT_API $DLQ_API   base URLs of the three services (http://127.0.0.1:PORT)
+#   $STACK_HOST                      host the stack's ports are published on (127.0.0.1)
+#   rcli_master|rcli_streams|rcli_queue ARGS…   redis-cli against each Redis, with its password
+#   api METHOD URL [JSON]            curl with the API key when set; sets $API_STATUS (HTTP
+#                                    status, 000 when unreachable) and $API_BODY (call it
+#                                    directly, not in $(…), so the variables reach you)
+#   check "description" CMD ARGS…    runs CMD, prints PASS/FAIL and the description
+#   wait_until SECONDS CMD ARGS…     retries CMD every 0.2 s until it succeeds or time runs out
+#   json_get FIELD-PATH              reads JSON on stdin, prints the field (node; a.b.0.c)
+#   new_uuid                         prints a random UUID
+
+checks_init() {
+  STACK_HOST=${STACK_HOST:-127.0.0.1}
+  QUEUE_API="http://$STACK_HOST:${QUEUE_PROCESSOR_PORT:-8009}"
+  EVENT_API="http://$STACK_HOST:${EVENT_PROCESSOR_PORT:-8010}"
+  DLQ_API="http://$STACK_HOST:${DLQ_PROCESSOR_PORT:-8011}"
+  CHECKS_PASSED=0
+  CHECKS_FAILED=0
+  CHECK_TMP=$(mktemp -d)
+  trap 'rm -rf "$CHECK_TMP"' EXIT
+  if ! command -v redis-cli >/dev/null; then
+    echo "redis-cli is missing: apt-get install -y redis-tools (or redis-server)" >&2
+    exit 2
+  fi
+  if ! command -v curl >/dev/null; then
+    echo "curl is missing: apt-get install -y curl" >&2
+    exit 2
+  fi
+}
+
+_rcli() {
+  local url=$1 password=$2 hp
+  shift 2
+  hp=$(redis_host_port "$url")
+  # REDISCLI_AUTH keeps the password off the command line (and out of `ps`).
+  REDISCLI_AUTH="$password" redis-cli -h "${hp%:*}" -p "${hp##*:}" --no-auth-warning "$@"
+}
+rcli_master() { _rcli "${REDIS_URL:-redis://127.0.0.1:6382}" "${REDIS_PASSWORD:-}" "$@"; }
+rcli_streams() { _rcli "${REDIS_STREAMS_URL:-redis://127.0.0.1:6380}" "${REDIS_STREAMS_PASSWORD:-}" "$@"; }
+rcli_queue() { _rcli "${REDIS_QUEUE_URL:-redis://127.0.0.1:6381}" "${REDIS_QUEUE_PASSWORD:-}" "$@"; }
+
+api() {
+  local method=$1 url=$2 body=${3:-}
+  local args=(-s -o "$CHECK_TMP/body" -w '%{http_code}' -X "$method" --max-time 10)
+  [ -n "${API_KEY:-}" ] && args+=(-H "Authorization: Bearer $API_KEY")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data "$body")
+  : >"$CHECK_TMP/body"
+  API_STATUS=$(curl "${args[@]}" "$url" 2>/dev/null) || API_STATUS=${API_STATUS:-000}
+  API_BODY=$(cat "$CHECK_TMP/body")
+}
+
+check() {
+  local description=$1
+  shift
+  local output
+  if output=$("$@" 2>&1); then
+    CHECKS_PASSED=$((CHECKS_PASSED + 1))
+    printf 'PASS  %s\n' "$description"
+  else
+    CHECKS_FAILED=$((CHECKS_FAILED + 1))
+    printf 'FAIL  %s%s\n' "$description" "${output:+  ($(echo "$output" | tail -n 1 | cut -c1-200))}"
+  fi
+}
+
+wait_until() {
+  local seconds=$1 deadline
+  shift
+  deadline=$(( $(date +%s%N) / 1000000 + seconds * 1000 ))
+  until "$@"; do
+    (( $(date +%s%N) / 1000000 > deadline )) && return 1
+    sleep 0.2
+  done
+}
+
+json_get() {
+  node -e '
+    let s = ""; process.stdin.on("data", (c) => (s += c)).on("end", () => {
+      let v; try { v = JSON.parse(s); } catch { process.exit(1); }
+      for (const k of process.argv[1].split(".")) { if (v == null) process.exit(1); v = v[k]; }
+      if (v === undefined) process.exit(1);
+      process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
+    });' "$1"
+}
+
+new_uuid() { node -e 'process.stdout.write(crypto.randomUUID())'; }
+
+checks_summary() {
+  echo "$CHECKS_PASSED passed, $CHECKS_FAILED failed"
+  [ "$CHECKS_FAILED" -eq 0 ]
+}
