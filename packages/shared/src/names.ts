@@ -62,3 +62,11 @@ export const ALERT_CHANNEL = `${MASTER_PREFIX}:alerts`;
 export function masterKey(...parts: string[]): string {
   return [MASTER_PREFIX, ...parts].join(':');
 }
+
+/**
+ * Reserved key in a job's `data` that carries DLQ retry metadata (`DlqRetryMeta`): the DLQ
+ * processor sets it when it sends a job back to its queue; the queue processor strips it
+ * before the handler runs and copies it into the next DLQ entry, so the retry count travels
+ * with the job and a loop cannot run forever.
+ */
+export const DLQ_META_KEY = '__dlq';

@@ -80,3 +80,12 @@ export function deadLetterJobId(entry: DeadLetterEntry): string {
       : `event-${origin.stream}-${origin.group}-${origin.entryId}`;
   return raw.replaceAll(':', '_');
 }
+
+/** What `data[DLQ_META_KEY]` of a job retried from the DLQ holds. */
+export const dlqRetryMetaSchema = z.object({
+  /** Id of the DLQ entry this job was retried from. */
+  entryId: z.string().min(1),
+  /** How many times this failure has been sent back from the DLQ (1 on the first retry). */
+  retries: z.number().int().nonnegative(),
+});
+export type DlqRetryMeta = z.output<typeof dlqRetryMetaSchema>;

@@ -19,6 +19,12 @@ export const envelopeSchema = z.object({
   correlationid: z.string().min(1).max(256).optional(),
   causationid: z.string().min(1).max(256).optional(),
   data: z.record(z.string(), z.unknown()),
+  /**
+   * Extension attributes set by the DLQ processor when it sends a dead event back onto the
+   * stream: how many times it did (the count travels with the event) and the DLQ entry id.
+   */
+  dlqretries: z.coerce.number().int().nonnegative().optional(),
+  dlqentryid: z.string().min(1).max(256).optional(),
 });
 
 export type EventEnvelope<TData extends Record<string, unknown> = Record<string, unknown>> = Omit<

@@ -7,15 +7,16 @@ import { InvalidEventError, validateEvent } from './validate';
  *   XADD pyairtable-events * id <uuid> type workspace.created source my-service \
  *        specversion 1.0 time 2026-01-01T00:00:00.000Z data '{"workspaceId":"w1",...}'
  *
- * Optional fields: subject, correlationid, causationid, datacontenttype (application/json).
+ * Optional fields: subject, correlationid, causationid, datacontenttype (application/json),
+ * and the DLQ's extensions dlqretries (integer) and dlqentryid.
  * Field order does not matter; unknown fields are ignored.
  */
 export const WIRE_FIELDS = {
   required: ['id', 'type', 'source', 'specversion', 'time', 'data'],
-  optional: ['subject', 'correlationid', 'causationid', 'datacontenttype'],
+  optional: ['subject', 'correlationid', 'causationid', 'datacontenttype', 'dlqretries', 'dlqentryid'],
 } as const;
 
-const OPTIONAL_ATTRIBUTES = ['subject', 'correlationid', 'causationid'] as const;
+const OPTIONAL_ATTRIBUTES = ['subject', 'correlationid', 'causationid', 'dlqentryid'] as const;
 
 /** The flat field/value list for `XADD`. */
 export function encodeEvent(event: EventEnvelope): string[] {
@@ -35,6 +36,7 @@ export function encodeEvent(event: EventEnvelope): string[] {
     const value = event[name];
     if (value !== undefined) fields.push(name, value);
   }
+  if (event.dlqretries !== undefined) fields.push('dlqretries', String(event.dlqretries));
   fields.push('data', JSON.stringify(event.data));
   return fields;
 }
@@ -74,5 +76,6 @@ export function decodeEvent(fields: readonly string[]): EventEnvelope {
   for (const name of OPTIONAL_ATTRIBUTES) {
     if (record[name] !== undefined) candidate[name] = record[name];
   }
+  if (record.dlqretries !== undefined) candidate.dlqretries = record.dlqretries;
   return validateEvent(candidate);
 }
