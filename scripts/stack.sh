@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# Local mode: the same stack as docker-compose.yml without Docker. Three redis-server
+# processes (ports and passwords from the env file's Redis URLs and *_PASSWORD variables,
+# AOF everysec, bound to 127.0.0.1) and the three services as Node processes.
+#
+#   scripts/stack.sh up        start what is not running; wait until every /health is 200
+#   scripts/stack.sh down      SIGTERM the services (SIGKILL after a bounded wait), SHUTDOWN each Redis
+#   scripts/stack.sh status    one line per process; exit 0 when all run and are healthy, else 3
+#   scripts/stack.sh logs [NAME] [-f]   last lines of each log (or NAME's), -f to follow
+#
+# Env file: $ENV_FILE, else ./.env, else env-example-event-infrastructure; variables already
+# in the environment win. Also read here: STACK_DATA_DIR (.data: Redis data and pid files),
+# STACK_LOG_DIR (.logs), EVENT_PROCESSOR_REPLICAS (1; replica k >= 2 listens on
+# EVENT_PROCESSOR_REPLICA_PORT_BASE + k - 2, default 8020), STACK_START_TIMEOUT_SEC (60),
+# STACK_STOP_TIMEOUT_SEC (SHUTDOWN_GRACE_MS + 10 s).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/env.sh
+. "$ROOT/scripts/lib/env.sh"
+
+die() { echo "stack: $*" >&2; exit 1; }
+say() { echo "stack: $*"; }
+
+abs_dir() { case "$1" in /*) echo "$1" ;; *) echo "$ROOT/$1" ;; esac; }
+
+init_paths() {
+  DATA_DIR=$(abs_dir "${STACK_DATA_DIR:-.data}")
+  LOG_DIR=$(abs_dir "${STACK_LOG_DIR:-.logs}")
+  RUN_DIR="$DATA_DIR/run"
+}
+
+# --- URLs and components -------------------------------------------------------------------
+
+url_hostport() { redis_host_port "$1"; }
+# Password in the URL (percent-decoded) wins over the separate variable, as in the services.
+url_password() {
+  local rest=${1#*://} userinfo pass
+  case "$rest" in *@*) userinfo=${rest%%@*} ;; *) return 0 ;; esac
+  case "$userinfo" in *:*) pass=${userinfo#*:} ;; *) return 0 ;; esac
+  printf '%b' "${pass//%/\\x}"
+}
+
+# Fills REDIS_NAMES/PORTS/PASSWORDS and SERVICE_NAMES/DIRS/PORTS from the environment.
+plan_components() {
+  REDIS_NAMES=(redis redis-streams redis-queue)
+  local urls=("${REDIS_URL:-redis://127.0.0.1:6382}" "${REDIS_STREAMS_URL:-redis://127.0.0.1:6380}" "${REDIS_QUEUE_URL:-redis://127.0.0.1:6381}")
+  local vars=(REDIS_URL REDIS_STREAMS_URL REDIS_QUEUE_URL)
+  local pwvars=(REDIS_PASSWORD REDIS_STREAMS_PASSWORD REDIS_QUEUE_PASSWORD)
+  REDIS_PORTS=() REDIS_PASSWORDS=() PORT_VARS=()
+  local i hp host password
+  for i in 0 1 2; do
+    hp=$(url_hostport "${urls[$i]}")
+    host=${hp%:*}
+    case "$host" in 127.0.0.1|localhost) ;; *) die "${vars[$i]} must point at 127.0.0.1 in local mode (got host $host)" ;; esac
+    password=$(url_password "${urls[$i]}")
+    [ -n "$password" ] || password=${!pwvars[$i]:-}
+    [ -n "$password" ] || die "${pwvars[$i]} is empty: every Redis runs with a password (see env-example-event-infrastructure)"
+    REDIS_PORTS+=("${hp##*:}")
+    REDIS_PASSWORDS+=("$password")
+    PORT_VARS+=("${vars[$i]}")
+  done
+  local replicas=${EVENT_PROCESSOR_REPLICAS:-1} base=${EVENT_PROCESSOR_REPLICA_PORT_BASE:-8020} k
+  [[ "$replicas" =~ ^[1-9][0-9]*$ ]] || die "EVENT_PROCESSOR_REPLICAS must be a positive integer (got '$replicas')"
+  SERVICE_NAMES=(queue-processor event-processor) SERVICE_DIRS=(queue-system event-system)
+  SERVICE_PORTS=("${QUEUE_PROCESSOR_PORT:-8009}" "${EVENT_PROCESSOR_PORT:-8010}")
+  PORT_VARS+=(QUEUE_PROCESSOR_PORT EVENT_PROCESSOR_PORT)
+  for ((k = 2; k <= replicas; k++)); do
+    SERVICE_NAMES+=("event-processor-$k") SERVICE_DIRS+=(event-system) SERVICE_PORTS+=($((base + k - 2)))
+    PORT_VARS+=(EVENT_PROCESSOR_REPLICA_PORT_BASE)
+  done
+  SERVICE_NAMES+=(dlq-processor) SERVICE_DIRS+=(dlq-system) SERVICE_PORTS+=("${DLQ_PROCESSOR_PORT:-8011}")
+  PORT_VARS+=(DLQ_PROCESSOR_PORT)
+}
+
+# --- processes -----------------------------------------------------------------------------
+
+# pid_of NAME PATTERN: prints the pid from RUN_DIR/NAME.pid when that process is alive and its
+# command line contains PATTERN (a recycled pid is not ours).
+pid_of() {
+  local file="$RUN_DIR/$1.pid" pid
+  [ -f "$file" ] || return 1
+  pid=$(tr -dc '0-9' <"$file")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" || return 1
+  echo "$pid"
+}
+redis_pid() { pid_of "$1" redis-server; }
+service_pid() { pid_of "$1" "$2/src/main.ts"; }
+
+port_in_use() {
+  if command -v ss >/dev/null; then
+    [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
+  fi
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+rcli() { REDISCLI_AUTH="$2" redis-cli -h 127.0.0.1 -p "$1" --no-auth-warning "${@:3}"; }
+
+log_tail() { [ -f "$1" ] && tail -n 5 "$1" | sed 's/^/    /' >&2 || true; }
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# Writes the config (mode 600: it holds the password) and starts a daemonized redis-server.
+start_redis() {
+  local name=$1 port=$2 password=$3 conf="$RUN_DIR/$1.conf" dir="$DATA_DIR/$1"
+  local quoted=${password//\\/\\\\}
+  quoted=${quoted//\"/\\\"}
+  mkdir -p "$dir"
+  (umask 077 && cat >"$conf" <<EOF
+port $port
+bind 127.0.0.1
+protected-mode yes
+requirepass "$quoted"
+dir "$dir"
+appendonly yes
+appendfsync everysec
+daemonize yes
+pidfile "$RUN_DIR/$name.pid"
+logfile "$LOG_DIR/$name.log"
+EOF
+  )
+  redis-server "$conf" >/dev/null || die "redis-server failed to start for $name (see $LOG_DIR/$name.log)"
+  local deadline=$(( $(now_ms) + 10000 ))
+  until [ "$(rcli "$port" "$password" PING 2>/dev/null)" = PONG ]; do
+    if (( $(now_ms) > deadline )); then
+      log_tail "$LOG_DIR/$name.log"
+      die "$name did not answer PING on port $port within 10 s (log: $LOG_DIR/$name.log)"
+    fi
+    sleep 0.1
+  done
+}
+
+start_service() {
+  local name=$1 dir=$2 port=$3 log="$LOG_DIR/$1.log" pid
+  echo "--- $(date -u +%Y-%m-%dT%H:%M:%SZ) starting $name on port $port" >>"$log"
+  # exec all the way down: the pid recorded is node's own.
+  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" nohup node --import tsx "$dir/src/main.ts") >>"$log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$RUN_DIR/$name.pid"
+}
+port_var_of() {
+  case "$1" in queue-system) echo QUEUE_PROCESSOR_PORT ;; event-system) echo EVENT_PROCESSOR_PORT ;; dlq-system) echo DLQ_PROCESSOR_PORT ;; esac
+}
+
+health_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1/health" 2>/dev/null || true; }
+
+# --- commands ------------------------------------------------------------------------------
+
+cmd_up() {
+  command -v redis-server >/dev/null || die "redis-server is not installed: apt-get install -y redis-server"
+  command -v redis-cli >/dev/null || die "redis-cli is not installed: apt-get install -y redis-tools"
+  command -v curl >/dev/null || die "curl is not installed: apt-get install -y curl"
+  command -v node >/dev/null || die "node is not installed: Node.js 20 or later is required (https://nodejs.org)"
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
+    || die "node $(node --version) is too old: Node.js 20 or later is required"
+  plan_components
+
+  local names=("${REDIS_NAMES[@]}" "${SERVICE_NAMES[@]}") ports=("${REDIS_PORTS[@]}" "${SERVICE_PORTS[@]}")
+  local i j problems=() running
+  for ((i = 0; i < ${#ports[@]}; i++)); do
+    for ((j = i + 1; j < ${#ports[@]}; j++)); do
+      [ "${ports[$i]}" != "${ports[$j]}" ] || die "port ${ports[$i]} is configured for both ${names[$i]} and ${names[$j]}"
+    done
+  done
+  for ((i = 0; i < ${#names[@]}; i++)); do
+    if ((i < 3)); then running=$(redis_pid "${names[$i]}" || true); else running=$(service_pid "${names[$i]}" "${SERVICE_DIRS[$((i - 3))]}" || true); fi
+    [ -z "$running" ] || continue
+    if port_in_use "${ports[$i]}"; then problems+=("port ${ports[$i]} (${names[$i]}, ${PORT_VARS[$i]}) is already in use"); fi
+  done
+  if ((${#problems[@]} > 0)); then
+    local joined
+    joined=$(printf '%s; ' "${problems[@]}")
+    die "${joined%; }: stop what uses it or move the port in the env file"
+  fi
+
+  if [ ! -d "$ROOT/node_modules" ]; then
+    say "node_modules missing: npm ci"
+    (cd "$ROOT" && npm ci --no-audit --no-fund) || die "npm ci failed"
+  fi
+  mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR"
+
+  for i in 0 1 2; do
+    if redis_pid "${REDIS_NAMES[$i]}" >/dev/null; then continue; fi
+    start_redis "${REDIS_NAMES[$i]}" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
+  done
+  for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
+    if service_pid "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" >/dev/null; then continue; fi
+    start_service "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" "${SERVICE_PORTS[$i]}"
+  done
+
+  local timeout=${STACK_START_TIMEOUT_SEC:-60} deadline pending
+  deadline=$(( $(now_ms) + timeout * 1000 ))
+  while :; do
+    pending=()
+    for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
+      if ! service_pid "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" >/dev/null; then
+        log_tail "$LOG_DIR/${SERVICE_NAMES[$i]}.log"
+        die "${SERVICE_NAMES[$i]} exited during start-up (log: $LOG_DIR/${SERVICE_NAMES[$i]}.log); 'scripts/stack.sh down' stops the rest"
+      fi
+      [ "$(health_code "${SERVICE_PORTS[$i]}")" = 200 ] || pending+=("${SERVICE_NAMES[$i]}")
+    done
+    ((${#pending[@]} == 0)) && break
+    if (( $(now_ms) > deadline )); then
+      die "not healthy after ${timeout} s: ${pending[*]} (logs in $LOG_DIR); 'scripts/stack.sh down' stops the rest"
+    fi
+    sleep 0.3
+  done
+  say "up (local mode, env: ${EVINFRA_ENV_FILE:-?})"
+  print_table
+}
+
+print_table() {
+  local i pid
+  for i in 0 1 2; do
+    pid=$(redis_pid "${REDIS_NAMES[$i]}" || echo -)
+    printf '  %-20s redis://127.0.0.1:%-6s pid %-8s data %s\n' "${REDIS_NAMES[$i]}" "${REDIS_PORTS[$i]}" "$pid" "$DATA_DIR/${REDIS_NAMES[$i]}"
+  done
+  for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
+    pid=$(service_pid "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" || echo -)
+    printf '  %-20s http://127.0.0.1:%-6s pid %-8s log  %s\n' "${SERVICE_NAMES[$i]}" "${SERVICE_PORTS[$i]}" "$pid" "$LOG_DIR/${SERVICE_NAMES[$i]}.log"
+  done
+}
+
+# Waits until none of the pids is alive, up to $1 seconds; returns 1 if some still are.
+wait_gone() {
+  local seconds=$1 deadline pid alive
+  shift
+  deadline=$(( $(now_ms) + seconds * 1000 ))
+  while :; do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive == 0)) && return 0
+    (( $(now_ms) > deadline )) && return 1
+    sleep 0.1
+  done
+}
+
+cmd_down() {
+  [ -d "$RUN_DIR" ] || { say "nothing running (no $RUN_DIR)"; return 0; }
+  local file name dir pid pids=() names=() stopped=0
+  for file in "$RUN_DIR"/*-processor*.pid; do
+    [ -e "$file" ] || continue
+    name=$(basename "$file" .pid)
+    case "$name" in queue-*) dir=queue-system ;; event-*) dir=event-system ;; *) dir=dlq-system ;; esac
+    if pid=$(service_pid "$name" "$dir"); then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid") names+=("$name")
+    else
+      rm -f "$file"
+    fi
+  done
+  if ((${#pids[@]} > 0)); then
+    local grace=$(( ${SHUTDOWN_GRACE_MS:-30000} / 1000 + 10 ))
+    if ! wait_gone "${STACK_STOP_TIMEOUT_SEC:-$grace}" "${pids[@]}"; then
+      say "services still running after ${STACK_STOP_TIMEOUT_SEC:-$grace} s: SIGKILL"
+      for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+      wait_gone 5 "${pids[@]}" || true
+    fi
+    for name in "${names[@]}"; do rm -f "$RUN_DIR/$name.pid"; done
+    say "stopped ${names[*]}"
+    stopped=1
+  fi
+  local port password i=0
+  for name in redis redis-streams redis-queue; do
+    if pid=$(redis_pid "$name"); then
+      port=$(awk '$1 == "port" { print $2 }' "$RUN_DIR/$name.conf" 2>/dev/null || true)
+      password=$(redis_password_of "$i")
+      # SHUTDOWN fsyncs the AOF (and writes the RDB snapshot) before exiting; SIGTERM does the same.
+      if [ -z "$port" ] || ! rcli "$port" "$password" SHUTDOWN >/dev/null 2>&1; then kill -TERM "$pid" 2>/dev/null || true; fi
+      if ! wait_gone 15 "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+      rm -f "$RUN_DIR/$name.pid"
+      say "stopped $name (data kept in $DATA_DIR/$name)"
+      stopped=1
+    fi
+    i=$((i + 1))
+  done
+  ((stopped == 1)) || say "nothing running"
+}
+
+# Password of Redis role index $1 from the env (URL first), empty when unknown.
+redis_password_of() {
+  local urls=("${REDIS_URL:-}" "${REDIS_STREAMS_URL:-}" "${REDIS_QUEUE_URL:-}")
+  local pwvars=(REDIS_PASSWORD REDIS_STREAMS_PASSWORD REDIS_QUEUE_PASSWORD) password
+  password=$(url_password "${urls[$1]}")
+  [ -n "$password" ] || password=${!pwvars[$1]:-}
+  echo "$password"
+}
+
+cmd_status() {
+  plan_components
+  local i pid ok=0 code
+  for i in 0 1 2; do
+    if pid=$(redis_pid "${REDIS_NAMES[$i]}"); then
+      printf '  %-20s running  pid %-8s port %s\n' "${REDIS_NAMES[$i]}" "$pid" "${REDIS_PORTS[$i]}"
+    else
+      printf '  %-20s stopped\n' "${REDIS_NAMES[$i]}"; ok=3
+    fi
+  done
+  for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
+    if pid=$(service_pid "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}"); then
+      code=$(health_code "${SERVICE_PORTS[$i]}")
+      printf '  %-20s running  pid %-8s port %-6s /health %s\n' "${SERVICE_NAMES[$i]}" "$pid" "${SERVICE_PORTS[$i]}" "$code"
+      [ "$code" = 200 ] || ok=3
+    else
+      printf '  %-20s stopped\n' "${SERVICE_NAMES[$i]}"; ok=3
+    fi
+  done
+  return "$ok"
+}
+
+cmd_logs() {
+  local name="" follow=() arg files=()
+  for arg in "$@"; do case "$arg" in -f|--follow) follow=(-F) ;; *) name=$arg ;; esac; done
+  if [ -n "$name" ]; then files=("$LOG_DIR/$name.log"); else files=("$LOG_DIR"/*.log); fi
+  [ -e "${files[0]}" ] || die "no log files in $LOG_DIR${name:+ for $name}"
+  exec tail -n 50 "${follow[@]}" "${files[@]}"
+}
+
+main() {
+  local command=${1:-}
+  [ $# -gt 0 ] && shift
+  case "$command" in
+    up|down|status|logs) ;;
+    -h|--help|help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; return 0 ;;
+    *) echo "usage: scripts/stack.sh up|down|status|logs [NAME] [-f]" >&2; return 2 ;;
+  esac
+  load_stack_env || exit 1
+  init_paths
+  "cmd_$command" "$@"
+}
+
+main "$@"
