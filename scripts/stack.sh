@@ -180,15 +180,17 @@ cmd_up() {
   fi
   mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR"
 
+  local already=()
   for i in 0 1 2; do
-    if redis_pid "${REDIS_NAMES[$i]}" >/dev/null; then continue; fi
+    if redis_pid "${REDIS_NAMES[$i]}" >/dev/null; then already+=("${REDIS_NAMES[$i]}"); continue; fi
     start_redis "${REDIS_NAMES[$i]}" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
   done
   for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
-    if service_pid "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" >/dev/null; then continue; fi
+    if service_pid "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" >/dev/null; then already+=("${SERVICE_NAMES[$i]}"); continue; fi
     start_service "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" "${SERVICE_PORTS[$i]}"
   done
 
+  ((${#already[@]} == 0)) || say "already running: ${already[*]}"
   local timeout=${STACK_START_TIMEOUT_SEC:-60} deadline pending
   deadline=$(( $(now_ms) + timeout * 1000 ))
   while :; do
@@ -222,15 +224,18 @@ print_table() {
   done
 }
 
+# A pid that exited but was not reaped yet (a zombie: init here reaps slowly) counts as gone.
+alive() { kill -0 "$1" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
 # Waits until none of the pids is alive, up to $1 seconds; returns 1 if some still are.
 wait_gone() {
-  local seconds=$1 deadline pid alive
+  local seconds=$1 deadline pid any
   shift
   deadline=$(( $(now_ms) + seconds * 1000 ))
   while :; do
-    alive=0
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive == 0)) && return 0
+    any=0
+    for pid in "$@"; do alive "$pid" && any=1; done
+    ((any == 0)) && return 0
     (( $(now_ms) > deadline )) && return 1
     sleep 0.1
   done
