@@ -18,6 +18,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/env.sh
 . "$ROOT/scripts/lib/env.sh"
+# shellcheck source=scripts/lib/processes.sh
+. "$ROOT/scripts/lib/processes.sh"
 
 die() { echo "stack: $*" >&2; exit 1; }
 say() { echo "stack: $*"; }
@@ -32,15 +34,6 @@ init_paths() {
 
 # --- URLs and components -------------------------------------------------------------------
 
-url_hostport() { redis_host_port "$1"; }
-# Password in the URL (percent-decoded) wins over the separate variable, as in the services.
-url_password() {
-  local rest=${1#*://} userinfo pass
-  case "$rest" in *@*) userinfo=${rest%%@*} ;; *) return 0 ;; esac
-  case "$userinfo" in *:*) pass=${userinfo#*:} ;; *) return 0 ;; esac
-  printf '%b' "${pass//%/\\x}"
-}
-
 # Fills REDIS_NAMES/PORTS/PASSWORDS and SERVICE_NAMES/DIRS/PORTS from the environment.
 plan_components() {
   REDIS_NAMES=(redis redis-streams redis-queue)
@@ -50,7 +43,7 @@ plan_components() {
   REDIS_PORTS=() REDIS_PASSWORDS=() PORT_VARS=()
   local i hp host password
   for i in 0 1 2; do
-    hp=$(url_hostport "${urls[$i]}")
+    hp=$(redis_host_port "${urls[$i]}")
     host=${hp%:*}
     case "$host" in 127.0.0.1|localhost) ;; *) die "${vars[$i]} must point at 127.0.0.1 in local mode (got host $host)" ;; esac
     password=$(url_password "${urls[$i]}")
@@ -75,31 +68,10 @@ plan_components() {
 
 # --- processes -----------------------------------------------------------------------------
 
-# pid_of NAME PATTERN: prints the pid from RUN_DIR/NAME.pid when that process is alive and its
-# command line contains PATTERN (a recycled pid is not ours).
-pid_of() {
-  local file="$RUN_DIR/$1.pid" pid
-  [ -f "$file" ] || return 1
-  pid=$(tr -dc '0-9' <"$file")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" || return 1
-  echo "$pid"
-}
 redis_pid() { pid_of "$1" redis-server; }
 service_pid() { pid_of "$1" "$2/src/main.ts"; }
 
-port_in_use() {
-  if command -v ss >/dev/null; then
-    [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
-  fi
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 rcli() { REDISCLI_AUTH="$2" redis-cli -h 127.0.0.1 -p "$1" --no-auth-warning "${@:3}"; }
-
-log_tail() { [ -f "$1" ] && tail -n 5 "$1" | sed 's/^/    /' >&2 || true; }
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # Writes the config (mode 600: it holds the password) and starts a daemonized redis-server.
 start_redis() {
@@ -221,23 +193,6 @@ print_table() {
   for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
     pid=$(service_pid "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" || echo -)
     printf '  %-20s http://127.0.0.1:%-6s pid %-8s log  %s\n' "${SERVICE_NAMES[$i]}" "${SERVICE_PORTS[$i]}" "$pid" "$LOG_DIR/${SERVICE_NAMES[$i]}.log"
-  done
-}
-
-# A pid that exited but was not reaped yet (a zombie: init here reaps slowly) counts as gone.
-alive() { kill -0 "$1" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-
-# Waits until none of the pids is alive, up to $1 seconds; returns 1 if some still are.
-wait_gone() {
-  local seconds=$1 deadline pid any
-  shift
-  deadline=$(( $(now_ms) + seconds * 1000 ))
-  while :; do
-    any=0
-    for pid in "$@"; do alive "$pid" && any=1; done
-    ((any == 0)) && return 0
-    (( $(now_ms) > deadline )) && return 1
-    sleep 0.1
   done
 }
 
