@@ -44,8 +44,10 @@ export const dlqConfigSchema = z.object({
   ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(5_000),
   /** Webhook delivery attempts per alert (first try included). */
   ALERT_WEBHOOK_ATTEMPTS: positiveInt.default(8),
-  /** Base of the webhook retry backoff, ms (doubles per attempt, capped at 5 minutes). */
+  /** Base of the webhook retry backoff, ms (doubles per attempt, capped by ALERT_WEBHOOK_MAX_RETRY_DELAY_MS). */
   ALERT_WEBHOOK_RETRY_DELAY_MS: positiveInt.default(1_000),
+  /** Cap of one webhook retry delay, ms. */
+  ALERT_WEBHOOK_MAX_RETRY_DELAY_MS: positiveInt.default(300_000),
   /** Parked entries of the same origin within this window become one alert with a count, ms. */
   ALERT_COALESCE_WINDOW_MS: nonNegativeInt.default(10_000),
   /** Alerts kept in the history on the master. */

@@ -78,6 +78,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
             timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
             attempts: config.ALERT_WEBHOOK_ATTEMPTS,
             retryDelayMs: config.ALERT_WEBHOOK_RETRY_DELAY_MS,
+            maxDelayMs: config.ALERT_WEBHOOK_MAX_RETRY_DELAY_MS,
           },
           { logger, onAttempt: async (id, outcome) => alerter?.onWebhookAttempt(id, outcome) },
         );
