@@ -23,7 +23,7 @@ export const dlqConfigSchema = z.object({
   /** Automatic retries back to the origin per original failure; 0 parks every failure. */
   DLQ_MAX_RETRIES: nonNegativeInt.default(3),
   /** Base of the DLQ's exponential backoff, ms (delay before retry n is base * 2^(n-1)). Default RETRY_DELAY. */
-  DLQ_RETRY_BASE_DELAY_MS: nonNegativeInt.optional(),
+  DLQ_RETRY_BASE_DELAY_MS: z.preprocess((value) => (value === '' ? undefined : value), nonNegativeInt.optional()),
   /** Upper bound of one backoff delay, ms. */
   DLQ_RETRY_MAX_DELAY_MS: nonNegativeInt.default(3_600_000),
   /** When handling an entry fails (a Redis is down), try the entry again after this long, ms. */
