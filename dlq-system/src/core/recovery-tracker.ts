@@ -63,6 +63,12 @@ export class RecoveryTracker {
   async check(): Promise<void> {
     for (const { queue, jobId, entryId } of await this.deps.store.tracked()) {
       if (this.closed) return;
+      const entry = await this.deps.store.get(entryId);
+      if (entry?.status !== 'retried') {
+        // Deleted, or its retry failed and came back: nothing to wait for any more.
+        await this.deps.store.untrack(queue, jobId);
+        continue;
+      }
       await this.watch(queue);
       const state = await this.queue(queue).getJobState(jobId);
       if (state === 'completed') await this.deps.handler.markRecovered(entryId, 'job-state');

@@ -53,19 +53,31 @@ export class WebhookSender {
   private attempt(id: string, body: string, attempt: number): void {
     const run = (async () => {
       let error: string | undefined;
+      // One controller per request: aborted by its timeout or by close().
+      const request = new AbortController();
+      const onClose = (): void => request.abort();
+      this.controller.signal.addEventListener('abort', onClose, { once: true });
+      let timedOut = false;
+      const deadline = setTimeout(() => {
+        timedOut = true;
+        request.abort();
+      }, this.options.timeoutMs);
       try {
         const response = await fetch(this.options.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'evinfra-dlq-processor' },
           body,
-          signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.controller.signal]),
+          signal: request.signal,
         });
         await response.body?.cancel();
         if (!response.ok) error = `HTTP ${response.status}`;
       } catch (caught) {
         const err = toError(caught);
         const cause = (err as { cause?: { code?: string } }).cause?.code;
-        error = cause ?? err.name + ': ' + err.message;
+        error = timedOut ? `timeout after ${this.options.timeoutMs} ms` : (cause ?? `${err.name}: ${err.message}`);
+      } finally {
+        clearTimeout(deadline);
+        this.controller.signal.removeEventListener('abort', onClose);
       }
       const delivered = error === undefined;
       const done = delivered || attempt >= this.options.attempts || this.closed;

@@ -83,7 +83,9 @@ export async function startDlqFixture(overrides: Record<string, string> = {}, lo
       await sink.close();
       // Scheduled-retry queue of this test: remove it so no delayed job outlives the test.
       const retries = new Queue(`${config.DLQ_QUEUE_NAME}-retries`, { connection: queueRedis, prefix: BULL_PREFIX });
-      await retries.obliterate({ force: true }).catch(() => undefined);
+      await retries.obliterate({ force: true }).catch(() => {
+        // Best effort: the queue may not exist when no retry was ever scheduled.
+      });
       await retries.close();
       queueRedis.disconnect();
       await fixture.master.stop();
