@@ -2,7 +2,7 @@ import { AppError, NotFoundError, deadLetterEntrySchema, toError, type Logger, t
 import type { Alerter } from './alerter';
 import { classifyFailure } from './dlq-classifier';
 import type { DlqMetrics } from './dlq-metrics';
-import type { DlqStore, EntryFilter } from './dlq-store';
+import type { CounterName, DlqStore, EntryFilter } from './dlq-store';
 import type { OriginSender } from './origin-sender';
 import type { RetryPolicy } from './retry-policy';
 import { HISTORY_LIMIT, type StoredEntry } from './stored-entry';
@@ -49,6 +49,7 @@ const now = (): string => new Date().toISOString();
  */
 export class DlqHandler {
   private readonly logger: Logger;
+  private readonly recovering = new Set<string>();
 
   constructor(readonly deps: DlqHandlerDeps) {
     this.logger = deps.logger.child({ component: 'dlq-handler' });
@@ -70,19 +71,17 @@ export class DlqHandler {
     const classified = classifyFailure(incoming.error);
     const entry = this.merge(existing, incoming, id, source, classified);
     this.deps.metrics.received.inc({ kind: entry.kind });
-    await this.deps.store.increment('received');
     const decision = this.deps.policy.decide(classified.classification, entry.retries);
     const log = this.logger.child({ entryId: id, origin: entry.originName, kind: entry.kind, name: entry.name });
     if (decision.action === 'retry') {
       entry.status = 'scheduled';
       entry.nextRetryAt = new Date(Date.now() + decision.delayMs).toISOString();
-      await this.deps.store.save(entry);
+      await this.deps.store.save(entry, ['received', 'scheduled']);
       await this.scheduleRetry(entry, decision.retry, decision.delayMs);
-      await this.deps.store.increment('scheduled');
       log.warn({ rule: classified.rule, retry: decision.retry, delayMs: decision.delayMs }, 'transient failure: retry scheduled');
       return entry;
     }
-    await this.park(entry, decision.parkReason);
+    await this.park(entry, decision.parkReason, ['received']);
     return entry;
   }
 
@@ -135,16 +134,26 @@ export class DlqHandler {
 
   /** A retried job completed or a retried event was processed. No-op unless the entry is `retried`. */
   async markRecovered(entryId: string, via: string): Promise<boolean> {
+    // QueueEvents and the periodic check can report the same completion at once: count it once.
+    if (this.recovering.has(entryId)) return false;
+    this.recovering.add(entryId);
+    try {
+      return await this.recover(entryId, via);
+    } finally {
+      this.recovering.delete(entryId);
+    }
+  }
+
+  private async recover(entryId: string, via: string): Promise<boolean> {
     const entry = await this.deps.store.get(entryId);
     if (entry === undefined || entry.status !== 'retried') return false;
     entry.status = 'recovered';
     entry.recoveredAt = now();
     entry.updatedAt = entry.recoveredAt;
     delete entry.nextRetryAt;
-    await this.deps.store.save(entry);
+    await this.deps.store.save(entry, ['recovered']);
     if (entry.retriedTo?.kind === 'job') await this.deps.store.untrack(entry.retriedTo.queue, entry.retriedTo.jobId);
     this.deps.metrics.recovered.inc({ kind: entry.kind });
-    await this.deps.store.increment('recovered');
     this.logger.info({ entryId, via, retries: entry.retries }, 'entry recovered');
     return true;
   }
@@ -169,21 +178,19 @@ export class DlqHandler {
       if (target.kind === 'job') await this.deps.store.untrack(target.queue, target.jobId);
       throw caught;
     }
-    await this.deps.store.save(entry);
+    await this.deps.store.save(entry, ['retried']);
     this.deps.metrics.retried.inc({ kind: entry.kind, mode });
-    await this.deps.store.increment('retried');
     return entry;
   }
 
-  private async park(entry: StoredEntry, parkReason: NonNullable<StoredEntry['parkReason']>): Promise<void> {
+  private async park(entry: StoredEntry, parkReason: NonNullable<StoredEntry['parkReason']>, increments: CounterName[] = []): Promise<void> {
     entry.status = 'parked';
     entry.parkedAt = now();
     entry.updatedAt = entry.parkedAt;
     entry.parkReason = parkReason;
     delete entry.nextRetryAt;
-    await this.deps.store.save(entry);
+    await this.deps.store.save(entry, [...increments, 'parked']);
     this.deps.metrics.parked.inc({ origin: entry.originName, classification: entry.classification, reason: parkReason });
-    await this.deps.store.increment('parked');
     this.logger.error(
       { entryId: entry.id, origin: entry.originName, kind: entry.kind, name: entry.name, parkReason, rule: entry.rule, retries: entry.retries, error: entry.error.message },
       'dlq entry parked',

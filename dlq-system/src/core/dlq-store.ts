@@ -38,8 +38,11 @@ export class DlqStore {
     return json === null ? undefined : (JSON.parse(json) as StoredEntry);
   }
 
-  /** Writes the entry and moves it to its current classification and status indexes. */
-  async save(entry: StoredEntry): Promise<void> {
+  /**
+   * Writes the entry and moves it to its current classification and status indexes, in one
+   * MULTI with the given counter increments.
+   */
+  async save(entry: StoredEntry, increments: readonly CounterName[] = []): Promise<void> {
     const score = createdMs(entry);
     const multi = this.redis.multi();
     multi.set(dlqKeys.entry(entry.id), JSON.stringify(entry));
@@ -55,6 +58,7 @@ export class DlqStore {
       if (status === entry.status) multi.zadd(dlqKeys.indexStatus(status), score, entry.id);
       else multi.zrem(dlqKeys.indexStatus(status), entry.id);
     }
+    for (const counter of increments) multi.hincrby(dlqKeys.counters(), counter, 1);
     await execOrThrow(multi);
   }
 
