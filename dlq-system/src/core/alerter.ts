@@ -102,7 +102,7 @@ export class Alerter {
       .srem(dlqKeys.alertBuckets(), key)
       .exec();
     const bucket = (results?.[0]?.[1] ?? {}) as Record<string, string>;
-    const entryIds = (results?.[1]?.[1] ?? []) as string[];
+    const entryIds = [...new Set((results?.[1]?.[1] ?? []) as string[])];
     const count = Number(bucket.count ?? 0);
     if (count === 0) return undefined;
     const alert: AlertRecord = {
