@@ -76,6 +76,9 @@ export class DlqHandler {
     if (decision.action === 'retry') {
       entry.status = 'scheduled';
       entry.nextRetryAt = new Date(Date.now() + decision.delayMs).toISOString();
+      // A manual retry of a parked entry that failed transiently again: no longer parked.
+      delete entry.parkReason;
+      delete entry.parkedAt;
       await this.deps.store.save(entry, ['received', 'scheduled']);
       await this.scheduleRetry(entry, decision.retry, decision.delayMs);
       log.warn({ rule: classified.rule, retry: decision.retry, delayMs: decision.delayMs }, 'transient failure: retry scheduled');
