@@ -84,10 +84,29 @@ describe('DLQ processor with dead events', () => {
     expect(processed[0]).toMatchObject({ id: event.id, type: event.type, data: event.data, dlqretries: 1, dlqentryid: dlqJobId });
   });
 
+  it('parks a transient dead event that cannot be re-published (not an envelope) instead of retrying it', async () => {
+    const now = new Date().toISOString();
+    const dlqJobId = await fx.sink.add({
+      kind: 'event',
+      origin: { kind: 'event', stream, group, entryId: '2-1', fields: { type: 'workspace.created', data: '{}' } },
+      name: 'workspace.created',
+      data: { type: 'workspace.created', data: '{}' },
+      error: { message: 'handler failed', code: 'ECONNRESET' },
+      attempts: 3,
+      firstFailedAt: now,
+      lastFailedAt: now,
+    });
+    const entry = await waitFor(async () => {
+      const { body } = await fx.api('GET', `/dlq/${dlqJobId}`);
+      return body?.status === 'parked' ? body : undefined;
+    }, 'the entry to be parked');
+    expect(entry).toMatchObject({ classification: 'transient', parkReason: 'retry_failed', retries: 0 });
+  });
+
   it('parks an invalid entry the consumer dead-lettered, as permanent, and refuses to re-publish it', async () => {
     await reader.xadd(stream, '*', 'id', 'not-a-uuid', 'type', 'workspace.created', 'data', '{broken');
     const entry = await waitFor(async () => {
-      const { body } = await fx.api('GET', `/dlq?origin=${stream}&status=parked`);
+      const { body } = await fx.api('GET', `/dlq?origin=${stream}&status=parked&classification=permanent`);
       return body.items[0];
     }, 'the invalid entry to be parked');
     expect(entry).toMatchObject({ kind: 'event', classification: 'permanent', rule: 'permanent-marker', parkReason: 'permanent' });

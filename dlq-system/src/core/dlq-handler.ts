@@ -95,6 +95,14 @@ export class DlqHandler {
       this.logger.debug({ entryId, retry }, 'scheduled retry skipped: entry no longer waiting');
       return;
     }
+    try {
+      this.deps.sender.assertRetryable(entry);
+    } catch (caught) {
+      // Transient error, but nothing that could be sent back (e.g. not a valid event): park it now.
+      this.logger.error({ err: toError(caught), entryId }, 'entry cannot be sent back');
+      await this.park(entry, 'retry_failed');
+      return;
+    }
     await this.sendBack(entry, retry, 'auto');
   }
 
