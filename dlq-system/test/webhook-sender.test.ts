@@ -33,7 +33,7 @@ describe('webhook-sender', () => {
     });
     const outcomes: (DeliveryOutcome & { done: boolean })[] = [];
     const sender = new WebhookSender(
-      { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, timeoutMs: 300, attempts: 5, retryDelayMs: 20 },
+      { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, timeoutMs: 1_500, attempts: 5, retryDelayMs: 20 },
       { logger: silentLogger(), onAttempt: async (_id, outcome) => void outcomes.push(outcome) },
     );
     closers.push(() => sender.close());
@@ -43,7 +43,7 @@ describe('webhook-sender', () => {
 
     await waitFor(() => outcomes.some((outcome) => outcome.delivered), 'the delivery');
     expect(outcomes).toEqual([
-      { delivered: false, attempts: 1, done: false, lastError: 'timeout after 300 ms' },
+      { delivered: false, attempts: 1, done: false, lastError: 'timeout after 1500 ms' },
       { delivered: false, attempts: 2, done: false, lastError: 'HTTP 500' },
       { delivered: true, attempts: 3, done: true },
     ]);
