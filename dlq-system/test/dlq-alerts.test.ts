@@ -81,4 +81,27 @@ describe('DLQ alerts', () => {
     const stats = await fx.api('GET', '/stats');
     expect(stats.body.totals.webhookDelivered).toBeGreaterThanOrEqual(2);
   });
+
+  it('sends a webhook still pending when the processor stopped after the restart', async () => {
+    await receiver!.close();
+    const origin = uniqueName('invoices');
+    const id = await fx.sink.add(jobEntry(origin, '1', permanent));
+    await waitFor(parked(id), 'entry parked');
+    const alert = await waitFor(() => alerts.find((a) => a.origin === origin), 'the alert on the channel');
+    await waitFor(async () => {
+      const { body } = await fx.api('GET', '/dlq/alerts');
+      return body.items.find((a: any) => a.id === alert.id)?.webhook.attempts >= 1;
+    }, 'a failed attempt recorded');
+
+    await fx.restartProcessor();
+    const pending = (await fx.api('GET', '/dlq/alerts')).body.items.find((a: any) => a.id === alert.id);
+    expect(pending.webhook.status).toBe('pending');
+    receiver = await startWebhookReceiver(webhookPort);
+    const delivered = await waitFor(() => receiver!.bodies.find((body) => body.id === alert.id), 'the delivery after the restart');
+    expect(delivered).toMatchObject({ origin, entryIds: [id] });
+    await waitFor(async () => {
+      const { body } = await fx.api('GET', '/dlq/alerts');
+      return body.items.find((a: any) => a.id === alert.id)?.webhook.status === 'delivered';
+    }, 'recorded as delivered');
+  });
 });

@@ -8,6 +8,8 @@ import type { DeliveryOutcome, WebhookSender } from './webhook-sender';
 
 /** Entry ids listed in one alert (the count is exact, the list is capped). */
 const ALERT_ID_LIMIT = 20;
+/** Newest alerts checked at start for a webhook delivery still pending. */
+const PENDING_SCAN = 100;
 
 export interface AlertRecord {
   id: string;
@@ -61,8 +63,15 @@ export class Alerter {
     this.logger = deps.logger.child({ component: 'alerter' });
   }
 
-  /** Flushes buckets a previous process left behind, once their window is over. */
+  /**
+   * Flushes buckets a previous process left behind, once their window is over, and sends
+   * again the webhook of recent alerts still `pending` (the previous process stopped first).
+   */
   async start(): Promise<void> {
+    if (this.deps.webhook !== undefined) {
+      const { items } = await this.history(0, PENDING_SCAN);
+      for (const alert of items) if (alert.webhook.status === 'pending') this.deps.webhook.send(alert.id, alert);
+    }
     const keys = await this.deps.redis.smembers(dlqKeys.alertBuckets());
     for (const key of keys) {
       const firstAt = Number(await this.deps.redis.hget(dlqKeys.alertBucket(key), 'firstAtMs'));

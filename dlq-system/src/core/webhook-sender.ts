@@ -28,7 +28,8 @@ export interface WebhookSenderDeps {
 /**
  * POSTs JSON payloads in the background: `send` returns at once, each delivery retries with
  * exponential backoff until a 2xx or its attempts are used. A slow or dead receiver never
- * blocks the caller. `close` cancels pending retries (the history keeps them as failed).
+ * blocks the caller. `close` cancels pending retries; their alerts stay `pending` in the
+ * history and the alerter sends them again on the next start.
  */
 export class WebhookSender {
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -80,7 +81,9 @@ export class WebhookSender {
         this.controller.signal.removeEventListener('abort', onClose);
       }
       const delivered = error === undefined;
-      const done = delivered || attempt >= this.options.attempts || this.closed;
+      // Aborted by close(): no bookkeeping, the alert stays `pending` and the next start sends it.
+      if (this.closed && !delivered) return;
+      const done = delivered || attempt >= this.options.attempts;
       if (delivered) this.logger.info({ alertId: id, attempt }, 'alert webhook delivered');
       else this.logger.warn({ alertId: id, attempt, error, willRetry: !done }, 'alert webhook failed');
       await this.deps.onAttempt?.(id, { delivered, attempts: attempt, done, ...(error ? { lastError: error } : {}) }).catch((caught: unknown) => {
