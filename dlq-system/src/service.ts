@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import {
   BULL_PREFIX,
   REDIS_ROLES,
@@ -8,48 +8,166 @@ import {
   createCloser,
   createMetricsRegistry,
   redisChecks,
+  redisEndpoint,
+  redisOptions,
   startHttpServer,
   waitForAll,
   type Logger,
 } from '@event-infra/shared';
 import type { DlqConfig } from './config';
+import { Alerter } from './core/alerter';
+import { DlqConsumer } from './core/dlq-consumer';
+import { DlqHandler } from './core/dlq-handler';
+import { createDlqMetrics } from './core/dlq-metrics';
+import { DlqStore } from './core/dlq-store';
+import { OriginSender } from './core/origin-sender';
+import { RecoveryTracker } from './core/recovery-tracker';
+import { RetentionSweeper } from './core/retention';
+import { RetryPolicy } from './core/retry-policy';
+import { RetryScheduler } from './core/retry-scheduler';
+import { WebhookSender } from './core/webhook-sender';
 import { createApp } from './http/app';
 
 export interface DlqProcessor {
   url: string;
+  store: DlqStore;
+  handler: DlqHandler;
+  alerter: Alerter;
   close(): Promise<void>;
 }
 
-/** Composition: Redis clients, the DLQ queue, HTTP app on DLQ_PROCESSOR_PORT. */
+const DAY_MS = 86_400_000;
+
+/**
+ * Composition: Redis clients, the DLQ consumer, retry scheduler, recovery tracker, alerter,
+ * retention, and the HTTP app on DLQ_PROCESSOR_PORT.
+ */
 export async function startDlqProcessor(config: DlqConfig, logger: Logger): Promise<DlqProcessor> {
   const clients = {
     [REDIS_ROLES.master]: connectRole(config, REDIS_ROLES.master, 'producer', logger),
     [REDIS_ROLES.streams]: connectRole(config, REDIS_ROLES.streams, 'producer', logger),
     [REDIS_ROLES.queue]: connectRole(config, REDIS_ROLES.queue, 'producer', logger),
   };
+  const subscriber = connectRole(config, REDIS_ROLES.master, 'consumer', logger, 'subscriber');
+  const allClients = [...Object.values(clients), subscriber];
   try {
-    await waitForAll(clients, config.REDIS_CONNECT_TIMEOUT_MS);
+    await waitForAll({ ...clients, subscriber }, config.REDIS_CONNECT_TIMEOUT_MS);
   } catch (caught) {
-    await closeAll(Object.values(clients));
+    await closeAll(allClients);
     throw caught;
   }
-  const dlqQueue = new Queue(config.DLQ_QUEUE_NAME, { connection: clients[REDIS_ROLES.queue], prefix: BULL_PREFIX });
-  const metrics = createMetricsRegistry(SERVICES.dlq);
-  const app = createApp({
+  const master = clients[REDIS_ROLES.master];
+  // BullMQ workers and QueueEvents open their own blocking connections from these options.
+  const bullConnection: ConnectionOptions = redisOptions({
+    ...redisEndpoint(config, REDIS_ROLES.queue),
+    role: REDIS_ROLES.queue,
+    profile: 'consumer',
+    name: 'dlq',
+  }) as ConnectionOptions;
+
+  const registry = createMetricsRegistry(SERVICES.dlq);
+  const store = new DlqStore(master);
+  const metrics = createDlqMetrics(registry, store);
+  let alerter: Alerter | undefined;
+  const webhook =
+    config.ALERT_WEBHOOK_URL === undefined
+      ? undefined
+      : new WebhookSender(
+          {
+            url: config.ALERT_WEBHOOK_URL,
+            timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
+            attempts: config.ALERT_WEBHOOK_ATTEMPTS,
+            retryDelayMs: config.ALERT_WEBHOOK_RETRY_DELAY_MS,
+            maxDelayMs: config.ALERT_WEBHOOK_MAX_RETRY_DELAY_MS,
+          },
+          { logger, onAttempt: async (id, outcome) => alerter?.onWebhookAttempt(id, outcome) },
+        );
+  alerter = new Alerter(
+    { windowMs: config.ALERT_COALESCE_WINDOW_MS, historyMax: config.ALERT_HISTORY_MAX },
+    { redis: master, store, metrics, logger, ...(webhook ? { webhook } : {}) },
+  );
+  const sender = new OriginSender({
+    queueRedis: clients[REDIS_ROLES.queue],
+    streamsRedis: clients[REDIS_ROLES.streams],
     logger,
-    metrics,
-    checks: redisChecks(clients),
-    stats: async () => ({ queue: dlqQueue.name, counts: await dlqQueue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed') }),
+    streamMaxLenApprox: config.STREAM_MAXLEN_APPROX,
   });
-  const server = await startHttpServer(app, config.DLQ_PROCESSOR_PORT, config.HTTP_HOST);
-  logger.info({ url: server.url }, 'dlq processor listening');
+  const policy = new RetryPolicy({
+    maxRetries: config.DLQ_MAX_RETRIES,
+    baseDelayMs: config.DLQ_RETRY_BASE_DELAY_MS ?? config.RETRY_DELAY,
+    maxDelayMs: config.DLQ_RETRY_MAX_DELAY_MS,
+  });
+  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, logger });
+  const scheduler = new RetryScheduler({ dlqQueueName: config.DLQ_QUEUE_NAME, connection: bullConnection }, { handler, logger });
+  handler.deps.scheduler = scheduler;
+  const consumer = new DlqConsumer(
+    {
+      queueName: config.DLQ_QUEUE_NAME,
+      connection: bullConnection,
+      concurrency: config.DLQ_CONCURRENCY,
+      handleRetryDelayMs: config.DLQ_HANDLE_RETRY_DELAY_MS,
+    },
+    { handler, logger },
+  );
+  const tracker = new RecoveryTracker(
+    { connection: bullConnection, checkIntervalMs: config.DLQ_RECOVERY_CHECK_MS },
+    { store, handler, subscriber, logger },
+  );
+  const retention = new RetentionSweeper(
+    {
+      maxAgeMs: config.DLQ_RETENTION_DAYS * DAY_MS,
+      maxEntries: config.DLQ_RETENTION_MAX_ENTRIES,
+      intervalMs: config.DLQ_RETENTION_INTERVAL_MS,
+    },
+    { store, logger },
+  );
+  const dlqQueue = new Queue(config.DLQ_QUEUE_NAME, { connection: clients[REDIS_ROLES.queue], prefix: BULL_PREFIX });
+
   const close = createCloser(
     () => [
-      { name: 'http', run: () => server.close() },
-      { name: 'queue', run: () => dlqQueue.close() },
-      { name: 'redis', run: () => closeAll(Object.values(clients)) },
+      { name: 'http', run: () => server?.close() },
+      { name: 'dlq-consumer', run: () => consumer.close() },
+      { name: 'retry-scheduler', run: () => scheduler.close() },
+      { name: 'recovery-tracker', run: () => tracker.close() },
+      { name: 'retention', run: () => retention.close() },
+      { name: 'alerter', run: () => alerter.close() },
+      { name: 'webhook', run: () => webhook?.close() },
+      { name: 'origin-sender', run: () => sender.close() },
+      { name: 'dlq-queue', run: () => dlqQueue.close() },
+      { name: 'redis', run: () => closeAll(allClients) },
     ],
     logger,
   );
-  return { url: server.url, close };
+  let server: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  try {
+    await alerter.start();
+    await tracker.start();
+    scheduler.start();
+    consumer.start();
+    retention.start();
+    const app = createApp({
+      logger,
+      metrics: registry,
+      checks: redisChecks(clients),
+      store,
+      handler,
+      alerter,
+      apiKey: config.API_KEY,
+      bodyLimit: config.HTTP_BODY_LIMIT,
+      stats: async () => ({
+        queue: dlqQueue.name,
+        counts: await dlqQueue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed'),
+        entries: await store.countByStatus(),
+        parked: await store.parkedByOrigin(),
+        totals: await store.counters(),
+        retryPolicy: policy.options,
+      }),
+    });
+    server = await startHttpServer(app, config.DLQ_PROCESSOR_PORT, config.HTTP_HOST);
+  } catch (caught) {
+    await close();
+    throw caught;
+  }
+  logger.info({ url: server.url, maxRetries: config.DLQ_MAX_RETRIES, webhook: webhook !== undefined }, 'dlq processor listening');
+  return { url: server.url, store, handler, alerter, close };
 }

@@ -70,3 +70,11 @@ export function masterKey(...parts: string[]): string {
  * with the job and a loop cannot run forever.
  */
 export const DLQ_META_KEY = '__dlq';
+
+/**
+ * BullMQ queue (queue Redis) that holds the DLQ processor's scheduled retries as delayed
+ * jobs, one per DLQ queue: `<DLQ_QUEUE_NAME>-retries` (`dead-letter-queue-retries`).
+ */
+export function dlqRetryQueueName(dlqQueueName: string): string {
+  return `${dlqQueueName}-retries`;
+}

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ALERT_CHANNEL, toError, type Logger } from '@event-infra/shared';
+import type { DlqMetrics } from './dlq-metrics';
+import type { DlqStore } from './dlq-store';
+import { dlqKeys, type StoredEntry } from './stored-entry';
+import type { DeliveryOutcome, WebhookSender } from './webhook-sender';
+
+/** Entry ids listed in one alert (the count is exact, the list is capped). */
+const ALERT_ID_LIMIT = 20;
+/** Newest alerts checked at start for a webhook delivery still pending. */
+const PENDING_SCAN = 100;
+
+export interface AlertRecord {
+  id: string;
+  /** `<kind>:<origin name>`: the coalescing key. */
+  key: string;
+  kind: string;
+  origin: string;
+  /** Parked entries this alert stands for. */
+  count: number;
+  entryIds: string[];
+  firstParkedAt: string;
+  lastParkedAt: string;
+  lastError: string;
+  lastReason: string;
+  message: string;
+  createdAt: string;
+  webhook: { status: 'disabled' | 'pending' | 'delivered' | 'failed'; attempts: number; lastError?: string };
+}
+
+export interface AlerterOptions {
+  /** Parks of one origin within this window become one alert, ms; 0 alerts at once. */
+  windowMs: number;
+  /** Alerts kept in the history. */
+  historyMax: number;
+}
+
+export interface AlerterDeps {
+  /** Producer client on the master: buckets, history, PUBLISH. */
+  redis: Redis;
+  store: DlqStore;
+  metrics: DlqMetrics;
+  logger: Logger;
+  webhook?: WebhookSender;
+}
+
+/**
+ * Parking raises an alert. Parks of the same origin are gathered in a bucket on the master
+ * for `windowMs` (so a restart loses none), then sent as ONE alert with a count: an error log
+ * line, a JSON message on `ALERT_CHANNEL`, a history record on the master, and a webhook POST
+ * in the background.
+ */
+export class Alerter {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly logger: Logger;
+  private closed = false;
+
+  constructor(
+    private readonly options: AlerterOptions,
+    private readonly deps: AlerterDeps,
+  ) {
+    this.logger = deps.logger.child({ component: 'alerter' });
+  }
+
+  /**
+   * Flushes buckets a previous process left behind, once their window is over, and sends
+   * again the webhook of recent alerts still `pending` (the previous process stopped first).
+   */
+  async start(): Promise<void> {
+    if (this.deps.webhook !== undefined) {
+      const { items } = await this.history(0, PENDING_SCAN);
+      for (const alert of items) if (alert.webhook.status === 'pending') this.deps.webhook.send(alert.id, alert);
+    }
+    const keys = await this.deps.redis.smembers(dlqKeys.alertBuckets());
+    for (const key of keys) {
+      const firstAt = Number(await this.deps.redis.hget(dlqKeys.alertBucket(key), 'firstAtMs'));
+      const dueInMs = Number.isFinite(firstAt) ? Math.max(0, firstAt + this.options.windowMs - Date.now()) : 0;
+      this.schedule(key, dueInMs);
+    }
+  }
+
+  /** Adds a parked entry to its origin's bucket. */
+  async raise(entry: StoredEntry): Promise<void> {
+    const key = `${entry.kind}:${entry.originName}`;
+    const now = Date.now();
+    const bucket = dlqKeys.alertBucket(key);
+    const ids = dlqKeys.alertBucketIds(key);
+    await this.deps.redis
+      .multi()
+      .hsetnx(bucket, 'firstAtMs', String(now))
+      .hset(bucket, { kind: entry.kind, origin: entry.originName, lastAtMs: String(now), lastError: entry.error.message, lastReason: entry.parkReason ?? '' })
+      .hincrby(bucket, 'count', 1)
+      .rpush(ids, entry.id)
+      .ltrim(ids, 0, ALERT_ID_LIMIT - 1)
+      .sadd(dlqKeys.alertBuckets(), key)
+      .exec();
+    this.schedule(key, this.options.windowMs);
+  }
+
+  /** Sends the bucket of `key` now (no-op when empty). Returns the alert, if any. */
+  async flush(key: string): Promise<AlertRecord | undefined> {
+    const timer = this.timers.get(key);
+    if (timer !== undefined) clearTimeout(timer);
+    this.timers.delete(key);
+    const results = await this.deps.redis
+      .multi()
+      .hgetall(dlqKeys.alertBucket(key))
+      .lrange(dlqKeys.alertBucketIds(key), 0, -1)
+      .del(dlqKeys.alertBucket(key), dlqKeys.alertBucketIds(key))
+      .srem(dlqKeys.alertBuckets(), key)
+      .exec();
+    const bucket = (results?.[0]?.[1] ?? {}) as Record<string, string>;
+    const entryIds = [...new Set((results?.[1]?.[1] ?? []) as string[])];
+    const count = Number(bucket.count ?? 0);
+    if (count === 0) return undefined;
+    const alert: AlertRecord = {
+      id: randomUUID(),
+      key,
+      kind: bucket.kind ?? '',
+      origin: bucket.origin ?? '',
+      count,
+      entryIds,
+      firstParkedAt: new Date(Number(bucket.firstAtMs)).toISOString(),
+      lastParkedAt: new Date(Number(bucket.lastAtMs)).toISOString(),
+      lastError: bucket.lastError ?? '',
+      lastReason: bucket.lastReason ?? '',
+      message: `${count} ${bucket.kind ?? ''} failure(s) from ${bucket.origin ?? ''} parked in the DLQ`,
+      createdAt: new Date().toISOString(),
+      webhook: { status: this.deps.webhook ? 'pending' : 'disabled', attempts: 0 },
+    };
+    await this.record(alert);
+    this.logger.error({ alert: { id: alert.id, origin: alert.origin, kind: alert.kind, count, entryIds, lastError: alert.lastError } }, 'dlq alert');
+    await this.deps.redis.publish(ALERT_CHANNEL, JSON.stringify(alert));
+    this.deps.metrics.alerts.inc({ channel: 'pubsub' });
+    await this.deps.store.increment('alerts');
+    this.deps.webhook?.send(alert.id, alert);
+    return alert;
+  }
+
+  /** Newest first. */
+  async history(offset: number, limit: number): Promise<{ items: AlertRecord[]; total: number }> {
+    const [ids, total] = await Promise.all([
+      this.deps.redis.zrevrange(dlqKeys.alerts(), offset, offset + limit - 1),
+      this.deps.redis.zcard(dlqKeys.alerts()),
+    ]);
+    if (ids.length === 0) return { items: [], total };
+    const values = await this.deps.redis.mget(...ids.map((id) => dlqKeys.alert(id)));
+    return { items: values.flatMap((json) => (json === null ? [] : [JSON.parse(json) as AlertRecord])), total };
+  }
+
+  /** Webhook bookkeeping: the alert's history record shows attempts and the outcome. */
+  async onWebhookAttempt(id: string, outcome: DeliveryOutcome & { done: boolean }): Promise<void> {
+    const json = await this.deps.redis.get(dlqKeys.alert(id));
+    if (outcome.done) {
+      if (outcome.delivered) {
+        this.deps.metrics.alerts.inc({ channel: 'webhook' });
+        await this.deps.store.increment('webhookDelivered');
+      } else {
+        this.deps.metrics.webhookFailures.inc();
+        await this.deps.store.increment('webhookFailed');
+      }
+    }
+    if (json === null) return;
+    const alert = JSON.parse(json) as AlertRecord;
+    alert.webhook = {
+      status: outcome.delivered ? 'delivered' : outcome.done ? 'failed' : 'pending',
+      attempts: outcome.attempts,
+      ...(outcome.lastError ? { lastError: outcome.lastError } : {}),
+    };
+    await this.deps.redis.set(dlqKeys.alert(id), JSON.stringify(alert), 'KEEPTTL');
+  }
+
+  /** Stops the timers and sends what the buckets hold (best effort; they stay on the master otherwise). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const keys = [...this.timers.keys()];
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    for (const key of keys) {
+      await this.flush(key).catch((caught: unknown) => {
+        this.logger.error({ err: toError(caught), key }, 'alert flush on close failed; the bucket stays for the next start');
+      });
+    }
+  }
+
+  private schedule(key: string, delayMs: number): void {
+    if (this.closed || this.timers.has(key)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.flush(key).catch((caught: unknown) => {
+        this.logger.error({ err: toError(caught), key }, 'alert flush failed; retrying');
+        this.schedule(key, Math.max(this.options.windowMs, 1_000));
+      });
+    }, delayMs);
+    this.timers.set(key, timer);
+  }
+
+  private async record(alert: AlertRecord): Promise<void> {
+    const score = Date.parse(alert.createdAt);
+    await this.deps.redis.multi().set(dlqKeys.alert(alert.id), JSON.stringify(alert)).zadd(dlqKeys.alerts(), score, alert.id).exec();
+    const excess = (await this.deps.redis.zcard(dlqKeys.alerts())) - this.options.historyMax;
+    if (excess > 0) {
+      const old = await this.deps.redis.zrange(dlqKeys.alerts(), 0, String(excess - 1));
+      if (old.length > 0) await this.deps.redis.multi().zrem(dlqKeys.alerts(), ...old).del(...old.map((id) => dlqKeys.alert(id))).exec();
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import { BULL_PREFIX, toError, type Logger } from '@event-infra/shared';
+import { MalformedEntryError, type DlqHandler } from './dlq-handler';
+
+export interface DlqConsumerOptions {
+  /** `DLQ_QUEUE_NAME`. */
+  queueName: string;
+  connection: ConnectionOptions;
+  /** Entries handled at once (`DLQ_CONCURRENCY`). */
+  concurrency: number;
+  /** When handling fails (a Redis is down), the entry is tried again after this long, ms. */
+  handleRetryDelayMs: number;
+}
+
+/**
+ * BullMQ worker on the dead-letter queue: each job is one failure (`deadLetterEntrySchema`).
+ * A handling error never drops the entry: it goes back to delayed and is handled again
+ * later. Only a job whose data is not an entry fails for good (kept in the failed set).
+ */
+export class DlqConsumer {
+  private worker: Worker | undefined;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly options: DlqConsumerOptions,
+    private readonly deps: { handler: DlqHandler; logger: Logger },
+  ) {
+    this.logger = deps.logger.child({ component: 'dlq-consumer', queue: options.queueName });
+  }
+
+  start(): void {
+    this.worker = new Worker(
+      this.options.queueName,
+      async (job, token) => {
+        try {
+          await this.deps.handler.handle(job.data, job.id ?? '');
+        } catch (caught) {
+          const err = toError(caught);
+          if (err instanceof MalformedEntryError) {
+            this.logger.error({ err, dlqJobId: job.id }, 'malformed DLQ job kept in the failed set');
+            throw new UnrecoverableError(err.message);
+          }
+          this.logger.error({ err, dlqJobId: job.id, retryInMs: this.options.handleRetryDelayMs }, 'handling a DLQ entry failed; will try again');
+          await job.moveToDelayed(Date.now() + this.options.handleRetryDelayMs, token);
+          throw new DelayedError();
+        }
+      },
+      { connection: this.options.connection, prefix: BULL_PREFIX, concurrency: this.options.concurrency },
+    );
+    this.worker.on('error', (err) => this.logger.error({ err }, 'dlq worker error'));
+  }
+
+  /** Lets entries in hand finish, then stops. */
+  async close(): Promise<void> {
+    await this.worker?.close();
+  }
+}

@@ -1,0 +1,85 @@
+import { masterKey, type Failure, type ParsedDeadLetterEntry } from '@event-infra/shared';
+import type { FailureClass } from './dlq-classifier';
+
+/**
+ * Life of a stored DLQ entry:
+ * - `scheduled`: transient, an automatic retry waits for its backoff;
+ * - `retried`: sent back to its origin, waiting for the outcome;
+ * - `recovered`: the retried job completed / the retried event was processed;
+ * - `parked`: permanent, or out of retries; waits for an operator (alert raised).
+ */
+export const ENTRY_STATUSES = ['scheduled', 'retried', 'recovered', 'parked'] as const;
+export type EntryStatus = (typeof ENTRY_STATUSES)[number];
+export const FAILURE_CLASSES = ['transient', 'permanent'] as const satisfies readonly FailureClass[];
+export const ENTRY_KINDS = ['job', 'event'] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+export type RetryTarget =
+  | { kind: 'job'; queue: string; jobId: string }
+  | { kind: 'event'; stream: string; eventId: string; streamId: string };
+
+export interface EntryHistoryItem {
+  at: string;
+  /** Id of the DLQ queue job that reported this failure. */
+  source: string;
+  retries: number;
+  error: Pick<Failure, 'message' | 'name' | 'code' | 'status' | 'permanent'>;
+  classification: FailureClass;
+  rule: string;
+}
+
+/** One failure as the DLQ processor keeps it on the master (JSON under `dlqKeys.entry(id)`). */
+export interface StoredEntry {
+  id: string;
+  kind: EntryKind;
+  origin: ParsedDeadLetterEntry['origin'];
+  /** Queue name (jobs) or stream name (events): the `origin` filter of the API. */
+  originName: string;
+  name: string;
+  data: unknown;
+  error: Failure;
+  attempts: number;
+  firstFailedAt: string;
+  lastFailedAt: string;
+  classification: FailureClass;
+  rule: string;
+  reason: string;
+  status: EntryStatus;
+  /** Times this failure was sent back to its origin (automatic and manual). */
+  retries: number;
+  /** Times this failure reached the DLQ. */
+  failures: number;
+  createdAt: string;
+  updatedAt: string;
+  nextRetryAt?: string;
+  retriedAt?: string;
+  retriedTo?: RetryTarget;
+  recoveredAt?: string;
+  parkedAt?: string;
+  parkReason?: 'permanent' | 'retries_exhausted' | 'retry_failed';
+  /** Last failures, newest last (at most `HISTORY_LIMIT`). */
+  history: EntryHistoryItem[];
+  /** DLQ queue job id last handled: a redelivered DLQ job is recognised and not counted twice. */
+  lastSource: string;
+}
+
+export const HISTORY_LIMIT = 20;
+
+/** Every key of the DLQ storage on the master Redis (`evinfra:dlq:…`), built here only. */
+export const dlqKeys = {
+  entry: (id: string) => masterKey('dlq', 'entry', id),
+  indexAll: () => masterKey('dlq', 'index', 'all'),
+  indexKind: (kind: string) => masterKey('dlq', 'index', 'kind', kind),
+  indexOrigin: (origin: string) => masterKey('dlq', 'index', 'origin', origin),
+  indexClass: (classification: string) => masterKey('dlq', 'index', 'class', classification),
+  indexStatus: (status: string) => masterKey('dlq', 'index', 'status', status),
+  origins: () => masterKey('dlq', 'origins'),
+  counters: () => masterKey('dlq', 'counters'),
+  tracking: () => masterKey('dlq', 'tracking'),
+  tmp: (token: string) => masterKey('dlq', 'tmp', token),
+  alert: (id: string) => masterKey('dlq', 'alert', id),
+  alerts: () => masterKey('dlq', 'alerts'),
+  alertBucket: (origin: string) => masterKey('dlq', 'alert-bucket', origin),
+  alertBucketIds: (origin: string) => masterKey('dlq', 'alert-bucket-ids', origin),
+  alertBuckets: () => masterKey('dlq', 'alert-buckets'),
+} as const;

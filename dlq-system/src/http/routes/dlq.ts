@@ -1,0 +1,98 @@
+import { Router, type Request } from 'express';
+import type { z } from 'zod';
+import { NotFoundError, ValidationError, asyncHandler, jsonBody, requireBearer } from '@event-infra/shared';
+import type { Alerter } from '../../core/alerter';
+import type { DlqHandler } from '../../core/dlq-handler';
+import type { DlqStore, EntryFilter } from '../../core/dlq-store';
+import { alertsQuerySchema, bulkRetrySchema, entryIdSchema, listQuerySchema, timeBounds } from '../schemas';
+
+export interface DlqRoutesDeps {
+  store: DlqStore;
+  handler: DlqHandler;
+  alerter: Alerter;
+  /** `API_KEY`: Bearer token required on every `/dlq` route when set. */
+  apiKey: string | undefined;
+  /** `HTTP_BODY_LIMIT`. */
+  bodyLimit: string;
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) throw new ValidationError(`invalid ${what}`, result.error.issues);
+  return result.data;
+}
+
+const entryId = (req: Request): string => parse(entryIdSchema, req.params.id, 'entry id');
+
+function filterOf(input: { origin?: string | undefined; kind?: EntryFilter['kind']; classification?: EntryFilter['classification'] }): EntryFilter {
+  return {
+    ...(input.origin !== undefined ? { origin: input.origin } : {}),
+    ...(input.kind !== undefined ? { kind: input.kind } : {}),
+    ...(input.classification !== undefined ? { classification: input.classification } : {}),
+  };
+}
+
+/** The manual recovery API, mounted at `/dlq`. */
+export function dlqRoutes(deps: DlqRoutesDeps): Router {
+  const router = Router();
+  router.use(requireBearer(deps.apiKey));
+
+  router.get(
+    '/',
+    asyncHandler(async (req, res) => {
+      const query = parse(listQuerySchema, req.query, 'query');
+      const filter: EntryFilter = { ...filterOf(query), ...timeBounds(query), ...(query.status ? { status: query.status } : {}) };
+      const offset = (query.page - 1) * query.limit;
+      const { items, total } = await deps.store.list(filter, offset, query.limit);
+      res.json({ items, total, page: query.page, limit: query.limit, nextPage: offset + items.length < total ? query.page + 1 : null });
+    }),
+  );
+
+  router.get(
+    '/alerts',
+    asyncHandler(async (req, res) => {
+      const query = parse(alertsQuerySchema, req.query, 'query');
+      const { items, total } = await deps.alerter.history((query.page - 1) * query.limit, query.limit);
+      res.json({ items, total, page: query.page, limit: query.limit });
+    }),
+  );
+
+  router.post(
+    '/retry',
+    ...jsonBody(deps.bodyLimit),
+    asyncHandler(async (req, res) => {
+      const body = parse(bulkRetrySchema, req.body, 'body');
+      res.json(await deps.handler.retryMatching({ ...filterOf(body), ...timeBounds(body) }, body.limit));
+    }),
+  );
+
+  router.get(
+    '/:id',
+    asyncHandler(async (req, res) => {
+      const id = entryId(req);
+      const entry = await deps.store.get(id);
+      if (entry === undefined) throw new NotFoundError(`no DLQ entry ${id}`);
+      res.json(entry);
+    }),
+  );
+
+  router.post(
+    '/:id/retry',
+    asyncHandler(async (req, res) => {
+      const entry = await deps.handler.manualRetry(entryId(req));
+      res.status(202).json({ id: entry.id, status: entry.status, retries: entry.retries, retriedTo: entry.retriedTo });
+    }),
+  );
+
+  router.delete(
+    '/:id',
+    asyncHandler(async (req, res) => {
+      const id = entryId(req);
+      if (!(await deps.store.delete(id))) throw new NotFoundError(`no DLQ entry ${id}`);
+      await deps.store.increment('deleted');
+      res.json({ id, deleted: true });
+    }),
+  );
+
+  return router;
+}

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  REDIS_ROLES,
+  SERVICES,
+  createDeadLetterSink,
+  createEvent,
+  createRedis,
+  eventChannel,
+  type DeadLetterSink,
+  type EventEnvelope,
+  type Redis,
+} from '@event-infra/shared';
+import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
+import { StreamConsumer } from '../../event-system/src/core/stream-consumer';
+import { startDlqFixture, type DlqFixture } from './support/dlq-harness';
+
+describe('DLQ processor with dead events', () => {
+  const logger = silentLogger();
+  let fx: DlqFixture;
+  let reader: Redis;
+  let master: Redis;
+  let consumer: StreamConsumer;
+  let consumerSink: DeadLetterSink;
+  const stream = uniqueName('events');
+  const group = uniqueName('group');
+  const handled: EventEnvelope[] = [];
+
+  beforeAll(async () => {
+    fx = await startDlqFixture();
+    reader = createRedis({ url: fx.env.REDIS_STREAMS_URL!, role: REDIS_ROLES.streams, profile: 'consumer', logger });
+    master = createRedis({ url: fx.master.url, role: REDIS_ROLES.master, profile: 'producer', logger });
+    consumerSink = createDeadLetterSink({ queueName: fx.dlqQueueName, connection: fx.queueRedis });
+    // The event processor's consumer, with its contract's fan-out: each processed event is
+    // PUBLISHed on its type's channel on the master once its handler succeeded.
+    consumer = new StreamConsumer(
+      { stream, group, consumer: 'dlq-test', batchSize: 10, blockMs: 100 },
+      {
+        redis: reader,
+        logger,
+        dlq: consumerSink,
+        handle: async (event) => {
+          handled.push(event);
+          await master.publish(eventChannel(event.type), JSON.stringify(event));
+        },
+      },
+    );
+    await consumer.start();
+  });
+
+  afterAll(async () => {
+    await consumer.close();
+    await consumerSink.close();
+    reader.disconnect();
+    master.disconnect();
+    await fx.close();
+  });
+
+  it('sends a dead event back onto its stream with the same id; the consumer processes it and the entry is recovered', async () => {
+    const event = createEvent(
+      { type: 'workspace.created', data: { workspaceId: 'w-1', name: 'Acme', ownerId: 'u-1' } },
+      SERVICES.event,
+    );
+    const now = new Date().toISOString();
+    const dlqJobId = await fx.sink.add({
+      kind: 'event',
+      origin: { kind: 'event', stream, group, entryId: '1-1', eventId: event.id },
+      name: event.type,
+      data: event,
+      error: { message: 'handler failed: connect ECONNREFUSED 10.0.0.1:5432', code: 'ECONNREFUSED' },
+      attempts: 3,
+      firstFailedAt: now,
+      lastFailedAt: now,
+    });
+
+    const entry = await waitFor(async () => {
+      const { body } = await fx.api('GET', `/dlq/${dlqJobId}`);
+      return body?.status === 'recovered' ? body : undefined;
+    }, 'the event entry to be recovered');
+    expect(entry).toMatchObject({ kind: 'event', originName: stream, classification: 'transient', rule: 'network-code', retries: 1 });
+    expect(entry.retriedTo).toMatchObject({ kind: 'event', stream, eventId: event.id });
+
+    const processed = handled.filter((item) => item.id === event.id);
+    expect(processed).toHaveLength(1);
+    expect(processed[0]).toMatchObject({ id: event.id, type: event.type, data: event.data, dlqretries: 1, dlqentryid: dlqJobId });
+  });
+
+  it('parks a transient dead event that cannot be re-published (not an envelope) instead of retrying it', async () => {
+    const now = new Date().toISOString();
+    const dlqJobId = await fx.sink.add({
+      kind: 'event',
+      origin: { kind: 'event', stream, group, entryId: '2-1', fields: { type: 'workspace.created', data: '{}' } },
+      name: 'workspace.created',
+      data: { type: 'workspace.created', data: '{}' },
+      error: { message: 'handler failed', code: 'ECONNRESET' },
+      attempts: 3,
+      firstFailedAt: now,
+      lastFailedAt: now,
+    });
+    const entry = await waitFor(async () => {
+      const { body } = await fx.api('GET', `/dlq/${dlqJobId}`);
+      return body?.status === 'parked' ? body : undefined;
+    }, 'the entry to be parked');
+    expect(entry).toMatchObject({ classification: 'transient', parkReason: 'retry_failed', retries: 0 });
+  });
+
+  it('parks an invalid entry the consumer dead-lettered, as permanent, and refuses to re-publish it', async () => {
+    await reader.xadd(stream, '*', 'id', 'not-a-uuid', 'type', 'workspace.created', 'data', '{broken');
+    const entry = await waitFor(async () => {
+      const { body } = await fx.api('GET', `/dlq?origin=${stream}&status=parked&classification=permanent`);
+      return body.items[0];
+    }, 'the invalid entry to be parked');
+    expect(entry).toMatchObject({ kind: 'event', classification: 'permanent', rule: 'permanent-marker', parkReason: 'permanent' });
+    expect(entry.origin.fields).toMatchObject({ id: 'not-a-uuid', data: '{broken' });
+    expect(entry.error.code).toBe('bad_json');
+
+    const retry = await fx.api('POST', `/dlq/${entry.id}/retry`);
+    expect(retry.status).toBe(409);
+    expect(retry.body).toMatchObject({ error: 'conflict' });
+    expect((await fx.api('GET', `/dlq/${entry.id}`)).body.status).toBe('parked');
+  });
+});
