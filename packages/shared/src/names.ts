@@ -70,3 +70,9 @@ export function masterKey(...parts: string[]): string {
  * with the job and a loop cannot run forever.
  */
 export const DLQ_META_KEY = '__dlq';
+
+/**
+ * Pub/sub channel on the queue Redis that asks every queue-processor replica to abort an
+ * active job (`{"queue","jobId"}` JSON); the one running it aborts the handler's signal.
+ */
+export const JOB_CANCEL_CHANNEL = `${MASTER_PREFIX}:jobs:cancel`;

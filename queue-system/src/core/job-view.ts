@@ -1,0 +1,35 @@
+import type { Job } from 'bullmq';
+
+const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
+
+/** The JSON shape of `GET /jobs/:queue/:id`. */
+export function toJobView(job: Job, queue: string, state: string, progressMessage: string | undefined) {
+  const opts = job.opts as Record<string, unknown>;
+  return {
+    id: String(job.id),
+    name: job.name,
+    queue,
+    state,
+    progress: job.progress,
+    progressMessage: progressMessage ?? null,
+    attemptsMade: job.attemptsMade,
+    attemptsStarted: job.attemptsStarted,
+    stalledCounter: job.stalledCounter,
+    data: job.data,
+    opts: {
+      attempts: opts.attempts,
+      backoff: opts.backoff,
+      priority: opts.priority ?? 0,
+      delay: opts.delay ?? 0,
+      timeoutMs: opts.timeoutMs,
+    },
+    returnValue: job.returnvalue ?? null,
+    failedReason: job.failedReason || null,
+    stacktrace: job.stacktrace ?? [],
+    timestamps: {
+      created: iso(job.timestamp),
+      processed: iso(job.processedOn),
+      finished: iso(job.finishedOn),
+    },
+  };
+}
