@@ -60,7 +60,7 @@ export async function firstFailureTime(
   const logs = await readLogs(String(job.id));
   for (const line of logs) {
     if (!line.startsWith(FAILED_ATTEMPT_LOG)) continue;
-    const at = /\bat (\S+)/.exec(line)?.[1];
+    const at = / at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(line)?.[1];
     const time = at ? new Date(at) : undefined;
     if (time && !Number.isNaN(time.getTime())) return time;
   }

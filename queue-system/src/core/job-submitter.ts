@@ -105,6 +105,11 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
       return (await queueOf(queueName).getJobLogs(jobId, -count, -1)).logs;
     },
 
+    /** The job's state (`unknown` when there is no such job). */
+    async state(queueName: string, jobId: string): Promise<string> {
+      return queueOf(queueName).getJobState(jobId);
+    },
+
     /** The job, or undefined. */
     async get(queueName: string, jobId: string): Promise<Job | undefined> {
       return (await queueOf(queueName).getJob(jobId)) ?? undefined;

@@ -43,9 +43,11 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req, { readOnly: true });
       const id = String(req.params.id);
-      const job = await deps.jobs.get(queue, id);
-      if (!job) throw new NotFoundError(`no job ${id} in ${queue}`);
-      const [state, logs] = await Promise.all([job.getState(), deps.jobs.logs(queue, id, 10)]);
+      // State first, then the hash: a job seen "completed" then carries its return value
+      // (the other order can pair a pre-completion hash with the new state).
+      const state = await deps.jobs.state(queue, id);
+      const [job, logs] = await Promise.all([deps.jobs.get(queue, id), deps.jobs.logs(queue, id, 10)]);
+      if (!job || state === 'unknown') throw new NotFoundError(`no job ${id} in ${queue}`);
       const message = logs.filter((line) => !line.startsWith(FAILED_ATTEMPT_LOG)).at(-1);
       res.json(toJobView(job, queue, state, message));
     }),
