@@ -131,15 +131,26 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
   });
   const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST);
   logger.info({ url: server.url, workers: workQueues }, 'queue processor listening');
-  const close = createCloser(
+  let unfinished = 0;
+  const closeSteps = createCloser(
     () => [
       { name: 'http', run: () => server.close() },
-      { name: 'workers', run: () => pool?.close(config.SHUTDOWN_GRACE_MS) },
+      {
+        name: 'workers',
+        run: async () => {
+          unfinished = (await pool?.close(config.SHUTDOWN_GRACE_MS))?.unfinished ?? 0;
+        },
+      },
       { name: 'dlq-sink', run: () => deadLetters.close() },
       { name: 'queues', run: async () => void (await Promise.allSettled(queues.map((queue) => queue.close()))) },
       { name: 'redis', run: () => closeAll(Object.values(clients)) },
     ],
     logger,
   );
+  // Rejecting makes `runService` exit non-zero: jobs were left for stalled recovery.
+  const close = async (): Promise<void> => {
+    await closeSteps();
+    if (unfinished > 0) throw new Error(`grace period over: ${unfinished} active job(s) left to run again after restart`);
+  };
   return { url: server.url, close };
 }

@@ -41,7 +41,7 @@ export interface WorkerPool {
    * Stops fetching at once, lets active jobs finish for up to `graceMs`, then drops the
    * connections (unfinished jobs' locks expire and another worker or a restart re-runs them).
    */
-  close(graceMs: number): Promise<void>;
+  close(graceMs: number): Promise<{ unfinished: number }>;
 }
 
 /** Starts one BullMQ worker per queue and listens on the cancel channel. */
@@ -105,7 +105,7 @@ export async function startWorkerPool(options: WorkerPoolOptions, deps: WorkerPo
   await Promise.all(workers.map((entry) => entry.worker.waitUntilReady()));
   logger.info({ queues: workers.map(({ name, concurrency }) => ({ name, concurrency })) }, 'workers started');
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<{ unfinished: number }> | undefined;
   return {
     info: () =>
       workers.map(({ name, worker }) => ({ queue: name, concurrency: worker.concurrency, running: worker.isRunning(), active: active.get(name) ?? 0 })),
@@ -126,7 +126,9 @@ export async function startWorkerPool(options: WorkerPoolOptions, deps: WorkerPo
           // a worker (this one after restart, or another replica) runs them again.
           logger.warn({ graceMs, active: Object.fromEntries(active) }, 'grace period over: leaving active jobs to stalled recovery');
         }
+        const unfinished = expired ? [...active.values()].reduce((sum, count) => sum + count, 0) : 0;
         await Promise.allSettled(connections.map(async (connection) => connection.disconnect()));
+        return { unfinished };
       })();
       return closing;
     },
