@@ -77,8 +77,6 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
       attempts: config.RETRY_ATTEMPTS,
       backoffDelayMs: config.RETRY_DELAY,
       maxTimeoutMs,
-      keepCompleted: config.JOB_KEEP_COMPLETED,
-      keepFailed: config.JOB_KEEP_FAILED,
     },
     { queues: new Map(queues.map((queue) => [queue.name, queue])), registry, redis: queueRedis },
   );

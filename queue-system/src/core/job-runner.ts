@@ -44,24 +44,34 @@ export function effectiveTimeoutMs(requested: unknown, maxTimeoutMs: number): nu
  * aborts (`JobCancelledError`). A handler that ignores its signal still loses the race: the
  * attempt fails at the deadline (its promise is left to settle on its own).
  */
-async function runBounded(handler: JobHandler, context: Omit<JobHandlerContext, 'signal'>, timeoutMs: number, outer: AbortSignal | undefined): Promise<unknown> {
+function runBounded(handler: JobHandler, context: Omit<JobHandlerContext, 'signal'>, timeoutMs: number, outer: AbortSignal | undefined): Promise<unknown> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
-  const onOuter = (): void => controller.abort(new JobCancelledError());
-  outer?.addEventListener('abort', onOuter, { once: true });
-  let rejectAborted: (reason: unknown) => void = () => undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    rejectAborted = reject;
+  return new Promise<unknown>((resolve, reject) => {
+    const timer = setTimeout(() => controller.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
+    const onOuter = (): void => controller.abort(new JobCancelledError());
+    outer?.addEventListener('abort', onOuter, { once: true });
+    const settle = (): void => {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    };
+    // The first of abort / handler outcome wins; later calls to resolve/reject are no-ops.
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    try {
+      Promise.resolve(handler({ ...context, signal: controller.signal })).then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (caught: unknown) => {
+          settle();
+          reject(caught);
+        },
+      );
+    } catch (caught) {
+      settle();
+      reject(caught);
+    }
   });
-  const onAbort = (): void => rejectAborted(controller.signal.reason);
-  controller.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await Promise.race([handler({ ...context, signal: controller.signal }), aborted]);
-  } finally {
-    clearTimeout(timer);
-    outer?.removeEventListener('abort', onOuter);
-    controller.signal.removeEventListener('abort', onAbort);
-  }
 }
 
 /**
@@ -98,7 +108,9 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
     const timeoutMs = effectiveTimeoutMs((job.opts as { timeoutMs?: unknown }).timeoutMs, options.maxTimeoutMs);
     const ref = events ? { queue, jobId: String(job.id), name: job.name } : undefined;
     if (ref) events!.started(ref, attempt);
-    const jobLogger = logger.child({ jobId: job.id, name: job.name });
+    // Built on first use: a pino child per job costs more than an empty handler does.
+    let jobLogger: Logger | undefined;
+    const getJobLogger = (): Logger => (jobLogger ??= logger.child({ jobId: job.id, name: job.name }));
     const emitProgress = ref ? events!.progressEmitter(ref) : undefined;
     try {
       const handler = deps.registry.get(queue, job.name);
@@ -107,7 +119,9 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
         handler,
         {
           data,
-          logger: jobLogger,
+          get logger() {
+            return getJobLogger();
+          },
           job: { id: String(job.id), name: job.name, queue, attempt, maxAttempts, timeoutMs },
           progress: async (percent, message) => {
             const value = Math.max(0, Math.min(100, Math.round(percent)));
@@ -137,10 +151,10 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       if (final && !cancelled) await deadLetter(job, data, meta, error, now);
       else if (!final) {
         await job.log(`${FAILED_ATTEMPT_LOG} ${attempt} at ${now.toISOString()}: ${error.message}`).catch((logError: unknown) => {
-          jobLogger.warn({ err: toError(logError) }, 'could not log failed attempt');
+          getJobLogger().warn({ err: toError(logError) }, 'could not log failed attempt');
         });
       }
-      jobLogger.info({ attempt, maxAttempts, willRetry: !final, err: error }, 'job attempt failed');
+      getJobLogger().info({ attempt, maxAttempts, willRetry: !final, err: error }, 'job attempt failed');
       if (!permanent) throw error;
       const unrecoverable = new UnrecoverableError(error.message);
       if (error.stack !== undefined) unrecoverable.stack = error.stack;

@@ -26,8 +26,6 @@ export interface JobSubmitterOptions {
   backoffDelayMs: number;
   /** `MAX_JOB_DURATION` in ms: a larger `timeoutMs` is capped to it. */
   maxTimeoutMs: number;
-  keepCompleted: number;
-  keepFailed: number;
   /** Log lines kept per job (progress messages, failed attempts). Default 100. */
   keepLogs?: number;
 }
@@ -65,14 +63,14 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
       typeof opts.backoff === 'number'
         ? { type: 'fixed', delay: opts.backoff }
         : (opts.backoff ?? { type: 'exponential', delay: options.backoffDelayMs });
-    const bull: JobsOptions & { timeoutMs: number } = {
+    // Retention (removeOnComplete/removeOnFail) comes from the worker options, and an absent
+    // timeoutMs means MAX_JOB_DURATION: neither is stored per job, which keeps adds cheap.
+    const bull: JobsOptions & { timeoutMs?: number } = {
       attempts: opts.attempts ?? options.attempts,
       backoff,
-      timeoutMs: Math.min(opts.timeoutMs ?? options.maxTimeoutMs, options.maxTimeoutMs),
-      removeOnComplete: { count: options.keepCompleted },
-      removeOnFail: { count: options.keepFailed },
       keepLogs: options.keepLogs ?? 100,
     };
+    if (opts.timeoutMs !== undefined) bull.timeoutMs = Math.min(opts.timeoutMs, options.maxTimeoutMs);
     if (opts.jobId !== undefined) bull.jobId = opts.jobId;
     if (opts.priority !== undefined && opts.priority > 0) bull.priority = opts.priority;
     if (opts.delay !== undefined && opts.delay > 0) bull.delay = opts.delay;
