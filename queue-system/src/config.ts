@@ -37,7 +37,10 @@ export const queueConfigSchema = z.object({
   /** Minimum interval between two `job.progress` events of one job, ms. */
   PROGRESS_EVENT_INTERVAL_MS: positiveInt.default(1000),
   /** Path of a module exporting custom job handlers (see README "Custom handlers"). */
-  JOB_HANDLERS_MODULE: z.string().optional(),
+  JOB_HANDLERS_MODULE: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim())),
   /** Bull Board basic auth; both must be set to enable it. */
   ADMIN_USER: optionalSecret,
   ADMIN_PASSWORD: optionalSecret,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, JobTimeoutError } from '@event-infra/shared';
@@ -45,6 +46,20 @@ describe('configuration', () => {
     expect(enabledWorkQueues(config)).toEqual(['long-running-jobs', 'async-processing', 'event-driven-jobs']);
     expect(enabledWorkQueues(loadConfig({ LONG_RUNNING_JOBS_ENABLED: 'false' }))).toEqual(['async-processing', 'event-driven-jobs']);
     expect(enabledWorkQueues(loadConfig({ QUEUE_ENABLED: 'false' }))).toEqual([]);
+  });
+
+  it('the env example block parses, with its defaults', () => {
+    const text = readFileSync(fileURLToPath(new URL('../../env-example-event-infrastructure', import.meta.url)), 'utf8');
+    const env = Object.fromEntries(
+      text
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    const config = loadConfig(env);
+    expect(config).toMatchObject({ QUEUE_ENABLED: true, MAX_JOB_DURATION: 3600, CONCURRENCY: 5, JOB_LOCK_DURATION_MS: 30_000 });
+    expect(config.JOB_HANDLERS_MODULE).toBeUndefined();
+    expect(config.ADMIN_USER).toBeUndefined();
   });
 
   it('a bad value is one ConfigError naming the variable', () => {

@@ -220,3 +220,23 @@ describe('workers: an unreachable event stream never fails a job', () => {
     }
   });
 });
+
+describe('workers: lock renewal keeps a job longer than its lock from stalling', () => {
+  it('a job running several lock durations completes on its first attempt, never stalled', async () => {
+    const redis = await startTestRedis();
+    // Lock 600 ms, stalled check every 200 ms: without renewal the 2.4 s job would stall.
+    const app = await startProcessor(redis, { JOB_LOCK_DURATION_MS: '600', JOB_STALLED_INTERVAL_MS: '200' });
+    const inspect = inspectQueues(redis);
+    try {
+      const created = await request(app.url, 'POST', '/jobs/long-running-jobs', { body: { name: 'demo.sleep', data: { durationMs: 2400, steps: 4 }, opts: { attempts: 1 } } });
+      await waitFor(async () => (await inspect.queue('long-running-jobs').getJobState(created.body.id)) === 'completed', 'the long job to complete');
+      const job = (await inspect.queue('long-running-jobs').getJob(created.body.id))!;
+      expect(job.attemptsStarted).toBe(1);
+      expect(job.stalledCounter).toBe(0);
+    } finally {
+      await app.close();
+      await inspect.close();
+      await redis.stop();
+    }
+  });
+});
