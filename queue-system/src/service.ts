@@ -87,8 +87,15 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     : undefined;
 
   let pool: WorkerPool | undefined;
+  let workerDeadLetters: typeof deadLetters | undefined;
+  let workerSinkRedis: ReturnType<typeof connectRole> | undefined;
   const workQueues = enabledWorkQueues(config);
   if (workQueues.length > 0) {
+    // Workers write DLQ entries through a consumer-profile client: during a Redis blip the
+    // entry waits for the reconnect instead of failing fast, so it is not lost.
+    workerSinkRedis = connectRole(config, REDIS_ROLES.queue, 'consumer', logger, 'dlq-sink');
+    const sink = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: workerSinkRedis });
+    workerDeadLetters = sink;
     pool = await startWorkerPool(
       {
         queues: workQueues.map((name) => ({ name, concurrency: concurrencyFor(config, name) })),
@@ -103,9 +110,9 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
         runnerFor: (queue) =>
           createJobRunner(
             { queue, maxTimeoutMs },
-            { registry, deadLetters, events, observer, logger, readLogs: (jobId) => jobs.logs(queue, jobId, 1000) },
+            { registry, deadLetters: sink, events, observer, logger, readLogs: (jobId) => jobs.logs(queue, jobId, 1000) },
           ),
-        deadLetters,
+        deadLetters: sink,
         logger,
       },
     );
@@ -139,9 +146,9 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
           unfinished = (await pool?.close(config.SHUTDOWN_GRACE_MS))?.unfinished ?? 0;
         },
       },
-      { name: 'dlq-sink', run: () => deadLetters.close() },
+      { name: 'dlq-sink', run: async () => void (await Promise.allSettled([deadLetters.close(), workerDeadLetters?.close()])) },
       { name: 'queues', run: async () => void (await Promise.allSettled(queues.map((queue) => queue.close()))) },
-      { name: 'redis', run: () => closeAll(Object.values(clients)) },
+      { name: 'redis', run: () => closeAll([...Object.values(clients), ...(workerSinkRedis ? [workerSinkRedis] : [])]) },
     ],
     logger,
   );

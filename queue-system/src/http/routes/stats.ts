@@ -11,7 +11,7 @@ export interface StatsDeps {
   queueEnabled: boolean;
 }
 
-/** Counts per queue: waiting, active, completed, failed, delayed, paused. */
+/** Counts per queue (waiting, active, completed, failed, delayed, paused) and whether it is paused. */
 export async function queueCounts(queue: Queue) {
   const [counts, isPaused] = await Promise.all([
     queue.getJobCounts('waiting', 'prioritized', 'active', 'completed', 'failed', 'delayed', 'waiting-children'),
@@ -20,6 +20,7 @@ export async function queueCounts(queue: Queue) {
   // BullMQ 6 has no "paused" list: a paused queue keeps its jobs in wait.
   const waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
   return {
+    isPaused,
     waiting,
     active: counts.active ?? 0,
     completed: counts.completed ?? 0,
@@ -37,12 +38,10 @@ export function statsRoutes(deps: StatsDeps): Router {
     asyncHandler(async (_req, res) => {
       const workers = deps.workers();
       const queues = await Promise.all(
-        deps.queues.map(async (queue) => ({
-          name: queue.name,
-          isPaused: await queue.isPaused(),
-          counts: await queueCounts(queue),
-          worker: workers.find((worker) => worker.queue === queue.name) ?? null,
-        })),
+        deps.queues.map(async (queue) => {
+          const { isPaused, ...counts } = await queueCounts(queue);
+          return { name: queue.name, isPaused, counts, worker: workers.find((worker) => worker.queue === queue.name) ?? null };
+        }),
       );
       res.json({ service: SERVICES.queue, queueEnabled: deps.queueEnabled, queues, workers });
     }),
