@@ -75,6 +75,25 @@ describe('crash recovery and graceful shutdown (child processes)', () => {
     expect(await eventsOf(stream, id, 'job.completed')).toHaveLength(1);
   });
 
+  it('a job that stalls more than JOB_MAX_STALLED_COUNT times fails into the DLQ', async () => {
+    const overrides = { STREAM_NAME: uniqueName('events'), JOB_MAX_STALLED_COUNT: '1' };
+    const first = await start(overrides);
+    const id = await submitSleep(first.url, 20_000);
+    let running = first;
+    for (const attempt of [1, 2]) {
+      if (attempt === 2) running = await start(overrides);
+      // Each worker must have picked the job up (a new attempt started) before it is killed.
+      await waitFor(async () => (await job(id))?.attemptsStarted === attempt, `attempt ${attempt} to start`, { timeoutMs: 20_000 });
+      running.child.kill('SIGKILL');
+      await running.exited;
+    }
+    await start(overrides);
+    await waitFor(async () => (await inspect.queue('long-running-jobs').getJobState(id)) === 'failed', 'the job to fail after too many stalls', { timeoutMs: 20_000 });
+    expect((await job(id))!.failedReason).toBe('job stalled more than allowable limit');
+    const dlqJob = await waitFor(() => inspect.queue('dead-letter-queue').getJob(`job-long-running-jobs-${id}-0`), 'the DLQ entry');
+    expect(dlqJob.data).toMatchObject({ kind: 'job', origin: { queue: 'long-running-jobs', jobId: id }, name: 'demo.sleep', error: { message: 'job stalled more than allowable limit' } });
+  }, 90_000);
+
   it('SIGTERM lets the active job finish, takes no new job, and exits 0', async () => {
     const started = await start({ STREAM_NAME: uniqueName('events'), SHUTDOWN_GRACE_MS: '15000' });
     const id = await submitSleep(started.url, 1500);
