@@ -61,6 +61,8 @@ describe('HTTP API /jobs and /events (API only, no workers)', () => {
     expect(created.status).toBe(201);
     const job = await inspect.queue('event-driven-jobs').getJob(created.body.id);
     expect((job?.opts as { timeoutMs?: number }).timeoutMs).toBe(60_000);
+    const plain = await request(app.url, 'POST', '/jobs/event-driven-jobs', { headers: auth, body: { name: 'demo.fail' } });
+    expect((await request(app.url, 'GET', `/jobs/event-driven-jobs/${plain.body.id}`, { headers: auth })).body.opts.timeoutMs).toBe(60_000);
     expect(job?.opts.attempts).toBe(3);
     expect(job?.opts.backoff).toEqual({ type: 'fixed', delay: 500 });
   });

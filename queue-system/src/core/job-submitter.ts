@@ -78,6 +78,9 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
   };
 
   return {
+    /** `MAX_JOB_DURATION` in ms: default and cap of `timeoutMs`. */
+    maxTimeoutMs: options.maxTimeoutMs,
+
     /** Adds one job. With an existing `jobId`, nothing is added and `created` is false. */
     async add(queueName: string, submission: JobSubmission): Promise<{ job: Job; created: boolean }> {
       const queue = queueOf(queueName);

@@ -1,9 +1,11 @@
 import type { Job } from 'bullmq';
+import { effectiveTimeoutMs } from './job-runner';
 
 const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
 /** The JSON shape of `GET /jobs/:queue/:id`. */
-export function toJobView(job: Job, queue: string, state: string, progressMessage: string | undefined) {
+/** `maxTimeoutMs` (MAX_JOB_DURATION in ms) gives the effective timeout of jobs that set none. */
+export function toJobView(job: Job, queue: string, state: string, progressMessage: string | undefined, maxTimeoutMs: number) {
   const opts = job.opts as Record<string, unknown>;
   return {
     id: String(job.id),
@@ -21,7 +23,7 @@ export function toJobView(job: Job, queue: string, state: string, progressMessag
       backoff: opts.backoff,
       priority: opts.priority ?? 0,
       delay: opts.delay ?? 0,
-      timeoutMs: opts.timeoutMs,
+      timeoutMs: effectiveTimeoutMs(opts.timeoutMs, maxTimeoutMs),
     },
     returnValue: job.returnvalue ?? null,
     failedReason: job.failedReason || null,

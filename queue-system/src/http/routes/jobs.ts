@@ -49,7 +49,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       const [job, logs] = await Promise.all([deps.jobs.get(queue, id), deps.jobs.logs(queue, id, 10)]);
       if (!job || state === 'unknown') throw new NotFoundError(`no job ${id} in ${queue}`);
       const message = logs.filter((line) => !line.startsWith(FAILED_ATTEMPT_LOG)).at(-1);
-      res.json(toJobView(job, queue, state, message));
+      res.json(toJobView(job, queue, state, message, deps.jobs.maxTimeoutMs));
     }),
   );
 
