@@ -9,6 +9,7 @@ import { effectiveTimeoutMs } from '../src/core/job-runner';
 import { splitDlqMeta } from '../src/core/dlq-forwarder';
 import { demoSleepHandler } from '../src/core/handlers';
 import { enabledWorkQueues } from '../src/service';
+import { bulkSubmissionSchema, jobSubmissionSchema } from '../src/http/schemas';
 import type { EventPublisher } from '@event-infra/shared';
 
 describe('host guard (http.request allow-list)', () => {
@@ -95,6 +96,25 @@ describe('job runner helpers', () => {
     controller.abort(reason);
     await expect(running).rejects.toBe(reason);
     expect(reports).toEqual([]);
+  });
+});
+
+describe('request schemas', () => {
+  it('bulk takes 1 to 1000 jobs', () => {
+    const job = { name: 'demo.sleep' };
+    expect(bulkSubmissionSchema.safeParse({ jobs: Array.from({ length: 1000 }, () => job) }).success).toBe(true);
+    const tooMany = bulkSubmissionSchema.safeParse({ jobs: Array.from({ length: 1001 }, () => job) });
+    expect(tooMany.success).toBe(false);
+    expect(tooMany.error?.issues[0]?.path).toEqual(['jobs']);
+    expect(bulkSubmissionSchema.safeParse({ jobs: [] }).success).toBe(false);
+  });
+
+  it('job ids may not contain ":" nor be bare integers; unknown options are refused', () => {
+    expect(jobSubmissionSchema.safeParse({ name: 'x', opts: { jobId: 'order-1' } }).success).toBe(true);
+    expect(jobSubmissionSchema.safeParse({ name: 'x', opts: { jobId: '42' } }).success).toBe(false);
+    expect(jobSubmissionSchema.safeParse({ name: 'x', opts: { jobId: 'a:b' } }).success).toBe(false);
+    expect(jobSubmissionSchema.safeParse({ name: 'x', opts: { removeOnComplete: true } }).success).toBe(false);
+    expect(jobSubmissionSchema.safeParse({ name: 'x', data: [1, 2] }).success).toBe(false);
   });
 });
 
