@@ -46,6 +46,12 @@ export const queueConfigSchema = z.object({
   ADMIN_PASSWORD: optionalSecret,
   /** How long start-up waits for each Redis before giving up, ms. */
   REDIS_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
+}).superRefine((config, context) => {
+  // One credential without the other would silently leave Bull Board open.
+  if ((config.ADMIN_USER === undefined) !== (config.ADMIN_PASSWORD === undefined)) {
+    const missing = config.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD';
+    context.addIssue({ code: 'custom', path: [missing], message: 'must be set together with the other admin credential' });
+  }
 });
 
 export type QueueConfig = z.output<typeof queueConfigSchema>;

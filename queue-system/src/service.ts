@@ -135,6 +135,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     bodyLimit: config.HTTP_BODY_LIMIT,
   });
   const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST);
+  if (config.ADMIN_USER === undefined) logger.warn('Bull Board at /admin/queues is open: set ADMIN_USER and ADMIN_PASSWORD');
   logger.info({ url: server.url, workers: workQueues }, 'queue processor listening');
   let unfinished = 0;
   const closeSteps = createCloser(

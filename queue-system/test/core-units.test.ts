@@ -66,6 +66,7 @@ describe('configuration', () => {
   it('a bad value is one ConfigError naming the variable', () => {
     expect(() => loadConfig({ CONCURRENCY_EVENT_DRIVEN_JOBS: 'many' })).toThrow(ConfigError);
     expect(() => loadConfig({ MAX_JOB_DURATION: '0' })).toThrow(/MAX_JOB_DURATION/);
+    expect(() => loadConfig({ ADMIN_USER: 'admin' })).toThrow(/ADMIN_PASSWORD: must be set together/);
   });
 });
 
