@@ -1,7 +1,8 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { JobTimeoutError, PermanentJobError, isPermanentError, toError, type DeadLetterSink, type Logger } from '@event-infra/shared';
+import { PermanentJobError, isPermanentError, toError, type DeadLetterSink, type Logger } from '@event-infra/shared';
 import { FAILED_ATTEMPT_LOG, buildDeadLetterEntry, firstFailureTime, splitDlqMeta } from './dlq-forwarder';
-import type { HandlerRegistry, JobHandler, JobHandlerContext } from './handler-registry';
+import type { HandlerRegistry } from './handler-registry';
+import { JobAttempt, type AttemptShared } from './job-attempt';
 import type { LifecycleEvents } from './lifecycle-events';
 
 /** Reason a job's signal aborts with when `DELETE /jobs/:queue/:id` cancels it. */
@@ -40,41 +41,6 @@ export function effectiveTimeoutMs(requested: unknown, maxTimeoutMs: number): nu
 }
 
 /**
- * Runs `handler` with a signal that aborts on timeout (`JobTimeoutError`) or when `outer`
- * aborts (`JobCancelledError`). A handler that ignores its signal still loses the race: the
- * attempt fails at the deadline (its promise is left to settle on its own).
- */
-function runBounded(handler: JobHandler, context: Omit<JobHandlerContext, 'signal'>, timeoutMs: number, outer: AbortSignal | undefined): Promise<unknown> {
-  const controller = new AbortController();
-  return new Promise<unknown>((resolve, reject) => {
-    const timer = setTimeout(() => controller.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
-    const onOuter = (): void => controller.abort(new JobCancelledError());
-    outer?.addEventListener('abort', onOuter, { once: true });
-    const settle = (): void => {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onOuter);
-    };
-    // The first of abort / handler outcome wins; later calls to resolve/reject are no-ops.
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-    try {
-      Promise.resolve(handler({ ...context, signal: controller.signal })).then(
-        (value) => {
-          settle();
-          resolve(value);
-        },
-        (caught: unknown) => {
-          settle();
-          reject(caught);
-        },
-      );
-    } catch (caught) {
-      settle();
-      reject(caught);
-    }
-  });
-}
-
-/**
  * The BullMQ processor of one work queue: resolves the handler by job name, strips the DLQ
  * metadata, bounds the attempt by its timeout, maps permanent failures to
  * `UnrecoverableError`, and on the final failure writes the DLQ entry before BullMQ marks
@@ -100,42 +66,41 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
     }
   }
 
-  return async function processJob(job: Job, _token?: string, signal?: AbortSignal): Promise<unknown> {
+  const running = new Map<string, JobAttempt>();
+  // Rate-limited progress events, one emitter per running job.
+  const progressEmitters = new Map<string, ReturnType<LifecycleEvents['progressEmitter']>>();
+  const shared: AttemptShared = {
+    queue,
+    logger,
+    running,
+    onProgress: events
+      ? (attempt, percent, message) => {
+          let emit = progressEmitters.get(attempt.id);
+          if (emit === undefined) {
+            emit = events.progressEmitter({ queue, jobId: attempt.id, name: attempt.bullJob.name });
+            progressEmitters.set(attempt.id, emit);
+          }
+          emit(percent, message);
+        }
+      : undefined,
+  };
+
+  async function processJob(job: Job): Promise<unknown> {
     const started = performance.now();
     const { data, meta } = splitDlqMeta(job.data);
-    const attempt = job.attemptsMade + 1;
+    const attemptNumber = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     const timeoutMs = effectiveTimeoutMs((job.opts as { timeoutMs?: unknown }).timeoutMs, options.maxTimeoutMs);
-    const ref = events ? { queue, jobId: String(job.id), name: job.name } : undefined;
-    if (ref) events!.started(ref, attempt);
-    // Built on first use: a pino child per job costs more than an empty handler does.
-    let jobLogger: Logger | undefined;
-    const getJobLogger = (): Logger => (jobLogger ??= logger.child({ jobId: job.id, name: job.name }));
-    const emitProgress = ref ? events!.progressEmitter(ref) : undefined;
+    const attempt = new JobAttempt(job, data, timeoutMs, attemptNumber, maxAttempts, shared);
+    const ref = events ? { queue, jobId: attempt.id, name: job.name } : undefined;
+    if (ref) events!.started(ref, attemptNumber);
     try {
       const handler = deps.registry.get(queue, job.name);
       if (handler === undefined) throw new PermanentJobError(`no handler for job name ${job.name} on ${queue}`, { code: 'no_handler' });
-      const result = await runBounded(
-        handler,
-        {
-          data,
-          get logger() {
-            return getJobLogger();
-          },
-          job: { id: String(job.id), name: job.name, queue, attempt, maxAttempts, timeoutMs },
-          progress: async (percent, message) => {
-            const value = Math.max(0, Math.min(100, Math.round(percent)));
-            await job.updateProgress(value);
-            if (message !== undefined) await job.log(message);
-            emitProgress?.(value, message);
-          },
-        },
-        timeoutMs,
-        signal,
-      );
+      const result = await attempt.run(handler);
       const durationMs = performance.now() - started;
       deps.observer?.finished(queue, job.name, 'completed', durationMs);
-      if (ref) events!.completed(ref, durationMs, attempt);
+      if (ref) events!.completed(ref, durationMs, attemptNumber);
       return result;
     } catch (caught) {
       const error = toError(caught);
@@ -143,22 +108,36 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       deps.observer?.finished(queue, job.name, 'failed', performance.now() - started);
       const cancelled = error instanceof JobCancelledError;
       const permanent = isPermanentError(error);
-      const final = permanent || attempt >= maxAttempts;
+      const final = permanent || attemptNumber >= maxAttempts;
       if (ref) {
-        events!.failed(ref, error.message, attempt, !final);
+        events!.failed(ref, error.message, attemptNumber, !final);
         if (cancelled) events!.cancelled(ref);
       }
       if (final && !cancelled) await deadLetter(job, data, meta, error, now);
       else if (!final) {
-        await job.log(`${FAILED_ATTEMPT_LOG} ${attempt} at ${now.toISOString()}: ${error.message}`).catch((logError: unknown) => {
-          getJobLogger().warn({ err: toError(logError) }, 'could not log failed attempt');
+        await job.log(`${FAILED_ATTEMPT_LOG} ${attemptNumber} at ${now.toISOString()}: ${error.message}`).catch((logError: unknown) => {
+          attempt.logger.warn({ err: toError(logError) }, 'could not log failed attempt');
         });
       }
-      getJobLogger().info({ attempt, maxAttempts, willRetry: !final, err: error }, 'job attempt failed');
+      attempt.logger.info({ attempt: attemptNumber, maxAttempts, willRetry: !final, err: error }, 'job attempt failed');
       if (!permanent) throw error;
       const unrecoverable = new UnrecoverableError(error.message);
       if (error.stack !== undefined) unrecoverable.stack = error.stack;
       throw unrecoverable;
+    } finally {
+      if (ref) progressEmitters.delete(attempt.id);
     }
+  }
+
+  return {
+    processJob,
+    /** Aborts the job's running attempt in this process; false when it does not run here. */
+    cancel(jobId: string): boolean {
+      const attempt = running.get(jobId);
+      if (attempt === undefined) return false;
+      attempt.abort(new JobCancelledError());
+      return true;
+    },
   };
 }
+

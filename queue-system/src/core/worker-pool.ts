@@ -54,11 +54,12 @@ export async function startWorkerPool(options: WorkerPoolOptions, deps: WorkerPo
     connections.push(connection);
     active.set(name, 0);
     const runner = deps.runnerFor(name);
-    // Three parameters: BullMQ hands the processor an AbortSignal (used by cancelJob).
-    const processor = async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
+    // One parameter on purpose: BullMQ then creates no AbortController per job; cancelling
+    // goes through the runner, which owns the handler's signal.
+    const processor = async (job: Job): Promise<unknown> => {
       active.set(name, (active.get(name) ?? 0) + 1);
       try {
-        return await runner(job, token, signal);
+        return await runner.processJob(job);
       } finally {
         active.set(name, (active.get(name) ?? 1) - 1);
       }
@@ -84,13 +85,13 @@ export async function startWorkerPool(options: WorkerPoolOptions, deps: WorkerPo
         .add(buildDeadLetterEntry({ job, queue: name, data, meta, error: err, attempts: job.attemptsMade, firstFailedAt: now, lastFailedAt: now }))
         .catch((caught: unknown) => logger.error({ queue: name, jobId: job.id, err: toError(caught) }, 'could not write DLQ entry'));
     });
-    return { name, concurrency, worker };
+    return { name, concurrency, worker, runner };
   });
 
   const subscriber = deps.connect('cancel-subscriber');
   connections.push(subscriber);
   const cancelLocal = (queue: string, jobId: string): boolean =>
-    workers.find((entry) => entry.name === queue)?.worker.cancelJob(jobId, 'cancelled') ?? false;
+    workers.find((entry) => entry.name === queue)?.runner.cancel(jobId) ?? false;
   subscriber.on('message', (_channel: string, message: string) => {
     try {
       const { queue, jobId } = JSON.parse(message) as { queue?: unknown; jobId?: unknown };
