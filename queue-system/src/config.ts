@@ -1,21 +1,72 @@
 import { z } from 'zod';
-import { bool, commonEnvShape, parseConfig, positiveInt } from '@event-infra/shared';
+import { bool, commonEnvShape, optionalSecret, parseConfig, positiveInt, type WorkQueueName, QUEUES } from '@event-infra/shared';
+
+/** A positive integer, or unset (empty string counts as unset). */
+const optionalPositiveInt = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+  positiveInt.optional(),
+);
 
 /** Queue processor configuration (SPEC sections 2 and 3). */
 export const queueConfigSchema = z.object({
   ...commonEnvShape,
+  /** false: HTTP API and Bull Board only, no workers. */
   QUEUE_ENABLED: bool.default(true),
+  /** false: no worker for `long-running-jobs` (jobs can still be submitted). */
   LONG_RUNNING_JOBS_ENABLED: bool.default(true),
   /** Default and cap of a job's timeout, in seconds. */
   MAX_JOB_DURATION: positiveInt.default(3600),
   /** Worker concurrency of each queue unless its own variable is set. */
   CONCURRENCY: positiveInt.default(5),
+  /** Concurrency of the `long-running-jobs` worker; default CONCURRENCY. */
+  CONCURRENCY_LONG_RUNNING_JOBS: optionalPositiveInt,
+  /** Concurrency of the `async-processing` worker; default CONCURRENCY. */
+  CONCURRENCY_ASYNC_PROCESSING: optionalPositiveInt,
+  /** Concurrency of the `event-driven-jobs` worker; default CONCURRENCY. */
+  CONCURRENCY_EVENT_DRIVEN_JOBS: optionalPositiveInt,
+  /** BullMQ lock duration, ms; the worker renews the lock every half of it while a job runs. */
+  JOB_LOCK_DURATION_MS: positiveInt.default(30_000),
+  /** How often workers look for stalled jobs (lock expired: their worker died), ms. */
+  JOB_STALLED_INTERVAL_MS: positiveInt.default(30_000),
+  /** How many times a job may stall before it fails (then goes to the DLQ). */
+  JOB_MAX_STALLED_COUNT: positiveInt.default(2),
+  /** Completed jobs kept per queue (older ones are removed). */
+  JOB_KEEP_COMPLETED: positiveInt.default(1000),
+  /** Failed jobs kept per queue (their DLQ entry keeps the failure anyway). */
+  JOB_KEEP_FAILED: positiveInt.default(5000),
+  /** Minimum interval between two `job.progress` events of one job, ms. */
+  PROGRESS_EVENT_INTERVAL_MS: positiveInt.default(1000),
+  /** Path of a module exporting custom job handlers (see README "Custom handlers"). */
+  JOB_HANDLERS_MODULE: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim())),
+  /** Bull Board basic auth; both must be set to enable it. */
+  ADMIN_USER: optionalSecret,
+  ADMIN_PASSWORD: optionalSecret,
   /** How long start-up waits for each Redis before giving up, ms. */
   REDIS_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
+}).superRefine((config, context) => {
+  // One credential without the other would silently leave Bull Board open.
+  if ((config.ADMIN_USER === undefined) !== (config.ADMIN_PASSWORD === undefined)) {
+    const missing = config.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD';
+    context.addIssue({ code: 'custom', path: [missing], message: 'must be set together with the other admin credential' });
+  }
 });
 
 export type QueueConfig = z.output<typeof queueConfigSchema>;
 
 export function loadConfig(env: Record<string, string | undefined>): QueueConfig {
   return parseConfig(queueConfigSchema, env);
+}
+
+/** Worker concurrency for `queue`: its own variable, else CONCURRENCY. */
+export function concurrencyFor(config: QueueConfig, queue: WorkQueueName): number {
+  const own =
+    queue === QUEUES.longRunning
+      ? config.CONCURRENCY_LONG_RUNNING_JOBS
+      : queue === QUEUES.asyncProcessing
+        ? config.CONCURRENCY_ASYNC_PROCESSING
+        : config.CONCURRENCY_EVENT_DRIVEN_JOBS;
+  return own ?? config.CONCURRENCY;
 }

@@ -1,27 +1,48 @@
 import { Queue } from 'bullmq';
 import {
-  ALL_QUEUES,
-  BULL_PREFIX,
   REDIS_ROLES,
   SERVICES,
+  WORK_QUEUES,
+  BULL_PREFIX,
   closeAll,
   connectRole,
   createCloser,
+  createDeadLetterSink,
+  createEventPublisher,
   createMetricsRegistry,
   redisChecks,
   startHttpServer,
   waitForAll,
   type Logger,
+  type WorkQueueName,
 } from '@event-infra/shared';
-import type { QueueConfig } from './config';
+import { concurrencyFor, type QueueConfig } from './config';
+import { createBuiltInRegistry, loadCustomHandlers } from './core/create-registry';
+import { createJobRunner } from './core/job-runner';
+import { createJobSubmitter } from './core/job-submitter';
+import { createLifecycleEvents } from './core/lifecycle-events';
+import { createQueueMetrics } from './core/queue-metrics';
+import { startWorkerPool, type WorkerPool } from './core/worker-pool';
 import { createApp } from './http/app';
+import { createQueueResolver } from './http/queue-resolver';
+import { queueCounts } from './http/routes/stats';
 
 export interface QueueProcessor {
   url: string;
   close(): Promise<void>;
 }
 
-/** Composition: Redis clients, queues, HTTP app. Listens on QUEUE_PROCESSOR_PORT. */
+/** Work queues this process runs workers for (none when QUEUE_ENABLED=false). */
+export function enabledWorkQueues(config: QueueConfig): WorkQueueName[] {
+  if (!config.QUEUE_ENABLED) return [];
+  return WORK_QUEUES.filter((queue) => queue !== 'long-running-jobs' || config.LONG_RUNNING_JOBS_ENABLED);
+}
+
+/**
+ * Composition: Redis clients, handler registry, queues, workers, HTTP app. Listens on
+ * QUEUE_PROCESSOR_PORT. `close()` stops HTTP, drains workers within SHUTDOWN_GRACE_MS,
+ * then closes queues and connections.
+ */
 export async function startQueueProcessor(config: QueueConfig, logger: Logger): Promise<QueueProcessor> {
   const queueRedis = connectRole(config, REDIS_ROLES.queue, 'producer', logger);
   const streamsRedis = connectRole(config, REDIS_ROLES.streams, 'producer', logger);
@@ -32,20 +53,110 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     await closeAll(Object.values(clients));
     throw caught;
   }
-  const queues = ALL_QUEUES.map(
-    (name) => new Queue(name === 'dead-letter-queue' ? config.DLQ_QUEUE_NAME : name, { connection: queueRedis, prefix: BULL_PREFIX }),
+  const publisher = createEventPublisher(
+    { stream: config.STREAM_NAME, source: SERVICES.queue, maxLenApprox: config.STREAM_MAXLEN_APPROX },
+    { redis: streamsRedis, logger },
+  );
+  const registry = createBuiltInRegistry({ publisher, allowedHosts: config.HTTP_ALLOWED_HOSTS });
+  if (config.JOB_HANDLERS_MODULE !== undefined) {
+    try {
+      const custom = await loadCustomHandlers(config.JOB_HANDLERS_MODULE);
+      for (const definition of custom) registry.register(definition);
+      logger.info({ module: config.JOB_HANDLERS_MODULE, handlers: custom.map((entry) => entry.name) }, 'custom handlers loaded');
+    } catch (caught) {
+      await closeAll(Object.values(clients));
+      throw caught;
+    }
+  }
+  const queueNames = [...WORK_QUEUES, config.DLQ_QUEUE_NAME];
+  const queues = queueNames.map((name) => new Queue(name, { connection: queueRedis, prefix: BULL_PREFIX }));
+  const deadLetters = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: queueRedis });
+  const maxTimeoutMs = config.MAX_JOB_DURATION * 1000;
+  const jobs = createJobSubmitter(
+    {
+      attempts: config.RETRY_ATTEMPTS,
+      backoffDelayMs: config.RETRY_DELAY,
+      maxTimeoutMs,
+    },
+    { queues: new Map(queues.map((queue) => [queue.name, queue])), registry, redis: queueRedis },
   );
   const metrics = createMetricsRegistry(SERVICES.queue);
-  const app = createApp({ logger, metrics, checks: redisChecks(clients), queues });
+  const observer = createQueueMetrics(metrics, queues, queueCounts);
+  const events = config.PUBLISH_EVENTS
+    ? createLifecycleEvents({ progressIntervalMs: config.PROGRESS_EVENT_INTERVAL_MS }, { publisher, logger })
+    : undefined;
+
+  let pool: WorkerPool | undefined;
+  let workerDeadLetters: typeof deadLetters | undefined;
+  let workerSinkRedis: ReturnType<typeof connectRole> | undefined;
+  const workQueues = enabledWorkQueues(config);
+  if (workQueues.length > 0) {
+    // Workers write DLQ entries through a consumer-profile client: during a Redis blip the
+    // entry waits for the reconnect instead of failing fast, so it is not lost.
+    workerSinkRedis = connectRole(config, REDIS_ROLES.queue, 'consumer', logger, 'dlq-sink');
+    const sink = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: workerSinkRedis });
+    workerDeadLetters = sink;
+    pool = await startWorkerPool(
+      {
+        queues: workQueues.map((name) => ({ name, concurrency: concurrencyFor(config, name) })),
+        lockDurationMs: config.JOB_LOCK_DURATION_MS,
+        stalledIntervalMs: config.JOB_STALLED_INTERVAL_MS,
+        maxStalledCount: config.JOB_MAX_STALLED_COUNT,
+        keepCompleted: config.JOB_KEEP_COMPLETED,
+        keepFailed: config.JOB_KEEP_FAILED,
+      },
+      {
+        connect: (name) => connectRole(config, REDIS_ROLES.queue, 'consumer', logger, name),
+        runnerFor: (queue) =>
+          createJobRunner(
+            { queue, maxTimeoutMs },
+            { registry, deadLetters: sink, events, observer, logger, readLogs: (jobId) => jobs.logs(queue, jobId, 1000) },
+          ),
+        deadLetters: sink,
+        logger,
+      },
+    );
+  } else {
+    logger.info({ queueEnabled: config.QUEUE_ENABLED }, 'no workers in this process: API and Bull Board only');
+  }
+
+  const app = createApp({
+    logger,
+    metrics,
+    checks: redisChecks(clients),
+    queues,
+    jobs,
+    resolveQueue: createQueueResolver({ workQueues: WORK_QUEUES, deadLetterQueue: config.DLQ_QUEUE_NAME }),
+    publisher,
+    workers: () => pool?.info() ?? [],
+    queueEnabled: config.QUEUE_ENABLED,
+    apiKey: config.API_KEY,
+    admin: { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD },
+    bodyLimit: config.HTTP_BODY_LIMIT,
+  });
   const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST);
-  logger.info({ url: server.url }, 'queue processor listening');
-  const close = createCloser(
+  if (config.ADMIN_USER === undefined) logger.warn('Bull Board at /admin/queues is open: set ADMIN_USER and ADMIN_PASSWORD');
+  logger.info({ url: server.url, workers: workQueues }, 'queue processor listening');
+  let unfinished = 0;
+  const closeSteps = createCloser(
     () => [
       { name: 'http', run: () => server.close() },
+      {
+        name: 'workers',
+        run: async () => {
+          unfinished = (await pool?.close(config.SHUTDOWN_GRACE_MS))?.unfinished ?? 0;
+        },
+      },
+      { name: 'dlq-sink', run: async () => void (await Promise.allSettled([deadLetters.close(), workerDeadLetters?.close()])) },
       { name: 'queues', run: async () => void (await Promise.allSettled(queues.map((queue) => queue.close()))) },
-      { name: 'redis', run: () => closeAll(Object.values(clients)) },
+      { name: 'redis', run: () => closeAll([...Object.values(clients), ...(workerSinkRedis ? [workerSinkRedis] : [])]) },
     ],
     logger,
   );
+  // Rejecting makes `runService` exit non-zero: jobs were left for stalled recovery.
+  const close = async (): Promise<void> => {
+    await closeSteps();
+    if (unfinished > 0) throw new Error(`grace period over: ${unfinished} active job(s) left to run again after restart`);
+  };
   return { url: server.url, close };
 }

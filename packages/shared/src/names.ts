@@ -78,3 +78,9 @@ export const DLQ_META_KEY = '__dlq';
 export function dlqRetryQueueName(dlqQueueName: string): string {
   return `${dlqQueueName}-retries`;
 }
+
+/**
+ * Pub/sub channel on the queue Redis that asks every queue-processor replica to abort an
+ * active job (`{"queue","jobId"}` JSON); the one running it aborts the handler's signal.
+ */
+export const JOB_CANCEL_CHANNEL = `${MASTER_PREFIX}:jobs:cancel`;

@@ -3,50 +3,48 @@ import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import {
   SERVICES,
-  asyncHandler,
   createServiceApp,
   finishServiceApp,
+  jsonBody,
+  requireBasicAuth,
+  requireBearer,
+  type EventPublisher,
   type HealthCheck,
   type Logger,
 } from '@event-infra/shared';
+import type { JobSubmitter } from '../core/job-submitter';
+import type { WorkerInfo } from '../core/worker-pool';
+import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
+import type { QueueResolver } from './queue-resolver';
+import { eventRoutes } from './routes/events';
+import { jobRoutes } from './routes/jobs';
+import { statsRoutes } from './routes/stats';
 
 export interface AppDeps {
   logger: Logger;
   metrics: Registry;
   checks: Record<string, HealthCheck>;
+  /** All four queues (Bull Board and /stats). */
   queues: readonly Queue[];
+  jobs: JobSubmitter;
+  resolveQueue: QueueResolver;
+  publisher: EventPublisher;
+  workers: () => WorkerInfo[];
+  queueEnabled: boolean;
+  apiKey: string | undefined;
+  admin: { user: string | undefined; password: string | undefined };
+  /** `HTTP_BODY_LIMIT`, e.g. `1mb`. */
+  bodyLimit: string;
 }
 
 /** The queue processor's HTTP app, not listening. */
 export function createApp(deps: AppDeps): Express {
   const app = createServiceApp({ service: SERVICES.queue, logger: deps.logger, checks: deps.checks, metrics: deps.metrics });
-  app.get(
-    '/stats',
-    asyncHandler(async (_req, res) => {
-      const queues = await Promise.all(
-        deps.queues.map(async (queue) => {
-          const [counts, isPaused] = await Promise.all([
-            queue.getJobCounts('waiting', 'prioritized', 'active', 'completed', 'failed', 'delayed'),
-            queue.isPaused(),
-          ]);
-          // BullMQ 6 has no "paused" list: a paused queue keeps its jobs in wait.
-          const waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
-          return {
-            name: queue.name,
-            isPaused,
-            counts: {
-              waiting,
-              active: counts.active ?? 0,
-              completed: counts.completed ?? 0,
-              failed: counts.failed ?? 0,
-              delayed: counts.delayed ?? 0,
-              paused: isPaused ? waiting : 0,
-            },
-          };
-        }),
-      );
-      res.json({ service: SERVICES.queue, queues });
-    }),
-  );
+  app.use('/stats', statsRoutes({ queues: deps.queues, workers: deps.workers, queueEnabled: deps.queueEnabled }));
+  const auth = requireBearer(deps.apiKey);
+  const body = jsonBody(deps.bodyLimit);
+  app.use('/jobs', auth, ...body, jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue }));
+  app.use('/events', auth, ...body, eventRoutes({ publisher: deps.publisher }));
+  app.use(BULL_BOARD_PATH, requireBasicAuth(deps.admin.user, deps.admin.password, 'Bull Board'), bullBoardRouter(deps.queues));
   return finishServiceApp(app, deps.logger);
 }

@@ -1,0 +1,4 @@
+export { demoSleepHandler } from './demo-sleep';
+export { demoFailHandler } from './demo-fail';
+export { eventsPublishHandler } from './events-publish';
+export { httpRequestHandler } from './http-request';

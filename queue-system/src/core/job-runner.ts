@@ -1,0 +1,143 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { PermanentJobError, isPermanentError, toError, type DeadLetterSink, type Logger } from '@event-infra/shared';
+import { FAILED_ATTEMPT_LOG, buildDeadLetterEntry, firstFailureTime, splitDlqMeta } from './dlq-forwarder';
+import type { HandlerRegistry } from './handler-registry';
+import { JobAttempt, type AttemptShared } from './job-attempt';
+import type { LifecycleEvents } from './lifecycle-events';
+
+/** Reason a job's signal aborts with when `DELETE /jobs/:queue/:id` cancels it. */
+export class JobCancelledError extends PermanentJobError {
+  constructor() {
+    super('job was cancelled', { code: 'cancelled' });
+    this.name = 'JobCancelledError';
+  }
+}
+
+export interface JobRunnerOptions {
+  queue: string;
+  /** `MAX_JOB_DURATION` in ms: default and cap of a job's `timeoutMs`. */
+  maxTimeoutMs: number;
+}
+
+/** Per-job outcome hooks (metrics); called synchronously, must not throw. */
+export interface JobObserver {
+  finished(queue: string, name: string, status: 'completed' | 'failed', durationMs: number): void;
+}
+
+export interface JobRunnerDeps {
+  registry: HandlerRegistry;
+  deadLetters: DeadLetterSink;
+  /** Absent when PUBLISH_EVENTS is off: then the worker path makes no extra Redis call. */
+  events?: LifecycleEvents | undefined;
+  observer?: JobObserver | undefined;
+  /** Reads a job's log lines (for the DLQ entry's first failure time). */
+  readLogs: (jobId: string) => Promise<string[]>;
+  logger: Logger;
+}
+
+/** `timeoutMs` from the job's options, capped by `maxTimeoutMs` (the default when absent). */
+export function effectiveTimeoutMs(requested: unknown, maxTimeoutMs: number): number {
+  return typeof requested === 'number' && requested > 0 ? Math.min(requested, maxTimeoutMs) : maxTimeoutMs;
+}
+
+/**
+ * The BullMQ processor of one work queue: resolves the handler by job name, strips the DLQ
+ * metadata, bounds the attempt by its timeout, maps permanent failures to
+ * `UnrecoverableError`, and on the final failure writes the DLQ entry before BullMQ marks
+ * the job failed (a crash in between re-runs the job; the DLQ id is deterministic, so the
+ * entry lands once).
+ */
+export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) {
+  const { queue } = options;
+  const logger = deps.logger.child({ component: 'job-runner', queue });
+  const events = deps.events;
+
+  async function deadLetter(job: Job, data: Record<string, unknown>, meta: ReturnType<typeof splitDlqMeta>['meta'], error: Error, now: Date): Promise<void> {
+    const ref = { queue, jobId: String(job.id), name: job.name };
+    try {
+      const firstFailedAt = await firstFailureTime(job, deps.readLogs, now).catch(() => now);
+      const entry = buildDeadLetterEntry({ job, queue, data, meta, error, attempts: job.attemptsMade + 1, firstFailedAt, lastFailedAt: now });
+      const dlqId = await deps.deadLetters.add(entry);
+      logger.warn({ jobId: job.id, name: job.name, dlqId, err: error }, 'job dead-lettered');
+      events?.deadLettered(ref, error.message, job.attemptsMade + 1);
+    } catch (caught) {
+      // The job still ends in the failed set (kept), so the failure is not lost.
+      logger.error({ jobId: job.id, err: toError(caught) }, 'could not write DLQ entry');
+    }
+  }
+
+  const running = new Map<string, JobAttempt>();
+  // Rate-limited progress events, one emitter per running job.
+  const progressEmitters = new Map<string, ReturnType<LifecycleEvents['progressEmitter']>>();
+  const shared: AttemptShared = {
+    queue,
+    logger,
+    running,
+    onProgress: events
+      ? (attempt, percent, message) => {
+          let emit = progressEmitters.get(attempt.id);
+          if (emit === undefined) {
+            emit = events.progressEmitter({ queue, jobId: attempt.id, name: attempt.bullJob.name });
+            progressEmitters.set(attempt.id, emit);
+          }
+          emit(percent, message);
+        }
+      : undefined,
+  };
+
+  async function processJob(job: Job): Promise<unknown> {
+    const started = performance.now();
+    const { data, meta } = splitDlqMeta(job.data);
+    const attemptNumber = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    const timeoutMs = effectiveTimeoutMs((job.opts as { timeoutMs?: unknown }).timeoutMs, options.maxTimeoutMs);
+    const attempt = new JobAttempt(job, data, timeoutMs, attemptNumber, maxAttempts, shared);
+    const ref = events ? { queue, jobId: attempt.id, name: job.name } : undefined;
+    if (ref) events!.started(ref, attemptNumber);
+    try {
+      const handler = deps.registry.get(queue, job.name);
+      if (handler === undefined) throw new PermanentJobError(`no handler for job name ${job.name} on ${queue}`, { code: 'no_handler' });
+      const result = await attempt.run(handler);
+      const durationMs = performance.now() - started;
+      deps.observer?.finished(queue, job.name, 'completed', durationMs);
+      if (ref) events!.completed(ref, durationMs, attemptNumber);
+      return result;
+    } catch (caught) {
+      const error = toError(caught);
+      const now = new Date();
+      deps.observer?.finished(queue, job.name, 'failed', performance.now() - started);
+      const cancelled = error instanceof JobCancelledError;
+      const permanent = isPermanentError(error);
+      const final = permanent || attemptNumber >= maxAttempts;
+      if (ref) {
+        events!.failed(ref, error.message, attemptNumber, !final);
+        if (cancelled) events!.cancelled(ref);
+      }
+      if (final && !cancelled) await deadLetter(job, data, meta, error, now);
+      else if (!final) {
+        await job.log(`${FAILED_ATTEMPT_LOG} ${attemptNumber} at ${now.toISOString()}: ${error.message}`).catch((logError: unknown) => {
+          attempt.logger.warn({ err: toError(logError) }, 'could not log failed attempt');
+        });
+      }
+      attempt.logger.info({ attempt: attemptNumber, maxAttempts, willRetry: !final, err: error }, 'job attempt failed');
+      if (!permanent) throw error;
+      const unrecoverable = new UnrecoverableError(error.message);
+      if (error.stack !== undefined) unrecoverable.stack = error.stack;
+      throw unrecoverable;
+    } finally {
+      if (ref) progressEmitters.delete(attempt.id);
+    }
+  }
+
+  return {
+    processJob,
+    /** Aborts the job's running attempt in this process; false when it does not run here. */
+    cancel(jobId: string): boolean {
+      const attempt = running.get(jobId);
+      if (attempt === undefined) return false;
+      attempt.abort(new JobCancelledError());
+      return true;
+    },
+  };
+}
+

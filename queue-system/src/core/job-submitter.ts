@@ -1,0 +1,141 @@
+import type { Job, JobsOptions, Queue } from 'bullmq';
+import { AppError, type Redis } from '@event-infra/shared';
+import { JOB_CANCEL_CHANNEL } from '@event-infra/shared';
+import type { HandlerRegistry } from './handler-registry';
+
+/** A job as submitted over HTTP (already validated by the request schema). */
+export interface JobSubmission {
+  name: string;
+  data: Record<string, unknown>;
+  opts?: {
+    jobId?: string | undefined;
+    priority?: number | undefined;
+    /** Start no earlier than this many ms from now. */
+    delay?: number | undefined;
+    attempts?: number | undefined;
+    /** A number is a fixed delay in ms. */
+    backoff?: number | { type: 'fixed' | 'exponential'; delay: number } | undefined;
+    timeoutMs?: number | undefined;
+  } | undefined;
+}
+
+export interface JobSubmitterOptions {
+  /** `RETRY_ATTEMPTS`. */
+  attempts: number;
+  /** `RETRY_DELAY`, base of the exponential backoff, ms. */
+  backoffDelayMs: number;
+  /** `MAX_JOB_DURATION` in ms: a larger `timeoutMs` is capped to it. */
+  maxTimeoutMs: number;
+  /** Log lines kept per job (progress messages, failed attempts). Default 100. */
+  keepLogs?: number;
+}
+
+export interface JobSubmitterDeps {
+  queues: ReadonlyMap<string, Queue>;
+  registry: HandlerRegistry;
+  /** Producer client on the queue Redis (publishes cancel requests). */
+  redis: Redis;
+}
+
+export type CancelOutcome = 'removed' | 'cancel-requested';
+
+/** Adds, reads and cancels jobs of the work queues. No HTTP here: errors are `AppError` codes. */
+export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmitterDeps) {
+  const queueOf = (name: string): Queue => {
+    const queue = deps.queues.get(name);
+    if (queue === undefined) throw new AppError('unknown_queue', `unknown queue ${name}`);
+    return queue;
+  };
+
+  const checkHandler = (queue: string, name: string, index?: number): void => {
+    if (deps.registry.has(queue, name)) return;
+    const where = index === undefined ? '' : `jobs[${index}]: `;
+    throw new AppError('no_handler', `${where}no handler for job name ${name} on queue ${queue}`, {
+      ...(index === undefined ? {} : { index }),
+      name,
+      accepted: deps.registry.names(queue),
+    });
+  };
+
+  const toBullOptions = (submission: JobSubmission): JobsOptions => {
+    const opts = submission.opts ?? {};
+    const backoff =
+      typeof opts.backoff === 'number'
+        ? { type: 'fixed', delay: opts.backoff }
+        : (opts.backoff ?? { type: 'exponential', delay: options.backoffDelayMs });
+    // Retention (removeOnComplete/removeOnFail) comes from the worker options, and an absent
+    // timeoutMs means MAX_JOB_DURATION: neither is stored per job, which keeps adds cheap.
+    const bull: JobsOptions & { timeoutMs?: number } = {
+      attempts: opts.attempts ?? options.attempts,
+      backoff,
+      keepLogs: options.keepLogs ?? 100,
+    };
+    if (opts.timeoutMs !== undefined) bull.timeoutMs = Math.min(opts.timeoutMs, options.maxTimeoutMs);
+    if (opts.jobId !== undefined) bull.jobId = opts.jobId;
+    if (opts.priority !== undefined && opts.priority > 0) bull.priority = opts.priority;
+    if (opts.delay !== undefined && opts.delay > 0) bull.delay = opts.delay;
+    return bull;
+  };
+
+  return {
+    /** `MAX_JOB_DURATION` in ms: default and cap of `timeoutMs`. */
+    maxTimeoutMs: options.maxTimeoutMs,
+
+    /** Adds one job. With an existing `jobId`, nothing is added and `created` is false. */
+    async add(queueName: string, submission: JobSubmission): Promise<{ job: Job; created: boolean }> {
+      const queue = queueOf(queueName);
+      checkHandler(queueName, submission.name);
+      const jobId = submission.opts?.jobId;
+      if (jobId !== undefined) {
+        const existing = await queue.getJob(jobId);
+        if (existing) return { job: existing, created: false };
+      }
+      const job = await queue.add(submission.name, submission.data, toBullOptions(submission));
+      return { job, created: true };
+    },
+
+    /** Adds all jobs atomically (one MULTI), after checking every one; any bad job: none added. */
+    async addBulk(queueName: string, submissions: readonly JobSubmission[]): Promise<Job[]> {
+      const queue = queueOf(queueName);
+      submissions.forEach((submission, index) => checkHandler(queueName, submission.name, index));
+      return queue.addBulk(submissions.map((submission) => ({ name: submission.name, data: submission.data, opts: toBullOptions(submission) })));
+    },
+
+    /** The last `count` log lines of a job (progress messages, failed attempts). */
+    async logs(queueName: string, jobId: string, count: number): Promise<string[]> {
+      return (await queueOf(queueName).getJobLogs(jobId, -count, -1)).logs;
+    },
+
+    /** The job's state (`unknown` when there is no such job). */
+    async state(queueName: string, jobId: string): Promise<string> {
+      return queueOf(queueName).getJobState(jobId);
+    },
+
+    /** The job, or undefined. */
+    async get(queueName: string, jobId: string): Promise<Job | undefined> {
+      return (await queueOf(queueName).getJob(jobId)) ?? undefined;
+    },
+
+    /**
+     * Removes a waiting, delayed, completed or failed job; for an active job, asks every
+     * replica (pub/sub on the queue Redis) to abort it: the one running it aborts the
+     * handler's signal and the job fails as cancelled. Undefined when there is no such job.
+     */
+    async cancel(queueName: string, jobId: string): Promise<{ outcome: CancelOutcome; state: string } | undefined> {
+      const queue = queueOf(queueName);
+      const job = await queue.getJob(jobId);
+      if (!job) return undefined;
+      const state = await job.getState();
+      if (state !== 'active') {
+        // A remove races with a worker taking the job: 0 means it became active (locked).
+        const removed = await queue.remove(jobId);
+        if (removed === 1) return { outcome: 'removed', state };
+        if ((await job.getState()) !== 'active') return (await queue.getJob(jobId)) ? { outcome: 'removed', state } : undefined;
+      }
+      await deps.redis.publish(JOB_CANCEL_CHANNEL, JSON.stringify({ queue: queueName, jobId }));
+      return { outcome: 'cancel-requested', state: 'active' };
+    },
+  };
+}
+
+export type JobSubmitter = ReturnType<typeof createJobSubmitter>;

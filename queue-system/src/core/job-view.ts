@@ -1,0 +1,37 @@
+import type { Job } from 'bullmq';
+import { effectiveTimeoutMs } from './job-runner';
+
+const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
+
+/** The JSON shape of `GET /jobs/:queue/:id`. */
+/** `maxTimeoutMs` (MAX_JOB_DURATION in ms) gives the effective timeout of jobs that set none. */
+export function toJobView(job: Job, queue: string, state: string, progressMessage: string | undefined, maxTimeoutMs: number) {
+  const opts = job.opts as Record<string, unknown>;
+  return {
+    id: String(job.id),
+    name: job.name,
+    queue,
+    state,
+    progress: job.progress,
+    progressMessage: progressMessage ?? null,
+    attemptsMade: job.attemptsMade,
+    attemptsStarted: job.attemptsStarted,
+    stalledCounter: job.stalledCounter,
+    data: job.data,
+    opts: {
+      attempts: opts.attempts,
+      backoff: opts.backoff,
+      priority: opts.priority ?? 0,
+      delay: opts.delay ?? 0,
+      timeoutMs: effectiveTimeoutMs(opts.timeoutMs, maxTimeoutMs),
+    },
+    returnValue: job.returnvalue ?? null,
+    failedReason: job.failedReason || null,
+    stacktrace: job.stacktrace ?? [],
+    timestamps: {
+      created: iso(job.timestamp),
+      processed: iso(job.processedOn),
+      finished: iso(job.finishedOn),
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import { Router } from 'express';
+import { asyncHandler, type EventInput, type EventPublisher } from '@event-infra/shared';
+import { parseBody } from '../parse-body';
+import { eventBodySchema } from '../schemas';
+
+/** `POST /events`: publishes one event to the stream; 202 `{id}`. */
+export function eventRoutes(deps: { publisher: EventPublisher }): Router {
+  const router = Router();
+  router.post(
+    '/',
+    asyncHandler(async (req, res) => {
+      const body = parseBody(eventBodySchema, req.body, 'event');
+      // The publisher validates the envelope and family schema (InvalidEventError is a 400).
+      const published = await deps.publisher.publish(body as unknown as EventInput);
+      res.status(202).json({ id: published.id });
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,68 @@
+import { Router } from 'express';
+import { NotFoundError, asyncHandler } from '@event-infra/shared';
+import { FAILED_ATTEMPT_LOG } from '../../core/dlq-forwarder';
+import type { JobSubmitter } from '../../core/job-submitter';
+import { toJobView } from '../../core/job-view';
+import { parseBody } from '../parse-body';
+import type { QueueResolver } from '../queue-resolver';
+import { bulkSubmissionSchema, jobSubmissionSchema } from '../schemas';
+
+export interface JobRoutesDeps {
+  jobs: JobSubmitter;
+  resolveQueue: QueueResolver;
+}
+
+/** `/jobs/:queue`, `/jobs/:queue/bulk`, `/jobs/:queue/:id` (mounted under `/jobs`). */
+export function jobRoutes(deps: JobRoutesDeps): Router {
+  const router = Router();
+
+  router.post(
+    '/:queue',
+    asyncHandler(async (req, res) => {
+      const queue = deps.resolveQueue(req);
+      const submission = parseBody(jobSubmissionSchema, req.body, 'job');
+      const { job, created } = await deps.jobs.add(queue, submission);
+      const id = String(job.id);
+      res.setHeader('Location', `/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`);
+      res.status(created ? 201 : 200).json({ id, queue, name: job.name, ...(created ? {} : { existing: true }) });
+    }),
+  );
+
+  router.post(
+    '/:queue/bulk',
+    asyncHandler(async (req, res) => {
+      const queue = deps.resolveQueue(req);
+      const { jobs } = parseBody(bulkSubmissionSchema, req.body, 'bulk request');
+      const added = await deps.jobs.addBulk(queue, jobs);
+      res.status(201).json({ jobs: added.map((job) => ({ id: String(job.id), queue, name: job.name })) });
+    }),
+  );
+
+  router.get(
+    '/:queue/:id',
+    asyncHandler(async (req, res) => {
+      const queue = deps.resolveQueue(req, { readOnly: true });
+      const id = String(req.params.id);
+      // State first, then the hash: a job seen "completed" then carries its return value
+      // (the other order can pair a pre-completion hash with the new state).
+      const state = await deps.jobs.state(queue, id);
+      const [job, logs] = await Promise.all([deps.jobs.get(queue, id), deps.jobs.logs(queue, id, 10)]);
+      if (!job || state === 'unknown') throw new NotFoundError(`no job ${id} in ${queue}`);
+      const message = logs.filter((line) => !line.startsWith(FAILED_ATTEMPT_LOG)).at(-1);
+      res.json(toJobView(job, queue, state, message, deps.jobs.maxTimeoutMs));
+    }),
+  );
+
+  router.delete(
+    '/:queue/:id',
+    asyncHandler(async (req, res) => {
+      const queue = deps.resolveQueue(req);
+      const id = String(req.params.id);
+      const result = await deps.jobs.cancel(queue, id);
+      if (!result) throw new NotFoundError(`no job ${id} in ${queue}`);
+      res.json({ id, queue, previousState: result.state, result: result.outcome });
+    }),
+  );
+
+  return router;
+}

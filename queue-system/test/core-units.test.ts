@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, JobTimeoutError } from '@event-infra/shared';
+import { concurrencyFor, loadConfig } from '../src/config';
+import { createBuiltInRegistry, loadCustomHandlers } from '../src/core/create-registry';
+import { createHostGuard, isPrivateAddress } from '../src/core/host-guard';
+import { effectiveTimeoutMs } from '../src/core/job-runner';
+import { splitDlqMeta } from '../src/core/dlq-forwarder';
+import { demoSleepHandler } from '../src/core/handlers';
+import { enabledWorkQueues } from '../src/service';
+import { bulkSubmissionSchema, jobSubmissionSchema } from '../src/http/schemas';
+import type { EventPublisher } from '@event-infra/shared';
+
+describe('host guard (http.request allow-list)', () => {
+  const resolveTo = (map: Record<string, string[]>) => async (host: string) => map[host] ?? [];
+
+  it('allows exact hosts and suffix patterns, refuses the rest and non-http protocols', async () => {
+    const guard = createHostGuard(['api.example.com', '*.partner.io'], resolveTo({ 'a.partner.io': ['93.184.216.34'] }));
+    expect(await guard(new URL('https://api.example.com/x'))).toEqual({ allowed: true });
+    expect(await guard(new URL('https://a.partner.io/x'))).toEqual({ allowed: true });
+    expect(await guard(new URL('https://evil.com/x'))).toMatchObject({ allowed: false, reason: expect.stringContaining('not in HTTP_ALLOWED_HOSTS') });
+    expect(await guard(new URL('file:///etc/passwd'))).toMatchObject({ allowed: false });
+    expect(await createHostGuard([])(new URL('https://api.example.com'))).toMatchObject({ allowed: false });
+  });
+
+  it('refuses a pattern-matched host that resolves to a private or loopback address unless listed exactly', async () => {
+    const guard = createHostGuard(['*.corp.example', 'db.corp.example', '127.0.0.1'], resolveTo({ 'wiki.corp.example': ['10.0.0.5'], 'db.corp.example': ['10.0.0.6'] }));
+    expect(await guard(new URL('http://wiki.corp.example/'))).toMatchObject({ allowed: false, reason: expect.stringContaining('10.0.0.5') });
+    expect(await guard(new URL('http://db.corp.example/'))).toEqual({ allowed: true });
+    expect(await guard(new URL('http://127.0.0.1:8080/'))).toEqual({ allowed: true });
+  });
+
+  it('classifies private addresses', () => {
+    for (const address of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '0.0.0.0']) {
+      expect(isPrivateAddress(address), address).toBe(true);
+    }
+    for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700::1111']) expect(isPrivateAddress(address), address).toBe(false);
+  });
+});
+
+describe('configuration', () => {
+  it('per-queue concurrency falls back to CONCURRENCY; feature flags pick the worker queues', () => {
+    const config = loadConfig({ CONCURRENCY: '7', CONCURRENCY_LONG_RUNNING_JOBS: '2', CONCURRENCY_ASYNC_PROCESSING: '' });
+    expect(concurrencyFor(config, 'long-running-jobs')).toBe(2);
+    expect(concurrencyFor(config, 'async-processing')).toBe(7);
+    expect(enabledWorkQueues(config)).toEqual(['long-running-jobs', 'async-processing', 'event-driven-jobs']);
+    expect(enabledWorkQueues(loadConfig({ LONG_RUNNING_JOBS_ENABLED: 'false' }))).toEqual(['async-processing', 'event-driven-jobs']);
+    expect(enabledWorkQueues(loadConfig({ QUEUE_ENABLED: 'false' }))).toEqual([]);
+  });
+
+  it('the env example block parses, with its defaults', () => {
+    const text = readFileSync(fileURLToPath(new URL('../../env-example-event-infrastructure', import.meta.url)), 'utf8');
+    const env = Object.fromEntries(
+      text
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    const config = loadConfig(env);
+    expect(config).toMatchObject({ QUEUE_ENABLED: true, MAX_JOB_DURATION: 3600, CONCURRENCY: 5, JOB_LOCK_DURATION_MS: 30_000 });
+    expect(config.JOB_HANDLERS_MODULE).toBeUndefined();
+    expect(config.ADMIN_USER).toBeUndefined();
+  });
+
+  it('a bad value is one ConfigError naming the variable', () => {
+    expect(() => loadConfig({ CONCURRENCY_EVENT_DRIVEN_JOBS: 'many' })).toThrow(ConfigError);
+    expect(() => loadConfig({ MAX_JOB_DURATION: '0' })).toThrow(/MAX_JOB_DURATION/);
+    expect(() => loadConfig({ ADMIN_USER: 'admin' })).toThrow(/ADMIN_PASSWORD: must be set together/);
+  });
+});
+
+describe('job runner helpers', () => {
+  it('timeoutMs defaults to and is capped by MAX_JOB_DURATION', () => {
+    expect(effectiveTimeoutMs(undefined, 3_600_000)).toBe(3_600_000);
+    expect(effectiveTimeoutMs(5000, 3_600_000)).toBe(5000);
+    expect(effectiveTimeoutMs(9_999_999, 3_600_000)).toBe(3_600_000);
+  });
+
+  it('splits the DLQ retry metadata off the job data', () => {
+    expect(splitDlqMeta({ a: 1, __dlq: { entryId: 'e', retries: 2 } })).toEqual({ data: { a: 1 }, meta: { entryId: 'e', retries: 2 } });
+    expect(splitDlqMeta({ a: 1 })).toEqual({ data: { a: 1 }, meta: undefined });
+    expect(splitDlqMeta({ a: 1, __dlq: 'garbage' })).toEqual({ data: { a: 1 }, meta: undefined });
+  });
+
+  it('demo.sleep rejects with the abort reason as soon as its signal aborts', async () => {
+    const controller = new AbortController();
+    const reports: number[] = [];
+    const running = demoSleepHandler.handler({
+      data: { durationMs: 60_000, steps: 60 },
+      signal: controller.signal,
+      progress: async (percent) => void reports.push(percent),
+      logger: undefined as never,
+      job: { id: '1', name: 'demo.sleep', queue: 'q', attempt: 1, maxAttempts: 1, timeoutMs: 100 },
+    }) as Promise<unknown>;
+    const reason = new JobTimeoutError(100);
+    controller.abort(reason);
+    await expect(running).rejects.toBe(reason);
+    expect(reports).toEqual([]);
+  });
+});
+
+describe('request schemas', () => {
+  it('bulk takes 1 to 1000 jobs', () => {
+    const job = { name: 'demo.sleep' };
+    expect(bulkSubmissionSchema.safeParse({ jobs: Array.from({ length: 1000 }, () => job) }).success).toBe(true);
+    const tooMany = bulkSubmissionSchema.safeParse({ jobs: Array.from({ length: 1001 }, () => job) });
+    expect(tooMany.success).toBe(false);
+    expect(tooMany.error?.issues[0]?.path).toEqual(['jobs']);
+    expect(bulkSubmissionSchema.safeParse({ jobs: [] }).success).toBe(false);
+  });
+
+  it('job ids may not contain ":" nor be bare integers; unknown options are refused', () => {
+    expect(jobSubmissionSchema.safeParse({ name: 'x', opts: { jobId: 'order-1' } }).success).toBe(true);
+    expect(jobSubmissionSchema.safeParse({ name: 'x', opts: { jobId: '42' } }).success).toBe(false);
+    expect(jobSubmissionSchema.safeParse({ name: 'x', opts: { jobId: 'a:b' } }).success).toBe(false);
+    expect(jobSubmissionSchema.safeParse({ name: 'x', opts: { removeOnComplete: true } }).success).toBe(false);
+    expect(jobSubmissionSchema.safeParse({ name: 'x', data: [1, 2] }).success).toBe(false);
+  });
+});
+
+describe('handler registry and custom handler modules', () => {
+  const publisher = {} as EventPublisher;
+
+  it('built-ins are registered on every work queue, not on the DLQ', () => {
+    const registry = createBuiltInRegistry({ publisher, allowedHosts: [] });
+    for (const queue of ['long-running-jobs', 'async-processing', 'event-driven-jobs']) {
+      expect(registry.names(queue)).toEqual(['demo.fail', 'demo.sleep', 'events.publish', 'http.request']);
+    }
+    expect(registry.names('dead-letter-queue')).toEqual([]);
+  });
+
+  it('loads the example module and refuses a malformed one with a clear message', async () => {
+    const example = await loadCustomHandlers(fileURLToPath(new URL('../examples/custom-handlers.ts', import.meta.url)));
+    expect(example.map((entry) => entry.name)).toEqual(['example.uppercase']);
+    await expect(loadCustomHandlers(fileURLToPath(new URL('./fixtures/bad-handlers.ts', import.meta.url)))).rejects.toThrow(
+      /entry 0 needs \{name, handler, queues\?\}/,
+    );
+  });
+});
