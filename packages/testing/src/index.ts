@@ -2,3 +2,4 @@ export * from './redis-server';
 export * from './redis-stack';
 export * from './redis-container';
 export * from './helpers';
+export * from './event-samples';
