@@ -83,7 +83,8 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
   };
 
   return {
-    publish: (input) => send(prepare(input)),
+    // async: an invalid event must reject the returned promise, not throw at the call site.
+    publish: async (input) => send(prepare(input)),
     publishEnvelope: send,
     async publishBatch(inputs) {
       if (inputs.length === 0) return [];
