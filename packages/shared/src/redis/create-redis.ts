@@ -158,6 +158,7 @@ export async function closeRedis(client: Redis, timeoutMs = 2_000): Promise<void
     // QUIT on a connection that is already closing rejects; disconnect below finishes the job.
   } finally {
     clearTimeout(timer);
-    if (client.status !== 'end') client.disconnect();
+    // A cast: TypeScript narrowed status to 'ready' above, but the awaits may have changed it.
+    if ((client.status as string) !== 'end') client.disconnect();
   }
 }
