@@ -3,3 +3,4 @@ export * from './redis-stack';
 export * from './redis-container';
 export * from './helpers';
 export * from './event-samples';
+export * from './service-contract';
