@@ -1,4 +1,5 @@
 import { envelopeSchema, EVENT_TYPE_PATTERN, SPEC_VERSION, type EventEnvelope } from './envelope';
+import { isPlainData } from './fast-data';
 
 /**
  * A hand-written check of the envelope attributes that accepts only what `envelopeSchema`
@@ -11,12 +12,6 @@ import { envelopeSchema, EVENT_TYPE_PATTERN, SPEC_VERSION, type EventEnvelope } 
 const ID_PATTERN = envelopeSchema.shape.id.def.pattern!;
 const TIME_PATTERN = envelopeSchema.shape.time.def.pattern!;
 const DIGITS = /^(?:0|[1-9]\d*)$/;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
 
 function isText(value: unknown, max: number): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= max;
@@ -38,14 +33,14 @@ function retries(value: unknown): number | undefined {
 
 /** The envelope as zod would output it, or `undefined` when zod has to decide. */
 export function parseEnvelopeFast(candidate: unknown): EventEnvelope | undefined {
-  if (!isPlainObject(candidate)) return undefined;
+  if (!isPlainData(candidate)) return undefined;
   const { id, type, source, time, specversion, subject, correlationid, causationid, data, dlqretries, dlqentryid } = candidate;
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) return undefined;
   if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) return undefined;
   if (!isText(source, 256) || specversion !== SPEC_VERSION) return undefined;
   if (typeof time !== 'string' || !TIME_PATTERN.test(time)) return undefined;
   if (!optionalText(subject, 512) || !optionalText(correlationid, 256) || !optionalText(causationid, 256)) return undefined;
-  if (!optionalText(dlqentryid, 256) || !isPlainObject(data)) return undefined;
+  if (!optionalText(dlqentryid, 256) || !isPlainData(data)) return undefined;
   const count = dlqretries === undefined ? undefined : retries(dlqretries);
   if (dlqretries !== undefined && count === undefined) return undefined;
   const envelope: EventEnvelope = { id, type, source, time, specversion, data };
