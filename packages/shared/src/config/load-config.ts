@@ -16,17 +16,21 @@ export class ConfigError extends Error {
 /**
  * Parses `env` with `schema` and freezes the result. Throws `ConfigError` naming every
  * variable that is missing or wrong. Values are never echoed: a secret could be one.
+ * An empty variable counts as unset (Compose passes `${VAR}` of an unset VAR as ""): its
+ * default applies, or it is reported as required; it never coerces to 0.
  */
 export function parseConfig<S extends z.ZodType>(
   schema: S,
   env: Record<string, string | undefined>,
 ): Readonly<z.output<S>> {
-  const result = schema.safeParse(env);
+  const present: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '') present[name] = value;
+  const result = schema.safeParse(present);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const variable = issue.path.map(String).join('.') || '(environment)';
-        const missing = env[variable] === undefined || env[variable] === '';
+        const missing = present[variable] === undefined;
         return { variable, message: missing && issue.code === 'invalid_type' ? 'is required' : issue.message };
       }),
     );

@@ -25,6 +25,14 @@ export const REDACT_PATHS = [
   '*.REDIS_STREAMS_PASSWORD',
   '*.REDIS_QUEUE_PASSWORD',
   '*.ADMIN_PASSWORD',
+  // The same variables at the top level: a configuration logged as `log.info(config)`.
+  'REDIS_URL',
+  'REDIS_STREAMS_URL',
+  'REDIS_QUEUE_URL',
+  'REDIS_PASSWORD',
+  'REDIS_STREAMS_PASSWORD',
+  'REDIS_QUEUE_PASSWORD',
+  'ADMIN_PASSWORD',
 ];
 
 export interface LoggerSettings {

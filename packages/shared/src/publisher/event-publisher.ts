@@ -62,9 +62,9 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
   const head = cap > 0 ? ['MAXLEN', '~', String(cap), '*'] : ['*'];
   const logger = deps.logger.child({ component: 'publisher', stream: options.stream });
 
-  const prepare = (input: EventInput, index?: number): EventEnvelope => {
+  const prepare = (input: EventInput, index?: number, now?: string): EventEnvelope => {
     try {
-      return createEvent(input, options.source);
+      return createEvent(input, options.source, now);
     } catch (caught) {
       if (caught instanceof InvalidEventError && index !== undefined) {
         throw new InvalidEventError(caught.reason, `event ${index}: ${caught.message}`, {
@@ -83,23 +83,34 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
   };
 
   return {
-    publish: (input) => send(prepare(input)),
+    // async: an invalid event must reject the returned promise, not throw at the call site.
+    publish: async (input) => send(prepare(input)),
     publishEnvelope: send,
     async publishBatch(inputs) {
       if (inputs.length === 0) return [];
-      const events = inputs.map((input, index) => prepare(input, index));
+      // One timestamp for the batch: its events are published at the same instant.
+      const now = new Date().toISOString();
+      // A pipeline sends nothing before exec(): an invalid event throws here and the queued
+      // commands are dropped unsent. Only ids and types outlive the loop, so the envelopes
+      // die young instead of being promoted while the pipeline is in flight.
       const pipeline = deps.redis.pipeline();
-      for (const event of events) pipeline.xadd(options.stream, ...head, ...encodeEvent(event));
+      const ids: string[] = new Array<string>(inputs.length);
+      const types: string[] = new Array<string>(inputs.length);
+      for (let index = 0; index < inputs.length; index += 1) {
+        const event = prepare(inputs[index]!, index, now);
+        ids[index] = event.id;
+        types[index] = event.type;
+        pipeline.xadd(options.stream, ...head, ...encodeEvent(event));
+      }
       const results = await pipeline.exec();
-      if (results === null) throw new PublishError([], events.map((e, index) => ({ index, id: e.id, error: new Error('pipeline was discarded') })));
+      if (results === null) throw new PublishError([], ids.map((id, index) => ({ index, id, error: new Error('pipeline was discarded') })));
       const published: PublishedEvent[] = [];
       const failed: { index: number; id: string; error: Error }[] = [];
       results.forEach(([err, streamId], index) => {
-        const event = events[index]!;
         if (err !== null || typeof streamId !== 'string') {
-          failed.push({ index, id: event.id, error: err === null ? new Error('XADD returned no entry id') : toError(err) });
+          failed.push({ index, id: ids[index]!, error: err === null ? new Error('XADD returned no entry id') : toError(err) });
         } else {
-          published.push({ id: event.id, streamId, type: event.type });
+          published.push({ id: ids[index]!, streamId, type: types[index]! });
         }
       });
       if (failed.length > 0) {

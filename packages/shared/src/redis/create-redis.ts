@@ -132,17 +132,24 @@ export async function pingRedis(client: Redis, timeoutMs = 1_000): Promise<void>
   }
 }
 
-/** QUIT politely, and disconnect if Redis does not answer within `timeoutMs`. */
+/**
+ * QUIT politely, and disconnect if Redis does not answer within `timeoutMs`. Resolves once
+ * the connection has ended (status `end`), so a caller that closed its clients can rely on
+ * no socket being left open.
+ */
 export async function closeRedis(client: Redis, timeoutMs = 2_000): Promise<void> {
   if (client.status === 'end') return;
   if (client.status !== 'ready') {
+    // Connecting or reconnecting: nothing to say goodbye to; this also cancels the retry timer.
     client.disconnect();
     return;
   }
   let timer: NodeJS.Timeout | undefined;
+  // QUIT resolves on Redis' OK, before the socket closes; 'end' is when the client is done.
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
   try {
     await Promise.race([
-      client.quit(),
+      client.quit().then(() => ended),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       }),
@@ -151,6 +158,7 @@ export async function closeRedis(client: Redis, timeoutMs = 2_000): Promise<void
     // QUIT on a connection that is already closing rejects; disconnect below finishes the job.
   } finally {
     clearTimeout(timer);
-    client.disconnect();
+    // A cast: TypeScript narrowed status to 'ready' above, but the awaits may have changed it.
+    if ((client.status as string) !== 'end') client.disconnect();
   }
 }

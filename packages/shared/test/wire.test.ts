@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  InvalidEventError,
+  WIRE_FIELDS,
+  createEvent,
+  decodeEvent,
+  encodeEvent,
+  fieldsToRecord,
+  type EventEnvelope,
+} from '@event-infra/shared';
+import { SAMPLE_EVENT_DATA } from '@event-infra/testing';
+
+function decodeRejection(fields: string[]): InvalidEventError {
+  try {
+    decodeEvent(fields);
+  } catch (caught) {
+    expect(caught).toBeInstanceOf(InvalidEventError);
+    return caught as InvalidEventError;
+  }
+  throw new Error('decodeEvent accepted an invalid entry');
+}
+
+const minimal = (): EventEnvelope =>
+  createEvent({ type: 'workspace.created', data: { ...SAMPLE_EVENT_DATA['workspace.created'] } }, 'wire-test');
+
+describe('encodeEvent / decodeEvent', () => {
+  it('round-trips a minimal event with exactly the required fields', () => {
+    const event = minimal();
+    const fields = encodeEvent(event);
+    expect(Object.keys(fieldsToRecord(fields)).sort()).toEqual([...WIRE_FIELDS.required].sort());
+    expect(fieldsToRecord(fields).data).toBe(JSON.stringify(event.data));
+    expect(decodeEvent(fields)).toEqual(event);
+  });
+
+  it('round-trips every optional attribute and the DLQ extensions', () => {
+    const event = createEvent(
+      {
+        type: 'user.created',
+        data: { ...SAMPLE_EVENT_DATA['user.created'], extra: [1, { deep: true }] },
+        subject: 'u1',
+        correlationid: 'corr-1',
+        causationid: 'cause-1',
+        dlqretries: 2,
+        dlqentryid: 'dlq-entry-7',
+      },
+      'wire-test',
+    );
+    const record = fieldsToRecord(encodeEvent(event));
+    expect(record).toMatchObject({ subject: 'u1', correlationid: 'corr-1', causationid: 'cause-1', dlqretries: '2', dlqentryid: 'dlq-entry-7' });
+    const decoded = decodeEvent(encodeEvent(event));
+    expect(decoded).toEqual(event);
+    expect(decoded.dlqretries).toBe(2);
+  });
+
+  it('keeps dlqretries 0 (a falsy value is still a value)', () => {
+    const event = { ...minimal(), dlqretries: 0 };
+    expect(fieldsToRecord(encodeEvent(event)).dlqretries).toBe('0');
+    expect(decodeEvent(encodeEvent(event)).dlqretries).toBe(0);
+  });
+});
+
+describe('entries written by a foreign publisher (plain XADD)', () => {
+  const id = randomUUID();
+  const data = JSON.stringify({ workspaceId: 'w1', name: 'Research', ownerId: 'u1' });
+
+  it('accepts fields in any order, without specversion, with unknown extra fields ignored', () => {
+    const event = decodeEvent([
+      'data', data,
+      'x-trace', 'abc',
+      'time', '2026-01-01T00:00:00Z',
+      'source', 'python-worker',
+      'type', 'workspace.created',
+      'datacontenttype', 'application/json',
+      'id', id,
+    ]);
+    expect(event).toEqual({
+      id,
+      type: 'workspace.created',
+      source: 'python-worker',
+      specversion: '1.0',
+      time: '2026-01-01T00:00:00Z',
+      data: { workspaceId: 'w1', name: 'Research', ownerId: 'u1' },
+    });
+    expect(event).not.toHaveProperty('x-trace');
+    expect(event).not.toHaveProperty('datacontenttype');
+  });
+
+  it('rejects data that is not JSON as bad_json', () => {
+    const error = decodeRejection(['id', id, 'type', 'workspace.created', 'source', 's', 'time', '2026-01-01T00:00:00Z', 'data', '{"workspaceId":']);
+    expect(error.reason).toBe('bad_json');
+    expect(error.message).toMatch(/^data is not valid JSON/);
+  });
+
+  it('rejects a datacontenttype other than JSON', () => {
+    const error = decodeRejection([
+      'id', id, 'type', 'workspace.created', 'source', 's', 'time', '2026-01-01T00:00:00Z',
+      'datacontenttype', 'application/xml', 'data', '<w/>',
+    ]);
+    expect(error.reason).toBe('invalid_envelope');
+    expect(error.message).toContain('application/xml');
+  });
+
+  it('rejects an entry without data, or whose data is JSON but not an object', () => {
+    expect(decodeRejection(['id', id, 'type', 'workspace.created', 'source', 's', 'time', '2026-01-01T00:00:00Z']).reason).toBe('invalid_envelope');
+    expect(decodeRejection(['id', id, 'type', 'workspace.created', 'source', 's', 'time', '2026-01-01T00:00:00Z', 'data', '[1]']).reason).toBe(
+      'invalid_envelope',
+    );
+  });
+
+  it('rejects a wrong specversion and a non-numeric dlqretries', () => {
+    const base = ['id', id, 'type', 'workspace.created', 'source', 's', 'time', '2026-01-01T00:00:00Z', 'data', data];
+    expect(decodeRejection([...base, 'specversion', '0.3']).reason).toBe('invalid_envelope');
+    expect(decodeRejection([...base, 'dlqretries', 'many']).reason).toBe('invalid_envelope');
+  });
+
+  it('reports the family and type reasons for a decodable entry', () => {
+    const base = ['id', id, 'source', 's', 'time', '2026-01-01T00:00:00Z', 'data', '{}'];
+    expect(decodeRejection([...base, 'type', 'billing.paid']).reason).toBe('unknown_family');
+    expect(decodeRejection([...base, 'type', 'workspace.archived']).reason).toBe('unknown_type');
+    expect(decodeRejection([...base, 'type', 'workspace.created']).reason).toBe('invalid_data');
+  });
+});
+
+describe('fieldsToRecord', () => {
+  it('pairs fields and values, ignoring a dangling field; the last duplicate wins', () => {
+    expect(fieldsToRecord(['a', '1', 'b', '2', 'a', '3', 'dangling'])).toEqual({ a: '3', b: '2' });
+  });
+});
