@@ -70,3 +70,14 @@ export function masterKey(...parts: string[]): string {
  * with the job and a loop cannot run forever.
  */
 export const DLQ_META_KEY = '__dlq';
+
+/**
+ * Duplicate-suppression marker of one event id for one consumer group. Lives on the streams
+ * Redis (next to the stream, so the event processor sets it in the same pipeline as XACK).
+ */
+export function processedEventKey(group: string, eventId: string): string {
+  return `${MASTER_PREFIX}:processed:${group}:${eventId}`;
+}
+
+/** Prefix of the BullMQ job ids the event processor's triggers create (`evt-<trigger>-<eventId>`). */
+export const TRIGGER_JOB_ID_PREFIX = 'evt';

@@ -1,0 +1,201 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+import {
+  decodeEvent,
+  describeFailure,
+  fieldsToRecord,
+  InvalidEventError,
+  toError,
+  type DeadLetterEntry,
+  type DeadLetterSink,
+  type EventEnvelope,
+  type Logger,
+} from '@event-infra/shared';
+import type { DuplicateFilter } from './dedupe';
+import type { ProcessorMetrics } from './processor-metrics';
+import type { Router } from './router';
+import type { RawEntry } from './stream-replies';
+
+export interface BatchProcessorOptions {
+  stream: string;
+  group: string;
+  /** `RETRY_ATTEMPTS`: deliveries an entry gets before it goes to the DLQ. */
+  retryAttempts: number;
+}
+
+export interface BatchProcessorDeps {
+  router: Router;
+  dedupe: DuplicateFilter;
+  dlq: DeadLetterSink;
+  metrics: ProcessorMetrics;
+  logger: Logger;
+}
+
+/** What to acknowledge (and mark as processed) after a batch; applied by `commit`. */
+export interface Settlement {
+  ackIds: string[];
+  processedEventIds: string[];
+}
+
+interface FailureNote {
+  firstFailedAt: string;
+  lastError: Error;
+}
+
+/** Failures remembered per entry id (this process only), bounded. */
+const MAX_FAILURE_NOTES = 10_000;
+
+/**
+ * Turns a batch of stream entries into a settlement: invalid entries go to the DLQ at once,
+ * duplicates are skipped, the rest run their handlers in stream order. An entry whose
+ * handlers failed stays pending (redelivered by the reclaimer) until its delivery count
+ * reaches `retryAttempts` or the failure is permanent; then it goes to the DLQ. An entry is
+ * acknowledged only once it is handled or safely in the DLQ.
+ */
+export class BatchProcessor {
+  private readonly logger: Logger;
+  private readonly failures = new Map<string, FailureNote>();
+
+  constructor(
+    private readonly options: BatchProcessorOptions,
+    private readonly deps: BatchProcessorDeps,
+  ) {
+    this.logger = deps.logger.child({ component: 'processor', stream: options.stream, group: options.group });
+  }
+
+  /**
+   * Processes `entries`. `deliveries` maps entry id → delivery count (from XPENDING; missing
+   * means a first delivery). `redis` serves the duplicate look-up (one MGET for the batch).
+   */
+  async process(redis: Redis, entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<Settlement> {
+    const settlement: Settlement = { ackIds: [], processedEventIds: [] };
+    const decoded: { id: string; event: EventEnvelope }[] = [];
+    for (const entry of entries) {
+      if (entry.fields === null) {
+        // Deleted between delivery and read: nothing left to handle.
+        settlement.ackIds.push(entry.id);
+        continue;
+      }
+      try {
+        decoded.push({ id: entry.id, event: decodeEvent(entry.fields) });
+      } catch (caught) {
+        const count = deliveries?.get(entry.id) ?? 1;
+        if (await this.deadLetterInvalid(entry.id, entry.fields, toError(caught), count)) settlement.ackIds.push(entry.id);
+      }
+    }
+    const seen = await this.deps.dedupe.findProcessed(redis, decoded.map(({ event }) => event.id));
+    for (const { id, event } of decoded) {
+      if (seen.has(event.id)) {
+        // Already handled (an earlier delivery, or the same id twice in this batch).
+        this.deps.metrics.count('duplicates');
+        settlement.ackIds.push(id);
+        continue;
+      }
+      const count = deliveries?.get(id) ?? 1;
+      try {
+        await this.deps.router.dispatch(event, { entryId: id, deliveries: count });
+        this.failures.delete(id);
+        this.deps.metrics.count('processed');
+        this.deps.metrics.observeLatency(Date.parse(event.time));
+        settlement.ackIds.push(id);
+        settlement.processedEventIds.push(event.id);
+        if (this.deps.dedupe.enabled) seen.add(event.id);
+      } catch (caught) {
+        const err = toError(caught);
+        this.deps.metrics.count('failed');
+        const note = this.noteFailure(id, err);
+        const permanent = (err as { permanent?: unknown }).permanent === true;
+        if (permanent || count >= this.options.retryAttempts) {
+          if (await this.deadLetterEvent(id, event, err, count, note.firstFailedAt)) settlement.ackIds.push(id);
+        } else {
+          this.logger.warn({ err, entryId: id, eventId: event.id, deliveries: count }, 'handler failed; entry stays pending');
+        }
+      }
+    }
+    return settlement;
+  }
+
+  /**
+   * DLQ for an entry claimed after more than `retryAttempts` deliveries without an
+   * acknowledgement (its consumer died or the DLQ was unreachable). Resolves true once in the DLQ.
+   */
+  async deadLetterExhausted(entry: RawEntry & { fields: string[] }, deliveries: number): Promise<boolean> {
+    const note = this.failures.get(entry.id);
+    const err = note?.lastError ?? new Error(`no successful delivery in ${deliveries} deliveries (consumer died or timed out)`);
+    let event: EventEnvelope;
+    try {
+      event = decodeEvent(entry.fields);
+    } catch (caught) {
+      return this.deadLetterInvalid(entry.id, entry.fields, toError(caught), deliveries);
+    }
+    return this.deadLetterEvent(entry.id, event, err, deliveries, note?.firstFailedAt ?? new Date().toISOString());
+  }
+
+  /** Queues the duplicate markers and one XACK for the settlement on `pipeline`. */
+  commit(pipeline: ChainableCommander, settlement: Settlement): void {
+    this.deps.dedupe.mark(pipeline, settlement.processedEventIds);
+    if (settlement.ackIds.length > 0) pipeline.xack(this.options.stream, this.options.group, ...settlement.ackIds);
+  }
+
+  private noteFailure(entryId: string, err: Error): FailureNote {
+    const note = this.failures.get(entryId) ?? { firstFailedAt: new Date().toISOString(), lastError: err };
+    note.lastError = err;
+    this.failures.delete(entryId);
+    this.failures.set(entryId, note);
+    if (this.failures.size > MAX_FAILURE_NOTES) this.failures.delete(this.failures.keys().next().value!);
+    return note;
+  }
+
+  private async deadLetterInvalid(entryId: string, fields: string[], err: Error, deliveries: number): Promise<boolean> {
+    const record = fieldsToRecord(fields);
+    const now = new Date().toISOString();
+    const reason = err instanceof InvalidEventError ? err.reason : undefined;
+    const sent = await this.send(
+      {
+        kind: 'event',
+        origin: { kind: 'event', stream: this.options.stream, group: this.options.group, entryId, fields: record, ...(record.id ? { eventId: record.id } : {}) },
+        name: record.type ?? '(invalid)',
+        data: record,
+        error: { ...describeFailure(err), ...(reason ? { code: reason, permanent: true } : {}) },
+        attempts: deliveries,
+        firstFailedAt: now,
+        lastFailedAt: now,
+        dlqRetries: 0,
+      },
+      { entryId, reason: err.message },
+    );
+    if (sent) this.deps.metrics.count('invalid');
+    return sent;
+  }
+
+  private deadLetterEvent(entryId: string, event: EventEnvelope, err: Error, deliveries: number, firstFailedAt: string): Promise<boolean> {
+    return this.send(
+      {
+        kind: 'event',
+        origin: { kind: 'event', stream: this.options.stream, group: this.options.group, entryId, eventId: event.id },
+        name: event.type,
+        data: event,
+        error: describeFailure(err),
+        attempts: deliveries,
+        firstFailedAt,
+        lastFailedAt: new Date().toISOString(),
+        dlqRetries: event.dlqretries ?? 0,
+        ...(event.dlqentryid ? { dlqEntryId: event.dlqentryid } : {}),
+      },
+      { entryId, eventId: event.id, type: event.type, deliveries, reason: err.message },
+    );
+  }
+
+  /** Adds to the DLQ; on failure the entry stays pending (never acknowledged unrecorded). */
+  private async send(entry: DeadLetterEntry, context: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.deps.dlq.add(entry);
+    } catch (caught) {
+      this.logger.error({ err: toError(caught), ...context }, 'DLQ add failed; entry stays pending');
+      return false;
+    }
+    this.failures.delete(String(context.entryId));
+    this.deps.metrics.count('deadLettered');
+    this.logger.warn(context, 'entry sent to the DLQ');
+    return true;
+  }
+}
