@@ -155,6 +155,22 @@ describe('event processor', () => {
     await waitFor(async () => (await pendingCount(streams, env.STREAM_NAME!, env.CONSUMER_GROUP!)) === 0, 'duplicates acknowledged');
   });
 
+  it('never hands an entry a live consumer still works on to another consumer', async () => {
+    // A batch that takes 4x the claim idle time: the loop's heartbeat keeps its entries.
+    const env = testEnv({ EVENT_CLAIM_IDLE_MS: '300', EVENT_CLAIM_INTERVAL_MS: '50', EVENT_CONSUMERS: '2', EVENT_DEDUPE_ENABLED: 'false' });
+    const calls = new Map<string, number>();
+    const processor = await start(env, (router) =>
+      router.on('*', 'slow', async (event) => {
+        calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }),
+    );
+    await testPublisher(client('streams'), env.STREAM_NAME!).publishBatch(Array.from({ length: 8 }, (_, i) => workspaceCreated(`s${i}`)));
+    await waitFor(async () => (await processor.engine.stats()).counters.processed === 8, 'eight slow events', { timeoutMs: 15_000 });
+    expect([...calls.values()]).toEqual(Array.from({ length: 8 }, () => 1));
+    expect((await processor.engine.stats()).counters.reclaimed).toBe(0);
+  });
+
   it('creates the group on a missing stream, on an empty one, and again after it was deleted', async () => {
     const streams = client('streams');
     const missing = testEnv();

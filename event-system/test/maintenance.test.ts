@@ -90,7 +90,8 @@ describe('consumer cleanup and auto-scaling', () => {
   it('removes consumers that are idle and own nothing, keeps those with pending entries', async () => {
     const env = testEnv({ EVENT_CLAIM_IDLE_MS: '600000', EVENT_CLAIM_INTERVAL_MS: '600000', EVENT_CONSUMER_CLEANUP_IDLE_MS: '300', EVENT_CONSUMERS: '2' });
     const streams = client('streams');
-    const { STREAM_NAME: stream, CONSUMER_GROUP: group } = env as Record<string, string>;
+    const stream = env.STREAM_NAME!;
+    const group = env.CONSUMER_GROUP!;
     // Two consumers of a dead process: one owns an unacknowledged entry, one owns nothing.
     await streams.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
     await streams.call('XGROUP', 'CREATECONSUMER', stream, group, 'ghost-empty');

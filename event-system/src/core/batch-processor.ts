@@ -20,6 +20,13 @@ export interface BatchProcessorOptions {
   group: string;
   /** `RETRY_ATTEMPTS`: deliveries an entry gets before it goes to the DLQ. */
   retryAttempts: number;
+  /**
+   * While a batch takes longer than this, its entries (acknowledged only at the end) are re-claimed by their
+   * own consumer (XCLAIM … JUSTID resets their idle time, not their delivery count), so the
+   * reclaimer never hands an entry a live consumer still holds to another one. Set it well
+   * below the claim idle time (the engine uses a third of it), ms.
+   */
+  heartbeatMs: number;
 }
 
 export interface BatchProcessorDeps {
@@ -66,8 +73,9 @@ export class BatchProcessor {
    * Processes `entries`. `deliveries` maps entry id → delivery count (from XPENDING; missing
    * means a first delivery). `redis` serves the duplicate look-up (one MGET for the batch).
    */
-  async process(redis: Redis, entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<Settlement> {
+  async process(redis: Redis, consumer: string, entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<Settlement> {
     const settlement: Settlement = { ackIds: [], processedEventIds: [] };
+    let beatAt = Date.now() + this.options.heartbeatMs;
     const decoded: { id: string; event: EventEnvelope }[] = [];
     for (const entry of entries) {
       if (entry.fields === null) {
@@ -84,6 +92,11 @@ export class BatchProcessor {
     }
     const seen = await this.deps.dedupe.findProcessed(redis, decoded.map(({ event }) => event.id));
     for (const { id, event } of decoded) {
+      if (Date.now() >= beatAt) {
+        // Handled entries stay pending until the batch is committed: keep them all.
+        await this.heartbeat(redis, consumer, decoded.map((item) => item.id));
+        beatAt = Date.now() + this.options.heartbeatMs;
+      }
       if (seen.has(event.id)) {
         // Already handled (an earlier delivery, or the same id twice in this batch).
         this.deps.metrics.count('duplicates');
@@ -134,6 +147,15 @@ export class BatchProcessor {
   commit(pipeline: ChainableCommander, settlement: Settlement): void {
     this.deps.dedupe.mark(pipeline, settlement.processedEventIds);
     if (settlement.ackIds.length > 0) pipeline.xack(this.options.stream, this.options.group, ...settlement.ackIds);
+  }
+
+  private async heartbeat(redis: Redis, consumer: string, ids: string[]): Promise<void> {
+    try {
+      await redis.xclaim(this.options.stream, this.options.group, consumer, 0, ...ids, 'JUSTID');
+    } catch (caught) {
+      // Only the protection against an early reclaim is lost; handling goes on.
+      this.logger.warn({ err: toError(caught), consumer }, 'heartbeat XCLAIM failed');
+    }
   }
 
   private noteFailure(entryId: string, err: Error): FailureNote {

@@ -77,7 +77,7 @@ export class ConsumerLoop {
         const [readError, reply] = results.at(-1) ?? [new Error('pipeline returned nothing'), null];
         if (readError) throw readError;
         const entries = parseReadReply(reply);
-        if (entries.length > 0) settlement = await this.deps.processor.process(this.deps.redis, entries);
+        if (entries.length > 0) settlement = await this.deps.processor.process(this.deps.redis, consumer, entries);
       } catch (caught) {
         settlement = undefined;
         await this.recover(caught);

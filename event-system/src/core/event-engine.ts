@@ -78,7 +78,7 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
   const logger = deps.logger.child({ stream, group });
   const metrics = new ProcessorMetrics(deps.registry);
   const processor = new BatchProcessor(
-    { stream, group, retryAttempts: options.retryAttempts },
+    { stream, group, retryAttempts: options.retryAttempts, heartbeatMs: Math.max(1, Math.floor(options.claim.idleMs / 3)) },
     { router: deps.router, dedupe: new DuplicateFilter({ group, ...options.dedupe }), dlq: deps.dlq, metrics, logger },
   );
   const pool = new ConsumerPool(

@@ -104,7 +104,7 @@ export class Reclaimer {
       }
     }
     if (again.length > 0) {
-      const processed = await this.deps.processor.process(redis, again, deliveries);
+      const processed = await this.deps.processor.process(redis, consumer, again, deliveries);
       settlement.ackIds.push(...processed.ackIds);
       settlement.processedEventIds.push(...processed.processedEventIds);
     }
