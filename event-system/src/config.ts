@@ -8,7 +8,7 @@ export const eventConfigSchema = z
   .object({
     ...commonEnvShape,
     /** Entries read per XREADGROUP call. */
-    EVENT_BATCH_SIZE: positiveInt.default(100),
+    EVENT_BATCH_SIZE: positiveInt.max(10_000).default(100),
     /** How long one XREADGROUP blocks waiting for entries, ms. */
     EVENT_BLOCK_MS: positiveInt.default(2_000),
     /** Consumer name prefix; default `<hostname>-<pid>-<random>` so replicas never share one. */
@@ -35,8 +35,8 @@ export const eventConfigSchema = z
     EVENT_CONSUMER_CLEANUP_IDLE_MS: positiveInt.default(3_600_000),
     /** Duplicate suppression of event ids already processed by this group. */
     EVENT_DEDUPE_ENABLED: bool.default(true),
-    /** How long a processed event id is remembered, ms. */
-    EVENT_DEDUPE_WINDOW_MS: positiveInt.default(86_400_000),
+    /** How long a processed event id is remembered at least (at most twice as long), ms. */
+    EVENT_DEDUPE_WINDOW_MS: positiveInt.default(3_600_000),
     /** PUBLISH each processed event on its per-type channel on the master. */
     EVENT_FANOUT_ENABLED: bool.default(true),
     /** JSON file of event → job triggers (README "Triggers file"); unset: no triggers. */

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { toError, type Logger } from '@event-infra/shared';
 import type { BatchProcessor, Settlement } from './batch-processor';
-import { ensureGroup, isNoGroupError, parseReadReply } from './stream-replies';
+import { ensureGroup, isNoGroupError, parseReadReply, type RawEntry } from './stream-replies';
 
 export interface ConsumerLoopOptions {
   stream: string;
@@ -26,9 +26,9 @@ export interface ConsumerLoopDeps {
 const ERROR_PAUSE_MS = 500;
 
 /**
- * One consumer: blocking XREADGROUP on its own connection, process, acknowledge. The
- * acknowledgement (and duplicate markers) of a batch travel in the same pipeline as the next
- * XREADGROUP, so a busy loop costs two round trips per batch (read+ack, duplicate look-up).
+ * One consumer: XREADGROUP on its own connection, process, acknowledge. The acknowledgement
+ * (and duplicate markers) of a batch travel in the same pipeline as a later XREADGROUP, and the
+ * next batch is read while the current one is handled (see `run`).
  */
 export class ConsumerLoop {
   private running = false;
@@ -59,36 +59,78 @@ export class ConsumerLoop {
     this.loop = this.run();
   }
 
+  /**
+   * Read-ahead: while batch N is handled, the read of batch N+1 is already in flight, carrying
+   * the acknowledgement of batch N-1 in the same pipeline. Redis round trips thus overlap with
+   * handler work. On stop no new read is sent; batches already read are handled and acknowledged.
+   */
   private async run(): Promise<void> {
-    const { stream, group, consumer, batchSize, blockMs } = this.options;
-    let settlement: Settlement | undefined;
-    while (this.running) {
+    let inFlight: Promise<RawEntry[]> | undefined = this.exchange(undefined, 'block');
+    let carry: Settlement | undefined;
+    let held: readonly string[] = [];
+    while (inFlight) {
+      let entries: RawEntry[];
       try {
-        if (this.clientIdStale) {
-          this.clientId = Number(await this.deps.redis.client('ID'));
-          this.clientIdStale = false;
-        }
-        const pipeline = this.deps.redis.pipeline();
-        if (settlement) this.deps.processor.commit(pipeline, settlement);
-        pipeline.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>');
-        const results = (await pipeline.exec()) ?? [];
-        this.reportCommitErrors(results.slice(0, -1));
-        settlement = undefined;
-        const [readError, reply] = results.at(-1) ?? [new Error('pipeline returned nothing'), null];
-        if (readError) throw readError;
-        const entries = parseReadReply(reply);
-        if (entries.length > 0) settlement = await this.deps.processor.process(this.deps.redis, consumer, entries);
+        entries = await inFlight;
       } catch (caught) {
-        settlement = undefined;
+        entries = [];
         await this.recover(caught);
       }
+      inFlight = undefined;
+      if (entries.length === 0) {
+        // Idle (or an error): block for the next entries, unless stopping.
+        if (this.running) {
+          inFlight = this.exchange(carry, 'block');
+          carry = undefined;
+        }
+        continue;
+      }
+      if (this.running) {
+        inFlight = this.exchange(carry, 'poll');
+        carry = undefined;
+        // Entries of the read-ahead are held (heartbeat) too once they arrive.
+        held = [];
+        void inFlight.then(
+          (next) => {
+            held = next.map((entry) => entry.id);
+          },
+          () => undefined,
+        );
+      }
+      const settlement = await this.deps.processor.process(this.deps.redis, this.options.consumer, entries, undefined, () => held);
+      carry = carry ? { ackIds: [...carry.ackIds, ...settlement.ackIds], processedEventIds: [...carry.processedEventIds, ...settlement.processedEventIds] } : settlement;
     }
-    if (settlement) {
-      // The batch in hand when stop was asked: acknowledge it before leaving.
-      const pipeline = this.deps.redis.pipeline();
-      this.deps.processor.commit(pipeline, settlement);
-      this.reportCommitErrors((await pipeline.exec().catch((caught: unknown) => [[toError(caught), null]] as [Error, null][])) ?? []);
+    if (carry) {
+      // What was handled before the stop: acknowledge it before leaving.
+      await this.exchange(carry, 'none').catch((caught: unknown) => this.logger.error({ err: toError(caught) }, 'final acknowledgement failed; entries stay pending'));
     }
+  }
+
+  /**
+   * One pipeline: the acknowledgement of `settlement` (if any) and a read. `block` blocks for
+   * `blockMs`; `poll` does not (a BLOCK read costs several ms more even when entries wait,
+   * measured on Redis 7.0 with ioredis 6, so a busy loop polls and blocks only once idle).
+   */
+  private async exchange(settlement: Settlement | undefined, read: 'block' | 'poll' | 'none'): Promise<RawEntry[]> {
+    const { stream, group, consumer, batchSize, blockMs } = this.options;
+    if (this.clientIdStale && read === 'block') {
+      this.clientId = Number(await this.deps.redis.client('ID'));
+      this.clientIdStale = false;
+    }
+    const pipeline = this.deps.redis.pipeline();
+    if (settlement) this.deps.processor.commit(pipeline, settlement);
+    if (read === 'block') pipeline.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>');
+    if (read === 'poll') pipeline.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'STREAMS', stream, '>');
+    if (pipeline.length === 0) return [];
+    const results = (await pipeline.exec()) ?? [];
+    if (read === 'none') {
+      this.reportCommitErrors(results);
+      return [];
+    }
+    this.reportCommitErrors(results.slice(0, -1));
+    const [readError, reply] = results.at(-1) ?? [new Error('pipeline returned nothing'), null];
+    if (readError) throw readError;
+    return parseReadReply(reply);
   }
 
   private reportCommitErrors(results: [Error | null, unknown][]): void {

@@ -75,6 +75,7 @@ export interface EventEngine {
 /** Composes consumer loops, reclaimer, janitor, autoscaler and stats around one router. */
 export function createEventEngine(options: EventEngineOptions, deps: EventEngineDeps): EventEngine {
   const { stream, group } = options;
+  const streams = deps.streams;
   const logger = deps.logger.child({ stream, group });
   const metrics = new ProcessorMetrics(deps.registry);
   const processor = new BatchProcessor(
@@ -83,7 +84,7 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
   );
   const pool = new ConsumerPool(
     { stream, group, baseName: options.consumerBaseName, batchSize: options.batchSize, blockMs: options.blockMs, ...options.consumers },
-    { openConnection: deps.openReader, closeConnection: deps.closeReader, control: deps.streams, processor, logger },
+    { openConnection: deps.openReader, closeConnection: deps.closeReader, control: streams, processor, logger },
   );
   const reclaimer = new Reclaimer(
     {
@@ -95,7 +96,7 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
       retryAttempts: options.retryAttempts,
       cleanupIdleMs: options.claim.cleanupIdleMs,
     },
-    { redis: deps.streams, processor, metrics, logger, liveConsumers: () => pool.names() },
+    { redis: streams, processor, metrics, logger, liveConsumers: () => pool.names() },
   );
   const janitor = new RetentionJanitor(
     { stream, maxLenApprox: options.trim.maxLenApprox, alertRatio: options.trim.alertRatio, service: options.service },

@@ -72,11 +72,12 @@ export function masterKey(...parts: string[]): string {
 export const DLQ_META_KEY = '__dlq';
 
 /**
- * Duplicate-suppression marker of one event id for one consumer group. Lives on the streams
- * Redis (next to the stream, so the event processor sets it in the same pipeline as XACK).
+ * Duplicate suppression: hash of the event ids one consumer group processed during one time
+ * bucket (`bucket` = floor(now / window)). Lives on the streams Redis, next to the stream, so
+ * the event processor writes it in the same pipeline as its XACK.
  */
-export function processedEventKey(group: string, eventId: string): string {
-  return `${MASTER_PREFIX}:processed:${group}:${eventId}`;
+export function processedEventsKey(group: string, bucket: number): string {
+  return `${MASTER_PREFIX}:processed:${group}:${bucket}`;
 }
 
 /** Prefix of the BullMQ job ids the event processor's triggers create (`evt-<trigger>-<eventId>`). */
