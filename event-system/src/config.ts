@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { bool, commonEnvShape, nonNegativeInt, parseConfig, positiveInt } from '@event-infra/shared';
 
 const ratio = z.coerce.number().gt(0).max(1);
+/** Optional string: empty means unset (the env example lists the variable empty). */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
 /** Event processor configuration (SPEC sections 2 and 5). Every duration is in ms. */
 export const eventConfigSchema = z
@@ -12,7 +17,7 @@ export const eventConfigSchema = z
     /** How long one XREADGROUP blocks waiting for entries, ms. */
     EVENT_BLOCK_MS: positiveInt.default(2_000),
     /** Consumer name prefix; default `<hostname>-<pid>-<random>` so replicas never share one. */
-    CONSUMER_NAME: z.string().min(1).optional(),
+    CONSUMER_NAME: optionalString,
     REDIS_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
     /** Consumer loops at start (each with its own blocking connection). */
     EVENT_CONSUMERS: positiveInt.default(2),
@@ -39,8 +44,11 @@ export const eventConfigSchema = z
     EVENT_DEDUPE_WINDOW_MS: positiveInt.default(3_600_000),
     /** PUBLISH each processed event on its per-type channel on the master. */
     EVENT_FANOUT_ENABLED: bool.default(true),
-    /** JSON file of event → job triggers (README "Triggers file"); unset: no triggers. */
-    EVENT_TRIGGERS_FILE: z.string().min(1).optional(),
+    /**
+     * JSON file of event → job triggers (README "Triggers file"); unset: no triggers. A relative
+     * path is taken from the working directory, else from the project root.
+     */
+    EVENT_TRIGGERS_FILE: optionalString,
     /** How often the retention janitor trims the stream (XTRIM MINID), ms; 0 disables it. */
     EVENT_TRIM_INTERVAL_MS: nonNegativeInt.default(60_000),
     /** Alert when the stream length reaches this share of STREAM_MAXLEN_APPROX. */

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -32,11 +34,21 @@ export const triggersFileSchema = z.object({ triggers: z.array(triggerSchema) })
   }
 });
 
+/** The project root (three levels above this file: event-system/src/core). */
+const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** A relative path from the working directory when it exists there, else from the project root. */
+export function resolveTriggersPath(path: string): string {
+  if (isAbsolute(path) || existsSync(path)) return path;
+  const fromRoot = resolve(PROJECT_ROOT, path);
+  return existsSync(fromRoot) ? fromRoot : path;
+}
+
 /** Reads and validates a triggers file; throws a `ValidationError` naming the file and the problem. */
 export function loadTriggersFile(path: string): Trigger[] {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(readFileSync(resolveTriggersPath(path), 'utf8'));
   } catch (caught) {
     throw new ValidationError(`triggers file ${path}: ${toError(caught).message}`);
   }
