@@ -37,6 +37,17 @@ export interface BatchProcessorDeps {
   logger: Logger;
 }
 
+/** A decoded batch waiting for its duplicate look-up and its handlers. */
+export interface PreparedBatch {
+  entryIds: string[];
+  /** Event ids of the valid entries, in order (for the duplicate look-up). */
+  eventIds: string[];
+  decoded: { id: string; event: EventEnvelope }[];
+  /** Entries already settled (invalid ones in the DLQ, deleted ones). */
+  settlement: Settlement;
+  deliveries: ReadonlyMap<string, number> | undefined;
+}
+
 /** What to acknowledge (and mark as processed) after a batch; applied by `commit`. */
 export interface Settlement {
   ackIds: string[];
@@ -70,30 +81,23 @@ export class BatchProcessor {
   }
 
   /**
-   * Processes `entries`. `deliveries` maps entry id → delivery count (from XPENDING; missing
-   * means a first delivery). `redis` serves the duplicate look-up (one round trip per batch).
-   * `alsoHeld` names other entries `consumer` holds unprocessed (read-ahead), kept by the heartbeat.
+   * Processes `entries` in one go (the reclaimer's path): decode, one duplicate look-up, handle.
+   * `deliveries` maps entry id → delivery count (from XPENDING; missing means a first delivery).
+   * A heartbeat holds the entries for `consumer` meanwhile.
    */
-  async process(
-    redis: Redis,
-    consumer: string,
-    entries: readonly RawEntry[],
-    deliveries?: ReadonlyMap<string, number>,
-    alsoHeld?: () => readonly string[],
-  ): Promise<Settlement> {
-    // Entries stay pending until the batch is committed: the heartbeat keeps them all, from
-    // the start (a DLQ add or a slow handler must not let the reclaimer take them).
-    const beat = setInterval(() => {
-      void this.heartbeat(redis, consumer, [...entries.map((entry) => entry.id), ...(alsoHeld?.() ?? [])]);
-    }, this.options.heartbeatMs);
+  async process(redis: Redis, consumer: string, entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<Settlement> {
+    const beat = setInterval(() => void this.heartbeat(redis, consumer, entries.map((entry) => entry.id)), this.options.heartbeatMs);
     try {
-      return await this.processHeld(redis, entries, deliveries);
+      const batch = await this.prepare(entries, deliveries);
+      const seen = await this.deps.dedupe.findProcessed(redis, batch.eventIds);
+      return await this.handle(batch, seen);
     } finally {
       clearInterval(beat);
     }
   }
 
-  private async processHeld(redis: Redis, entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<Settlement> {
+  /** Decodes a batch; invalid entries go to the DLQ now and are settled for acknowledgement. */
+  async prepare(entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<PreparedBatch> {
     const settlement: Settlement = { ackIds: [], processedEventIds: [] };
     const decoded: { id: string; event: EventEnvelope }[] = [];
     for (const entry of entries) {
@@ -109,9 +113,37 @@ export class BatchProcessor {
         if (await this.deadLetterInvalid(entry.id, entry.fields, toError(caught), count)) settlement.ackIds.push(entry.id);
       }
     }
-    const seen = await this.deps.dedupe.findProcessed(redis, decoded.map(({ event }) => event.id));
-    await this.handleAll(decoded, seen, deliveries, settlement);
-    return settlement;
+    return { entryIds: entries.map((entry) => entry.id), eventIds: decoded.map(({ event }) => event.id), decoded, settlement, deliveries };
+  }
+
+  get heartbeatMs(): number {
+    return this.options.heartbeatMs;
+  }
+
+  /** Queues the duplicate look-up of `batch` on `pipeline`; see `DuplicateFilter.queueLookup`. */
+  queueLookup(pipeline: ChainableCommander, batch: PreparedBatch): { length: number; read: (results: [Error | null, unknown][]) => Set<string> } {
+    const length = this.deps.dedupe.lookupLength(batch.eventIds);
+    return { length, read: this.deps.dedupe.queueLookup(pipeline, batch.eventIds) };
+  }
+
+  /** Runs the handlers of a prepared batch; `seen` are the event ids already processed. */
+  async handle(batch: PreparedBatch, seen: Set<string>): Promise<Settlement> {
+    await this.handleAll(batch.decoded, seen, batch.deliveries, batch.settlement);
+    return batch.settlement;
+  }
+
+  /**
+   * Re-claims `ids` for `consumer` (XCLAIM … JUSTID: idle time reset, delivery count kept), so
+   * the reclaimer does not hand entries a live consumer still holds to another one.
+   */
+  async heartbeat(redis: Redis, consumer: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      await redis.xclaim(this.options.stream, this.options.group, consumer, 0, ...ids, 'JUSTID');
+    } catch (caught) {
+      // Only the protection against an early reclaim is lost; handling goes on.
+      this.logger.warn({ err: toError(caught), consumer }, 'heartbeat XCLAIM failed');
+    }
   }
 
   private async handleAll(
@@ -175,15 +207,6 @@ export class BatchProcessor {
   commit(pipeline: ChainableCommander, settlement: Settlement): void {
     this.deps.dedupe.mark(pipeline, settlement.processedEventIds);
     if (settlement.ackIds.length > 0) pipeline.xack(this.options.stream, this.options.group, ...settlement.ackIds);
-  }
-
-  private async heartbeat(redis: Redis, consumer: string, ids: string[]): Promise<void> {
-    try {
-      await redis.xclaim(this.options.stream, this.options.group, consumer, 0, ...ids, 'JUSTID');
-    } catch (caught) {
-      // Only the protection against an early reclaim is lost; handling goes on.
-      this.logger.warn({ err: toError(caught), consumer }, 'heartbeat XCLAIM failed');
-    }
   }
 
   private noteFailure(entryId: string, err: Error): FailureNote {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { toError, type Logger } from '@event-infra/shared';
-import type { BatchProcessor, Settlement } from './batch-processor';
+import type { BatchProcessor, PreparedBatch, Settlement } from './batch-processor';
 import { ensureGroup, isNoGroupError, parseReadReply, type RawEntry } from './stream-replies';
 
 export interface ConsumerLoopOptions {
@@ -60,58 +60,62 @@ export class ConsumerLoop {
   }
 
   /**
-   * Read-ahead: while batch N is handled, the read of batch N+1 is already in flight, carrying
-   * the acknowledgement of batch N-1 in the same pipeline. Redis round trips thus overlap with
-   * handler work. On stop no new read is sent; batches already read are handled and acknowledged.
+   * One pipeline per batch: [acknowledgement of batch N-1, duplicate look-up of batch N, read
+   * of batch N+1]. Then batch N is handled, batch N+1 decoded, and the next pipeline goes out.
+   * A busy loop thus costs one round trip per batch. It blocks (`blockMs`) only when it has
+   * nothing in hand. On stop no new read is sent; what was read is handled and acknowledged.
    */
   private async run(): Promise<void> {
-    let inFlight: Promise<RawEntry[]> | undefined = this.exchange(undefined, 'block');
+    let beating: Promise<void> = Promise.resolve();
+    const beat = setInterval(() => {
+      beating = this.deps.processor.heartbeat(this.deps.control, this.options.consumer, this.held);
+    }, this.deps.processor.heartbeatMs);
     let carry: Settlement | undefined;
-    let held: readonly string[] = [];
-    while (inFlight) {
-      let entries: RawEntry[];
-      try {
-        entries = await inFlight;
-      } catch (caught) {
-        entries = [];
-        await this.recover(caught);
-      }
-      inFlight = undefined;
-      if (entries.length === 0) {
-        // Idle (or an error): block for the next entries, unless stopping.
-        if (this.running) {
-          inFlight = this.exchange(carry, 'block');
+    let batch: PreparedBatch | undefined;
+    try {
+      for (;;) {
+        const read = !this.running ? 'none' : batch ? 'poll' : 'block';
+        if (read === 'none' && !batch && !carry) break;
+        let result: { entries: RawEntry[]; seen: Set<string> };
+        try {
+          result = await this.exchange(carry, batch, read);
+        } catch (caught) {
+          // Unacknowledged entries stay pending and are reclaimed: at-least-once, nothing lost.
           carry = undefined;
+          batch = undefined;
+          this.held = [];
+          await this.recover(caught);
+          continue;
         }
-        continue;
-      }
-      if (this.running) {
-        inFlight = this.exchange(carry, 'poll');
         carry = undefined;
-        // Entries of the read-ahead are held (heartbeat) too once they arrive.
-        held = [];
-        void inFlight.then(
-          (next) => {
-            held = next.map((entry) => entry.id);
-          },
-          () => undefined,
-        );
+        const current = batch;
+        batch = undefined;
+        this.held = [...(current?.entryIds ?? []), ...result.entries.map((entry) => entry.id)];
+        if (current) carry = await this.deps.processor.handle(current, result.seen);
+        if (result.entries.length > 0) {
+          const next = await this.deps.processor.prepare(result.entries);
+          batch = next;
+          this.held = next.entryIds;
+        } else {
+          this.held = [];
+        }
       }
-      const settlement = await this.deps.processor.process(this.deps.redis, this.options.consumer, entries, undefined, () => held);
-      carry = carry ? { ackIds: [...carry.ackIds, ...settlement.ackIds], processedEventIds: [...carry.processedEventIds, ...settlement.processedEventIds] } : settlement;
-    }
-    if (carry) {
-      // What was handled before the stop: acknowledge it before leaving.
-      await this.exchange(carry, 'none').catch((caught: unknown) => this.logger.error({ err: toError(caught) }, 'final acknowledgement failed; entries stay pending'));
+    } finally {
+      clearInterval(beat);
+      // A late XCLAIM would re-create the consumer after it left the group: let it land first.
+      await beating;
     }
   }
 
-  /**
-   * One pipeline: the acknowledgement of `settlement` (if any) and a read. `block` blocks for
-   * `blockMs`; `poll` does not (a BLOCK read costs several ms more even when entries wait,
-   * measured on Redis 7.0 with ioredis 6, so a busy loop polls and blocks only once idle).
-   */
-  private async exchange(settlement: Settlement | undefined, read: 'block' | 'poll' | 'none'): Promise<RawEntry[]> {
+  /** Ids read by this loop and not acknowledged yet (kept by the heartbeat). */
+  private held: readonly string[] = [];
+
+  /** Sends one pipeline: commit of `settlement`, look-up for `batch`, and a read. */
+  private async exchange(
+    settlement: Settlement | undefined,
+    batch: PreparedBatch | undefined,
+    read: 'block' | 'poll' | 'none',
+  ): Promise<{ entries: RawEntry[]; seen: Set<string> }> {
     const { stream, group, consumer, batchSize, blockMs } = this.options;
     if (this.clientIdStale && read === 'block') {
       this.clientId = Number(await this.deps.redis.client('ID'));
@@ -119,18 +123,19 @@ export class ConsumerLoop {
     }
     const pipeline = this.deps.redis.pipeline();
     if (settlement) this.deps.processor.commit(pipeline, settlement);
+    const commitLength = pipeline.length;
+    const lookup = batch ? this.deps.processor.queueLookup(pipeline, batch) : undefined;
+    // BLOCK only with nothing in hand: a BLOCK read costs several ms more even when entries
+    // wait (measured on Redis 7.0 with ioredis 6), so a busy loop polls.
     if (read === 'block') pipeline.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>');
     if (read === 'poll') pipeline.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'STREAMS', stream, '>');
-    if (pipeline.length === 0) return [];
-    const results = (await pipeline.exec()) ?? [];
-    if (read === 'none') {
-      this.reportCommitErrors(results);
-      return [];
-    }
-    this.reportCommitErrors(results.slice(0, -1));
+    const results = pipeline.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+    this.reportCommitErrors(results.slice(0, commitLength));
+    const seen = lookup ? lookup.read(results.slice(commitLength, commitLength + lookup.length)) : new Set<string>();
+    if (read === 'none') return { entries: [], seen };
     const [readError, reply] = results.at(-1) ?? [new Error('pipeline returned nothing'), null];
     if (readError) throw readError;
-    return parseReadReply(reply);
+    return { entries: parseReadReply(reply), seen };
   }
 
   private reportCommitErrors(results: [Error | null, unknown][]): void {

@@ -72,7 +72,7 @@ export function masterKey(...parts: string[]): string {
 export const DLQ_META_KEY = '__dlq';
 
 /**
- * Duplicate suppression: hash of the event ids one consumer group processed during one time
+ * Duplicate suppression: set of the event ids one consumer group processed during one time
  * bucket (`bucket` = floor(now / window)). Lives on the streams Redis, next to the stream, so
  * the event processor writes it in the same pipeline as its XACK.
  */
