@@ -36,6 +36,8 @@ export class ConsumerLoop {
   private clientId: number | undefined;
   private clientIdStale = true;
   private stopping: Promise<void> | undefined;
+  /** Ids read by this loop and not acknowledged yet (kept by the heartbeat). */
+  private held: readonly string[] = [];
   private readonly logger: Logger;
 
   constructor(
@@ -91,12 +93,21 @@ export class ConsumerLoop {
         const current = batch;
         batch = undefined;
         this.held = [...(current?.entryIds ?? []), ...result.entries.map((entry) => entry.id)];
-        if (current) carry = await this.deps.processor.handle(current, result.seen);
-        if (result.entries.length > 0) {
-          const next = await this.deps.processor.prepare(result.entries);
-          batch = next;
-          this.held = next.entryIds;
-        } else {
+        try {
+          if (current) carry = await this.deps.processor.handle(current, result.seen);
+          if (result.entries.length > 0) {
+            const next = await this.deps.processor.prepare(result.entries);
+            batch = next;
+            this.held = next.entryIds;
+          } else {
+            this.held = [];
+          }
+        } catch (caught) {
+          // Handlers' failures are settled inside; this is a bug or a DLQ outage. The loop goes
+          // on; what it held stays pending and is reclaimed.
+          this.logger.error({ err: toError(caught) }, 'batch failed unexpectedly; entries stay pending');
+          carry = undefined;
+          batch = undefined;
           this.held = [];
         }
       }
@@ -106,9 +117,6 @@ export class ConsumerLoop {
       await beating;
     }
   }
-
-  /** Ids read by this loop and not acknowledged yet (kept by the heartbeat). */
-  private held: readonly string[] = [];
 
   /** Sends one pipeline: commit of `settlement`, look-up for `batch`, and a read. */
   private async exchange(
