@@ -92,7 +92,9 @@ async function publishAtRate(redis: Redis, stream: string, count: number, ratePe
   for (let index = 0; index < count; index += 1) {
     const due = started + (index * 1_000) / ratePerSec;
     const wait = due - performance.now();
+    // Yield every time: a publisher behind schedule must not starve the reader it measures.
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, Math.floor(wait)));
+    else await new Promise((resolve) => setImmediate(resolve));
     const id = randomUUID();
     sentAt.set(id, performance.now());
     inFlight.push(publisher.publish(event(id)));

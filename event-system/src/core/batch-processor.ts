@@ -146,6 +146,12 @@ export class BatchProcessor {
     }
   }
 
+  /**
+   * The events of a batch run concurrently (each event's handlers in order), so handlers that
+   * talk to Redis share round trips: a batch's fan-out PUBLISHes leave back to back on one
+   * connection, in stream order. A repeated event id waits for its first occurrence and is a
+   * duplicate once that succeeded (with suppression on).
+   */
   private async handleAll(
     decoded: { id: string; event: EventEnvelope }[],
     seen: Set<string>,
@@ -154,22 +160,11 @@ export class BatchProcessor {
   ): Promise<void> {
     let processed = 0;
     let duplicates = 0;
-    for (const { id, event } of decoded) {
-      if (seen.has(event.id)) {
-        // Already handled (an earlier delivery, or the same id twice in this batch).
-        duplicates += 1;
-        settlement.ackIds.push(id);
-        continue;
-      }
+    const firsts = new Map<string, Promise<boolean>>();
+    const runOne = async (id: string, event: EventEnvelope): Promise<boolean> => {
       const count = deliveries?.get(id) ?? 1;
       try {
         await this.deps.router.dispatch(event, { entryId: id, deliveries: count });
-        if (this.failures.size > 0) this.failures.delete(id);
-        processed += 1;
-        this.deps.metrics.observeLatency(Date.parse(event.time));
-        settlement.ackIds.push(id);
-        settlement.processedEventIds.push(event.id);
-        if (this.deps.dedupe.enabled) seen.add(event.id);
       } catch (caught) {
         const err = toError(caught);
         this.deps.metrics.count('failed');
@@ -180,8 +175,38 @@ export class BatchProcessor {
         } else {
           this.logger.warn({ err, entryId: id, eventId: event.id, deliveries: count }, 'handler failed; entry stays pending');
         }
+        return false;
       }
-    }
+      if (this.failures.size > 0) this.failures.delete(id);
+      processed += 1;
+      this.deps.metrics.observeLatency(Date.parse(event.time));
+      settlement.ackIds.push(id);
+      settlement.processedEventIds.push(event.id);
+      return true;
+    };
+    await Promise.all(
+      decoded.map(async ({ id, event }) => {
+        if (seen.has(event.id)) {
+          // Already handled by an earlier delivery.
+          duplicates += 1;
+          settlement.ackIds.push(id);
+          return;
+        }
+        const first = firsts.get(event.id);
+        if (first === undefined) {
+          firsts.set(event.id, runOne(id, event));
+          return;
+        }
+        // The same id earlier in this batch: a duplicate once that one succeeded.
+        if ((await first) && this.deps.dedupe.enabled) {
+          duplicates += 1;
+          settlement.ackIds.push(id);
+        } else {
+          await runOne(id, event);
+        }
+      }),
+    );
+    await Promise.all(firsts.values());
     // Counted once per batch: a labelled counter per event would cost more than the event.
     this.deps.metrics.count('processed', processed);
     this.deps.metrics.count('duplicates', duplicates);
