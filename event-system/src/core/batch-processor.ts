@@ -184,29 +184,34 @@ export class BatchProcessor {
       settlement.processedEventIds.push(event.id);
       return true;
     };
-    await Promise.all(
-      decoded.map(async ({ id, event }) => {
-        if (seen.has(event.id)) {
-          // Already handled by an earlier delivery.
-          duplicates += 1;
-          settlement.ackIds.push(id);
-          return;
-        }
-        const first = firsts.get(event.id);
-        if (first === undefined) {
-          firsts.set(event.id, runOne(id, event));
-          return;
-        }
-        // The same id earlier in this batch: a duplicate once that one succeeded.
-        if ((await first) && this.deps.dedupe.enabled) {
-          duplicates += 1;
-          settlement.ackIds.push(id);
-        } else {
-          await runOne(id, event);
-        }
-      }),
-    );
-    await Promise.all(firsts.values());
+    const running: Promise<unknown>[] = [];
+    for (const { id, event } of decoded) {
+      if (seen.has(event.id)) {
+        // Already handled by an earlier delivery.
+        duplicates += 1;
+        settlement.ackIds.push(id);
+        continue;
+      }
+      const first = firsts.get(event.id);
+      if (first === undefined) {
+        const run = runOne(id, event);
+        firsts.set(event.id, run);
+        running.push(run);
+        continue;
+      }
+      // The same id earlier in this batch: a duplicate once that one succeeded.
+      running.push(
+        first.then(async (succeeded) => {
+          if (succeeded && this.deps.dedupe.enabled) {
+            duplicates += 1;
+            settlement.ackIds.push(id);
+          } else {
+            await runOne(id, event);
+          }
+        }),
+      );
+    }
+    await Promise.all(running);
     // Counted once per batch: a labelled counter per event would cost more than the event.
     this.deps.metrics.count('processed', processed);
     this.deps.metrics.count('duplicates', duplicates);
