@@ -74,7 +74,7 @@ describe('production refuses the example placeholder secrets', () => {
     };
   });
 
-  it.each(SERVICES)('$name exits 1 with one line naming the placeholder variables', async ({ name, main }) => {
+  it.concurrent.for(SERVICES)('$name exits 1 with one line naming the placeholder variables', async ({ name, main }, { expect }) => {
     const result = await run(process.execPath, ['--import', 'tsx', main], env, 30_000);
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');
@@ -135,20 +135,21 @@ describe('Redis passwords are required', () => {
     const [command, ...prefix] = compose!;
     const passwords = { REDIS_PASSWORD: 'p-master', REDIS_STREAMS_PASSWORD: 'p-streams', REDIS_QUEUE_PASSWORD: 'p-queue' };
     const render = async (values: Record<string, string>) => {
-      const file = join(dir, `compose-${Object.keys(values).join('-') || 'none'}.env`);
+      const file = join(dir, `compose-${Object.entries(values).filter(([, value]) => value === '').map(([key]) => key).join('-') || 'complete'}.env`);
       writeFileSync(file, Object.entries(values).map(([key, value]) => `${key}=${value}\n`).join(''));
       return run(command!, [...prefix, '--env-file', file, 'config'], { ...cleanEnv(), ENV_FILE: file }, 60_000);
     };
-    const complete = await render(passwords);
-    expect(complete.code, complete.stderr).toBe(0);
-    expect(complete.stdout.match(/--requirepass/g)).toHaveLength(3);
-    for (const missing of Object.keys(passwords)) {
-      const values: Record<string, string> = { ...passwords };
-      values[missing] = '';
-      const result = await render(values);
-      expect(result.code, missing).not.toBe(0);
-      expect(result.stderr, missing).toContain(`set ${missing} in .env`);
-    }
+    const missing = Object.keys(passwords);
+    const [complete, ...incomplete] = await Promise.all([
+      render(passwords),
+      ...missing.map((variable) => render({ ...passwords, [variable]: '' })),
+    ]);
+    expect(complete!.code, complete!.stderr).toBe(0);
+    expect(complete!.stdout.match(/--requirepass/g)).toHaveLength(3);
+    incomplete.forEach((result, index) => {
+      expect(result.code, missing[index]).not.toBe(0);
+      expect(result.stderr, missing[index]).toContain(`set ${missing[index]} in .env`);
+    });
   }, 120_000);
 });
 
