@@ -25,6 +25,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # (local|compose|auto).
 CHECK_RESTARTS=1
 CHECK_MODE=auto
+# shellcheck disable=SC2034 # CHECK_* are read by the sourced check files
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help)

@@ -63,22 +63,22 @@ check "queue stats: /metrics counted the 10 completions (queue_jobs_completed_to
 # 100 events written with XADD in one redis-cli session (a foreign publisher), all handled:
 # each fanned out exactly once on evinfra:events:user.updated, none left pending.
 _event_batch() {
-  local out="$CHECK_TMP/batch-sub" ids="$CHECK_TMP/batch-ids" entries="$CHECK_TMP/batch-entries" sub now seen dupes pending
-  node -e 'for (let i = 0; i < 100; i++) console.log(crypto.randomUUID())' >"$ids"
+  local out="$CHECK_TMP/batch-sub" id_file="$CHECK_TMP/batch-ids" entries="$CHECK_TMP/batch-entries" sub now seen dupes pending
+  node -e 'for (let i = 0; i < 100; i++) console.log(crypto.randomUUID())' >"$id_file"
   rcli_master PSUBSCRIBE 'evinfra:events:*' >"$out" 2>&1 &
   sub=$!
   wait_until 5 grep -q psubscribe "$out" || { kill "$sub" 2>/dev/null; echo "PSUBSCRIBE did not start"; return 1; }
   now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
   awk -v stream="$STREAM_NAME" -v now="$now" '{
       printf "XADD %s * id %s type user.updated source test-script specversion 1.0 time %s data \"{\\\"userId\\\":\\\"u-batch-%d\\\",\\\"changes\\\":{\\\"n\\\":%d}}\"\n", stream, $1, now, NR, NR
-    }' "$ids" | rcli_streams >"$entries" || { kill "$sub" 2>/dev/null; echo "XADD batch failed"; return 1; }
+    }' "$id_file" | rcli_streams >"$entries" || { kill "$sub" 2>/dev/null; echo "XADD batch failed"; return 1; }
   [ "$(grep -cE '^[0-9]+-[0-9]+$' "$entries")" = 100 ] || { kill "$sub" 2>/dev/null; echo "XADD answered: $(head -n 3 "$entries")"; return 1; }
-  _batch_seen() { [ "$(grep -oE '"id":"[0-9a-f-]{36}"' "$out" | cut -d'"' -f4 | grep -cxF -f "$ids")" -ge 100 ]; }
+  _batch_seen() { [ "$(grep -oE '"id":"[0-9a-f-]{36}"' "$out" | cut -d'"' -f4 | grep -cxF -f "$id_file")" -ge 100 ]; }
   wait_until 20 _batch_seen
   kill "$sub" 2>/dev/null
   wait "$sub" 2>/dev/null
-  seen=$(grep -oE '"id":"[0-9a-f-]{36}"' "$out" | cut -d'"' -f4 | grep -xF -f "$ids" | sort -u | wc -l)
-  dupes=$(grep -oE '"id":"[0-9a-f-]{36}"' "$out" | cut -d'"' -f4 | grep -xF -f "$ids" | sort | uniq -d | wc -l)
+  seen=$(grep -oE '"id":"[0-9a-f-]{36}"' "$out" | cut -d'"' -f4 | grep -xF -f "$id_file" | sort -u | wc -l)
+  dupes=$(grep -oE '"id":"[0-9a-f-]{36}"' "$out" | cut -d'"' -f4 | grep -xF -f "$id_file" | sort | uniq -d | wc -l)
   (( seen == 100 )) || { echo "$seen of 100 events handled within 20 s"; return 1; }
   (( dupes == 0 )) || { echo "$dupes events fanned out more than once"; return 1; }
   pending=$(rcli_streams XPENDING "$STREAM_NAME" "$CONSUMER_GROUP" - + 10000) || { echo "XPENDING failed"; return 1; }
