@@ -9,7 +9,8 @@ import { InvalidEventError, validateEvent } from './validate';
  *
  * Optional fields: subject, correlationid, causationid, datacontenttype (application/json),
  * and the DLQ's extensions dlqretries (integer) and dlqentryid.
- * Field order does not matter; unknown fields are ignored.
+ * Field order does not matter; unknown fields are ignored; a field given twice makes the
+ * entry invalid.
  */
 export const WIRE_FIELDS = {
   required: ['id', 'type', 'source', 'specversion', 'time', 'data'],
@@ -56,6 +57,15 @@ export function fieldsToRecord(fields: readonly string[]): Record<string, string
  */
 export function decodeEvent(fields: readonly string[]): EventEnvelope {
   const record = fieldsToRecord(fields);
+  // A field given twice is ambiguous (readers disagree on first or last): reject the entry.
+  if (Object.keys(record).length * 2 < fields.length - (fields.length % 2)) {
+    const seen = new Set<string>();
+    for (let index = 0; index < fields.length; index += 2) {
+      const name = fields[index]!;
+      if (seen.has(name)) throw new InvalidEventError('invalid_envelope', `field "${name.slice(0, 64)}" appears more than once`);
+      seen.add(name);
+    }
+  }
   if (record.datacontenttype !== undefined && record.datacontenttype !== 'application/json') {
     throw new InvalidEventError('invalid_envelope', `unsupported datacontenttype "${record.datacontenttype}"`);
   }
