@@ -48,6 +48,8 @@ const cases: Case[] = [
   { name: 'JSON string', request: { path: jobs, body: '"demo.sleep"', headers: { 'content-type': 'application/json' } }, status: 400, error: 'validation_failed' },
   { name: 'huge body (over HTTP_BODY_LIMIT)', request: { path: jobs, body: { ...JOB, data: { blob: 'x'.repeat(200_000) } } }, status: 413, error: 'payload_too_large' },
   { name: 'unsupported charset', request: { path: jobs, body: JSON.stringify(JOB), headers: { 'content-type': 'application/json; charset=ebcdic' } }, status: 415, error: 'unsupported_media_type' },
+  { name: 'gzip content-encoding on a plain body', request: { path: jobs, body: JOB, headers: { 'content-encoding': 'gzip' } }, status: 400, error: 'validation_failed' },
+  { name: 'unknown content-encoding', request: { path: jobs, body: JOB, headers: { 'content-encoding': 'bogus' } }, status: 415, error: 'unsupported_media_type' },
   // --- job body fields ---
   { name: 'name missing', request: { path: jobs, body: { data: {} } }, status: 400, error: 'validation_failed', detailPath: 'name' },
   { name: 'name a number', request: { path: jobs, body: { name: 42 } }, status: 400, error: 'validation_failed', detailPath: 'name' },
