@@ -173,10 +173,21 @@ describe('queue processor (8009): bad input', () => {
     await inspector.queue(QUEUE).remove(jobId);
   });
 
+  it('a rejected bulk leaves the queue counts unchanged', async () => {
+    const counts = () => inspector.queue(QUEUE).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+    const before = await counts();
+    const ids = freshIds();
+    const reply = await call(processor.url, { path: `${jobs}/bulk`, body: bulkWith({ opts: { jobId: ids[2], priority: -3 } }, ids) });
+    expectError(reply, { status: 400, error: 'validation_failed', detailPath: 'jobs.2.opts.priority' });
+    const late = await call(processor.url, { path: `${jobs}/bulk`, body: { jobs: [...bulkWith({}, ids).jobs, { name: 'no.such.handler' }] } });
+    expectError(late, { status: 422, error: 'no_handler' });
+    expect(await counts()).toEqual(before);
+  });
+
   it('after the table: still healthy, no job of a rejected bulk exists, nothing reached the stream or the DLQ queue', async () => {
     const health = await call(processor.url, { path: '/health', auth: false });
     expect(health.status).toBe(200);
-    expect(rejectedBulkIds.length).toBe(2);
+    expect(rejectedBulkIds.length).toBe(3);
     for (const id of rejectedBulkIds.flat()) expect(await inspector.queue(QUEUE).getJob(id), id).toBeUndefined();
     expect(await streams.xlen(env.STREAM_NAME!)).toBe(0);
     const dlqCounts = await inspector.queue(DLQ).getJobCounts();
