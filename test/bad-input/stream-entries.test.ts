@@ -1,7 +1,8 @@
 /**
  * Stream entries written by foreign publishers with plain XADD: each bad entry ends in the DLQ
  * queue with its reason (`error.code`) and its raw fields, and is acknowledged; the valid
- * entry written after each bad one is processed (acknowledged, not dead-lettered).
+ * entry written after each bad one is handled (a recording handler sees it), acknowledged and
+ * not dead-lettered.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,11 +71,18 @@ describe('event processor: foreign stream entries', () => {
   let inspector: ReturnType<typeof queueInspector>;
   const bad = new Map<string, StreamCase>();
   const good: string[] = [];
+  const handled = new Set<string>();
 
   beforeAll(async () => {
     streams = createRedis({ url: inject('redis').streams, role: REDIS_ROLES.streams, profile: 'producer', logger: silentLogger() });
     inspector = queueInspector();
-    processor = await startEventProcessor(loadConfig(env), silentLogger());
+    // A recording handler: proof that each good entry was handled, not only acknowledged.
+    processor = await startEventProcessor(loadConfig(env), silentLogger(), {
+      configure: (router) =>
+        router.on('workspace.created', 'bad-input-recorder', async (_event, context) => {
+          handled.add(context.entryId);
+        }),
+    });
     // Bad, good, bad, good…: each good entry comes right after a bad one.
     for (const testCase of cases) {
       bad.set(String(await streams.xadd(env.STREAM_NAME!, '*', ...testCase.fields)), testCase);
@@ -120,6 +128,8 @@ describe('event processor: foreign stream entries', () => {
     });
     expect(outcomes).toEqual([...bad.values()].map((testCase) => ({ name: testCase.name, reason: testCase.reason, kind: 'event', hasFields: true })));
     for (const entryId of good) expect(byEntryId.has(entryId), `good entry ${entryId} dead-lettered`).toBe(false);
+    expect(good.filter((entryId) => !handled.has(entryId))).toEqual([]);
+    expect([...bad.keys()].filter((entryId) => handled.has(entryId))).toEqual([]);
     expect(jobs.length).toBe(cases.length);
     expect((await call(processor.url, { path: '/health', auth: false })).status).toBe(200);
   });
