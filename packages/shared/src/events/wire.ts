@@ -1,4 +1,5 @@
 import { SPEC_VERSION, type EventEnvelope } from './envelope';
+import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../json-depth';
 import { InvalidEventError, validateEvent } from './validate';
 
 /**
@@ -73,6 +74,8 @@ export function decodeEvent(fields: readonly string[]): EventEnvelope {
   } catch (caught) {
     throw new InvalidEventError('bad_json', `data is not valid JSON: ${(caught as Error).message}`);
   }
+  // Accepted, such data could not be serialised again (fan-out, DLQ): refuse it here.
+  if (exceedsJsonDepth(data)) throw new InvalidEventError('invalid_data', `data is nested deeper than ${MAX_JSON_DEPTH} levels`);
   const candidate: Record<string, unknown> = {
     id: record.id,
     type: record.type,
