@@ -60,6 +60,7 @@ const cases: Case[] = [
   { name: 'bulk retry status (not a filter here)', request: { path: '/dlq/retry', body: { status: 'scheduled' } }, status: 400, error: 'validation_failed' },
   { name: 'bulk retry bad from', request: { path: '/dlq/retry', body: { from: 12 } }, status: 400, error: 'validation_failed', detailPath: 'from' },
   { name: 'bulk retry huge body', request: { path: '/dlq/retry', body: { origin: 'o'.repeat(100_000) } }, status: 413, error: 'payload_too_large' },
+  { name: 'bulk retry body nested 30,000 levels deep', request: { path: '/dlq/retry', body: `{"origin":${'['.repeat(30_000)}${']'.repeat(30_000)}}`, headers: { 'content-type': 'application/json' } }, status: 400, error: 'validation_failed', message: /nested deeper than 64/ },
   // --- auth ---
   { name: 'no Authorization', request: { path: '/dlq', auth: false }, status: 401, error: 'unauthorized' },
   { name: 'wrong key', request: { path: '/dlq', auth: false, headers: { authorization: 'Bearer nope' } }, status: 401, error: 'unauthorized' },

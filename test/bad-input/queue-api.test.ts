@@ -29,6 +29,9 @@ function freshIds(): string[] {
 }
 
 const withOpts = (opts: unknown) => ({ ...JOB, opts });
+/** 30,000 nested arrays (60 kB): JSON.parse takes it, JSON.stringify would overflow the stack. */
+const DEEP = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+const json = { 'content-type': 'application/json' };
 const jobs = `/jobs/${QUEUE}`;
 
 interface Case extends ExpectedError {
@@ -78,6 +81,7 @@ const cases: Case[] = [
   { name: 'unknown opts key', request: { path: jobs, body: withOpts({ removeOnComplete: true }) }, status: 400, error: 'validation_failed', detailPath: 'opts' },
   { name: 'backoff of unknown type', request: { path: jobs, body: withOpts({ backoff: { type: 'linear', delay: 10 } }) }, status: 400, error: 'validation_failed', detailPath: 'opts.backoff' },
   { name: 'backoff negative', request: { path: jobs, body: withOpts({ backoff: -5 }) }, status: 400, error: 'validation_failed', detailPath: 'opts.backoff' },
+  { name: 'data nested 30,000 levels deep', request: { path: jobs, body: `{"name":"demo.sleep","data":{"a":${DEEP}}}`, headers: json }, status: 400, error: 'validation_failed', message: /nested deeper than 64/ },
   // --- queue and handler ---
   { name: 'unknown queue', request: { path: '/jobs/no-such-queue', body: JOB }, status: 404, error: 'unknown_queue' },
   { name: 'DLQ queue is not writable', request: { path: `/jobs/${DLQ}`, body: JOB }, status: 403, error: 'forbidden_queue' },
@@ -114,6 +118,7 @@ const cases: Case[] = [
   { name: 'event with id', request: { path: '/events', body: { ...sampleEventInput(), id: '6b1c9f2e-1f0a-4c3e-9b7a-2d4e5f6a7b8c' } }, status: 400, error: 'validation_failed', detailPath: 'id' },
   { name: 'event with time', request: { path: '/events', body: { ...sampleEventInput(), time: new Date().toISOString() } }, status: 400, error: 'validation_failed', detailPath: 'time' },
   { name: 'event with specversion 2.0', request: { path: '/events', body: { ...sampleEventInput(), specversion: '2.0' } }, status: 400, error: 'validation_failed' },
+  { name: 'event data nested 30,000 levels deep', request: { path: '/events', body: `{"type":"workspace.updated","data":{"workspaceId":"w1","changes":{"a":${DEEP}}}}`, headers: json }, status: 400, error: 'validation_failed', message: /nested deeper than 64/ },
   { name: 'event as an array', request: { path: '/events', body: [sampleEventInput()] }, status: 400, error: 'validation_failed' },
   { name: 'event malformed JSON', request: { path: '/events', body: '{type:', headers: { 'content-type': 'application/json' } }, status: 400, error: 'invalid_json' },
   // --- authorization ---

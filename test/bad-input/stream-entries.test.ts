@@ -57,6 +57,7 @@ const cases: StreamCase[] = [
   { name: 'dlqretries not a number', fields: entry({ dlqretries: 'many' }), reason: 'invalid_envelope' },
   { name: 'data invalid for its type', fields: entry({ data: JSON.stringify({ workspaceId: 'w1' }) }), reason: 'invalid_data' },
   { name: 'huge data (1 MB name)', fields: entry({ data: JSON.stringify({ workspaceId: 'w1', name: 'n'.repeat(1_000_000), ownerId: 'u1' }) }), reason: 'invalid_data' },
+  { name: 'data nested 30,000 levels deep', fields: entry({ data: `{"workspaceId":"w1","name":"n","ownerId":"u1","x":${'['.repeat(30_000)}${']'.repeat(30_000)}}` }), reason: 'invalid_data' },
   { name: 'binary garbage in data', fields: entry({ data: Buffer.from([0xff, 0xfe, 0x00, 0x9c, 0x80, 0x7b]) }), reason: 'bad_json' },
   { name: 'binary garbage in type', fields: entry({ type: Buffer.from([0xc3, 0x28, 0xa0, 0xa1]) }), reason: 'invalid_envelope' },
   { name: 'control characters in type', fields: entry({ type: 'workspace.created\u0000\n' }), reason: 'invalid_envelope' },
