@@ -1,5 +1,6 @@
 export * from './names';
 export * from './errors';
+export * from './json-depth';
 export * from './config';
 export * from './logger';
 export * from './redis';

@@ -120,6 +120,14 @@ describe('entries written by a foreign publisher (plain XADD)', () => {
     expect(decodeRejection([...base, 'type', 'workspace.archived']).reason).toBe('unknown_type');
     expect(decodeRejection([...base, 'type', 'workspace.created']).reason).toBe('invalid_data');
   });
+
+  it('rejects an entry with a field given twice, even with the same value', () => {
+    const fields = encodeEvent(minimal());
+    expect(decodeRejection([...fields, 'type', 'user.created']).message).toMatch(/"type" appears more than once/);
+    expect(decodeRejection([...fields, 'source', fieldsToRecord(fields).source!]).reason).toBe('invalid_envelope');
+    // A `__proto__` field is no own key of the record, and no duplicate either.
+    expect(decodeEvent([...fields, '__proto__', 'x']).id).toBe(fieldsToRecord(fields).id);
+  });
 });
 
 describe('fieldsToRecord', () => {

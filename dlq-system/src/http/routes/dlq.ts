@@ -18,7 +18,13 @@ export interface DlqRoutesDeps {
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const result = schema.safeParse(value ?? {});
-  if (!result.success) throw new ValidationError(`invalid ${what}`, result.error.issues);
+  // Same `details` as the queue processor: path and message of each issue, values never echoed.
+  if (!result.success) {
+    throw new ValidationError(
+      `invalid ${what}`,
+      result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+    );
+  }
   return result.data;
 }
 

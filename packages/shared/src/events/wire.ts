@@ -1,4 +1,5 @@
 import { SPEC_VERSION, type EventEnvelope } from './envelope';
+import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../json-depth';
 import { InvalidEventError, validateEvent } from './validate';
 
 /**
@@ -9,7 +10,8 @@ import { InvalidEventError, validateEvent } from './validate';
  *
  * Optional fields: subject, correlationid, causationid, datacontenttype (application/json),
  * and the DLQ's extensions dlqretries (integer) and dlqentryid.
- * Field order does not matter; unknown fields are ignored.
+ * Field order does not matter; unknown fields are ignored; a field given twice makes the
+ * entry invalid.
  */
 export const WIRE_FIELDS = {
   required: ['id', 'type', 'source', 'specversion', 'time', 'data'],
@@ -55,7 +57,14 @@ export function fieldsToRecord(fields: readonly string[]): Record<string, string
  * (`bad_json`, `invalid_envelope`, `unknown_family`, `unknown_type`, `invalid_data`).
  */
 export function decodeEvent(fields: readonly string[]): EventEnvelope {
-  const record = fieldsToRecord(fields);
+  // As fieldsToRecord, but a field given twice is ambiguous (readers disagree on first or
+  // last): the entry is rejected.
+  const record: Record<string, string> = {};
+  for (let index = 0; index + 1 < fields.length; index += 2) {
+    const name = fields[index]!;
+    if (Object.hasOwn(record, name)) throw new InvalidEventError('invalid_envelope', `field "${name.slice(0, 64)}" appears more than once`);
+    record[name] = fields[index + 1]!;
+  }
   if (record.datacontenttype !== undefined && record.datacontenttype !== 'application/json') {
     throw new InvalidEventError('invalid_envelope', `unsupported datacontenttype "${record.datacontenttype}"`);
   }
@@ -65,6 +74,8 @@ export function decodeEvent(fields: readonly string[]): EventEnvelope {
   } catch (caught) {
     throw new InvalidEventError('bad_json', `data is not valid JSON: ${(caught as Error).message}`);
   }
+  // Accepted, such data could not be serialised again (fan-out, DLQ): refuse it here.
+  if (exceedsJsonDepth(data)) throw new InvalidEventError('invalid_data', `data is nested deeper than ${MAX_JSON_DEPTH} levels`);
   const candidate: Record<string, unknown> = {
     id: record.id,
     type: record.type,

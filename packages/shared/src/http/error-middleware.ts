@@ -32,6 +32,14 @@ function fromBodyParser(err: unknown): AppError | undefined {
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new AppError('unsupported_media_type', 'unsupported body encoding');
   }
+  // The router's own client errors: a path parameter with malformed percent-encoding
+  // (`/jobs/q/%E0%A4%A`) is a URIError with status 400; other http-errors of the body parser
+  // (`request.size.invalid`, `request.aborted`) carry a 4xx status. Neither is a server fault.
+  const status = (err as { status?: unknown }).status;
+  if (err instanceof URIError && status === 400) return new AppError('validation_failed', 'malformed percent-encoding in the URL');
+  if (typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: unknown }).expose === true) {
+    return new AppError('validation_failed', 'malformed request');
+  }
   return undefined;
 }
 
