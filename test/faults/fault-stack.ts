@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRedis, type Redis } from '@event-infra/shared';
+import { createRedis, waitForAll, type Redis } from '@event-infra/shared';
 import { freePort, silentLogger, waitFor } from '@event-infra/testing';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -202,6 +202,8 @@ export async function shutdownRedis(stack: StackHandle, name: RedisName): Promis
   if (pid === undefined || !isAlive(pid)) throw new Error(`${name} is not running`);
   const client = stackRedis(stack, name);
   try {
+    await waitForAll({ [name]: client }, 10_000);
+    // The connection closes as Redis exits: the reply is an error, or none.
     await client.call('SHUTDOWN').catch(() => undefined);
   } finally {
     client.disconnect();

@@ -51,7 +51,7 @@ export interface LoadOptions {
   idPrefix: string;
   /** Requests per second. Default 30. */
   ratePerSec?: number;
-  /** How long the load runs, ms. */
+  /** How long the load runs at most, ms (`stop()` ends it earlier). */
   durationMs: number;
   /** Client timeout of one request, ms. Default 5000. */
   requestTimeoutMs?: number;
@@ -84,12 +84,15 @@ const CYCLE: Step[] = [
 export interface RunningLoad {
   live: LoadResult;
   done: Promise<LoadResult>;
+  /** Ends the load before `durationMs`; `done` still waits for the answers. */
+  stop(): void;
 }
 
 /** Starts the load for `durationMs` (see `RunningLoad`). */
 export function startLoad(options: LoadOptions): RunningLoad {
   const live: LoadResult = { sent: 0, jobs: [], events: [], refused: [], skipped: 0, durationMs: 0 };
-  return { live, done: drive(options, live) };
+  const control = { stopped: false };
+  return { live, done: drive(options, live, control), stop: () => void (control.stopped = true) };
 }
 
 /** Runs the load for `durationMs` and resolves once every request sent has been answered. */
@@ -97,7 +100,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   return startLoad(options).done;
 }
 
-async function drive(options: LoadOptions, result: LoadResult): Promise<LoadResult> {
+async function drive(options: LoadOptions, result: LoadResult, control: { stopped: boolean }): Promise<LoadResult> {
   const rate = options.ratePerSec ?? 30;
   const timeoutMs = options.requestTimeoutMs ?? 5_000;
   const maxInFlight = options.maxInFlight ?? 200;
@@ -138,11 +141,12 @@ async function drive(options: LoadOptions, result: LoadResult): Promise<LoadResu
   };
 
   const total = Math.max(1, Math.floor((options.durationMs / 1000) * rate));
-  for (let index = 0; index < total; index += 1) {
+  for (let index = 0; index < total && !control.stopped; index += 1) {
     // Open loop on a fixed schedule: a slow answer does not slow the load down.
     const due = started + (index * 1000) / rate;
     const wait = due - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (control.stopped) break;
     if (inFlight.size >= maxInFlight) {
       result.skipped += 1;
       continue;

@@ -25,12 +25,23 @@ import {
 } from './fault-stack';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Load window of each fault, ms (FAULTS_LOAD_MS). */
-const LOAD_MS = Number(process.env.FAULTS_LOAD_MS ?? 8_000);
+/** Load before the fault, and after it once the stack is healthy again, ms (FAULTS_LOAD_MS, each side). */
+const LOAD_MS = Number(process.env.FAULTS_LOAD_MS ?? 3_000);
 /** Requests per second of the load (FAULTS_RATE). */
 const RATE = Number(process.env.FAULTS_RATE ?? 30);
 const SETTLE_MS = 120_000;
 const FREEZE_MS = 10_000;
+
+/** `refused: 12× status 0 (TypeError), 3× 503` style summary. */
+function refusalSummary(result: LoadResult): string {
+  if (result.refused.length === 0) return '';
+  const counts = new Map<string, number>();
+  for (const refusal of result.refused) {
+    const key = refusal.status === 0 ? `no answer (${refusal.reason.split(':')[0]})` : `${refusal.status}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return `refused: ${[...counts].map(([key, count]) => `${count}× ${key}`).join(', ')}`;
+}
 
 const triggerName = (JSON.parse(readFileSync(join(ROOT, 'event-system', 'triggers.example.json'), 'utf8')) as { triggers: { name: string; on: string }[] })
   .triggers.find((trigger) => trigger.on === 'workspace.created')!.name;
@@ -77,7 +88,7 @@ describe('fault suite (local-mode stack under load)', () => {
     if (stack) await stackDown(stack);
     await receiver?.stop();
     if (figures.length > 0) {
-      const file = writeFiguresFile(ROOT, figures, `Load: ${RATE} req/s for ${LOAD_MS / 1000} s per fault (jobs on every work queue, events with triggers).`);
+      const file = writeFiguresFile(ROOT, figures, `Load: ${RATE} req/s (jobs on every work queue, events with triggers), from ${LOAD_MS / 1000} s before each fault until ${LOAD_MS / 1000} s after the stack is healthy again.`);
       process.stdout.write(`\n${figuresTable(figures)}\n(written to ${file})\n`);
     }
     if (dir && !process.env.FAULTS_KEEP_DIR) rmSync(dir, { recursive: true, force: true });
@@ -92,11 +103,28 @@ describe('fault suite (local-mode stack under load)', () => {
     faultNumber += 1;
     await waitHealthy(stack, Date.now());
     const fromEntryId = `${Date.now() - 1_000}-0`;
-    const load = startLoad({ baseUrl: stack.urls['queue-processor'], apiKey: stack.secrets.apiKey, idPrefix: `f${faultNumber}`, ratePerSec: RATE, durationMs: LOAD_MS });
-    await waitFor(() => load.live.jobs.length >= 10 && load.live.events.length >= 5, 'load accepted before the fault', { timeoutMs: 30_000 });
+    const load = startLoad({ baseUrl: stack.urls['queue-processor'], apiKey: stack.secrets.apiKey, idPrefix: `f${faultNumber}`, ratePerSec: RATE, durationMs: 180_000 });
+    const loadStart = Date.now();
+    // Some load accepted, for at least LOAD_MS, before the fault.
+    await waitFor(() => load.live.jobs.length >= 10 && load.live.events.length >= 5 && Date.now() - loadStart >= LOAD_MS, 'load accepted before the fault', { timeoutMs: 60_000 });
     const faultAt = Date.now();
-    const note = await inject();
+    let note: string;
+    try {
+      note = await inject();
+    } catch (caught) {
+      load.stop();
+      await load.done;
+      throw caught;
+    }
     const healthyMs = await waitHealthy(stack, faultAt);
+    // The stack accepts load again after the fault: more jobs and events accepted, for LOAD_MS.
+    const [jobsBefore, eventsBefore, healthyAt] = [load.live.jobs.length, load.live.events.length, Date.now()];
+    await waitFor(
+      () => load.live.jobs.length >= jobsBefore + 10 && load.live.events.length >= eventsBefore + 5 && Date.now() - healthyAt >= LOAD_MS,
+      'load accepted again after the fault',
+      { timeoutMs: 60_000 },
+    );
+    load.stop();
     const result: LoadResult = await load.done;
     const loadEnd = Date.now();
     const jobs = await settleJobs(queueRedis, dlqApi, result.jobs, SETTLE_MS);
@@ -118,7 +146,7 @@ describe('fault suite (local-mode stack under load)', () => {
       fanOut: result.events.filter((event) => fanOutIds.has(event.id)).length,
       healthyMs,
       settleMs,
-      note: [note, jobs.recovered > 0 ? `${jobs.recovered} recovered from the DLQ` : '', result.skipped > 0 ? `${result.skipped} ticks skipped` : '']
+      note: [note, refusalSummary(result), jobs.recovered > 0 ? `${jobs.recovered} recovered from the DLQ` : '', result.skipped > 0 ? `${result.skipped} ticks skipped` : '']
         .filter(Boolean).join('; '),
     };
     figures.push(row);
