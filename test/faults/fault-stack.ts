@@ -169,7 +169,20 @@ export function isAlive(pid: number): boolean {
 /** `stack.sh up` (starts what is not running, waits for every /health 200); throws with the output on failure. */
 export async function stackUp(stack: StackHandle): Promise<void> {
   const result = await runStack(['up'], stack.env);
-  if (result.code !== 0) throw new Error(`stack.sh up failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
+  if (result.code !== 0) {
+    const health = await Promise.all(SERVICE_NAMES.map(async (name) => `${name}: ${await healthBody(stack.urls[name])}`));
+    throw new Error(`stack.sh up failed (${result.code}):\n${result.stdout}\n${result.stderr}\n/health now:\n${health.join('\n')}`);
+  }
+}
+
+/** `<status> <body>` of GET /health, for failure messages. */
+async function healthBody(url: string): Promise<string> {
+  try {
+    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) });
+    return `${response.status} ${await response.text()}`;
+  } catch (caught) {
+    return `no answer (${caught instanceof Error ? caught.message : String(caught)})`;
+  }
 }
 
 export async function stackDown(stack: StackHandle): Promise<RunResult> {

@@ -174,6 +174,16 @@ describe('fault suite (local-mode stack under load)', () => {
     expect((await fetch(`${stack.urls['dlq-processor']}/dlq`)).status).toBe(401);
   });
 
+  it('the proof tells a lost id apart (a job and an event that were never stored)', async () => {
+    const fromEntryId = `${Date.now() - 1_000}-0`;
+    const jobs = await settleJobs(queueRedis, dlqApi, [{ queue: 'async-processing', id: 'never-stored', name: 'demo.sleep', expect: 'complete' }], 1_500);
+    expect(jobs.unsettled).toEqual(['async-processing/never-stored (demo.sleep): NO JOB HASH']);
+    const events = await settleEvents([{ id: '00000000-0000-4000-8000-000000000000', type: 'user.created', triggers: false }], {
+      streamsRedis, queueRedis, api: dlqApi, stream: STREAM_DEFAULTS.stream, group: STREAM_DEFAULTS.group, fromEntryId, triggerName, timeoutMs: 1_500,
+    });
+    expect(events.unsettled.join('\n')).toContain('NOT ON THE STREAM');
+  });
+
   for (const service of SERVICE_NAMES) {
     it(`kill -9 of ${service}, then restart: nothing lost`, async () => {
       await underLoad(`kill -9 ${service}`, async () => {
@@ -231,12 +241,12 @@ describe('fault suite (local-mode stack under load)', () => {
     let downSince = 0;
     let alertsWhileDown: { id: string; webhook: { status: string; attempts: number } }[] = [];
     await underLoad('webhook receiver down', async () => {
-      downSince = Date.now();
       await receiver.stop();
+      downSince = Date.now();
       return 'receiver stopped during the load';
     });
     // The load above settled (jobs parked, alerts raised) while the receiver was down.
-    const since = new Date(downSince - 1_000).toISOString();
+    const since = new Date(downSince).toISOString();
     const alerts = async (): Promise<typeof alertsWhileDown> => {
       const response = await fetch(`${dlqApi.baseUrl}/dlq/alerts?limit=500`, { headers: { authorization: `Bearer ${dlqApi.apiKey}` } });
       const body = (await response.json()) as { items: (typeof alertsWhileDown[number] & { createdAt: string })[] };
