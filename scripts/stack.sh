@@ -7,6 +7,8 @@
 #   scripts/stack.sh down      SIGTERM the services (SIGKILL after a bounded wait), SHUTDOWN each Redis
 #   scripts/stack.sh status    one line per process; exit 0 when all run and are healthy, else 3
 #   scripts/stack.sh logs [NAME] [-f]   last lines of each log (or NAME's), -f to follow
+#   scripts/stack.sh restart NAME  graceful restart of one Redis (SHUTDOWN, fsynced AOF) or
+#                              service (SIGTERM); waits until it answers again
 #
 # Env file: $ENV_FILE, else ./.env, else env-example-event-infrastructure; variables already
 # in the environment win. Also read here: STACK_DATA_DIR (.data: Redis data and pid files),
@@ -277,13 +279,64 @@ cmd_logs() {
   exec tail -n 50 "${follow[@]}" "${files[@]}"
 }
 
+# Stops one Redis (SHUTDOWN fsyncs the AOF; SIGTERM as a fallback, SIGKILL after 15 s).
+stop_redis() {
+  local name=$1 port=$2 password=$3 pid
+  pid=$(redis_pid "$name") || return 0
+  if ! rcli "$port" "$password" SHUTDOWN >/dev/null 2>&1; then kill -TERM "$pid" 2>/dev/null || true; fi
+  if ! wait_gone 15 "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  rm -f "$RUN_DIR/$name.pid"
+}
+
+# Stops one service (SIGTERM: active work gets SHUTDOWN_GRACE_MS; SIGKILL after that + 10 s).
+stop_service() {
+  local name=$1 dir=$2 pid grace=$(( ${SHUTDOWN_GRACE_MS:-30000} / 1000 + 10 ))
+  pid=$(service_pid "$name" "$dir") || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_gone "${STACK_STOP_TIMEOUT_SEC:-$grace}" "$pid"; then kill -KILL "$pid" 2>/dev/null || true; wait_gone 5 "$pid" || true; fi
+  rm -f "$RUN_DIR/$name.pid"
+}
+
+# restart NAME: one Redis or service of the plan, stopped gracefully and started again with the
+# same config; for a service, waits until its /health is 200 (STACK_START_TIMEOUT_SEC).
+cmd_restart() {
+  local name=${1:-} i
+  plan_components
+  [ -n "$name" ] || die "restart needs a NAME: ${REDIS_NAMES[*]} ${SERVICE_NAMES[*]}"
+  mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR"
+  for i in 0 1 2; do
+    [ "${REDIS_NAMES[$i]}" = "$name" ] || continue
+    stop_redis "$name" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
+    start_redis "$name" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
+    say "restarted $name (pid $(redis_pid "$name"))"
+    return 0
+  done
+  for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
+    [ "${SERVICE_NAMES[$i]}" = "$name" ] || continue
+    stop_service "$name" "${SERVICE_DIRS[$i]}"
+    start_service "$name" "${SERVICE_DIRS[$i]}" "${SERVICE_PORTS[$i]}"
+    local deadline=$(( $(now_ms) + ${STACK_START_TIMEOUT_SEC:-60} * 1000 ))
+    until [ "$(health_code "${SERVICE_PORTS[$i]}")" = 200 ]; do
+      if ! service_pid "$name" "${SERVICE_DIRS[$i]}" >/dev/null; then
+        log_tail "$LOG_DIR/$name.log"
+        die "$name exited during start-up (log: $LOG_DIR/$name.log)"
+      fi
+      (( $(now_ms) <= deadline )) || die "$name not healthy after ${STACK_START_TIMEOUT_SEC:-60} s (log: $LOG_DIR/$name.log)"
+      sleep 0.2
+    done
+    say "restarted $name (pid $(service_pid "$name" "${SERVICE_DIRS[$i]}"))"
+    return 0
+  done
+  die "unknown NAME '$name': one of ${REDIS_NAMES[*]} ${SERVICE_NAMES[*]}"
+}
+
 main() {
   local command=${1:-}
   [ $# -gt 0 ] && shift
   case "$command" in
-    up|down|status|logs) ;;
-    -h|--help|help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; return 0 ;;
-    *) echo "usage: scripts/stack.sh up|down|status|logs [NAME] [-f]" >&2; return 2 ;;
+    up|down|status|logs|restart) ;;
+    -h|--help|help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; return 0 ;;
+    *) echo "usage: scripts/stack.sh up|down|status|logs [NAME] [-f]|restart NAME" >&2; return 2 ;;
   esac
   load_stack_env || exit 1
   init_paths

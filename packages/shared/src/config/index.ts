@@ -1,3 +1,4 @@
 export * from './fragments';
 export * from './load-config';
 export * from './common';
+export * from './placeholder-secrets';

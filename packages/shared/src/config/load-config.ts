@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { placeholderSecretIssues } from './placeholder-secrets';
 
 /** A configuration error: its message is one line naming each bad variable. */
 export class ConfigError extends Error {
@@ -18,6 +19,8 @@ export class ConfigError extends Error {
  * variable that is missing or wrong. Values are never echoed: a secret could be one.
  * An empty variable counts as unset (Compose passes `${VAR}` of an unset VAR as ""): its
  * default applies, or it is reported as required; it never coerces to 0.
+ * With `NODE_ENV=production`, a secret still holding the env example's placeholder
+ * (`change-me-…`, see `placeholderSecretIssues`) is an error too.
  */
 export function parseConfig<S extends z.ZodType>(
   schema: S,
@@ -35,5 +38,7 @@ export function parseConfig<S extends z.ZodType>(
       }),
     );
   }
+  const placeholders = placeholderSecretIssues(result.data);
+  if (placeholders.length > 0) throw new ConfigError(placeholders);
   return Object.freeze(result.data) as Readonly<z.output<S>>;
 }
