@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, toError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
+import { isRedisUnavailable } from '../redis/unavailable';
 
 /** The one table from error code to HTTP status. */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -53,6 +54,14 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) {
       logger.error({ err: toError(caught) }, 'error after response started');
       res.end();
+      return;
+    }
+    if (appError === undefined && isRedisUnavailable(caught)) {
+      // Redis restarting or unreachable: not a bug, and the client should retry.
+      logger.warn({ err: { message: toError(caught).message }, method: req.method, path: req.path }, 'redis unavailable');
+      res.setHeader('Retry-After', '1');
+      const body: ErrorBody = { error: 'unavailable', message: 'a backing Redis is unavailable; retry later' };
+      res.status(503).json(body);
       return;
     }
     if (appError === undefined) {

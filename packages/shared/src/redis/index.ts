@@ -1,3 +1,4 @@
 export * from './create-redis';
 export * from './clients';
+export * from './unavailable';
 export type { Redis } from 'ioredis';
