@@ -2,56 +2,49 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   REDIS_ROLES,
   SERVICES,
-  createDeadLetterSink,
   createEvent,
   createRedis,
-  eventChannel,
-  type DeadLetterSink,
   type EventEnvelope,
   type Redis,
 } from '@event-infra/shared';
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
-import { StreamConsumer } from '../../event-system/src/core/stream-consumer';
+import { loadConfig as loadEventConfig } from '../../event-system/src/config';
+import { startEventProcessor, type EventProcessor } from '../../event-system/src/service';
 import { startDlqFixture, type DlqFixture } from './support/dlq-harness';
 
 describe('DLQ processor with dead events', () => {
   const logger = silentLogger();
   let fx: DlqFixture;
-  let reader: Redis;
-  let master: Redis;
-  let consumer: StreamConsumer;
-  let consumerSink: DeadLetterSink;
+  let writer: Redis;
+  let eventProcessor: EventProcessor;
   const stream = uniqueName('events');
   const group = uniqueName('group');
   const handled: EventEnvelope[] = [];
 
   beforeAll(async () => {
     fx = await startDlqFixture();
-    reader = createRedis({ url: fx.env.REDIS_STREAMS_URL!, role: REDIS_ROLES.streams, profile: 'consumer', logger });
-    master = createRedis({ url: fx.master.url, role: REDIS_ROLES.master, profile: 'producer', logger });
-    consumerSink = createDeadLetterSink({ queueName: fx.dlqQueueName, connection: fx.queueRedis });
-    // The event processor's consumer, with its contract's fan-out: each processed event is
-    // PUBLISHed on its type's channel on the master once its handler succeeded.
-    consumer = new StreamConsumer(
-      { stream, group, consumer: 'dlq-test', batchSize: 10, blockMs: 100 },
-      {
-        redis: reader,
-        logger,
-        dlq: consumerSink,
-        handle: async (event) => {
+    writer = createRedis({ url: fx.env.REDIS_STREAMS_URL!, role: REDIS_ROLES.streams, profile: 'producer', logger });
+    // The real event processor on the same Redis instances and DLQ queue, with its fan-out on
+    // (the DLQ processor learns from it that a re-published event was processed).
+    const config = loadEventConfig({
+      ...fx.env,
+      EVENT_PROCESSOR_PORT: '0',
+      STREAM_NAME: stream,
+      CONSUMER_GROUP: group,
+      EVENT_BLOCK_MS: '100',
+      EVENT_FANOUT_ENABLED: 'true',
+    });
+    eventProcessor = await startEventProcessor(config, logger, {
+      configure: (router) =>
+        router.on('*', 'test-recorder', async (event) => {
           handled.push(event);
-          await master.publish(eventChannel(event.type), JSON.stringify(event));
-        },
-      },
-    );
-    await consumer.start();
+        }),
+    });
   });
 
   afterAll(async () => {
-    await consumer.close();
-    await consumerSink.close();
-    reader.disconnect();
-    master.disconnect();
+    await eventProcessor.close();
+    writer.disconnect();
     await fx.close();
   });
 
@@ -104,7 +97,7 @@ describe('DLQ processor with dead events', () => {
   });
 
   it('parks an invalid entry the consumer dead-lettered, as permanent, and refuses to re-publish it', async () => {
-    await reader.xadd(stream, '*', 'id', 'not-a-uuid', 'type', 'workspace.created', 'data', '{broken');
+    await writer.xadd(stream, '*', 'id', 'not-a-uuid', 'type', 'workspace.created', 'data', '{broken');
     const entry = await waitFor(async () => {
       const { body } = await fx.api('GET', `/dlq?origin=${stream}&status=parked&classification=permanent`);
       return body.items[0];

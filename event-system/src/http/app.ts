@@ -1,19 +1,27 @@
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
-import { SERVICES, createServiceApp, finishServiceApp, type HealthCheck, type Logger } from '@event-infra/shared';
+import { SERVICES, asyncHandler, createServiceApp, finishServiceApp, type HealthCheck, type Logger } from '@event-infra/shared';
+import type { EventStats } from '../core/event-engine';
 
 export interface AppDeps {
   logger: Logger;
   metrics: Registry;
   checks: Record<string, HealthCheck>;
-  stats: () => Record<string, unknown>;
+  /** Reads the stream, group and consumer figures (also refreshes the stream gauges). */
+  stats: () => Promise<EventStats>;
 }
 
-/** The event processor's HTTP app: `/health`, `/metrics`, `/stats`. */
+/**
+ * The event processor's HTTP app: `/health`, `/stats`, `/metrics` (the stream gauges refresh
+ * themselves on each scrape).
+ */
 export function createApp(deps: AppDeps): Express {
   const app = createServiceApp({ service: SERVICES.event, logger: deps.logger, checks: deps.checks, metrics: deps.metrics });
-  app.get('/stats', (_req, res) => {
-    res.json({ service: SERVICES.event, ...deps.stats() });
-  });
+  app.get(
+    '/stats',
+    asyncHandler(async (_req, res) => {
+      res.json({ service: SERVICES.event, ...(await deps.stats()) });
+    }),
+  );
   return finishServiceApp(app, deps.logger);
 }

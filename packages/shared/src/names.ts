@@ -84,3 +84,15 @@ export function dlqRetryQueueName(dlqQueueName: string): string {
  * active job (`{"queue","jobId"}` JSON); the one running it aborts the handler's signal.
  */
 export const JOB_CANCEL_CHANNEL = `${MASTER_PREFIX}:jobs:cancel`;
+
+/**
+ * Duplicate suppression: set of the event ids one consumer group processed during one time
+ * bucket (`bucket` = floor(now / window)). Lives on the streams Redis, next to the stream, so
+ * the event processor writes it in the same pipeline as its XACK.
+ */
+export function processedEventsKey(group: string, bucket: number): string {
+  return `${MASTER_PREFIX}:processed:${group}:${bucket}`;
+}
+
+/** Prefix of the BullMQ job ids the event processor's triggers create (`evt-<trigger>-<eventId>`). */
+export const TRIGGER_JOB_ID_PREFIX = 'evt';

@@ -1,0 +1,304 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+import {
+  decodeEvent,
+  describeFailure,
+  fieldsToRecord,
+  InvalidEventError,
+  toError,
+  type DeadLetterEntry,
+  type DeadLetterSink,
+  type EventEnvelope,
+  type Logger,
+} from '@event-infra/shared';
+import type { DuplicateFilter } from './dedupe';
+import type { ProcessorMetrics } from './processor-metrics';
+import type { Router } from './router';
+import type { RawEntry } from './stream-replies';
+
+export interface BatchProcessorOptions {
+  stream: string;
+  group: string;
+  /** `RETRY_ATTEMPTS`: deliveries an entry gets before it goes to the DLQ. */
+  retryAttempts: number;
+  /**
+   * While a batch takes longer than this, its entries (acknowledged only at the end) are re-claimed by their
+   * own consumer (XCLAIM … JUSTID resets their idle time, not their delivery count), so the
+   * reclaimer never hands an entry a live consumer still holds to another one. Set it well
+   * below the claim idle time (the engine uses a third of it), ms.
+   */
+  heartbeatMs: number;
+}
+
+export interface BatchProcessorDeps {
+  router: Router;
+  dedupe: DuplicateFilter;
+  dlq: DeadLetterSink;
+  metrics: ProcessorMetrics;
+  logger: Logger;
+}
+
+/** A decoded batch waiting for its duplicate look-up and its handlers. */
+export interface PreparedBatch {
+  entryIds: string[];
+  /** Event ids of the valid entries, in order (for the duplicate look-up). */
+  eventIds: string[];
+  decoded: { id: string; event: EventEnvelope }[];
+  /** Entries already settled (invalid ones in the DLQ, deleted ones). */
+  settlement: Settlement;
+  deliveries: ReadonlyMap<string, number> | undefined;
+}
+
+/** What to acknowledge (and mark as processed) after a batch; applied by `commit`. */
+export interface Settlement {
+  ackIds: string[];
+  processedEventIds: string[];
+}
+
+interface FailureNote {
+  firstFailedAt: string;
+  lastError: Error;
+}
+
+/** Failures remembered per entry id (this process only), bounded. */
+const MAX_FAILURE_NOTES = 10_000;
+
+/**
+ * Turns a batch of stream entries into a settlement: invalid entries go to the DLQ at once,
+ * duplicates are skipped, the rest run their handlers in stream order. An entry whose
+ * handlers failed stays pending (redelivered by the reclaimer) until its delivery count
+ * reaches `retryAttempts` or the failure is permanent; then it goes to the DLQ. An entry is
+ * acknowledged only once it is handled or safely in the DLQ.
+ */
+export class BatchProcessor {
+  private readonly logger: Logger;
+  private readonly failures = new Map<string, FailureNote>();
+
+  constructor(
+    private readonly options: BatchProcessorOptions,
+    private readonly deps: BatchProcessorDeps,
+  ) {
+    this.logger = deps.logger.child({ component: 'processor', stream: options.stream, group: options.group });
+  }
+
+  /**
+   * Processes `entries` in one go (the reclaimer's path): decode, one duplicate look-up, handle.
+   * `deliveries` maps entry id → delivery count (from XPENDING; missing means a first delivery).
+   * A heartbeat holds the entries for `consumer` meanwhile.
+   */
+  async process(redis: Redis, consumer: string, entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<Settlement> {
+    const beat = setInterval(() => void this.heartbeat(redis, consumer, entries.map((entry) => entry.id)), this.options.heartbeatMs);
+    try {
+      const batch = await this.prepare(entries, deliveries);
+      const seen = await this.deps.dedupe.findProcessed(redis, batch.eventIds);
+      return await this.handle(batch, seen);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** Decodes a batch; invalid entries go to the DLQ now and are settled for acknowledgement. */
+  async prepare(entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<PreparedBatch> {
+    const settlement: Settlement = { ackIds: [], processedEventIds: [] };
+    const decoded: { id: string; event: EventEnvelope }[] = [];
+    for (const entry of entries) {
+      if (entry.fields === null) {
+        // Deleted between delivery and read: nothing left to handle.
+        settlement.ackIds.push(entry.id);
+        continue;
+      }
+      try {
+        decoded.push({ id: entry.id, event: decodeEvent(entry.fields) });
+      } catch (caught) {
+        const count = deliveries?.get(entry.id) ?? 1;
+        if (await this.deadLetterInvalid(entry.id, entry.fields, toError(caught), count)) settlement.ackIds.push(entry.id);
+      }
+    }
+    return { entryIds: entries.map((entry) => entry.id), eventIds: decoded.map(({ event }) => event.id), decoded, settlement, deliveries };
+  }
+
+  get heartbeatMs(): number {
+    return this.options.heartbeatMs;
+  }
+
+  /** Queues the duplicate look-up of `batch` on `pipeline`; see `DuplicateFilter.queueLookup`. */
+  queueLookup(pipeline: ChainableCommander, batch: PreparedBatch): { length: number; read: (results: [Error | null, unknown][]) => Set<string> } {
+    const length = this.deps.dedupe.lookupLength(batch.eventIds);
+    return { length, read: this.deps.dedupe.queueLookup(pipeline, batch.eventIds) };
+  }
+
+  /** Runs the handlers of a prepared batch; `seen` are the event ids already processed. */
+  async handle(batch: PreparedBatch, seen: Set<string>): Promise<Settlement> {
+    await this.handleAll(batch.decoded, seen, batch.deliveries, batch.settlement);
+    return batch.settlement;
+  }
+
+  /**
+   * Re-claims `ids` for `consumer` (XCLAIM … JUSTID: idle time reset, delivery count kept), so
+   * the reclaimer does not hand entries a live consumer still holds to another one.
+   */
+  async heartbeat(redis: Redis, consumer: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      await redis.xclaim(this.options.stream, this.options.group, consumer, 0, ...ids, 'JUSTID');
+    } catch (caught) {
+      // Only the protection against an early reclaim is lost; handling goes on.
+      this.logger.warn({ err: toError(caught), consumer }, 'heartbeat XCLAIM failed');
+    }
+  }
+
+  /**
+   * The events of a batch run concurrently (each event's handlers in order), so handlers that
+   * talk to Redis share round trips: a batch's fan-out PUBLISHes leave back to back on one
+   * connection, in stream order. A repeated event id waits for its first occurrence and is a
+   * duplicate once that succeeded (with suppression on).
+   */
+  private async handleAll(
+    decoded: { id: string; event: EventEnvelope }[],
+    seen: Set<string>,
+    deliveries: ReadonlyMap<string, number> | undefined,
+    settlement: Settlement,
+  ): Promise<void> {
+    let processed = 0;
+    let duplicates = 0;
+    const firsts = new Map<string, Promise<boolean>>();
+    const runOne = async (id: string, event: EventEnvelope): Promise<boolean> => {
+      const count = deliveries?.get(id) ?? 1;
+      try {
+        await this.deps.router.dispatch(event, { entryId: id, deliveries: count });
+      } catch (caught) {
+        const err = toError(caught);
+        this.deps.metrics.count('failed');
+        const note = this.noteFailure(id, err);
+        const permanent = (err as { permanent?: unknown }).permanent === true;
+        if (permanent || count >= this.options.retryAttempts) {
+          if (await this.deadLetterEvent(id, event, err, count, note.firstFailedAt)) settlement.ackIds.push(id);
+        } else {
+          this.logger.warn({ err, entryId: id, eventId: event.id, deliveries: count }, 'handler failed; entry stays pending');
+        }
+        return false;
+      }
+      if (this.failures.size > 0) this.failures.delete(id);
+      processed += 1;
+      this.deps.metrics.observeLatency(Date.parse(event.time));
+      settlement.ackIds.push(id);
+      settlement.processedEventIds.push(event.id);
+      return true;
+    };
+    const running: Promise<unknown>[] = [];
+    for (const { id, event } of decoded) {
+      if (seen.has(event.id)) {
+        // Already handled by an earlier delivery.
+        duplicates += 1;
+        settlement.ackIds.push(id);
+        continue;
+      }
+      const first = firsts.get(event.id);
+      if (first === undefined) {
+        const run = runOne(id, event);
+        firsts.set(event.id, run);
+        running.push(run);
+        continue;
+      }
+      // The same id earlier in this batch: a duplicate once that one succeeded.
+      running.push(
+        first.then(async (succeeded) => {
+          if (succeeded && this.deps.dedupe.enabled) {
+            duplicates += 1;
+            settlement.ackIds.push(id);
+          } else {
+            await runOne(id, event);
+          }
+        }),
+      );
+    }
+    await Promise.all(running);
+    // Counted once per batch: a labelled counter per event would cost more than the event.
+    this.deps.metrics.count('processed', processed);
+    this.deps.metrics.count('duplicates', duplicates);
+  }
+
+  /**
+   * DLQ for an entry claimed after more than `retryAttempts` deliveries without an
+   * acknowledgement (its consumer died or the DLQ was unreachable). Resolves true once in the DLQ.
+   */
+  async deadLetterExhausted(entry: RawEntry & { fields: string[] }, deliveries: number): Promise<boolean> {
+    const note = this.failures.get(entry.id);
+    const err = note?.lastError ?? new Error(`no successful delivery in ${deliveries} deliveries (consumer died or timed out)`);
+    let event: EventEnvelope;
+    try {
+      event = decodeEvent(entry.fields);
+    } catch (caught) {
+      return this.deadLetterInvalid(entry.id, entry.fields, toError(caught), deliveries);
+    }
+    return this.deadLetterEvent(entry.id, event, err, deliveries, note?.firstFailedAt ?? new Date().toISOString());
+  }
+
+  /** Queues the duplicate markers and one XACK for the settlement on `pipeline`. */
+  commit(pipeline: ChainableCommander, settlement: Settlement): void {
+    this.deps.dedupe.mark(pipeline, settlement.processedEventIds);
+    if (settlement.ackIds.length > 0) pipeline.xack(this.options.stream, this.options.group, ...settlement.ackIds);
+  }
+
+  private noteFailure(entryId: string, err: Error): FailureNote {
+    const note = this.failures.get(entryId) ?? { firstFailedAt: new Date().toISOString(), lastError: err };
+    note.lastError = err;
+    this.failures.delete(entryId);
+    this.failures.set(entryId, note);
+    if (this.failures.size > MAX_FAILURE_NOTES) this.failures.delete(this.failures.keys().next().value!);
+    return note;
+  }
+
+  private async deadLetterInvalid(entryId: string, fields: string[], err: Error, deliveries: number): Promise<boolean> {
+    const record = fieldsToRecord(fields);
+    const now = new Date().toISOString();
+    const reason = err instanceof InvalidEventError ? err.reason : undefined;
+    const sent = await this.send(
+      {
+        kind: 'event',
+        origin: { kind: 'event', stream: this.options.stream, group: this.options.group, entryId, fields: record, ...(record.id ? { eventId: record.id } : {}) },
+        name: record.type ?? '(invalid)',
+        data: record,
+        error: { ...describeFailure(err), ...(reason ? { code: reason, permanent: true } : {}) },
+        attempts: deliveries,
+        firstFailedAt: now,
+        lastFailedAt: now,
+        dlqRetries: 0,
+      },
+      { entryId, reason: err.message },
+    );
+    if (sent) this.deps.metrics.count('invalid');
+    return sent;
+  }
+
+  private deadLetterEvent(entryId: string, event: EventEnvelope, err: Error, deliveries: number, firstFailedAt: string): Promise<boolean> {
+    return this.send(
+      {
+        kind: 'event',
+        origin: { kind: 'event', stream: this.options.stream, group: this.options.group, entryId, eventId: event.id },
+        name: event.type,
+        data: event,
+        error: describeFailure(err),
+        attempts: deliveries,
+        firstFailedAt,
+        lastFailedAt: new Date().toISOString(),
+        dlqRetries: event.dlqretries ?? 0,
+        ...(event.dlqentryid ? { dlqEntryId: event.dlqentryid } : {}),
+      },
+      { entryId, eventId: event.id, type: event.type, deliveries, reason: err.message },
+    );
+  }
+
+  /** Adds to the DLQ; on failure the entry stays pending (never acknowledged unrecorded). */
+  private async send(entry: DeadLetterEntry, context: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.deps.dlq.add(entry);
+    } catch (caught) {
+      this.logger.error({ err: toError(caught), ...context }, 'DLQ add failed; entry stays pending');
+      return false;
+    }
+    this.failures.delete(String(context.entryId));
+    this.deps.metrics.count('deadLettered');
+    this.logger.warn(context, 'entry sent to the DLQ');
+    return true;
+  }
+}

@@ -1,0 +1,126 @@
+import type { Redis } from 'ioredis';
+import { ALERT_CHANNEL, toError, type Logger } from '@event-infra/shared';
+import type { ProcessorMetrics } from './processor-metrics';
+import { compareStreamIds, isNoSuchKeyError, nextStreamId, parsePendingReply, xinfoGroups } from './stream-replies';
+
+export interface RetentionJanitorOptions {
+  stream: string;
+  /** `STREAM_MAXLEN_APPROX` of the publishers; 0 means no cap (no alert). */
+  maxLenApprox: number;
+  /** Share of the cap at which the alert fires (0..1]. */
+  alertRatio: number;
+  /** Minimum time between two alerts while the condition lasts, ms. Default 5 minutes. */
+  alertRepeatMs?: number;
+  /** `source` of the alert message. */
+  service: string;
+}
+
+export interface RetentionJanitorDeps {
+  /** Non-blocking client on the streams Redis. */
+  streams: Redis;
+  /** Client on the master, for the alert message on ALERT_CHANNEL. */
+  master: Redis;
+  metrics: ProcessorMetrics;
+  logger: Logger;
+}
+
+export interface TrimReport {
+  /** XTRIM MINID used (entries below it were removed); null when nothing could be trimmed. */
+  trimPoint: string | null;
+  trimmed: number;
+  length: number;
+  alerted: boolean;
+}
+
+/**
+ * Retention: trims the stream below the oldest entry some group still needs. For each group
+ * (every group on the stream, not only ours) that is its oldest pending entry, or the entry
+ * after its last-delivered-id when nothing is pending (later entries are undelivered). The
+ * minimum over groups is the XTRIM MINID, so no group ever loses an unacknowledged entry.
+ * A stream with no group is not trimmed. Pending only shrinks and last-delivered only grows
+ * between the look-up and the XTRIM, so the point stays safe while consumers run.
+ */
+export class RetentionJanitor {
+  private readonly logger: Logger;
+  private lastAlertAt = 0;
+  /** Last trim point applied, for `/stats`. */
+  lastTrimPoint: string | null = null;
+  lastRunAt: string | null = null;
+
+  constructor(
+    private readonly options: RetentionJanitorOptions,
+    private readonly deps: RetentionJanitorDeps,
+  ) {
+    this.logger = deps.logger.child({ component: 'janitor', stream: options.stream });
+  }
+
+  /** The id below which every group has acknowledged everything, or null. */
+  async safeTrimPoint(): Promise<string | null> {
+    const { stream } = this.options;
+    let groups;
+    try {
+      groups = await xinfoGroups(this.deps.streams, stream);
+    } catch (caught) {
+      if (isNoSuchKeyError(caught)) return null;
+      throw caught;
+    }
+    if (groups.length === 0) return null;
+    let point: string | null = null;
+    for (const group of groups) {
+      let keep = nextStreamId(group.lastDeliveredId);
+      if (group.pending > 0) {
+        const [oldest] = parsePendingReply(await this.deps.streams.xpending(stream, group.name, '-', '+', 1));
+        if (oldest && compareStreamIds(oldest.id, keep) < 0) keep = oldest.id;
+      }
+      if (point === null || compareStreamIds(keep, point) < 0) point = keep;
+    }
+    return point;
+  }
+
+  async runOnce(): Promise<TrimReport> {
+    const point = await this.safeTrimPoint();
+    let trimmed = 0;
+    if (point !== null) {
+      trimmed = Number(await this.deps.streams.xtrim(this.options.stream, 'MINID', point));
+      this.lastTrimPoint = point;
+      if (trimmed > 0) this.logger.info({ trimPoint: point, trimmed }, 'stream trimmed');
+    }
+    this.lastRunAt = new Date().toISOString();
+    const length = await this.deps.streams.xlen(this.options.stream);
+    const alerted = await this.checkCap(length);
+    return { trimPoint: point, trimmed, length, alerted };
+  }
+
+  /**
+   * After trimming, what remains is (nearly) all unacknowledged by some group: near the
+   * publishers' MAXLEN cap, their XADDs would start dropping it. Gauge always; alert when close.
+   */
+  private async checkCap(length: number): Promise<boolean> {
+    const { maxLenApprox, alertRatio, stream } = this.options;
+    if (maxLenApprox <= 0) return false;
+    const usage = length / maxLenApprox;
+    this.deps.metrics.gauges.capUsage.set(usage);
+    if (usage < alertRatio) return false;
+    const now = Date.now();
+    if (now - this.lastAlertAt < (this.options.alertRepeatMs ?? 300_000)) return false;
+    this.lastAlertAt = now;
+    const alert = {
+      kind: 'stream-cap',
+      severity: usage >= 1 ? 'critical' : 'warning',
+      source: this.options.service,
+      stream,
+      length,
+      maxLenApprox,
+      usage: Number(usage.toFixed(3)),
+      message: `stream ${stream} holds ${length} unacknowledged-or-recent entries, ${Math.round(usage * 100)}% of the MAXLEN safety cap: the cap will drop entries some group has not acknowledged`,
+      at: new Date(now).toISOString(),
+    };
+    this.logger.error(alert, 'stream close to its safety cap');
+    try {
+      await this.deps.master.publish(ALERT_CHANNEL, JSON.stringify(alert));
+    } catch (caught) {
+      this.logger.error({ err: toError(caught) }, 'could not publish the stream-cap alert');
+    }
+    return true;
+  }
+}
