@@ -16,103 +16,17 @@
  * Sides alternate per round; figures are medians; every round is in the note.
  */
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BULL_PREFIX, EVENT_CHANNEL_PATTERN, STREAM_DEFAULTS, createEventPublisher, createLogger, type EventInput, type EventPublisher } from '@event-infra/shared';
-import { SAMPLE_EVENT_DATA, freePort, startRedisServer, type RedisServer } from '@event-infra/testing';
-import { spawnChild, type BenchChild } from '../lib/child';
+import { SAMPLE_EVENT_DATA, startRedisServer } from '@event-infra/testing';
+import type { BenchChild } from '../lib/child';
+import { BARE_CHANNEL, BARE_LATENCY_STREAM, BARE_QUEUE, BARE_STREAM, CONCURRENCY, EVENT_STREAM, RETRY, startStack, type Stack } from '../lib/stack-children';
 import { median, percentile, pollUntil } from '../lib/stats';
 import type { BenchRow, BenchSuite } from '../types';
 
-const CONCURRENCY = 100;
 const INTAKE_QUEUE = 'long-running-jobs';
 const DRAIN_QUEUE = 'async-processing';
-const BARE_QUEUE = 'bench-bare-drain';
-const EVENT_STREAM = 'bench-stack-events';
-const BARE_STREAM = 'bench-stack-bare';
-const BARE_LATENCY_STREAM = 'bench-stack-bare-latency';
-const BARE_CHANNEL = 'bench:handled';
-const RETRY = { attempts: 3, delay: 60_000 };
-const HANDLERS = fileURLToPath(new URL('../fixtures/noop-handlers.ts', import.meta.url));
-
-interface Stack {
-  queueProcessor: BenchChild;
-  eventProcessor: BenchChild;
-  dlqProcessor: BenchChild;
-  bareWorker: BenchChild;
-  bareReader: BenchChild;
-  bareLatencyReader: BenchChild;
-  queueUrl: string;
-}
-
-async function startStack(master: RedisServer, streams: RedisServer, queue: RedisServer): Promise<Stack> {
-  const [queuePort, eventPort, dlqPort] = [await freePort(), await freePort(), await freePort()];
-  const common = {
-    REDIS_URL: master.url,
-    REDIS_STREAMS_URL: streams.url,
-    REDIS_QUEUE_URL: queue.url,
-    HTTP_HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    RETRY_ATTEMPTS: String(RETRY.attempts),
-    RETRY_DELAY: String(RETRY.delay),
-  };
-  const started: BenchChild[] = [];
-  const start = async (...args: Parameters<typeof spawnChild>): Promise<BenchChild> => {
-    const child = await spawnChild(...args);
-    started.push(child);
-    return child;
-  };
-  try {
-    const queueProcessor = await start({
-      name: 'queue processor',
-      entry: 'queue-system/src/main.ts',
-      healthUrl: `http://127.0.0.1:${queuePort}/health`,
-      env: {
-        ...common,
-        QUEUE_PROCESSOR_PORT: String(queuePort),
-        PUBLISH_EVENTS: 'false',
-        LONG_RUNNING_JOBS_ENABLED: 'false',
-        CONCURRENCY_ASYNC_PROCESSING: String(CONCURRENCY),
-        JOB_HANDLERS_MODULE: HANDLERS,
-        HTTP_BODY_LIMIT: '5mb',
-      },
-    });
-    const eventProcessor = await start({
-      name: 'event processor',
-      entry: 'event-system/src/main.ts',
-      healthUrl: `http://127.0.0.1:${eventPort}/health`,
-      // One consumer loop, no autoscaling: like for like with the one bare loop. Duplicate
-      // suppression and fan-out stay on (defaults), so "handled" is the product's full path.
-      env: { ...common, EVENT_PROCESSOR_PORT: String(eventPort), STREAM_NAME: EVENT_STREAM, EVENT_CONSUMERS: '1', EVENT_SCALE_INTERVAL_MS: '0' },
-    });
-    const dlqProcessor = await start({
-      name: 'DLQ processor',
-      entry: 'dlq-system/src/main.ts',
-      healthUrl: `http://127.0.0.1:${dlqPort}/health`,
-      env: { ...common, DLQ_PROCESSOR_PORT: String(dlqPort) },
-    });
-    const bareWorker = await start({
-      name: 'bare worker',
-      entry: 'bench/fixtures/bare-worker.ts',
-      env: { BENCH_REDIS_URL: queue.url, BENCH_QUEUE: BARE_QUEUE, BENCH_CONCURRENCY: String(CONCURRENCY) },
-    });
-    const bareReader = await start({
-      name: 'bare reader',
-      entry: 'bench/fixtures/bare-reader.ts',
-      env: { BENCH_REDIS_URL: streams.url, BENCH_STREAM: BARE_STREAM, BENCH_GROUP: 'bare' },
-    });
-    const bareLatencyReader = await start({
-      name: 'bare latency reader',
-      entry: 'bench/fixtures/bare-reader.ts',
-      env: { BENCH_REDIS_URL: streams.url, BENCH_STREAM: BARE_LATENCY_STREAM, BENCH_GROUP: 'bare', BENCH_NOTIFY_URL: master.url, BENCH_NOTIFY_CHANNEL: BARE_CHANNEL },
-    });
-    return { queueProcessor, eventProcessor, dlqProcessor, bareWorker, bareReader, bareLatencyReader, queueUrl: `http://127.0.0.1:${queuePort}` };
-  } catch (caught) {
-    await Promise.allSettled(started.map((child) => child.stop()));
-    throw caught;
-  }
-}
 
 /** Runs `measure` for both sides `rounds` times, alternating which goes first. */
 async function alternate(rounds: number, measure: (side: 'ours' | 'bare') => Promise<number>): Promise<{ ours: number[]; bare: number[] }> {
