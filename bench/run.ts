@@ -1,7 +1,9 @@
 /**
  * `npm run bench [-- <suite-name-filter>]`: runs every suite in bench/suites/, each on its own
  * fresh redis-server, and prints one table with each figure, its baseline from the same run
- * and the ratio. Not a test: nothing here fails the build; it reports.
+ * and the ratio. Not a test: a missed target fails nothing; a suite that throws becomes a
+ * `FAILED` row and the exit code is 1. `BENCH_SCALE=0.1` gives a quick look (smaller counts,
+ * fewer rounds). Rows in MB are peak RSS (lower is better, ratio shown as `x`).
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,6 +22,7 @@ function format(value: number | undefined, unit = ''): string {
 }
 
 function verdict(row: BenchRow): { ratio: string; target: string; met: string } {
+  if (Number.isNaN(row.value)) return { ratio: '', target: '', met: '' };
   if (row.lowerIsBetter) {
     return {
       ratio: row.baselineValue ? `${(row.value / row.baselineValue).toFixed(2)}x` : '',
@@ -58,6 +61,10 @@ for (const file of files) {
   const redis = await startRedisServer();
   try {
     for (const row of await suite.run({ redis, scale })) rows.push({ suite: suite.name, ...row });
+  } catch (caught) {
+    // One failing suite must not hide the others' figures: it becomes a row of its own.
+    process.exitCode = 1;
+    rows.push({ suite: suite.name, metric: 'FAILED', value: Number.NaN, unit: '', note: caught instanceof Error ? caught.message : String(caught) });
   } finally {
     await redis.stop();
   }

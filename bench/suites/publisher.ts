@@ -18,6 +18,7 @@ import {
   type Redis,
 } from '@event-infra/shared';
 import { SAMPLE_EVENT_DATA } from '@event-infra/testing';
+import { median } from '../lib/stats';
 import type { BenchSuite } from '../types';
 
 const BATCH_SIZE = 500;
@@ -38,11 +39,6 @@ function makeInputs(count: number): EventInput[] {
     data.seq = index;
     return { type, data, correlationid: `corr-${index}` };
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Seconds to XADD the pre-encoded entries, `BATCH_SIZE` per pipeline. */

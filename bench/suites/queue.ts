@@ -9,6 +9,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BULL_PREFIX, createDeadLetterSink, createLogger, type Logger } from '@event-infra/shared';
+import { median, percentile } from '../lib/stats';
 import type { BenchRow, BenchSuite } from '../types';
 import { loadConfig } from '../../queue-system/src/config';
 import { HandlerRegistry } from '../../queue-system/src/core/handler-registry';
@@ -91,16 +92,6 @@ async function drainProcessor(url: string, queue: Queue, count: number, logger: 
   await deadLetters.close();
   sinkConnection.disconnect();
   return rate;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const suite: BenchSuite = {

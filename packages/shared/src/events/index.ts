@@ -4,3 +4,4 @@ export * from './validate';
 export * from './wire';
 export * from './create-event';
 export * from './pattern';
+export * from './fast-encode';

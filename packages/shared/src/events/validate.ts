@@ -30,6 +30,14 @@ const DATA_CHECKS: Partial<Record<string, DataCheck>> = Object.fromEntries(
   Object.entries(EVENT_SCHEMAS).map(([type, schema]) => [type, compileDataCheck(schema)]),
 );
 
+/**
+ * True when the compiled fast check of `type` accepts `data` (zod would accept it unchanged);
+ * false means "unsure", not "invalid": ask `validateEvent`.
+ */
+export function dataPassesFastCheck(type: string, data: unknown): boolean {
+  return DATA_CHECKS[type]?.(data) === true;
+}
+
 /** The zod path: the answer, with issues, for anything the fast check did not accept. */
 function parseEnvelope(candidate: unknown): EventEnvelope {
   const envelope = envelopeSchema.safeParse(candidate);
@@ -57,7 +65,7 @@ export function validateEvent(candidate: unknown): EventEnvelope {
     throw new InvalidEventError('unknown_type', `unknown event type "${event.type}"`);
   }
   // Accepted by the fast check: zod would return the same data, so it is kept as given.
-  if (DATA_CHECKS[event.type]?.(event.data) === true) return event;
+  if (dataPassesFastCheck(event.type, event.data)) return event;
   const data = EVENT_SCHEMAS[event.type].safeParse(event.data);
   if (!data.success) {
     throw new InvalidEventError('invalid_data', `data is invalid for ${event.type}`, issuesOf(data.error, ['data']));

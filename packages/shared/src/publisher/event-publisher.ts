@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { toError } from '../errors';
-import { createEvent, encodeEvent, InvalidEventError, type EventEnvelope, type EventInput } from '../events';
+import { createEvent, encodeEvent, encodeNewEvent, InvalidEventError, isValidEventTime, type EncodedEvent, type EventEnvelope, type EventInput } from '../events';
 import type { Logger } from '../logger';
 
 export interface EventPublisherOptions {
@@ -76,6 +76,23 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
     }
   };
 
+  /**
+   * Validates and encodes a new event: the fast encoder when it is sure, else `createEvent`
+   * (which gives the verdict and the error) and `encodeEvent`. Same fields either way.
+   */
+  const encode = (input: EventInput, index: number | undefined, now: string | undefined): EncodedEvent => {
+    const fast = encodeNewEvent(input, options.source, now);
+    if (fast !== undefined) return fast;
+    const event = prepare(input, index, now);
+    return { id: event.id, type: event.type, fields: encodeEvent(event) };
+  };
+
+  /** The current time when the envelope schema accepts it (always, short of a broken clock). */
+  const currentTime = (): string | undefined => {
+    const now = new Date().toISOString();
+    return isValidEventTime(now) ? now : undefined;
+  };
+
   const send = async (event: EventEnvelope): Promise<PublishedEvent> => {
     const streamId = await deps.redis.xadd(options.stream, ...head, ...encodeEvent(event));
     if (streamId === null) throw new Error('XADD returned no entry id');
@@ -84,23 +101,28 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
 
   return {
     // async: an invalid event must reject the returned promise, not throw at the call site.
-    publish: async (input) => send(prepare(input)),
+    publish: async (input) => {
+      const { id, type, fields } = encode(input, undefined, currentTime());
+      const streamId = await deps.redis.xadd(options.stream, ...head, ...fields);
+      if (streamId === null) throw new Error('XADD returned no entry id');
+      return { id, streamId, type };
+    },
     publishEnvelope: send,
     async publishBatch(inputs) {
       if (inputs.length === 0) return [];
       // One timestamp for the batch: its events are published at the same instant.
-      const now = new Date().toISOString();
+      const now = currentTime();
       // A pipeline sends nothing before exec(): an invalid event throws here and the queued
-      // commands are dropped unsent. Only ids and types outlive the loop, so the envelopes
-      // die young instead of being promoted while the pipeline is in flight.
+      // commands are dropped unsent. Only ids and types outlive the loop, so the encoded
+      // events die young instead of being promoted while the pipeline is in flight.
       const pipeline = deps.redis.pipeline();
       const ids: string[] = new Array<string>(inputs.length);
       const types: string[] = new Array<string>(inputs.length);
       for (let index = 0; index < inputs.length; index += 1) {
-        const event = prepare(inputs[index]!, index, now);
-        ids[index] = event.id;
-        types[index] = event.type;
-        pipeline.xadd(options.stream, ...head, ...encodeEvent(event));
+        const { id, type, fields } = encode(inputs[index]!, index, now);
+        ids[index] = id;
+        types[index] = type;
+        pipeline.xadd(options.stream, ...head, ...fields);
       }
       const results = await pipeline.exec();
       if (results === null) throw new PublishError([], ids.map((id, index) => ({ index, id, error: new Error('pipeline was discarded') })));

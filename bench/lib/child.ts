@@ -1,0 +1,93 @@
+/**
+ * Child processes for the stack benchmark: `node --import tsx <entry>` with its own env,
+ * readiness by a line on stdout or an HTTP `/health` answering 200, pause/resume with
+ * SIGSTOP/SIGCONT, peak RSS from /proc, stop with SIGTERM (SIGKILL after 10 s).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { pollUntil } from './stats';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface BenchChild {
+  name: string;
+  pid: number;
+  /** SIGSTOP: the process keeps its sockets but runs nothing until `resume`. */
+  pause(): void;
+  resume(): void;
+  /** Peak resident set size (VmHWM) so far, MB; NaN when /proc is not available. */
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  name: string;
+  /** Path of the entry module relative to the repository root. */
+  entry: string;
+  env: Record<string, string>;
+  /** Ready when this URL answers 200 (polled), else when the child prints `ready`. */
+  healthUrl?: string;
+  timeoutMs?: number;
+}
+
+function peakRssMb(pid: number): number {
+  try {
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Starts the child and resolves once it is ready; a child that exits first rejects with its stderr. */
+export async function spawnChild(options: SpawnOptions): Promise<BenchChild> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', options.entry], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let exited = false;
+  child.stdout!.on('data', (chunk: Buffer) => (stdout = (stdout + chunk.toString()).slice(-4_000)));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const handle: BenchChild = {
+    name: options.name,
+    pid: child.pid!,
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
+    peakRssMb: () => peakRssMb(child.pid!),
+    async stop() {
+      if (exited) return;
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+  try {
+    await pollUntil(
+      async () => {
+        if (exited) throw new Error(`${options.name} exited before it was ready: ${stderr || stdout}`);
+        if (!options.healthUrl) return stdout.includes('ready');
+        try {
+          const response = await fetch(options.healthUrl);
+          await response.arrayBuffer();
+          return response.status === 200;
+        } catch {
+          return false;
+        }
+      },
+      options.timeoutMs ?? 60_000,
+      `${options.name} to be ready`,
+      50,
+    );
+  } catch (caught) {
+    await handle.stop();
+    throw caught;
+  }
+  return handle;
+}
