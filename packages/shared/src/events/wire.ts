@@ -55,6 +55,61 @@ export function fieldsToRecord(fields: readonly string[]): Record<string, string
  * (`bad_json`, `invalid_envelope`, `unknown_family`, `unknown_type`, `invalid_data`).
  */
 export function decodeEvent(fields: readonly string[]): EventEnvelope {
+  return decodeEventFast(fields) ?? decodeEventChecked(fields);
+}
+
+/**
+ * The common case without the field record: one pass over the flat list straight into the
+ * candidate (same last-field-wins rule), then `validateEvent` (its fast checks). Anything
+ * unusual (another content type, data that is not JSON) returns `undefined` and the checked
+ * path decides and explains, so both give the same answer.
+ */
+function decodeEventFast(fields: readonly string[]): EventEnvelope | undefined {
+  let id: string | undefined;
+  let type: string | undefined;
+  let source: string | undefined;
+  let specversion: string | undefined;
+  let time: string | undefined;
+  let data: string | undefined;
+  let subject: string | undefined;
+  let correlationid: string | undefined;
+  let causationid: string | undefined;
+  let dlqentryid: string | undefined;
+  let dlqretries: string | undefined;
+  for (let index = 0; index + 1 < fields.length; index += 2) {
+    const value = fields[index + 1];
+    switch (fields[index]) {
+      case 'id': id = value; break;
+      case 'type': type = value; break;
+      case 'source': source = value; break;
+      case 'specversion': specversion = value; break;
+      case 'time': time = value; break;
+      case 'data': data = value; break;
+      case 'subject': subject = value; break;
+      case 'correlationid': correlationid = value; break;
+      case 'causationid': causationid = value; break;
+      case 'dlqentryid': dlqentryid = value; break;
+      case 'dlqretries': dlqretries = value; break;
+      case 'datacontenttype': if (value !== 'application/json') return undefined; break;
+      default: break;
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = data === undefined ? undefined : JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  const candidate: Record<string, unknown> = { id, type, source, specversion: specversion ?? SPEC_VERSION, time, data: parsed };
+  if (subject !== undefined) candidate.subject = subject;
+  if (correlationid !== undefined) candidate.correlationid = correlationid;
+  if (causationid !== undefined) candidate.causationid = causationid;
+  if (dlqentryid !== undefined) candidate.dlqentryid = dlqentryid;
+  if (dlqretries !== undefined) candidate.dlqretries = dlqretries;
+  return validateEvent(candidate);
+}
+
+function decodeEventChecked(fields: readonly string[]): EventEnvelope {
   const record = fieldsToRecord(fields);
   if (record.datacontenttype !== undefined && record.datacontenttype !== 'application/json') {
     throw new InvalidEventError('invalid_envelope', `unsupported datacontenttype "${record.datacontenttype}"`);
