@@ -120,10 +120,14 @@ export class BatchProcessor {
     return this.options.heartbeatMs;
   }
 
-  /** Queues the duplicate look-up of `batch` on `pipeline`; see `DuplicateFilter.queueLookup`. */
-  queueLookup(pipeline: ChainableCommander, batch: PreparedBatch): { length: number; read: (results: [Error | null, unknown][]) => Set<string> } {
-    const length = this.deps.dedupe.lookupLength(batch.eventIds);
-    return { length, read: this.deps.dedupe.queueLookup(pipeline, batch.eventIds) };
+  /** True when processed event ids are remembered (duplicate suppression on). */
+  get dedupeEnabled(): boolean {
+    return this.deps.dedupe.enabled;
+  }
+
+  /** Queues the duplicate look-up of `eventIds` on `pipeline`; see `DuplicateFilter.queueLookup`. */
+  queueLookupIds(pipeline: ChainableCommander, eventIds: readonly string[]): { length: number; read: (results: [Error | null, unknown][]) => Set<string> } {
+    return { length: this.deps.dedupe.lookupLength(eventIds), read: this.deps.dedupe.queueLookup(pipeline, eventIds) };
   }
 
   /** Runs the handlers of a prepared batch; `seen` are the event ids already processed. */
