@@ -12,7 +12,7 @@ import {
 } from '@event-infra/shared';
 import type { DuplicateFilter } from './dedupe';
 import type { ProcessorMetrics } from './processor-metrics';
-import type { Router } from './router';
+import { HandlerFailure, type EventHandler, type HandlerContext, type Router } from './router';
 import type { RawEntry } from './stream-replies';
 
 export interface BatchProcessorOptions {
@@ -120,10 +120,14 @@ export class BatchProcessor {
     return this.options.heartbeatMs;
   }
 
-  /** Queues the duplicate look-up of `batch` on `pipeline`; see `DuplicateFilter.queueLookup`. */
-  queueLookup(pipeline: ChainableCommander, batch: PreparedBatch): { length: number; read: (results: [Error | null, unknown][]) => Set<string> } {
-    const length = this.deps.dedupe.lookupLength(batch.eventIds);
-    return { length, read: this.deps.dedupe.queueLookup(pipeline, batch.eventIds) };
+  /** True when processed event ids are remembered (duplicate suppression on). */
+  get dedupeEnabled(): boolean {
+    return this.deps.dedupe.enabled;
+  }
+
+  /** Queues the duplicate look-up of `eventIds` on `pipeline`; see `DuplicateFilter.queueLookup`. */
+  queueLookupIds(pipeline: ChainableCommander, eventIds: readonly string[]): { length: number; read: (results: [Error | null, unknown][]) => Set<string> } {
+    return { length: this.deps.dedupe.lookupLength(eventIds), read: this.deps.dedupe.queueLookup(pipeline, eventIds) };
   }
 
   /** Runs the handlers of a prepared batch; `seen` are the event ids already processed. */
@@ -149,8 +153,10 @@ export class BatchProcessor {
   /**
    * The events of a batch run concurrently (each event's handlers in order), so handlers that
    * talk to Redis share round trips: a batch's fan-out PUBLISHes leave back to back on one
-   * connection, in stream order. A repeated event id waits for its first occurrence and is a
-   * duplicate once that succeeded (with suppression on).
+   * connection, in stream order. A repeated event id runs after its first occurrence (in a
+   * later round) and is a duplicate once that succeeded (with suppression on). No wrapper,
+   * closure or map entry per event: one promise per event (the handler's, or the router's
+   * when several handlers match), settled together.
    */
   private async handleAll(
     decoded: { id: string; event: EventEnvelope }[],
@@ -160,61 +166,77 @@ export class BatchProcessor {
   ): Promise<void> {
     let processed = 0;
     let duplicates = 0;
-    const firsts = new Map<string, Promise<boolean>>();
-    const runOne = async (id: string, event: EventEnvelope): Promise<boolean> => {
-      const count = deliveries?.get(id) ?? 1;
-      try {
-        await this.deps.router.dispatch(event, { entryId: id, deliveries: count });
-      } catch (caught) {
-        const err = toError(caught);
-        this.deps.metrics.count('failed');
-        const note = this.noteFailure(id, err);
-        const permanent = (err as { permanent?: unknown }).permanent === true;
-        if (permanent || count >= this.options.retryAttempts) {
-          if (await this.deadLetterEvent(id, event, err, count, note.firstFailedAt)) settlement.ackIds.push(id);
-        } else {
-          this.logger.warn({ err, entryId: id, eventId: event.id, deliveries: count }, 'handler failed; entry stays pending');
+    /** Event ids that succeeded in this batch (only needed when an id repeats). */
+    let succeeded: Set<string> | undefined;
+    let pending = decoded;
+    while (pending.length > 0) {
+      const round: { id: string; event: EventEnvelope }[] = [];
+      const runs: Promise<unknown>[] = [];
+      const names: (string | undefined)[] = [];
+      let later: { id: string; event: EventEnvelope }[] | undefined;
+      let inRound: Set<string> | undefined;
+      for (let index = 0; index < pending.length; index += 1) {
+        const item = pending[index]!;
+        const eventId = item.event.id;
+        if (seen.has(eventId) || (succeeded?.has(eventId) === true && this.deps.dedupe.enabled)) {
+          // Already handled by an earlier delivery (or earlier in this batch).
+          duplicates += 1;
+          settlement.ackIds.push(item.id);
+          continue;
         }
-        return false;
+        inRound ??= new Set();
+        if (inRound.has(eventId)) {
+          (later ??= []).push(item);
+          continue;
+        }
+        inRound.add(eventId);
+        round.push(item);
+        const context = { entryId: item.id, deliveries: deliveries?.get(item.id) ?? 1 };
+        const routes = this.deps.router.routesFor(item.event.type);
+        if (routes.length === 1) {
+          // The common case: the handler's own promise; a failure is named below.
+          names.push(routes[0]!.name);
+          runs.push(callHandler(routes[0]!.handler, item.event, context));
+        } else {
+          names.push(undefined);
+          runs.push(this.deps.router.dispatch(item.event, context));
+        }
       }
-      if (this.failures.size > 0) this.failures.delete(id);
-      processed += 1;
-      this.deps.metrics.observeLatency(Date.parse(event.time));
-      settlement.ackIds.push(id);
-      settlement.processedEventIds.push(event.id);
-      return true;
-    };
-    const running: Promise<unknown>[] = [];
-    for (const { id, event } of decoded) {
-      if (seen.has(event.id)) {
-        // Already handled by an earlier delivery.
-        duplicates += 1;
-        settlement.ackIds.push(id);
-        continue;
+      const outcomes = await Promise.allSettled(runs);
+      const now = Date.now();
+      for (let index = 0; index < round.length; index += 1) {
+        const { id, event } = round[index]!;
+        const outcome = outcomes[index]!;
+        if (outcome.status === 'fulfilled') {
+          if (this.failures.size > 0) this.failures.delete(id);
+          processed += 1;
+          this.deps.metrics.observeLatency(Date.parse(event.time), now);
+          settlement.ackIds.push(id);
+          settlement.processedEventIds.push(event.id);
+          if (later) (succeeded ??= new Set()).add(event.id);
+          continue;
+        }
+        const name = names[index];
+        const err = name === undefined ? toError(outcome.reason) : new HandlerFailure(name, outcome.reason);
+        await this.settleFailure(id, event, err, deliveries?.get(id) ?? 1, settlement);
       }
-      const first = firsts.get(event.id);
-      if (first === undefined) {
-        const run = runOne(id, event);
-        firsts.set(event.id, run);
-        running.push(run);
-        continue;
-      }
-      // The same id earlier in this batch: a duplicate once that one succeeded.
-      running.push(
-        first.then(async (succeeded) => {
-          if (succeeded && this.deps.dedupe.enabled) {
-            duplicates += 1;
-            settlement.ackIds.push(id);
-          } else {
-            await runOne(id, event);
-          }
-        }),
-      );
+      pending = later ?? [];
     }
-    await Promise.all(running);
     // Counted once per batch: a labelled counter per event would cost more than the event.
     this.deps.metrics.count('processed', processed);
     this.deps.metrics.count('duplicates', duplicates);
+  }
+
+  /** A failed event: DLQ (and acknowledgement) when permanent or out of deliveries, else it stays pending. */
+  private async settleFailure(id: string, event: EventEnvelope, err: Error, count: number, settlement: Settlement): Promise<void> {
+    this.deps.metrics.count('failed');
+    const note = this.noteFailure(id, err);
+    const permanent = (err as { permanent?: unknown }).permanent === true;
+    if (permanent || count >= this.options.retryAttempts) {
+      if (await this.deadLetterEvent(id, event, err, count, note.firstFailedAt)) settlement.ackIds.push(id);
+    } else {
+      this.logger.warn({ err, entryId: id, eventId: event.id, deliveries: count }, 'handler failed; entry stays pending');
+    }
   }
 
   /**
@@ -300,5 +322,14 @@ export class BatchProcessor {
     this.deps.metrics.count('deadLettered');
     this.logger.warn(context, 'entry sent to the DLQ');
     return true;
+  }
+}
+
+/** Calls `handler`, turning a synchronous throw into a rejection. */
+function callHandler(handler: EventHandler, event: EventEnvelope, context: HandlerContext): Promise<void> {
+  try {
+    return handler(event, context);
+  } catch (caught) {
+    return Promise.reject(caught as Error);
   }
 }

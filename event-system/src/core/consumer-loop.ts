@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { toError, type Logger } from '@event-infra/shared';
 import type { BatchProcessor, PreparedBatch, Settlement } from './batch-processor';
-import { ensureGroup, isNoGroupError, parseReadReply, type RawEntry } from './stream-replies';
+import { ensureGroup, eventIdsOf, isNoGroupError, parseReadReply, type RawEntry } from './stream-replies';
 
 export interface ConsumerLoopOptions {
   stream: string;
@@ -36,8 +36,6 @@ export class ConsumerLoop {
   private clientId: number | undefined;
   private clientIdStale = true;
   private stopping: Promise<void> | undefined;
-  /** Ids read by this loop and not acknowledged yet (kept by the heartbeat). */
-  private held: readonly string[] = [];
   private readonly logger: Logger;
 
   constructor(
@@ -62,54 +60,69 @@ export class ConsumerLoop {
   }
 
   /**
-   * One pipeline per batch: [acknowledgement of batch N-1, duplicate look-up of batch N, read
-   * of batch N+1]. Then batch N is handled, batch N+1 decoded, and the next pipeline goes out.
-   * A busy loop thus costs one round trip per batch. It blocks (`blockMs`) only when it has
-   * nothing in hand. On stop no new read is sent; what was read is handled and acknowledged.
+   * One pipeline per batch: [acknowledgement of batch N-1, duplicate look-up of batch N+1, read
+   * of batch N+2]. While it travels, batch N (looked up in the previous pipeline) is handled and
+   * batch N+1 decoded, so Redis and this process work at the same time: a busy loop costs
+   * max(Redis, Node) per batch, not their sum. The look-up of N+1 cannot see the markers of N
+   * (not written yet), so N's processed ids count as seen for N+1. It blocks (`blockMs`) only
+   * when it has nothing in hand. On stop no new read is sent; what was read is handled and
+   * acknowledged.
    */
   private async run(): Promise<void> {
-    let beating: Promise<void> = Promise.resolve();
-    const beat = setInterval(() => {
-      beating = this.deps.processor.heartbeat(this.deps.control, this.options.consumer, this.held);
-    }, this.deps.processor.heartbeatMs);
+    /** Read, not decoded yet: its look-up goes in the next pipeline. */
+    let raw: RawEntry[] | undefined;
+    /** Decoded while its look-up travels. */
+    let prepared: PreparedBatch | undefined;
+    /** Decoded and looked up: handled during the next pipeline. */
+    let ready: { batch: PreparedBatch; seen: Set<string> } | undefined;
+    /** Handled: acknowledged (and marked) by the next pipeline. */
     let carry: Settlement | undefined;
-    let batch: PreparedBatch | undefined;
+    let beating: Promise<void> = Promise.resolve();
+    const held = (): string[] => [...(ready?.batch.entryIds ?? []), ...(prepared?.entryIds ?? []), ...(raw ?? []).map((entry) => entry.id)];
+    const beat = setInterval(() => {
+      beating = this.deps.processor.heartbeat(this.deps.control, this.options.consumer, held());
+    }, this.deps.processor.heartbeatMs);
     try {
       for (;;) {
-        const read = !this.running ? 'none' : batch ? 'poll' : 'block';
-        if (read === 'none' && !batch && !carry) break;
-        let result: { entries: RawEntry[]; seen: Set<string> };
-        try {
-          result = await this.exchange(carry, batch, read);
-        } catch (caught) {
-          // Unacknowledged entries stay pending and are reclaimed: at-least-once, nothing lost.
-          carry = undefined;
-          batch = undefined;
-          this.held = [];
-          await this.recover(caught);
-          continue;
-        }
+        const inHand = raw !== undefined || ready !== undefined;
+        const read = !this.running ? 'none' : inHand ? 'poll' : 'block';
+        if (read === 'none' && !inHand && !carry) break;
+        const sent = this.exchange(carry, raw ? eventIdsOf(raw) : [], read);
+        // Awaited below; until then a failure must not count as unhandled.
+        sent.catch(() => undefined);
         carry = undefined;
-        const current = batch;
-        batch = undefined;
-        this.held = [...(current?.entryIds ?? []), ...result.entries.map((entry) => entry.id)];
+        let handled: Settlement | undefined;
         try {
-          if (current) carry = await this.deps.processor.handle(current, result.seen);
-          if (result.entries.length > 0) {
-            const next = await this.deps.processor.prepare(result.entries);
-            batch = next;
-            this.held = next.entryIds;
-          } else {
-            this.held = [];
-          }
+          if (ready) handled = await this.deps.processor.handle(ready.batch, ready.seen);
+          ready = undefined;
+          if (raw) prepared = await this.deps.processor.prepare(raw);
+          raw = undefined;
         } catch (caught) {
           // Handlers' failures are settled inside; this is a bug or a DLQ outage. The loop goes
           // on; what it held stays pending and is reclaimed.
           this.logger.error({ err: toError(caught) }, 'batch failed unexpectedly; entries stay pending');
-          carry = undefined;
-          batch = undefined;
-          this.held = [];
+          handled = undefined;
+          ready = undefined;
+          prepared = undefined;
+          raw = undefined;
         }
+        let result: { entries: RawEntry[]; seen: Set<string> };
+        try {
+          result = await sent;
+        } catch (caught) {
+          // Unacknowledged entries stay pending and are reclaimed: at-least-once, nothing lost.
+          prepared = undefined;
+          await this.recover(caught);
+          continue;
+        }
+        carry = handled;
+        if (prepared) {
+          const seen = result.seen;
+          if (handled && this.deps.processor.dedupeEnabled) for (const id of handled.processedEventIds) seen.add(id);
+          ready = { batch: prepared, seen };
+          prepared = undefined;
+        }
+        if (result.entries.length > 0) raw = result.entries;
       }
     } finally {
       clearInterval(beat);
@@ -118,10 +131,10 @@ export class ConsumerLoop {
     }
   }
 
-  /** Sends one pipeline: commit of `settlement`, look-up for `batch`, and a read. */
+  /** Sends one pipeline: commit of `settlement`, look-up of `eventIds`, and a read. */
   private async exchange(
     settlement: Settlement | undefined,
-    batch: PreparedBatch | undefined,
+    eventIds: readonly string[],
     read: 'block' | 'poll' | 'none',
   ): Promise<{ entries: RawEntry[]; seen: Set<string> }> {
     const { stream, group, consumer, batchSize, blockMs } = this.options;
@@ -132,24 +145,28 @@ export class ConsumerLoop {
     const pipeline = this.deps.redis.pipeline();
     if (settlement) this.deps.processor.commit(pipeline, settlement);
     const commitLength = pipeline.length;
-    const lookup = batch ? this.deps.processor.queueLookup(pipeline, batch) : undefined;
+    const lookup = this.deps.processor.queueLookupIds(pipeline, eventIds);
     // BLOCK only with nothing in hand: a BLOCK read costs several ms more even when entries
     // wait (measured on Redis 7.0 with ioredis 6), so a busy loop polls.
     if (read === 'block') pipeline.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>');
     if (read === 'poll') pipeline.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'STREAMS', stream, '>');
     const results = pipeline.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-    this.reportCommitErrors(results.slice(0, commitLength));
-    const seen = lookup ? lookup.read(results.slice(commitLength, commitLength + lookup.length)) : new Set<string>();
+    this.reportCommitErrors(results, commitLength);
+    const seen = lookup.read(results.slice(commitLength, commitLength + lookup.length));
     if (read === 'none') return { entries: [], seen };
     const [readError, reply] = results.at(-1) ?? [new Error('pipeline returned nothing'), null];
     if (readError) throw readError;
     return { entries: parseReadReply(reply), seen };
   }
 
-  private reportCommitErrors(results: [Error | null, unknown][]): void {
-    const failed = results.find(([err]) => err !== null);
-    // Unacknowledged entries stay pending and are reclaimed: at-least-once, nothing lost.
-    if (failed) this.logger.error({ err: failed[0] }, 'acknowledgement failed; entries stay pending');
+  private reportCommitErrors(results: [Error | null, unknown][], length: number): void {
+    for (let index = 0; index < length; index += 1) {
+      const err = results[index]![0];
+      if (err === null) continue;
+      // Unacknowledged entries stay pending and are reclaimed: at-least-once, nothing lost.
+      this.logger.error({ err }, 'acknowledgement failed; entries stay pending');
+      return;
+    }
   }
 
   private async recover(caught: unknown): Promise<void> {

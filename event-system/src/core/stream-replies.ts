@@ -37,6 +37,22 @@ export function parseReadReply(reply: unknown): RawEntry[] {
   return entries.map(([id, fields]) => ({ id, fields }));
 }
 
+/**
+ * The `id` field of each entry (the last one when repeated, as the decoder reads it), without
+ * decoding: enough for the duplicate look-up to leave before the batch is decoded. Entries
+ * without one (deleted, or invalid) are left out; they never reach the handlers.
+ */
+export function eventIdsOf(entries: readonly RawEntry[]): string[] {
+  const ids: string[] = [];
+  for (const { fields } of entries) {
+    if (fields === null) continue;
+    let id: string | undefined;
+    for (let index = 0; index + 1 < fields.length; index += 2) if (fields[index] === 'id') id = fields[index + 1];
+    if (id !== undefined) ids.push(id);
+  }
+  return ids;
+}
+
 /** XAUTOCLAIM reply (Redis 7: `[next, entries, deletedIds]`). */
 export function parseAutoClaimReply(reply: unknown): { next: string; entries: RawEntry[]; deleted: string[] } {
   const [next, entries, deleted] = reply as [string, [string, string[] | null][], string[] | undefined];
