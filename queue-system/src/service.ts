@@ -140,11 +140,14 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
   let unfinished = 0;
   const closeSteps = createCloser(
     () => [
-      { name: 'http', run: () => server.close() },
       {
-        name: 'workers',
+        // Workers stop fetching at once (not after the HTTP server has drained its requests,
+        // which can take seconds): a job added during shutdown waits for the next worker.
+        name: 'workers and http',
         run: async () => {
-          unfinished = (await pool?.close(config.SHUTDOWN_GRACE_MS))?.unfinished ?? 0;
+          const workers = pool?.close(config.SHUTDOWN_GRACE_MS);
+          await server.close();
+          unfinished = (await workers)?.unfinished ?? 0;
         },
       },
       { name: 'dlq-sink', run: async () => void (await Promise.allSettled([deadLetters.close(), workerDeadLetters?.close()])) },
