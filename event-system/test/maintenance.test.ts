@@ -124,9 +124,10 @@ describe('consumer cleanup and auto-scaling', () => {
     });
     let handled = 0;
     const processor = await startTestProcessor(env, (router) =>
-      // Simulated work: 2 ms per event, so one loop cannot keep up with the burst.
+      // Simulated work: 25 ms per event. A batch's events run concurrently, so one loop takes
+      // ~25 ms per batch of 20 and needs seconds for the burst: the lag stays high.
       router.on('*', 'work', async () => {
-        await new Promise((resolve) => setTimeout(resolve, 2));
+        await new Promise((resolve) => setTimeout(resolve, 25));
         handled += 1;
       }),
     );
@@ -140,8 +141,15 @@ describe('consumer cleanup and auto-scaling', () => {
     await waitFor(async () => (await processor.engine.stats()).consumerLoops === 1, 'back to one loop', { timeoutMs: 10_000 });
     expect(await pendingCount(streams, env.STREAM_NAME!, env.CONSUMER_GROUP!)).toBe(0);
     expect(handled).toBe(3_000);
-    // Stopped loops left the group; only the live loop and the reclaimer remain.
-    const consumers = (await processor.engine.stats()).consumers.map((c) => c.name);
-    expect(consumers.filter((name) => !name.endsWith('-claim'))).toEqual(processor.engine.pool.names());
+    // Stopped loops leave the group once their last batch is acknowledged (the pool counts a
+    // loop as gone as soon as it starts retiring it): only the live loop and the reclaimer remain.
+    const liveLoops = async (): Promise<string[]> =>
+      (await processor.engine.stats()).consumers.map((c) => c.name).filter((name) => !name.endsWith('-claim'));
+    await waitFor(
+      async () => JSON.stringify(await liveLoops()) === JSON.stringify(processor.engine.pool.names()),
+      'retired loops to leave the group',
+      { timeoutMs: 10_000 },
+    );
+    expect(await liveLoops()).toEqual(processor.engine.pool.names());
   });
 });
