@@ -3,69 +3,19 @@
  * data dir, then `./test-event-infrastructure.sh` against it, the README's `XADD` example,
  * and `down`. Also the two refusals: a port already taken, and no `redis-server` on PATH.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BULL_PREFIX, createRedis, deadLetterJobId, waitForAll, type Redis } from '@event-infra/shared';
-import { freePort, silentLogger, waitFor } from '@event-infra/testing';
+import { silentLogger, waitFor } from '@event-infra/testing';
+import { ROOT, STACK, recordedPids, run, stackEnv } from './support/stack-runner';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const STACK = join(ROOT, 'scripts', 'stack.sh');
 const CHECKS = join(ROOT, 'test-event-infrastructure.sh');
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(command, args, { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 10 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** The stack's environment: every port free, fresh passwords, data and logs in `dir`. */
-async function stackEnv(dir: string): Promise<NodeJS.ProcessEnv> {
-  const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
-  const [master, streams, queue, queueApi, eventApi, dlqApi] = ports as [number, number, number, number, number, number];
-  const suffix = Math.random().toString(36).slice(2);
-  return {
-    ...process.env,
-    ENV_FILE: join(ROOT, 'env-example-event-infrastructure'),
-    STACK_DATA_DIR: join(dir, 'data'),
-    STACK_LOG_DIR: join(dir, 'logs'),
-    REDIS_URL: `redis://127.0.0.1:${master}`,
-    REDIS_PASSWORD: `master-${suffix}`,
-    REDIS_STREAMS_URL: `redis://127.0.0.1:${streams}`,
-    REDIS_STREAMS_PASSWORD: `streams-${suffix}`,
-    REDIS_QUEUE_URL: `redis://127.0.0.1:${queue}`,
-    REDIS_QUEUE_PASSWORD: `queue-${suffix}`,
-    QUEUE_PROCESSOR_PORT: String(queueApi),
-    EVENT_PROCESSOR_PORT: String(eventApi),
-    DLQ_PROCESSOR_PORT: String(dlqApi),
-    EVENT_PROCESSOR_REPLICAS: '1',
-    NODE_ENV: 'test',
-    STACK_START_TIMEOUT_SEC: '90',
-  };
-}
-
 /** Pids recorded in the run dir (services and Redis). */
-function recordedPids(env: NodeJS.ProcessEnv): number[] {
-  const runDir = join(env.STACK_DATA_DIR!, 'run');
-  if (!existsSync(runDir)) return [];
-  return readdirSync(runDir)
-    .filter((file) => file.endsWith('.pid'))
-    .map((file) => Number(readFileSync(join(runDir, file), 'utf8').trim()))
-    .filter((pid) => Number.isInteger(pid) && pid > 0);
-}
+const recordedPidList = (env: NodeJS.ProcessEnv): number[] => [...recordedPids(env).values()];
 
 /** Alive and not a zombie waiting to be reaped. */
 function isAlive(pid: number): boolean {
@@ -127,7 +77,7 @@ describe('local mode (scripts/stack.sh)', () => {
       expect(result.code).toBe(1);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).toContain(`port ${port} (redis-streams, REDIS_STREAMS_URL) is already in use`);
-      expect(recordedPids(env)).toEqual([]);
+      expect(recordedPidList(env)).toEqual([]);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
@@ -148,7 +98,7 @@ describe('local mode (scripts/stack.sh)', () => {
     const result = await run('bash', [STACK, 'up'], { ...env, PATH: bin }, 30_000);
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe('stack: redis-server is not installed: apt-get install -y redis-server');
-    expect(recordedPids(env)).toEqual([]);
+    expect(recordedPidList(env)).toEqual([]);
   });
 
   describe('up, checks, down', () => {
@@ -187,11 +137,11 @@ describe('local mode (scripts/stack.sh)', () => {
     }, 150_000);
 
     it('up again is a no-op that reports what is already running', async () => {
-      const before = recordedPids(env).sort();
+      const before = recordedPidList(env).sort();
       const result = await run('bash', [STACK, 'up'], env, 60_000);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain('already running: redis redis-streams redis-queue queue-processor event-processor dlq-processor');
-      expect(recordedPids(env).sort()).toEqual(before);
+      expect(recordedPidList(env).sort()).toEqual(before);
       const status = await run('bash', [STACK, 'status'], env, 30_000);
       expect(status.code, status.stdout).toBe(0);
     }, 90_000);
@@ -225,12 +175,12 @@ describe('local mode (scripts/stack.sh)', () => {
     }, 60_000);
 
     it('down stops every process and frees every port', async () => {
-      const pids = recordedPids(env);
+      const pids = recordedPidList(env);
       expect(pids.length).toBe(6);
       const result = await run('bash', [STACK, 'down'], env, 90_000);
       expect(result.code, result.stderr).toBe(0);
       expect(pids.filter(isAlive)).toEqual([]);
-      expect(recordedPids(env)).toEqual([]);
+      expect(recordedPidList(env)).toEqual([]);
       const ports = [env.REDIS_URL, env.REDIS_STREAMS_URL, env.REDIS_QUEUE_URL].map((url) => Number(new URL(url!).port));
       ports.push(Number(env.QUEUE_PROCESSOR_PORT), Number(env.EVENT_PROCESSOR_PORT), Number(env.DLQ_PROCESSOR_PORT));
       for (const port of ports) {
