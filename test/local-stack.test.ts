@@ -10,28 +10,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BULL_PREFIX, createRedis, deadLetterJobId, waitForAll, type Redis } from '@event-infra/shared';
 import { silentLogger, waitFor } from '@event-infra/testing';
-import { ROOT, STACK, recordedPids, run, stackEnv } from './support/stack-runner';
+import { ROOT, STACK, isAlive, recordedPids, run, stackEnv } from './support/stack-runner';
 
 const CHECKS = join(ROOT, 'test-event-infrastructure.sh');
 
 /** Pids recorded in the run dir (services and Redis). */
 const recordedPidList = (env: NodeJS.ProcessEnv): number[] => [...recordedPids(env).values()];
 
-/** Alive and not a zombie waiting to be reaped. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    // ESRCH: no such process.
-    return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
-  } catch {
-    // Gone between the two reads.
-    return false;
-  }
-}
 
 /** The fields of the README's `REDISCLI_AUTH=… redis-cli … XADD <stream> '*' f v …` example. */
 function readmeExampleFields(): string[] {

@@ -1,21 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEvent, type EventEnvelope, type Redis } from '@event-infra/shared';
 import { waitFor } from '@event-infra/testing';
 import { xinfoGroups } from '../src/core/stream-replies';
-import { pendingCount, queueJobs, startTestProcessor, testClient, testEnv, testPublisher, userEvent, workspaceCreated, type TestProcessor } from './helpers';
+import { useTestResources, pendingCount, queueJobs, startTestProcessor, testEnv, testPublisher, userEvent, workspaceCreated, type TestProcessor } from './helpers';
 
-const open: { close(): Promise<void> }[] = [];
-const clients: Redis[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((item) => item.close()));
-  await Promise.all(clients.splice(0).map((client) => client.quit()));
-});
-
-function client(role: 'master' | 'streams' | 'queue'): Redis {
-  const redis = testClient(role);
-  clients.push(redis);
-  return redis;
-}
+const { open, client } = useTestResources();
 
 async function start(env: Record<string, string>, configure?: Parameters<typeof startTestProcessor>[1]): Promise<TestProcessor> {
   const processor = await startTestProcessor(env, configure);

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
 import { BULL_PREFIX, createEventPublisher, createRedis, type EventInput, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName } from '@event-infra/testing';
 import { loadConfig, type EventConfig } from '../src/config';
@@ -72,4 +72,25 @@ export async function queueJobs(connection: Redis, name: string) {
 export async function pendingCount(redis: Redis, stream: string, group: string): Promise<number> {
   const summary = (await redis.xpending(stream, group)) as [number, ...unknown[]];
   return Number(summary[0]);
+}
+
+/**
+ * Per-test cleanup shared by the test files: what a test pushes on `open` is closed, and
+ * every client made by `client(role)` is quit, after each test.
+ */
+export function useTestResources(): { open: { close(): Promise<void> }[]; client: (role: 'master' | 'streams' | 'queue') => Redis } {
+  const open: { close(): Promise<void> }[] = [];
+  const clients: Redis[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((item) => item.close()));
+    await Promise.all(clients.splice(0).map((redis) => redis.quit()));
+  });
+  return {
+    open,
+    client(role) {
+      const redis = testClient(role);
+      clients.push(redis);
+      return redis;
+    },
+  };
 }

@@ -1,21 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ALERT_CHANNEL, createMetricsRegistry, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { ProcessorMetrics } from '../src/core/processor-metrics';
 import { RetentionJanitor } from '../src/core/retention-janitor';
-import { pendingCount, startTestProcessor, testClient, testEnv, testPublisher, workspaceCreated } from './helpers';
+import { useTestResources, pendingCount, startTestProcessor, testEnv, testPublisher, workspaceCreated } from './helpers';
 
-const open: { close(): Promise<void> }[] = [];
-const clients: Redis[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((item) => item.close()));
-  await Promise.all(clients.splice(0).map((client) => client.quit()));
-});
-function client(role: 'master' | 'streams' | 'queue'): Redis {
-  const redis = testClient(role);
-  clients.push(redis);
-  return redis;
-}
+const { open, client } = useTestResources();
 
 function janitorFor(stream: string, streams: Redis, master: Redis, maxLenApprox = 0) {
   const metrics = new ProcessorMetrics(createMetricsRegistry('test'));

@@ -1,25 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createEvent, EVENT_CHANNEL_PATTERN, QUEUES, eventChannel, type Redis } from '@event-infra/shared';
 import { waitFor } from '@event-infra/testing';
 import { loadTriggersFile, triggerJobData, triggerJobId, triggerSchema } from '../src/core/triggers';
-import { pendingCount, queueJobs, startTestProcessor, testClient, testEnv, testPublisher, workspaceCreated } from './helpers';
+import { useTestResources, pendingCount, queueJobs, startTestProcessor, testEnv, testPublisher, workspaceCreated } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'triggers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const open: { close(): Promise<void> }[] = [];
-const clients: Redis[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((item) => item.close()));
-  await Promise.all(clients.splice(0).map((client) => client.quit()));
-});
-function client(role: 'master' | 'streams' | 'queue'): Redis {
-  const redis = testClient(role);
-  clients.push(redis);
-  return redis;
-}
+const { open, client } = useTestResources();
 
 function writeTriggers(name: string, triggers: unknown[]): string {
   const path = join(dir, `${name}.json`);

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRedis, waitForAll, type Redis } from '@event-infra/shared';
 import { freePort, silentLogger, waitFor } from '@event-infra/testing';
+import { isAlive } from '../support/stack-runner';
+
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const STACK = join(ROOT, 'scripts', 'stack.sh');
@@ -150,21 +152,6 @@ export function recordedPid(stack: StackHandle, name: ServiceName | RedisName): 
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-/** Alive and not a zombie waiting to be reaped. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    // ESRCH: gone.
-    return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
-  } catch {
-    // Gone between the two reads.
-    return false;
-  }
-}
 
 /** `stack.sh up` (starts what is not running, waits for every /health 200); throws with the output on failure. */
 export async function stackUp(stack: StackHandle): Promise<void> {
@@ -247,3 +234,5 @@ export async function waitHealthy(stack: StackHandle, since: number, timeoutMs =
   await waitFor(() => allHealthy(stack), 'every /health 200', { timeoutMs, intervalMs: 100 });
   return Date.now() - since;
 }
+
+export { isAlive };

@@ -85,3 +85,19 @@ export function recordedPids(env: NodeJS.ProcessEnv): Map<string, number> {
   }
   return pids;
 }
+
+/** Alive and not a zombie waiting to be reaped. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    // ESRCH: gone.
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
+  } catch {
+    // Gone between the two reads.
+    return false;
+  }
+}
