@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { toError, type Logger } from '@event-infra/shared';
 import type { BatchProcessor, PreparedBatch, Settlement } from './batch-processor';
-import { ensureGroup, eventIdsOf, isNoGroupError, parseReadReply, type RawEntry } from './stream-replies';
+import { ensureGroup, eventIdsOf, isNoGroupError, parseReadBufferReply, type RawEntry } from './stream-replies';
 
 export interface ConsumerLoopOptions {
   stream: string;
@@ -148,15 +148,16 @@ export class ConsumerLoop {
     const lookup = this.deps.processor.queueLookupIds(pipeline, eventIds);
     // BLOCK only with nothing in hand: a BLOCK read costs several ms more even when entries
     // wait (measured on Redis 7.0 with ioredis 6), so a busy loop polls.
-    if (read === 'block') pipeline.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>');
-    if (read === 'poll') pipeline.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'STREAMS', stream, '>');
+    // Fields stay Buffers: the decoder makes strings of the values only (see `WireFields`).
+    if (read === 'block') pipeline.xreadgroupBuffer('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>');
+    if (read === 'poll') pipeline.xreadgroupBuffer('GROUP', group, consumer, 'COUNT', batchSize, 'STREAMS', stream, '>');
     const results = pipeline.length > 0 ? ((await pipeline.exec()) ?? []) : [];
     this.reportCommitErrors(results, commitLength);
     const seen = lookup.read(results.slice(commitLength, commitLength + lookup.length));
     if (read === 'none') return { entries: [], seen };
     const [readError, reply] = results.at(-1) ?? [new Error('pipeline returned nothing'), null];
     if (readError) throw readError;
-    return { entries: parseReadReply(reply), seen };
+    return { entries: parseReadBufferReply(reply), seen };
   }
 
   private reportCommitErrors(results: [Error | null, unknown][], length: number): void {

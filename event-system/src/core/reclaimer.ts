@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { toError, type Logger } from '@event-infra/shared';
+import { toError, type Logger, type WireFields } from '@event-infra/shared';
 import type { BatchProcessor, Settlement } from './batch-processor';
 import type { ProcessorMetrics } from './processor-metrics';
 import { isNoGroupError, parseAutoClaimReply, parsePendingReply, xinfoConsumers, type RawEntry } from './stream-replies';
@@ -71,7 +71,7 @@ export class Reclaimer {
     let cursor = '0-0';
     for (let round = 0; round < (this.options.maxRoundsPerRun ?? 50); round += 1) {
       const reply = parseAutoClaimReply(await redis.xautoclaim(stream, group, consumer, minIdleMs, cursor, 'COUNT', batchSize));
-      const entries = reply.entries.filter((entry): entry is RawEntry & { fields: string[] } => entry.fields !== null);
+      const entries = reply.entries.filter((entry): entry is RawEntry & { fields: WireFields } => entry.fields !== null);
       if (entries.length > 0) {
         report.claimed += entries.length;
         this.deps.metrics.count('reclaimed', entries.length);
@@ -82,7 +82,7 @@ export class Reclaimer {
     }
   }
 
-  private async processClaimed(entries: (RawEntry & { fields: string[] })[], report: ReclaimReport): Promise<void> {
+  private async processClaimed(entries: (RawEntry & { fields: WireFields })[], report: ReclaimReport): Promise<void> {
     const { stream, group, consumer, retryAttempts } = this.options;
     const redis = this.deps.redis;
     const pending = parsePendingReply(

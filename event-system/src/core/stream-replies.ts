@@ -1,10 +1,13 @@
 import type { Redis } from 'ioredis';
-import { toError } from '@event-infra/shared';
+import { toError, type WireFields } from '@event-infra/shared';
 
-/** One stream entry as Redis returns it; `fields` is null when the entry was trimmed meanwhile. */
+/**
+ * One stream entry as Redis returns it; `fields` is null when the entry was trimmed meanwhile.
+ * The consumer loops read fields as Buffers (see `WireFields`), the reclaimer as strings.
+ */
 export interface RawEntry {
   id: string;
-  fields: string[] | null;
+  fields: WireFields | null;
 }
 
 /** A group as reported by XINFO GROUPS (Redis ≥ 7.0 fields; `lag` may be null). */
@@ -30,12 +33,21 @@ export interface PendingEntry {
 }
 
 type XReadReply = [stream: string, entries: [id: string, fields: string[] | null][]][] | null;
+type XReadBufferReply = [stream: Buffer, entries: [id: Buffer, fields: Buffer[] | null][]][] | null;
 
 /** Entries of the first (only) stream of an XREAD/XREADGROUP reply. */
 export function parseReadReply(reply: unknown): RawEntry[] {
   const entries = (reply as XReadReply)?.[0]?.[1] ?? [];
   return entries.map(([id, fields]) => ({ id, fields }));
 }
+
+/** As `parseReadReply`, for the `…Buffer` form of the command: ids as strings, fields kept as Buffers. */
+export function parseReadBufferReply(reply: unknown): RawEntry[] {
+  const entries = (reply as XReadBufferReply)?.[0]?.[1] ?? [];
+  return entries.map(([id, fields]) => ({ id: id.toString(), fields }));
+}
+
+const ID_FIELD = Buffer.from('id');
 
 /**
  * The `id` field of each entry (the last one when repeated, as the decoder reads it), without
@@ -46,9 +58,12 @@ export function eventIdsOf(entries: readonly RawEntry[]): string[] {
   const ids: string[] = [];
   for (const { fields } of entries) {
     if (fields === null) continue;
-    let id: string | undefined;
-    for (let index = 0; index + 1 < fields.length; index += 2) if (fields[index] === 'id') id = fields[index + 1];
-    if (id !== undefined) ids.push(id);
+    let id: string | Buffer | undefined;
+    for (let index = 0; index + 1 < fields.length; index += 2) {
+      const name = fields[index]!;
+      if (typeof name === 'string' ? name === 'id' : ID_FIELD.equals(name)) id = fields[index + 1];
+    }
+    if (id !== undefined) ids.push(typeof id === 'string' ? id : id.toString());
   }
   return ids;
 }

@@ -8,10 +8,11 @@ import {
   encodeEvent,
   fieldsToRecord,
   type EventEnvelope,
+  type WireFields,
 } from '@event-infra/shared';
 import { SAMPLE_EVENT_DATA } from '@event-infra/testing';
 
-function decodeRejection(fields: string[]): InvalidEventError {
+function rejectionOf(fields: WireFields): InvalidEventError {
   try {
     decodeEvent(fields);
   } catch (caught) {
@@ -19,6 +20,20 @@ function decodeRejection(fields: string[]): InvalidEventError {
     return caught as InvalidEventError;
   }
   throw new Error('decodeEvent accepted an invalid entry');
+}
+
+const asBuffers = (fields: readonly string[]): Buffer[] => fields.map((field) => Buffer.from(field));
+
+/** The rejection of `fields`, which must be the same when they are read as Buffers. */
+function decodeRejection(fields: string[]): InvalidEventError {
+  const error = rejectionOf(fields);
+  const fromBuffers = rejectionOf(asBuffers(fields));
+  expect({ reason: fromBuffers.reason, message: fromBuffers.message, details: fromBuffers.details }).toEqual({
+    reason: error.reason,
+    message: error.message,
+    details: error.details,
+  });
+  return error;
 }
 
 const minimal = (): EventEnvelope =>
@@ -127,6 +142,23 @@ describe('entries written by a foreign publisher (plain XADD)', () => {
     expect(decodeRejection([...fields, 'source', fieldsToRecord(fields).source!]).reason).toBe('invalid_envelope');
     // A `__proto__` field is no own key of the record, and no duplicate either.
     expect(decodeEvent([...fields, '__proto__', 'x']).id).toBe(fieldsToRecord(fields).id);
+  });
+});
+
+describe('fields read as Buffers (the event processor reads with XREADGROUP…Buffer)', () => {
+  it('decode to the same event as strings, UTF-8 text, optional and unknown fields included', () => {
+    const event = createEvent(
+      { type: 'workspace.created', data: { workspaceId: 'w-é', name: 'Recherche 研究 🚀', ownerId: 'u1' }, subject: 'ws/é', correlationid: 'c-1' },
+      'wire-test-ü',
+    );
+    const fields = [...encodeEvent({ ...event, dlqretries: 2, dlqentryid: 'd-1' }), 'x-extra', 'ignored'];
+    expect(decodeEvent(asBuffers(fields))).toEqual(decodeEvent(fields));
+    expect(decodeEvent(asBuffers(fields)).data).toEqual(event.data);
+    expect(decodeEvent(asBuffers([...fields, 'datacontenttype', 'application/json'])).id).toBe(event.id);
+  });
+
+  it('give the same record as strings', () => {
+    expect(fieldsToRecord(asBuffers(['a', '1', 'b', 'é', 'dangling']))).toEqual({ a: '1', b: 'é' });
   });
 });
 

@@ -43,11 +43,25 @@ export function encodeEvent(event: EventEnvelope): string[] {
   return fields;
 }
 
+/**
+ * A stream entry's flat field/value list as read from Redis: strings, or Buffers when read with
+ * an ioredis `…Buffer` command (the event processor's hot path), which spares a string per field
+ * name and ioredis's conversion pass over the whole reply.
+ */
+export type WireFields = readonly string[] | readonly Buffer[];
+
+/** The field list as strings (UTF-8), whichever way it was read. */
+export function fieldsAsStrings(fields: WireFields): readonly string[] {
+  if (fields.length === 0 || typeof fields[0] === 'string') return fields as readonly string[];
+  return (fields as readonly Buffer[]).map((field) => field.toString());
+}
+
 /** The raw field map of a stream entry (`[f1, v1, f2, v2, …]` as ioredis returns it). */
-export function fieldsToRecord(fields: readonly string[]): Record<string, string> {
+export function fieldsToRecord(fields: WireFields): Record<string, string> {
+  const strings = fieldsAsStrings(fields);
   const record: Record<string, string> = {};
-  for (let index = 0; index + 1 < fields.length; index += 2) {
-    record[fields[index]!] = fields[index + 1]!;
+  for (let index = 0; index + 1 < strings.length; index += 2) {
+    record[strings[index]!] = strings[index + 1]!;
   }
   return record;
 }
@@ -56,8 +70,38 @@ export function fieldsToRecord(fields: readonly string[]): Record<string, string
  * Parses and validates a stream entry written by any publisher. Throws `InvalidEventError`
  * (`bad_json`, `invalid_envelope`, `unknown_family`, `unknown_type`, `invalid_data`).
  */
-export function decodeEvent(fields: readonly string[]): EventEnvelope {
-  return decodeEventFast(fields) ?? decodeEventChecked(fields);
+export function decodeEvent(fields: WireFields): EventEnvelope {
+  return decodeEventFast(fields) ?? decodeEventChecked(fieldsAsStrings(fields));
+}
+
+/** The wire fields in bit order: one bit each, to spot a field given twice without a record. */
+const FIELD_NAMES: readonly string[] = [...WIRE_FIELDS.required, ...WIRE_FIELDS.optional];
+const FIELD_BITS: ReadonlyMap<string, number> = new Map(FIELD_NAMES.map((name, index) => [name, 1 << index]));
+const FIELD_NAME_BYTES: readonly Buffer[] = FIELD_NAMES.map((name) => Buffer.from(name));
+const bit = (name: string): number => FIELD_BITS.get(name)!;
+const ID = bit('id');
+const TYPE = bit('type');
+const SOURCE = bit('source');
+const SPECVERSION = bit('specversion');
+const TIME = bit('time');
+const DATA = bit('data');
+const SUBJECT = bit('subject');
+const CORRELATIONID = bit('correlationid');
+const CAUSATIONID = bit('causationid');
+const DATACONTENTTYPE = bit('datacontenttype');
+const DLQRETRIES = bit('dlqretries');
+const DLQENTRYID = bit('dlqentryid');
+
+/** The bit of a field name given as bytes, compared in place (no string made); 0 if unknown. */
+function bitOfBytes(name: Buffer): number {
+  const length = name.length;
+  next: for (let index = 0; index < FIELD_NAME_BYTES.length; index += 1) {
+    const known = FIELD_NAME_BYTES[index]!;
+    if (known.length !== length) continue;
+    for (let at = 0; at < length; at += 1) if (known[at] !== name[at]) continue next;
+    return 1 << index;
+  }
+  return 0;
 }
 
 /**
@@ -66,12 +110,7 @@ export function decodeEvent(fields: readonly string[]): EventEnvelope {
  * field it does not know, another content type, data that is not JSON or nested too deep)
  * returns `undefined` and the checked path decides and explains, so both give the same answer.
  */
-/** One bit per wire field, to spot a field given twice without a record. */
-const FIELD_BITS: ReadonlyMap<string, number> = new Map(
-  [...WIRE_FIELDS.required, ...WIRE_FIELDS.optional].map((name, index) => [name, 1 << index]),
-);
-
-function decodeEventFast(fields: readonly string[]): EventEnvelope | undefined {
+function decodeEventFast(fields: WireFields): EventEnvelope | undefined {
   let id: string | undefined;
   let type: string | undefined;
   let source: string | undefined;
@@ -85,24 +124,26 @@ function decodeEventFast(fields: readonly string[]): EventEnvelope | undefined {
   let dlqretries: string | undefined;
   let seen = 0;
   for (let index = 0; index + 1 < fields.length; index += 2) {
-    const value = fields[index + 1];
-    const bit = FIELD_BITS.get(fields[index]!);
+    const name = fields[index]!;
+    const raw = fields[index + 1]!;
+    const fieldBit = typeof name === 'string' ? (FIELD_BITS.get(name) ?? 0) : bitOfBytes(name);
     // Unknown or repeated field: the checked path ignores the one and rejects the other.
-    if (bit === undefined || (seen & bit) !== 0) return undefined;
-    seen |= bit;
-    switch (fields[index]) {
-      case 'id': id = value; break;
-      case 'type': type = value; break;
-      case 'source': source = value; break;
-      case 'specversion': specversion = value; break;
-      case 'time': time = value; break;
-      case 'data': data = value; break;
-      case 'subject': subject = value; break;
-      case 'correlationid': correlationid = value; break;
-      case 'causationid': causationid = value; break;
-      case 'dlqentryid': dlqentryid = value; break;
-      case 'dlqretries': dlqretries = value; break;
-      case 'datacontenttype': if (value !== 'application/json') return undefined; break;
+    if (fieldBit === 0 || (seen & fieldBit) !== 0) return undefined;
+    seen |= fieldBit;
+    const value = typeof raw === 'string' ? raw : raw.toString();
+    switch (fieldBit) {
+      case ID: id = value; break;
+      case TYPE: type = value; break;
+      case SOURCE: source = value; break;
+      case SPECVERSION: specversion = value; break;
+      case TIME: time = value; break;
+      case DATA: data = value; break;
+      case SUBJECT: subject = value; break;
+      case CORRELATIONID: correlationid = value; break;
+      case CAUSATIONID: causationid = value; break;
+      case DLQENTRYID: dlqentryid = value; break;
+      case DLQRETRIES: dlqretries = value; break;
+      case DATACONTENTTYPE: if (value !== 'application/json') return undefined; break;
       default: break;
     }
   }
