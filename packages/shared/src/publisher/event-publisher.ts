@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { toError } from '../errors';
 import { createEvent, encodeEvent, encodeNewEvent, InvalidEventError, isValidEventTime, type EncodedEvent, type EventEnvelope, type EventInput } from '../events';
 import type { Logger } from '../logger';
+import { flatCommand, queueCommand, sendFlatCommand } from '../redis/flat-command';
 
 export interface EventPublisherOptions {
   /** Stream to `XADD` to (`STREAM_NAME`). */
@@ -60,6 +61,7 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
   const cap = options.maxLenApprox ?? 1_000_000;
   // MAXLEN ~ lets Redis trim whole macro nodes only: cheap, and never below the cap.
   const head = cap > 0 ? ['MAXLEN', '~', String(cap), '*'] : ['*'];
+  const stream = [options.stream];
   const logger = deps.logger.child({ component: 'publisher', stream: options.stream });
 
   const prepare = (input: EventInput, index?: number, now?: string): EventEnvelope => {
@@ -103,7 +105,7 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
     // async: an invalid event must reject the returned promise, not throw at the call site.
     publish: async (input) => {
       const { id, type, fields } = encode(input, undefined, currentTime());
-      const streamId = await deps.redis.xadd(options.stream, ...head, ...fields);
+      const streamId = await sendFlatCommand<string | null>(deps.redis, flatCommand('xadd', stream, head, fields));
       if (streamId === null) throw new Error('XADD returned no entry id');
       return { id, streamId, type };
     },
@@ -122,7 +124,7 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
         const { id, type, fields } = encode(inputs[index]!, index, now);
         ids[index] = id;
         types[index] = type;
-        pipeline.xadd(options.stream, ...head, ...fields);
+        queueCommand(pipeline, flatCommand('xadd', stream, head, fields));
       }
       const results = await pipeline.exec();
       if (results === null) throw new PublishError([], ids.map((id, index) => ({ index, id, error: new Error('pipeline was discarded') })));

@@ -2,3 +2,4 @@ export * from './create-redis';
 export * from './clients';
 export * from './unavailable';
 export type { Redis } from 'ioredis';
+export * from './flat-command';
