@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createEvent, EVENT_CHANNEL_PATTERN, QUEUES, eventChannel, type Redis } from '@event-infra/shared';
 import { waitFor } from '@event-infra/testing';
 import { loadTriggersFile, triggerJobData, triggerJobId, triggerSchema } from '../src/core/triggers';
-import { useTestResources, pendingCount, queueJobs, startTestProcessor, testEnv, testPublisher, workspaceCreated } from './helpers';
+import { useTestResources, pendingCount, queueJobs, startTestProcessor, testEnv, testPublisher, userEvent, workspaceCreated } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'triggers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,5 +81,21 @@ describe('trigger and fan-out handlers', () => {
     const hit = await waitFor(() => received.find((item) => item.message.includes(published.id)), 'the fanned-out event');
     expect(hit.channel).toBe(eventChannel('workspace.created'));
     expect(JSON.parse(hit.message)).toMatchObject({ id: published.id, type: 'workspace.created', data: { workspaceId: 'ws-f' } });
+  });
+
+  it('fans a batch of mixed types out in stream order, each on its own channel', async () => {
+    const env = testEnv({ EVENT_FANOUT_ENABLED: 'true', EVENT_BATCH_SIZE: '50' });
+    const subscriber = client('master');
+    const received: { channel: string; id: string }[] = [];
+    subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => received.push({ channel, id: (JSON.parse(message) as { id: string }).id }));
+    await subscriber.psubscribe(EVENT_CHANNEL_PATTERN);
+    const inputs = Array.from({ length: 120 }, (_, index) => (index % 3 === 0 ? userEvent() : workspaceCreated(`o${index}`)));
+    // Published before the processor starts: it reads them in full batches.
+    const published = await testPublisher(client('streams'), env.STREAM_NAME!).publishBatch(inputs);
+    const processor = await startTestProcessor(env);
+    open.push(processor);
+    await waitFor(() => received.length >= published.length, 'every event fanned out');
+    expect(received.map((item) => item.id)).toEqual(published.map((event) => event.id));
+    expect(received.map((item) => item.channel)).toEqual(published.map((event) => eventChannel(event.type)));
   });
 });
