@@ -3,8 +3,7 @@ import {
   decodeEvent,
   describeFailure,
   fieldsToRecord,
-  flatCommand,
-  queueCommand,
+  queueFlatCommand,
   InvalidEventError,
   toError,
   type DeadLetterEntry,
@@ -268,7 +267,7 @@ export class BatchProcessor {
   /** Queues the duplicate markers and one XACK for the settlement on `pipeline`. */
   commit(pipeline: ChainableCommander, settlement: Settlement): void {
     this.deps.dedupe.mark(pipeline, settlement.processedEventIds);
-    if (settlement.ackIds.length > 0) queueCommand(pipeline, flatCommand('xack', [this.options.stream, this.options.group], settlement.ackIds));
+    if (settlement.ackIds.length > 0) queueFlatCommand(pipeline, 'xack', [this.options.stream, this.options.group], settlement.ackIds);
   }
 
   private noteFailure(entryId: string, err: Error): FailureNote {

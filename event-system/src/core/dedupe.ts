@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { flatCommand, processedEventsKey, queueCommand } from '@event-infra/shared';
+import { processedEventsKey, queueFlatCommand } from '@event-infra/shared';
 
 /**
  * KEYS: current and previous bucket; ARGV: event ids. Returns the 0-based positions of the ids
@@ -68,7 +68,7 @@ export class DuplicateFilter {
     if (!this.options.enabled || eventIds.length === 0) return () => new Set();
     const bucket = this.bucket();
     const keys = [processedEventsKey(this.options.group, bucket), processedEventsKey(this.options.group, bucket - 1)];
-    queueCommand(pipeline, flatCommand('eval', [LOOKUP_SCRIPT, 2], keys, eventIds));
+    queueFlatCommand(pipeline, 'eval', [LOOKUP_SCRIPT, 2], keys, eventIds);
     return (results) => {
       const seen = new Set<string>();
       const [err, found] = results[0] ?? [new Error('duplicate look-up missing from the pipeline'), null];
@@ -87,7 +87,7 @@ export class DuplicateFilter {
   mark(pipeline: ChainableCommander, eventIds: readonly string[]): void {
     if (!this.options.enabled || eventIds.length === 0) return;
     const key = processedEventsKey(this.options.group, this.bucket());
-    queueCommand(pipeline, flatCommand('sadd', [key], eventIds));
+    queueFlatCommand(pipeline, 'sadd', [key], eventIds);
     // Current bucket + the next one must still see it; a little slack for clock skew.
     pipeline.pexpire(key, 2 * this.options.windowMs + 60_000);
   }

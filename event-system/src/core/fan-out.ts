@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { eventChannel, flatCommand, sendFlatCommand } from '@event-infra/shared';
+import { eventChannel, sendFlatCommand } from '@event-infra/shared';
 import type { EventHandler } from './router';
 
 interface Outgoing {
@@ -24,10 +24,10 @@ export function createFanOutHandler(master: Redis): EventHandler {
   let args: string[] = [];
   const flush = (): void => {
     const batch = queued;
-    const command = flatCommand('eval', [PUBLISH_ALL_SCRIPT, 0], args);
+    const messages = args;
     queued = [];
     args = [];
-    sendFlatCommand(master, command).then(
+    sendFlatCommand(master, 'eval', [PUBLISH_ALL_SCRIPT, 0], messages).then(
       () => {
         for (const item of batch) item.resolve();
       },

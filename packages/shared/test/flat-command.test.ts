@@ -1,36 +1,44 @@
 import { Command } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { closeRedis, createRedis, flatCommand, queueCommand, sendFlatCommand, waitForRedis, type Redis } from '@event-infra/shared';
+import { closeRedis, createRedis, flatCommand, queueFlatCommand, sendFlatCommand, waitForRedis, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName } from '@event-infra/testing';
 
 let redis: Redis;
+const opened: Redis[] = [];
+
+async function client(options: { keyPrefix?: string } = {}): Promise<Redis> {
+  const created = createRedis({ url: inject('redis').streams, role: 'redis-streams', profile: 'producer', logger: silentLogger() });
+  if (options.keyPrefix) created.options.keyPrefix = options.keyPrefix;
+  opened.push(created);
+  await waitForRedis(created, 'redis-streams', 5_000);
+  return created;
+}
 
 beforeAll(async () => {
-  redis = createRedis({ url: inject('redis').streams, role: 'redis-streams', profile: 'producer', logger: silentLogger() });
-  await waitForRedis(redis, 'redis-streams', 5_000);
+  redis = await client();
 });
 
 afterAll(async () => {
-  await closeRedis(redis);
+  await Promise.all(opened.map((each) => closeRedis(each)));
 });
 
-describe('flatCommand (arguments ioredis need not flatten)', () => {
-  it('carries the same arguments as the command ioredis builds from the concatenated parts', () => {
+describe('flat commands (arguments ioredis need not flatten)', () => {
+  it('carry the same arguments as the command ioredis builds from the concatenated parts', () => {
     const parts = [['s'], ['MAXLEN', '~', 1000], ['f', 'é', Buffer.from('b')]] as const;
-    const command = flatCommand('xadd', ...parts);
+    const command = flatCommand('xadd', parts);
     expect(command.name).toBe('xadd');
     expect(command.args).toEqual(new Command('xadd', ([] as (string | number | Buffer)[]).concat(...parts)).args);
     expect(Array.isArray(command.args)).toBe(true);
     expect(Object.keys(command.args)).toEqual(['0', '1', '2', '3', '4', '5', '6']);
   });
 
-  it('runs on a client and in a pipeline, with replies in order', async () => {
+  it('run on a client and in a pipeline, with replies in order', async () => {
     const key = uniqueName('flat');
-    expect(await sendFlatCommand<number>(redis, flatCommand('sadd', [key], ['a', 'b', 'c']))).toBe(3);
+    expect(await sendFlatCommand<number>(redis, 'sadd', [key], ['a', 'b', 'c'])).toBe(3);
     const pipeline = redis.pipeline();
     pipeline.scard(key);
-    queueCommand(pipeline, flatCommand('srem', [key], ['a', 'x']));
-    queueCommand(pipeline, flatCommand('smismember', [key], ['a', 'b', 'c']));
+    queueFlatCommand(pipeline, 'srem', [key], ['a', 'x']);
+    queueFlatCommand(pipeline, 'smismember', [key], ['a', 'b', 'c']);
     expect(await pipeline.exec()).toEqual([
       [null, 3],
       [null, 1],
@@ -38,7 +46,18 @@ describe('flatCommand (arguments ioredis need not flatten)', () => {
     ]);
   });
 
-  it('rejects with the Redis error of a bad command', async () => {
-    await expect(sendFlatCommand(redis, flatCommand('xadd', ['k'], ['not-an-id', 'f']))).rejects.toThrow(/ERR/);
+  it("prefix their keys with the client's keyPrefix, as ioredis's own methods do", async () => {
+    const prefix = `${uniqueName('prefix')}:`;
+    const prefixed = await client({ keyPrefix: prefix });
+    await sendFlatCommand(prefixed, 'sadd', ['set'], ['a']);
+    const pipeline = prefixed.pipeline();
+    queueFlatCommand(pipeline, 'eval', ["return redis.call('SADD', KEYS[1], ARGV[1])", 1], ['set'], ['b']);
+    await pipeline.exec();
+    expect((await redis.smembers(`${prefix}set`)).sort()).toEqual(['a', 'b']);
+    expect(await redis.exists('set')).toBe(0);
+  });
+
+  it('reject with the Redis error of a bad command', async () => {
+    await expect(sendFlatCommand(redis, 'xadd', ['k'], ['not-an-id', 'f'])).rejects.toThrow(/ERR/);
   });
 });

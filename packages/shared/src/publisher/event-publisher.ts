@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { toError } from '../errors';
 import { createEvent, encodeEvent, encodeNewEvent, InvalidEventError, isValidEventTime, type EncodedEvent, type EventEnvelope, type EventInput } from '../events';
 import type { Logger } from '../logger';
-import { flatCommand, queueCommand, sendFlatCommand } from '../redis/flat-command';
+import { queueFlatCommand, sendFlatCommand } from '../redis/flat-command';
 
 export interface EventPublisherOptions {
   /** Stream to `XADD` to (`STREAM_NAME`). */
@@ -105,7 +105,7 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
     // async: an invalid event must reject the returned promise, not throw at the call site.
     publish: async (input) => {
       const { id, type, fields } = encode(input, undefined, currentTime());
-      const streamId = await sendFlatCommand<string | null>(deps.redis, flatCommand('xadd', stream, head, fields));
+      const streamId = await sendFlatCommand<string | null>(deps.redis, 'xadd', stream, head, fields);
       if (streamId === null) throw new Error('XADD returned no entry id');
       return { id, streamId, type };
     },
@@ -124,7 +124,7 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
         const { id, type, fields } = encode(inputs[index]!, index, now);
         ids[index] = id;
         types[index] = type;
-        queueCommand(pipeline, flatCommand('xadd', stream, head, fields));
+        queueFlatCommand(pipeline, 'xadd', stream, head, fields);
       }
       const results = await pipeline.exec();
       if (results === null) throw new PublishError([], ids.map((id, index) => ({ index, id, error: new Error('pipeline was discarded') })));

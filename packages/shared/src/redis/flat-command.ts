@@ -20,20 +20,22 @@ function copyOfFlatList(this: readonly FlatArg[]): FlatArg[] {
 
 /**
  * A command whose arguments are the concatenation of `parts` (each already flat: strings,
- * numbers, Buffers, no nested arrays); ioredis sends it like any other, replies as strings.
+ * numbers, Buffers, no nested arrays); replies as strings. `keyPrefix` as the client's option
+ * (ioredis prefixes the command's keys with it, as for its own methods).
  */
-export function flatCommand(name: string, ...parts: readonly (readonly FlatArg[])[]): Command {
+export function flatCommand(name: string, parts: readonly (readonly FlatArg[])[], keyPrefix?: string): Command {
   const args: FlatArg[] = parts.length === 1 ? [...parts[0]!] : ([] as FlatArg[]).concat(...parts);
   (args as { flat?: unknown }).flat = copyOfFlatList;
-  return new Command(name, args, { replyEncoding: 'utf8' });
+  return new Command(name, args, keyPrefix ? { replyEncoding: 'utf8', keyPrefix } : { replyEncoding: 'utf8' });
 }
 
-/** Queues `command` on `pipeline` (its result lands in `exec()`'s results, in order). */
-export function queueCommand(pipeline: ChainableCommander, command: Command): void {
-  (pipeline as unknown as Pipeline).sendCommand(command);
+/** Queues the command `name` with the concatenated `parts` on `pipeline` (its reply lands in `exec()`'s results, in order). */
+export function queueFlatCommand(pipeline: ChainableCommander, name: string, ...parts: readonly (readonly FlatArg[])[]): void {
+  const target = pipeline as unknown as Pipeline;
+  target.sendCommand(flatCommand(name, parts, target.options?.keyPrefix));
 }
 
-/** Sends `command` on `redis`; resolves with its reply. */
-export function sendFlatCommand<T>(redis: Redis, command: Command): Promise<T> {
-  return redis.sendCommand(command) as Promise<T>;
+/** Sends the command `name` with the concatenated `parts` on `redis`; resolves with its reply. */
+export function sendFlatCommand<T>(redis: Redis, name: string, ...parts: readonly (readonly FlatArg[])[]): Promise<T> {
+  return redis.sendCommand(flatCommand(name, parts, redis.options.keyPrefix)) as Promise<T>;
 }
