@@ -142,7 +142,7 @@ describe('local mode (scripts/stack.sh)', () => {
       broken[broken.indexOf('data') + 1] = '{"workspaceId":"ws_42"}';
       const bad = (await streams!.xadd(stream, '*', ...broken))!;
       const dlqJobId = (entryId: string): string =>
-        deadLetterJobId({ kind: 'event', origin: { kind: 'event', stream, group, entryId }, name: 'x', data: {}, error: { message: 'x' }, attempts: 1, firstFailedAt: new Date().toISOString(), lastFailedAt: new Date().toISOString() });
+        deadLetterJobId({ origin: { kind: 'event', stream, group, entryId } });
       const deadLettered = async (entryId: string): Promise<boolean> => {
         const events = await queue!.xrange(`${BULL_PREFIX}:${dlqName}:events`, '-', '+');
         return events.some(([, eventFields]) => eventFields.includes(dlqJobId(entryId)));

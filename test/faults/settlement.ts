@@ -30,31 +30,11 @@ export async function dlqEntryStatus(api: DlqApi, id: string): Promise<string | 
 const TERMINAL_DLQ = new Set(['parked', 'recovered']);
 
 export function jobDlqId(queue: string, jobId: string): string {
-  const at = new Date().toISOString();
-  return deadLetterJobId({
-    kind: 'job',
-    origin: { kind: 'job', queue, jobId },
-    name: 'x',
-    data: {},
-    error: { message: 'x' },
-    attempts: 1,
-    firstFailedAt: at,
-    lastFailedAt: at,
-  });
+  return deadLetterJobId({ origin: { kind: 'job', queue, jobId } });
 }
 
 export function eventDlqId(stream: string, group: string, entryId: string): string {
-  const at = new Date().toISOString();
-  return deadLetterJobId({
-    kind: 'event',
-    origin: { kind: 'event', stream, group, entryId },
-    name: 'x',
-    data: {},
-    error: { message: 'x' },
-    attempts: 1,
-    firstFailedAt: at,
-    lastFailedAt: at,
-  });
+  return deadLetterJobId({ origin: { kind: 'event', stream, group, entryId } });
 }
 
 export interface JobOutcome {

@@ -32,16 +32,9 @@ export interface PendingEntry {
   deliveries: number;
 }
 
-type XReadReply = [stream: string, entries: [id: string, fields: string[] | null][]][] | null;
 type XReadBufferReply = [stream: Buffer, entries: [id: Buffer, fields: Buffer[] | null][]][] | null;
 
-/** Entries of the first (only) stream of an XREAD/XREADGROUP reply. */
-export function parseReadReply(reply: unknown): RawEntry[] {
-  const entries = (reply as XReadReply)?.[0]?.[1] ?? [];
-  return entries.map(([id, fields]) => ({ id, fields }));
-}
-
-/** As `parseReadReply`, for the `…Buffer` form of the command: ids as strings, fields kept as Buffers. */
+/** Entries of the first (only) stream of an XREADGROUP…Buffer reply: ids as strings, fields kept as Buffers. */
 export function parseReadBufferReply(reply: unknown): RawEntry[] {
   const entries = (reply as XReadBufferReply)?.[0]?.[1] ?? [];
   return entries.map(([id, fields]) => ({ id: id.toString(), fields }));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { configErrorOf } from '@event-infra/testing';
 import { z } from 'zod';
 import {
-  ConfigError,
   QUEUES,
   STREAM_DEFAULTS,
   bool,
@@ -18,17 +18,6 @@ import {
 } from '@event-infra/shared';
 
 const SECRET = 'hunter2-do-not-echo';
-
-/** Parses `env` with `schema` and returns the ConfigError it must throw. */
-function configError(schema: z.ZodType, env: Record<string, string | undefined>): ConfigError {
-  try {
-    parseConfig(schema, env);
-  } catch (caught) {
-    expect(caught).toBeInstanceOf(ConfigError);
-    return caught as ConfigError;
-  }
-  throw new Error('parseConfig accepted an invalid environment');
-}
 
 describe('parseConfig with the common shape', () => {
   it('fills every default of the env example', () => {
@@ -141,7 +130,7 @@ describe('configuration errors', () => {
   ];
 
   it.each(cases)('$variable: one line naming the variable, value not echoed', ({ variable, value, message }) => {
-    const error = configError(commonEnvSchema, { [variable]: value });
+    const error = configErrorOf(commonEnvSchema, { [variable]: value });
     expect(error.issues).toHaveLength(1);
     expect(error.issues[0]!.variable).toBe(variable);
     expect(error.issues[0]!.message).toMatch(message);
@@ -158,7 +147,7 @@ describe('configuration errors', () => {
       WORKERS: positiveInt,
       FLAG: bool,
     });
-    const error = configError(schema, { ADMIN_PASSWORD: '', WORKERS: '' });
+    const error = configErrorOf(schema, { ADMIN_PASSWORD: '', WORKERS: '' });
     expect(error.issues).toEqual([
       { variable: 'ADMIN_PASSWORD', message: 'is required' },
       { variable: 'WEBHOOK_URL', message: 'is required' },
@@ -171,7 +160,7 @@ describe('configuration errors', () => {
   });
 
   it('names every bad variable in one line', () => {
-    const error = configError(commonEnvSchema, { RETRY_ATTEMPTS: 'x', LOG_PRETTY: 'maybe', REDIS_URL: SECRET });
+    const error = configErrorOf(commonEnvSchema, { RETRY_ATTEMPTS: 'x', LOG_PRETTY: 'maybe', REDIS_URL: SECRET });
     expect(error.issues.map((issue) => issue.variable).sort()).toEqual(['LOG_PRETTY', 'REDIS_URL', 'RETRY_ATTEMPTS']);
     expect(error.message.split('\n')).toHaveLength(1);
     expect(error.message).not.toContain(SECRET);

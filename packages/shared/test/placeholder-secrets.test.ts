@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { configErrorOf } from '@event-infra/testing';
 import { z } from 'zod';
-import { ConfigError, commonEnvSchema, commonEnvShape, optionalSecret, parseConfig, placeholderSecretIssues } from '@event-infra/shared';
+import { commonEnvSchema, commonEnvShape, optionalSecret, parseConfig, placeholderSecretIssues } from '@event-infra/shared';
 
 /** KEY=VALUE lines of the env example, as the stack scripts read them. */
 function exampleEnv(): Record<string, string> {
@@ -15,19 +16,9 @@ function exampleEnv(): Record<string, string> {
   );
 }
 
-function configError(schema: z.ZodType, env: Record<string, string | undefined>): ConfigError {
-  try {
-    parseConfig(schema, env);
-  } catch (caught) {
-    expect(caught).toBeInstanceOf(ConfigError);
-    return caught as ConfigError;
-  }
-  throw new Error('parseConfig accepted placeholder secrets in production');
-}
-
 describe('placeholder secrets with NODE_ENV=production', () => {
   it("the example's own values are refused in production: one line naming each placeholder variable", () => {
-    const error = configError(commonEnvSchema, { ...exampleEnv(), NODE_ENV: 'production' });
+    const error = configErrorOf(commonEnvSchema, { ...exampleEnv(), NODE_ENV: 'production' });
     expect(error.issues.map((issue) => issue.variable).sort()).toEqual(['REDIS_PASSWORD', 'REDIS_QUEUE_PASSWORD', 'REDIS_STREAMS_PASSWORD']);
     expect(error.message).toMatch(/^invalid configuration: REDIS_PASSWORD: is the example's placeholder \(change-me-…\): set a real secret for NODE_ENV=production/);
     expect(error.message).not.toContain('\n');
@@ -53,7 +44,7 @@ describe('placeholder secrets with NODE_ENV=production', () => {
 
   it('checks API_KEY, any *_PASSWORD of a service schema, and the password inside a URL', () => {
     const schema = z.object({ ...commonEnvShape, ADMIN_USER: optionalSecret, ADMIN_PASSWORD: optionalSecret });
-    const error = configError(schema, {
+    const error = configErrorOf(schema, {
       NODE_ENV: 'production',
       API_KEY: 'change-me-api-key',
       ADMIN_USER: 'change-me-user-is-not-a-secret',

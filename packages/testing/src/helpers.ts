@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '@event-infra/shared';
+import { ConfigError, createLogger, parseConfig, type Logger } from '@event-infra/shared';
 
 /** A name unique to this test: queues, streams and groups never collide between tests. */
 export function uniqueName(prefix: string): string {
@@ -59,4 +59,18 @@ export function captureLogger(service = 'test', level = 'debug'): CapturedLogger
 /** A logger that writes nothing: for tests that do not look at logs. */
 export function silentLogger(): Logger {
   return createLogger({ service: 'test', level: 'silent' });
+}
+
+/**
+ * Parses `env` with `schema` and returns the ConfigError it must throw; throws when it accepts
+ * the environment or fails any other way.
+ */
+export function configErrorOf(schema: Parameters<typeof parseConfig>[0], env: Record<string, string | undefined>): ConfigError {
+  try {
+    parseConfig(schema, env);
+  } catch (caught) {
+    if (caught instanceof ConfigError) return caught;
+    throw caught;
+  }
+  throw new Error('parseConfig accepted an environment it should refuse');
 }

@@ -72,7 +72,7 @@ export function describeFailure(err: Error & { code?: unknown; status?: unknown;
  * Deterministic BullMQ job id for a DLQ entry, so that a failure reported twice (a crash
  * between "add to DLQ" and "acknowledge") lands once. BullMQ ids may not contain `:`.
  */
-export function deadLetterJobId(entry: DeadLetterEntry): string {
+export function deadLetterJobId(entry: Pick<DeadLetterEntry, 'origin' | 'dlqRetries'>): string {
   const origin = entry.origin;
   const raw =
     origin.kind === 'job'
