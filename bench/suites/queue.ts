@@ -79,7 +79,7 @@ async function drainProcessor(url: string, queue: Queue, count: number, logger: 
     { queues: [{ name: QUEUE, concurrency: CONCURRENCY }], ...WORKER_OPTIONS },
     {
       connect: () => new Redis(url, { maxRetriesPerRequest: null }),
-      runnerFor: (name) => createJobRunner({ queue: name, maxTimeoutMs: 3_600_000 }, { registry, deadLetters, observer, logger, readLogs: async () => [] }),
+      runnerFor: (name) => createJobRunner({ queue: name, maxTimeoutMs: 3_600_000 }, { registry, deadLetters, observer, logger }),
       deadLetters,
       logger,
     },

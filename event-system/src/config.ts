@@ -53,6 +53,10 @@ export const eventConfigSchema = z
     EVENT_TRIM_INTERVAL_MS: nonNegativeInt.default(60_000),
     /** Alert when the stream length reaches this share of STREAM_MAXLEN_APPROX. */
     EVENT_CAP_ALERT_RATIO: ratio.default(0.8),
+    /** Alert when the oldest entry pending in any group is older than this, ms; 0 disables the alert (the gauge stays). */
+    EVENT_PENDING_ALERT_AGE_MS: nonNegativeInt.default(600_000),
+    /** Largest stream entry (all field names and values) the processor decodes, bytes; larger ones go to the DLQ, cut. */
+    EVENT_MAX_ENTRY_BYTES: positiveInt.max(64 * 1024 * 1024).default(1_048_576),
   })
   .refine((c) => c.EVENT_CONSUMERS_MIN <= c.EVENT_CONSUMERS_MAX, {
     message: 'must not exceed EVENT_CONSUMERS_MAX',

@@ -51,7 +51,13 @@ export function engineOptions(config: EventConfig, consumerBaseName: string) {
     retryAttempts: config.RETRY_ATTEMPTS,
     claim: { idleMs: config.EVENT_CLAIM_IDLE_MS, intervalMs: config.EVENT_CLAIM_INTERVAL_MS, cleanupIdleMs: config.EVENT_CONSUMER_CLEANUP_IDLE_MS },
     dedupe: { enabled: config.EVENT_DEDUPE_ENABLED, windowMs: config.EVENT_DEDUPE_WINDOW_MS },
-    trim: { intervalMs: config.EVENT_TRIM_INTERVAL_MS, maxLenApprox: config.STREAM_MAXLEN_APPROX, alertRatio: config.EVENT_CAP_ALERT_RATIO },
+    trim: {
+      intervalMs: config.EVENT_TRIM_INTERVAL_MS,
+      maxLenApprox: config.STREAM_MAXLEN_APPROX,
+      alertRatio: config.EVENT_CAP_ALERT_RATIO,
+      pendingAlertAgeMs: config.EVENT_PENDING_ALERT_AGE_MS,
+    },
+    maxEntryBytes: config.EVENT_MAX_ENTRY_BYTES,
     service: SERVICES.event,
   };
 }

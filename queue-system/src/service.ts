@@ -110,7 +110,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
         runnerFor: (queue) =>
           createJobRunner(
             { queue, maxTimeoutMs },
-            { registry, deadLetters: sink, events, observer, logger, readLogs: (jobId) => jobs.logs(queue, jobId, 1000) },
+            { registry, deadLetters: sink, events, observer, logger },
           ),
         deadLetters: sink,
         logger,

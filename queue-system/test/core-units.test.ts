@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, JobTimeoutError } from '@event-infra/shared';
+import { ConfigError, JobTimeoutError, splitReservedMeta } from '@event-infra/shared';
 import { concurrencyFor, loadConfig } from '../src/config';
 import { createBuiltInRegistry, loadCustomHandlers } from '../src/core/create-registry';
 import { createHostGuard, isPrivateAddress } from '../src/core/host-guard';
 import { effectiveTimeoutMs } from '../src/core/job-runner';
-import { splitDlqMeta } from '../src/core/dlq-forwarder';
 import { demoSleepHandler } from '../src/core/handlers';
 import { enabledWorkQueues } from '../src/service';
 import { bulkSubmissionSchema, jobSubmissionSchema } from '../src/http/schemas';
@@ -77,10 +76,11 @@ describe('job runner helpers', () => {
     expect(effectiveTimeoutMs(9_999_999, 3_600_000)).toBe(3_600_000);
   });
 
-  it('splits the DLQ retry metadata off the job data', () => {
-    expect(splitDlqMeta({ a: 1, __dlq: { entryId: 'e', retries: 2 } })).toEqual({ data: { a: 1 }, meta: { entryId: 'e', retries: 2 } });
-    expect(splitDlqMeta({ a: 1 })).toEqual({ data: { a: 1 }, meta: undefined });
-    expect(splitDlqMeta({ a: 1, __dlq: 'garbage' })).toEqual({ data: { a: 1 }, meta: undefined });
+  it('splits the reserved metadata off the job data', () => {
+    const token = 'a'.repeat(32);
+    expect(splitReservedMeta({ a: 1, __dlq: { entryId: 'e', retries: 2, token } })).toEqual({ data: { a: 1 }, meta: { entryId: 'e', retries: 2, token } });
+    expect(splitReservedMeta({ a: 1 })).toEqual({ data: { a: 1 }, meta: {} });
+    expect(splitReservedMeta({ a: 1, __dlq: 'garbage', __other: 2 })).toEqual({ data: { a: 1 }, meta: {} });
   });
 
   it('demo.sleep rejects with the abort reason as soon as its signal aborts', async () => {

@@ -1,10 +1,14 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import {
+  buildEventDeadLetterEntry,
+  buildInvalidEntryDeadLetter,
   decodeEvent,
-  describeFailure,
-  fieldsToRecord,
+  decodeEventRetryRef,
+  dlqHandledKey,
+  fieldsAsStrings,
+  INVALID_ENTRY_NAME,
+  isPermanentError,
   queueFlatCommand,
-  InvalidEventError,
   toError,
   type DeadLetterEntry,
   type DeadLetterSink,
@@ -29,7 +33,12 @@ export interface BatchProcessorOptions {
    * below the claim idle time (the engine uses a third of it), ms.
    */
   heartbeatMs: number;
+  /** `EVENT_MAX_ENTRY_BYTES`: a larger stream entry is not decoded; it goes to the DLQ, cut to `OVERSIZE_STORED_CHARS`. */
+  maxEntryBytes: number;
 }
+
+/** Characters of an oversized entry's fields the DLQ keeps (README "Dead-letter handling"). */
+export const OVERSIZE_STORED_CHARS = 65_536;
 
 export interface BatchProcessorDeps {
   router: Router;
@@ -54,6 +63,11 @@ export interface PreparedBatch {
 export interface Settlement {
   ackIds: string[];
   processedEventIds: string[];
+  /**
+   * `dlqentryid` values (`<entryId>.<token>`) of DLQ retries handled successfully: written in
+   * the same pipeline as the XACK, as the durable "retry handled" record the DLQ processor reads.
+   */
+  handledRetries?: string[];
 }
 
 interface FailureNote {
@@ -106,6 +120,12 @@ export class BatchProcessor {
       if (entry.fields === null) {
         // Deleted between delivery and read: nothing left to handle.
         settlement.ackIds.push(entry.id);
+        continue;
+      }
+      const size = entrySize(entry.fields);
+      if (size > this.options.maxEntryBytes) {
+        const err = new EntryTooLargeError(size, this.options.maxEntryBytes);
+        if (await this.deadLetterInvalid(entry.id, entry.fields, err, deliveries?.get(entry.id) ?? 1, size)) settlement.ackIds.push(entry.id);
         continue;
       }
       try {
@@ -222,6 +242,7 @@ export class BatchProcessor {
           this.deps.metrics.observeLatency(Date.parse(event.time), now);
           settlement.ackIds.push(id);
           settlement.processedEventIds.push(event.id);
+          if (event.dlqentryid !== undefined) (settlement.handledRetries ??= []).push(event.dlqentryid);
           if (later) (succeeded ??= new Set()).add(event.id);
           continue;
         }
@@ -267,6 +288,14 @@ export class BatchProcessor {
   /** Queues the duplicate markers and one XACK for the settlement on `pipeline`. */
   commit(pipeline: ChainableCommander, settlement: Settlement): void {
     this.deps.dedupe.mark(pipeline, settlement.processedEventIds);
+    if (settlement.handledRetries !== undefined) {
+      // Claims, not facts: the DLQ processor counts a record only when its token matches the entry's.
+      const key = dlqHandledKey(this.options.group);
+      for (const ref of settlement.handledRetries) {
+        const { entryId, token } = decodeEventRetryRef(ref);
+        if (token !== undefined) pipeline.hset(key, entryId, token);
+      }
+    }
     if (settlement.ackIds.length > 0) queueFlatCommand(pipeline, 'xack', [this.options.stream, this.options.group], settlement.ackIds);
   }
 
@@ -279,44 +308,54 @@ export class BatchProcessor {
     return note;
   }
 
-  private async deadLetterInvalid(entryId: string, fields: WireFields, err: Error, deliveries: number): Promise<boolean> {
-    const record = fieldsToRecord(fields);
-    const now = new Date().toISOString();
-    const reason = err instanceof InvalidEventError ? err.reason : undefined;
-    const sent = await this.send(
-      {
-        kind: 'event',
-        origin: { kind: 'event', stream: this.options.stream, group: this.options.group, entryId, fields: record, ...(record.id ? { eventId: record.id } : {}) },
-        name: record.type ?? '(invalid)',
-        data: record,
-        error: { ...describeFailure(err), ...(reason ? { code: reason, permanent: true } : {}) },
-        attempts: deliveries,
-        firstFailedAt: now,
-        lastFailedAt: now,
-        dlqRetries: 0,
-      },
-      { entryId, reason: err.message },
-    );
+  private async deadLetterInvalid(entryId: string, fields: WireFields, err: Error, deliveries: number, sizeBytes?: number): Promise<boolean> {
+    const entry = buildInvalidEntryDeadLetter({
+      stream: this.options.stream,
+      group: this.options.group,
+      entryId,
+      fields: fieldsAsStrings(fields),
+      error: err,
+      deliveries,
+      maxStoredChars: sizeBytes === undefined ? this.options.maxEntryBytes : OVERSIZE_STORED_CHARS,
+      sizeBytes,
+    });
+    const sent = await this.send(entry, { entryId, reason: err.message.slice(0, 256) });
     if (sent) this.deps.metrics.count('invalid');
     return sent;
   }
 
   private deadLetterEvent(entryId: string, event: EventEnvelope, err: Error, deliveries: number, firstFailedAt: string): Promise<boolean> {
-    return this.send(
-      {
+    const { stream, group } = this.options;
+    const entry = buildEventDeadLetterEntry({ stream, group, entryId, event, error: err, deliveries, firstFailedAt, lastFailedAt: new Date().toISOString() });
+    return this.send(entry, { entryId, eventId: event.id, type: event.type, deliveries, reason: err.message.slice(0, 256) });
+  }
+
+  /**
+   * The record of last resort: origin and error only, which the schema always accepts. When even
+   * that is refused (a bug), the entry is acknowledged anyway with an error log: retrying could
+   * never succeed and would hold the trim point for good.
+   */
+  private async sendMinimal(entry: DeadLetterEntry, refusal: Error, context: Record<string, unknown>): Promise<boolean> {
+    const now = new Date().toISOString();
+    try {
+      await this.deps.dlq.add({
         kind: 'event',
-        origin: { kind: 'event', stream: this.options.stream, group: this.options.group, entryId, eventId: event.id },
-        name: event.type,
-        data: event,
-        error: describeFailure(err),
-        attempts: deliveries,
-        firstFailedAt,
-        lastFailedAt: new Date().toISOString(),
-        dlqRetries: event.dlqretries ?? 0,
-        ...(event.dlqentryid ? { dlqEntryId: event.dlqentryid } : {}),
-      },
-      { entryId, eventId: event.id, type: event.type, deliveries, reason: err.message },
-    );
+        origin: { kind: 'event', stream: this.options.stream, group: this.options.group, entryId: String(context.entryId) },
+        name: INVALID_ENTRY_NAME,
+        data: null,
+        error: { message: refusal.message, code: 'dlq_record_refused', permanent: true },
+        attempts: Number.isSafeInteger(entry.attempts) && entry.attempts >= 0 ? entry.attempts : 0,
+        firstFailedAt: now,
+        lastFailedAt: now,
+        dlqRetries: 0,
+      });
+      return true;
+    } catch (caught) {
+      const err = toError(caught);
+      if (!isPermanentError(err)) return false;
+      this.logger.error({ err, ...context }, 'minimal DLQ record refused too; entry acknowledged without a record');
+      return true;
+    }
   }
 
   /** Adds to the DLQ; on failure the entry stays pending (never acknowledged unrecorded). */
@@ -324,14 +363,39 @@ export class BatchProcessor {
     try {
       await this.deps.dlq.add(entry);
     } catch (caught) {
-      this.logger.error({ err: toError(caught), ...context }, 'DLQ add failed; entry stays pending');
-      return false;
+      const err = toError(caught);
+      // A record the DLQ schema refuses is refused forever: keep a minimal record instead of
+      // leaving the entry pending (it would come back every claim and hold the trim point).
+      if (!isPermanentError(err)) {
+        this.logger.error({ err, ...context }, 'DLQ add failed; entry stays pending');
+        return false;
+      }
+      this.logger.error({ err, ...context }, 'DLQ record refused; storing a minimal record');
+      if (!(await this.sendMinimal(entry, err, context))) return false;
     }
     this.failures.delete(String(context.entryId));
     this.deps.metrics.count('deadLettered');
     this.logger.warn(context, 'entry sent to the DLQ');
     return true;
   }
+}
+
+/** A stream entry larger than `EVENT_MAX_ENTRY_BYTES`: dead-lettered unread. */
+export class EntryTooLargeError extends Error {
+  readonly reason = 'entry_too_large';
+  readonly permanent = true;
+
+  constructor(sizeBytes: number, maxBytes: number) {
+    super(`stream entry is ${sizeBytes} bytes, over EVENT_MAX_ENTRY_BYTES (${maxBytes})`);
+    this.name = 'EntryTooLargeError';
+  }
+}
+
+/** Bytes of an entry's fields (names and values; characters when read as strings). */
+function entrySize(fields: WireFields): number {
+  let total = 0;
+  for (const field of fields) total += field.length;
+  return total;
 }
 
 /** Calls `handler`, turning a synchronous throw into a rejection. */

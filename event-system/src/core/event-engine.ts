@@ -26,7 +26,9 @@ export interface EventEngineOptions {
   claim: { idleMs: number; intervalMs: number; cleanupIdleMs: number };
   dedupe: { enabled: boolean; windowMs: number };
   /** Retention janitor; `intervalMs` 0 disables it. */
-  trim: { intervalMs: number; maxLenApprox: number; alertRatio: number };
+  trim: { intervalMs: number; maxLenApprox: number; alertRatio: number; pendingAlertAgeMs: number };
+  /** `EVENT_MAX_ENTRY_BYTES`: larger stream entries go to the DLQ undecoded. */
+  maxEntryBytes: number;
   service: string;
 }
 
@@ -79,7 +81,13 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
   const logger = deps.logger.child({ stream, group });
   const metrics = new ProcessorMetrics(deps.registry);
   const processor = new BatchProcessor(
-    { stream, group, retryAttempts: options.retryAttempts, heartbeatMs: Math.max(1, Math.floor(options.claim.idleMs / 3)) },
+    {
+      stream,
+      group,
+      retryAttempts: options.retryAttempts,
+      heartbeatMs: Math.max(1, Math.floor(options.claim.idleMs / 3)),
+      maxEntryBytes: options.maxEntryBytes,
+    },
     { router: deps.router, dedupe: new DuplicateFilter({ group, ...options.dedupe }), dlq: deps.dlq, metrics, logger },
   );
   const pool = new ConsumerPool(
@@ -99,7 +107,13 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
     { redis: streams, processor, metrics, logger, liveConsumers: () => pool.names() },
   );
   const janitor = new RetentionJanitor(
-    { stream, maxLenApprox: options.trim.maxLenApprox, alertRatio: options.trim.alertRatio, service: options.service },
+    {
+      stream,
+      maxLenApprox: options.trim.maxLenApprox,
+      alertRatio: options.trim.alertRatio,
+      pendingAlertAgeMs: options.trim.pendingAlertAgeMs,
+      service: options.service,
+    },
     { streams: deps.streams, master: deps.master, metrics, logger },
   );
   const autoscaler = new Autoscaler(

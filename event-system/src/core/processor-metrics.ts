@@ -30,6 +30,7 @@ export class ProcessorMetrics {
     groupPending: Gauge;
     consumerLoops: Gauge;
     capUsage: Gauge;
+    oldestPendingAge: Gauge;
   };
 
   /** Called before `/metrics` is rendered, to refresh the stream gauges (set by the engine). */
@@ -65,6 +66,11 @@ export class ProcessorMetrics {
       capUsage: new Gauge({
         name: 'event_processor_stream_cap_usage_ratio',
         help: 'Stream length / STREAM_MAXLEN_APPROX (1 means the safety cap drops entries)',
+        registers,
+      }),
+      oldestPendingAge: new Gauge({
+        name: 'event_processor_oldest_pending_age_seconds',
+        help: 'Age of the oldest entry delivered but not acknowledged in any group of the stream (0: none)',
         registers,
       }),
     };

@@ -11,6 +11,8 @@ export interface RetentionJanitorOptions {
   alertRatio: number;
   /** Minimum time between two alerts while the condition lasts, ms. Default 5 minutes. */
   alertRepeatMs?: number;
+  /** Alert when the oldest pending entry of a group is older than this, ms; 0: gauge only. */
+  pendingAlertAgeMs?: number;
   /** `source` of the alert message. */
   service: string;
 }
@@ -43,6 +45,9 @@ export interface TrimReport {
 export class RetentionJanitor {
   private readonly logger: Logger;
   private lastAlertAt = 0;
+  private lastPendingAlertAt = 0;
+  /** Age of the oldest entry pending in any group at the last run, ms (0: none pending). */
+  oldestPendingAgeMs = 0;
   /** Last trim point applied, for `/stats`. */
   lastTrimPoint: string | null = null;
   lastRunAt: string | null = null;
@@ -64,17 +69,49 @@ export class RetentionJanitor {
       if (isNoSuchKeyError(caught)) return null;
       throw caught;
     }
-    if (groups.length === 0) return null;
+    let oldestPending: { id: string; group: string } | undefined;
     let point: string | null = null;
     for (const group of groups) {
       let keep = nextStreamId(group.lastDeliveredId);
       if (group.pending > 0) {
         const [oldest] = parsePendingReply(await this.deps.streams.xpending(stream, group.name, '-', '+', 1));
         if (oldest && compareStreamIds(oldest.id, keep) < 0) keep = oldest.id;
+        if (oldest && (oldestPending === undefined || compareStreamIds(oldest.id, oldestPending.id) < 0)) oldestPending = { id: oldest.id, group: group.name };
       }
       if (point === null || compareStreamIds(keep, point) < 0) point = keep;
     }
+    this.notePending(oldestPending);
     return point;
+  }
+
+  /**
+   * The age of the oldest pending entry (from its id's time part): a gauge always, an alert
+   * past `pendingAlertAgeMs` (a poison entry or a stuck consumer holds the trim point there).
+   */
+  private notePending(oldest: { id: string; group: string } | undefined): void {
+    const now = Date.now();
+    const ageMs = oldest === undefined ? 0 : Math.max(0, now - Number(oldest.id.split('-')[0]));
+    this.oldestPendingAgeMs = ageMs;
+    this.deps.metrics.gauges.oldestPendingAge.set(ageMs / 1000);
+    const limit = this.options.pendingAlertAgeMs ?? 0;
+    if (oldest === undefined || limit <= 0 || ageMs < limit) return;
+    if (now - this.lastPendingAlertAt < (this.options.alertRepeatMs ?? 300_000)) return;
+    this.lastPendingAlertAt = now;
+    const alert = {
+      kind: 'stream-pending-age',
+      severity: 'warning',
+      source: this.options.service,
+      stream: this.options.stream,
+      group: oldest.group,
+      entryId: oldest.id,
+      ageMs,
+      message: `entry ${oldest.id} of ${this.options.stream} has been pending in group ${oldest.group} for ${Math.round(ageMs / 1000)} s: the stream cannot be trimmed past it`,
+      at: new Date(now).toISOString(),
+    };
+    this.logger.error(alert, 'oldest pending entry too old');
+    this.deps.master.publish(ALERT_CHANNEL, JSON.stringify(alert)).catch((caught: unknown) => {
+      this.logger.error({ err: toError(caught) }, 'could not publish the pending-age alert');
+    });
   }
 
   async runOnce(): Promise<TrimReport> {

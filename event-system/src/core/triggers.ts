@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { BULL_PREFIX, QUEUES, TRIGGER_JOB_ID_PREFIX, ValidationError, toError, type EventEnvelope } from '@event-infra/shared';
+import { BULL_PREFIX, QUEUES, TRIGGER_JOB_ID_PREFIX, ValidationError, toError, withoutReservedKeys, type EventEnvelope } from '@event-infra/shared';
 import type { EventHandler } from './router';
 
 /** One trigger of the triggers file (README "Triggers file"). */
@@ -74,7 +74,7 @@ function pathValue(source: unknown, path: string): unknown {
   return value;
 }
 
-/** The job data a trigger builds from an event. */
+/** The job data a trigger builds from an event; reserved `__…` keys of the event never reach it. */
 export function triggerJobData(trigger: Trigger, event: EventEnvelope): Record<string, unknown> {
   const base = trigger.include === 'event' ? { ...event } : trigger.include === 'data' ? { ...event.data } : {};
   const mapped = Object.fromEntries(
@@ -82,7 +82,7 @@ export function triggerJobData(trigger: Trigger, event: EventEnvelope): Record<s
       .map(([field, path]) => [field, pathValue(event, path)] as const)
       .filter(([, value]) => value !== undefined),
   );
-  return { ...base, ...mapped, ...trigger.data };
+  return withoutReservedKeys({ ...base, ...mapped, ...trigger.data });
 }
 
 export interface TriggerHandler {

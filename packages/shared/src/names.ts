@@ -96,3 +96,13 @@ export function processedEventsKey(group: string, bucket: number): string {
 
 /** Prefix of the BullMQ job ids the event processor's triggers create (`evt-<trigger>-<eventId>`). */
 export const TRIGGER_JOB_ID_PREFIX = 'evt';
+
+/**
+ * "Retry handled" records of one consumer group, on the streams Redis: a hash of DLQ entry
+ * id → retry token, written by the event processor in the pipeline that acknowledges a
+ * re-published event it handled; the DLQ processor reads it, marks the entry recovered when
+ * the token matches, and deletes the field. Durable (AOF) and independent of pub/sub.
+ */
+export function dlqHandledKey(group: string): string {
+  return `${MASTER_PREFIX}:dlq-handled:${group}`;
+}

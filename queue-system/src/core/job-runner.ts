@@ -1,6 +1,15 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { PermanentJobError, isPermanentError, toError, type DeadLetterSink, type Logger } from '@event-infra/shared';
-import { FAILED_ATTEMPT_LOG, buildDeadLetterEntry, firstFailureTime, splitDlqMeta } from './dlq-forwarder';
+import {
+  PermanentJobError,
+  buildJobDeadLetterEntry,
+  dataWithFirstFailure,
+  isPermanentError,
+  splitReservedMeta,
+  toError,
+  type DeadLetterSink,
+  type JobDlqMeta,
+  type Logger,
+} from '@event-infra/shared';
 import type { HandlerRegistry } from './handler-registry';
 import { JobAttempt, type AttemptShared } from './job-attempt';
 import type { LifecycleEvents } from './lifecycle-events';
@@ -30,8 +39,6 @@ export interface JobRunnerDeps {
   /** Absent when PUBLISH_EVENTS is off: then the worker path makes no extra Redis call. */
   events?: LifecycleEvents | undefined;
   observer?: JobObserver | undefined;
-  /** Reads a job's log lines (for the DLQ entry's first failure time). */
-  readLogs: (jobId: string) => Promise<string[]>;
   logger: Logger;
 }
 
@@ -41,8 +48,8 @@ export function effectiveTimeoutMs(requested: unknown, maxTimeoutMs: number): nu
 }
 
 /**
- * The BullMQ processor of one work queue: resolves the handler by job name, strips the DLQ
- * metadata, bounds the attempt by its timeout, maps permanent failures to
+ * The BullMQ processor of one work queue: resolves the handler by job name, strips the
+ * reserved metadata (`splitReservedMeta`), bounds the attempt by its timeout, maps permanent failures to
  * `UnrecoverableError`, and on the final failure writes the DLQ entry before BullMQ marks
  * the job failed (a crash in between re-runs the job; the DLQ id is deterministic, so the
  * entry lands once).
@@ -52,11 +59,20 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
   const logger = deps.logger.child({ component: 'job-runner', queue });
   const events = deps.events;
 
-  async function deadLetter(job: Job, data: Record<string, unknown>, meta: ReturnType<typeof splitDlqMeta>['meta'], error: Error, now: Date): Promise<void> {
+  async function deadLetter(job: Job, data: Record<string, unknown>, meta: JobDlqMeta, error: Error, now: Date): Promise<void> {
     const ref = { queue, jobId: String(job.id), name: job.name };
     try {
-      const firstFailedAt = await firstFailureTime(job, deps.readLogs, now).catch(() => now);
-      const entry = buildDeadLetterEntry({ job, queue, data, meta, error, attempts: job.attemptsMade + 1, firstFailedAt, lastFailedAt: now });
+      const entry = buildJobDeadLetterEntry({
+        queue,
+        jobId: String(job.id),
+        name: job.name,
+        data,
+        opts: job.opts as Record<string, unknown>,
+        meta,
+        error,
+        attempts: job.attemptsMade + 1,
+        lastFailedAt: now,
+      });
       const dlqId = await deps.deadLetters.add(entry);
       logger.warn({ jobId: job.id, name: job.name, dlqId, err: error }, 'job dead-lettered');
       events?.deadLettered(ref, error.message, job.attemptsMade + 1);
@@ -87,7 +103,7 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
 
   async function processJob(job: Job): Promise<unknown> {
     const started = performance.now();
-    const { data, meta } = splitDlqMeta(job.data);
+    const { data, meta } = splitReservedMeta(job.data);
     const attemptNumber = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     const timeoutMs = effectiveTimeoutMs((job.opts as { timeoutMs?: unknown }).timeoutMs, options.maxTimeoutMs);
@@ -114,9 +130,10 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
         if (cancelled) events!.cancelled(ref);
       }
       if (final && !cancelled) await deadLetter(job, data, meta, error, now);
-      else if (!final) {
-        await job.log(`${FAILED_ATTEMPT_LOG} ${attemptNumber} at ${now.toISOString()}: ${error.message}`).catch((logError: unknown) => {
-          attempt.logger.warn({ err: toError(logError) }, 'could not log failed attempt');
+      else if (!final && meta.firstFailedAt === undefined) {
+        // The first failure time travels in the job's reserved data (one write, on the first failure only).
+        await job.updateData(dataWithFirstFailure(data, meta, now)).catch((updateError: unknown) => {
+          attempt.logger.warn({ err: toError(updateError) }, 'could not record the first failure time');
         });
       }
       attempt.logger.info({ attempt: attemptNumber, maxAttempts, willRetry: !final, err: error }, 'job attempt failed');

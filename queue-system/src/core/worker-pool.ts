@@ -1,7 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BULL_PREFIX, JOB_CANCEL_CHANNEL, toError, type Logger } from '@event-infra/shared';
-import { buildDeadLetterEntry, splitDlqMeta } from './dlq-forwarder';
+import { BULL_PREFIX, JOB_CANCEL_CHANNEL, buildJobDeadLetterEntry, splitReservedMeta, toError, type Logger } from '@event-infra/shared';
 import type { createJobRunner, JobRunnerDeps } from './job-runner';
 
 export interface WorkerPoolOptions {
@@ -79,10 +78,20 @@ export async function startWorkerPool(options: WorkerPoolOptions, deps: WorkerPo
     worker.on('failed', (job, err) => {
       // A job that stalled too often fails inside BullMQ without reaching our runner.
       if (job === undefined || !/stalled more than allowable limit/.test(err.message)) return;
-      const { data, meta } = splitDlqMeta(job.data);
-      const now = new Date();
+      const { data, meta } = splitReservedMeta(job.data);
+      const entry = buildJobDeadLetterEntry({
+        queue: name,
+        jobId: String(job.id),
+        name: job.name,
+        data,
+        opts: job.opts as Record<string, unknown>,
+        meta,
+        error: err,
+        attempts: job.attemptsMade,
+        lastFailedAt: new Date(),
+      });
       deps.deadLetters
-        .add(buildDeadLetterEntry({ job, queue: name, data, meta, error: err, attempts: job.attemptsMade, firstFailedAt: now, lastFailedAt: now }))
+        .add(entry)
         .catch((caught: unknown) => logger.error({ queue: name, jobId: job.id, err: toError(caught) }, 'could not write DLQ entry'));
     });
     return { name, concurrency, worker, runner };

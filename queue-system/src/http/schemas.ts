@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RESERVED_EVENT_FIELDS, isReservedDataKey, reservedJobIdReason } from '@event-infra/shared';
 
 /** BullMQ job ids: no `:` (key separator) and not a bare integer (reserved for generated ids). */
 const jobId = z
@@ -6,7 +7,19 @@ const jobId = z
   .min(1)
   .max(256)
   .refine((value) => !value.includes(':'), 'must not contain ":"')
-  .refine((value) => !/^\d+$/.test(value), 'must not be a bare integer');
+  .refine((value) => !/^\d+$/.test(value), 'must not be a bare integer')
+  .superRefine((value, ctx) => {
+    // Retry and trigger ids are the stack's: a client job under one would pre-empt them.
+    const reason = reservedJobIdReason(value);
+    if (reason !== undefined) ctx.addIssue({ code: 'custom', message: `jobId is reserved: ${reason}` });
+  });
+
+/** Job data: an object whose `__…` keys (`__dlq` and the like) are the stack's, never a client's. */
+const jobData = z.record(z.string(), z.unknown()).superRefine((data, ctx) => {
+  for (const key of Object.keys(data)) {
+    if (isReservedDataKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: `data.${key.slice(0, 64)} is reserved for the stack` });
+  }
+});
 
 export const jobOptsSchema = z.strictObject({
   jobId: jobId.optional(),
@@ -28,7 +41,7 @@ export const jobOptsSchema = z.strictObject({
 
 export const jobSubmissionSchema = z.strictObject({
   name: z.string().min(1).max(256),
-  data: z.record(z.string(), z.unknown()).default({}),
+  data: jobData.default({}),
   opts: jobOptsSchema.optional(),
 });
 
@@ -45,6 +58,7 @@ export const eventBodySchema = z.looseObject({
   data: z.record(z.string(), z.unknown()),
   id: z.undefined({ error: 'id is assigned by the server' }).optional(),
   time: z.undefined({ error: 'time is assigned by the server' }).optional(),
+  ...Object.fromEntries(RESERVED_EVENT_FIELDS.map((field) => [field, z.undefined({ error: `${field} is reserved for the DLQ processor` }).optional()])),
 });
 
 /** Zod issues as `details`: path and message only (values are never echoed). */

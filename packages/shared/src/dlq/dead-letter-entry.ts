@@ -34,8 +34,14 @@ export const eventOriginSchema = z.object({
   entryId: z.string().min(1),
   /** Envelope id when the entry was a valid event. */
   eventId: z.string().optional(),
-  /** Raw stream fields, kept so an invalid entry is never lost. */
-  fields: z.record(z.string(), z.string()).optional(),
+  /**
+   * Raw stream fields of an entry that is not a valid event, as on the wire (`[f1, v1, f2, v2,
+   * …]`: order and repeated fields kept), so an invalid entry is never lost. A valid event is
+   * stored once, as `data`, without its fields.
+   */
+  fields: z.array(z.string()).optional(),
+  /** Set when `fields` were cut to the stored bound: the entry's size on the stream, bytes. */
+  truncatedFromBytes: z.number().int().nonnegative().optional(),
 });
 
 export const deadLetterEntrySchema = z.object({
@@ -52,17 +58,25 @@ export const deadLetterEntrySchema = z.object({
   lastFailedAt: z.iso.datetime({ offset: true }),
   /** How many times the DLQ processor has already sent this failure back to its origin. */
   dlqRetries: z.number().int().nonnegative().default(0),
-  /** The DLQ entry this failure came from when it was a retry from the DLQ. */
+  /** The DLQ entry this failure claims to be a retry of (trusted only with a matching `dlqToken`). */
   dlqEntryId: z.string().optional(),
+  /** The retry token the DLQ processor gave that retry. */
+  dlqToken: z.string().optional(),
 });
 export type DeadLetterEntry = z.input<typeof deadLetterEntrySchema>;
 export type ParsedDeadLetterEntry = z.output<typeof deadLetterEntrySchema>;
 
-/** Serialises a caught error into the entry's `error` field. */
+/** Longest error message kept in an entry, characters. */
+export const MAX_FAILURE_MESSAGE_CHARS = 8_192;
+/** Longest stack kept in an entry, characters. */
+export const MAX_FAILURE_STACK_CHARS = 16_384;
+
+/** Serialises a caught error into the entry's `error` field (message and stack bounded). */
 export function describeFailure(err: Error & { code?: unknown; status?: unknown; permanent?: unknown }): Failure {
-  const failure: Failure = { message: err.message, name: err.name };
-  if (err.stack !== undefined) failure.stack = err.stack;
-  if (typeof err.code === 'string') failure.code = err.code;
+  const message = String(err.message ?? '');
+  const failure: Failure = { message: message.slice(0, MAX_FAILURE_MESSAGE_CHARS), name: String(err.name ?? 'Error').slice(0, 256) };
+  if (typeof err.stack === 'string') failure.stack = err.stack.slice(0, MAX_FAILURE_STACK_CHARS);
+  if (typeof err.code === 'string') failure.code = err.code.slice(0, 256);
   if (typeof err.status === 'number') failure.status = err.status;
   if (err.permanent === true) failure.permanent = true;
   return failure;
@@ -80,12 +94,3 @@ export function deadLetterJobId(entry: Pick<DeadLetterEntry, 'origin' | 'dlqRetr
       : `event-${origin.stream}-${origin.group}-${origin.entryId}`;
   return raw.replaceAll(':', '_');
 }
-
-/** What `data[DLQ_META_KEY]` of a job retried from the DLQ holds. */
-export const dlqRetryMetaSchema = z.object({
-  /** Id of the DLQ entry this job was retried from. */
-  entryId: z.string().min(1),
-  /** How many times this failure has been sent back from the DLQ (1 on the first retry). */
-  retries: z.number().int().nonnegative(),
-});
-export type DlqRetryMeta = z.output<typeof dlqRetryMetaSchema>;

@@ -3,6 +3,17 @@ import type { Redis } from 'ioredis';
 import { BULL_PREFIX } from '../names';
 import { deadLetterEntrySchema, deadLetterJobId, type DeadLetterEntry } from './dead-letter-entry';
 
+/** The DLQ schema refused an entry: that will not change on a retry (`permanent`). */
+export class DeadLetterRefusedError extends Error {
+  readonly permanent = true as const;
+  readonly code = 'dlq_record_refused';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeadLetterRefusedError';
+  }
+}
+
 export interface DeadLetterSink {
   /** Adds the entry to the DLQ queue; resolves with its DLQ job id once Redis has it. */
   add(entry: DeadLetterEntry): Promise<string>;
@@ -21,7 +32,12 @@ export function createDeadLetterSink(options: DeadLetterSinkOptions): DeadLetter
   const queue = new Queue(options.queueName, { connection: options.connection, prefix: BULL_PREFIX });
   return {
     async add(entry) {
-      const parsed = deadLetterEntrySchema.parse(entry);
+      const result = deadLetterEntrySchema.safeParse(entry);
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        throw new DeadLetterRefusedError(`DLQ entry refused: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+      }
+      const parsed = result.data;
       const jobId = deadLetterJobId(parsed);
       // Entries are kept until the DLQ processor has handled them; it parks them on the master.
       const job = await queue.add(parsed.kind, parsed, { jobId, removeOnComplete: 1000, removeOnFail: 5000 });

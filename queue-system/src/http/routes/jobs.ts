@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { NotFoundError, asyncHandler } from '@event-infra/shared';
-import { FAILED_ATTEMPT_LOG } from '../../core/dlq-forwarder';
 import type { JobSubmitter } from '../../core/job-submitter';
 import { toJobView } from '../../core/job-view';
 import { parseBody } from '../parse-body';
@@ -48,7 +47,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       const state = await deps.jobs.state(queue, id);
       const [job, logs] = await Promise.all([deps.jobs.get(queue, id), deps.jobs.logs(queue, id, 10)]);
       if (!job || state === 'unknown') throw new NotFoundError(`no job ${id} in ${queue}`);
-      const message = logs.filter((line) => !line.startsWith(FAILED_ATTEMPT_LOG)).at(-1);
+      const message = logs.at(-1);
       res.json(toJobView(job, queue, state, message, deps.jobs.maxTimeoutMs));
     }),
   );
