@@ -24,8 +24,7 @@ import { OriginSender } from './core/origin-sender';
 import { RecoveryTracker } from './core/recovery-tracker';
 import { RetentionSweeper } from './core/retention';
 import { RetryPolicy } from './core/retry-policy';
-import { RetryScheduler } from './core/retry-scheduler';
-import { WebhookSender } from './core/webhook-sender';
+import { RetryQueue, RetryWorker } from './core/retry-scheduler';
 import { createApp } from './http/app';
 
 export interface DlqProcessor {
@@ -48,10 +47,9 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     [REDIS_ROLES.streams]: connectRole(config, REDIS_ROLES.streams, 'producer', logger),
     [REDIS_ROLES.queue]: connectRole(config, REDIS_ROLES.queue, 'producer', logger),
   };
-  const subscriber = connectRole(config, REDIS_ROLES.master, 'consumer', logger, 'subscriber');
-  const allClients = [...Object.values(clients), subscriber];
+  const allClients = Object.values(clients);
   try {
-    await waitForAll({ ...clients, subscriber }, config.REDIS_CONNECT_TIMEOUT_MS);
+    await waitForAll(clients, config.REDIS_CONNECT_TIMEOUT_MS);
   } catch (caught) {
     await closeAll(allClients);
     throw caught;
@@ -68,23 +66,22 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   const registry = createMetricsRegistry(SERVICES.dlq);
   const store = new DlqStore(master);
   const metrics = createDlqMetrics(registry, store);
-  let alerter: Alerter | undefined;
-  const webhook =
-    config.ALERT_WEBHOOK_URL === undefined
-      ? undefined
-      : new WebhookSender(
-          {
-            url: config.ALERT_WEBHOOK_URL,
-            timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
-            attempts: config.ALERT_WEBHOOK_ATTEMPTS,
-            retryDelayMs: config.ALERT_WEBHOOK_RETRY_DELAY_MS,
-            maxDelayMs: config.ALERT_WEBHOOK_MAX_RETRY_DELAY_MS,
-          },
-          { logger, onAttempt: async (id, outcome) => alerter?.onWebhookAttempt(id, outcome) },
-        );
-  alerter = new Alerter(
-    { windowMs: config.ALERT_COALESCE_WINDOW_MS, historyMax: config.ALERT_HISTORY_MAX },
-    { redis: master, store, metrics, logger, ...(webhook ? { webhook } : {}) },
+  const alerter = new Alerter(
+    {
+      windowMs: config.ALERT_COALESCE_WINDOW_MS,
+      historyMax: config.ALERT_HISTORY_MAX,
+      webhook:
+        config.ALERT_WEBHOOK_URL === undefined
+          ? undefined
+          : {
+              url: config.ALERT_WEBHOOK_URL,
+              timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
+              attempts: config.ALERT_WEBHOOK_ATTEMPTS,
+              retryDelayMs: config.ALERT_WEBHOOK_RETRY_DELAY_MS,
+              maxDelayMs: config.ALERT_WEBHOOK_MAX_RETRY_DELAY_MS,
+            },
+    },
+    { redis: master, store, metrics, logger },
   );
   const sender = new OriginSender({
     queueRedis: clients[REDIS_ROLES.queue],
@@ -97,9 +94,10 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     baseDelayMs: config.DLQ_RETRY_BASE_DELAY_MS ?? config.RETRY_DELAY,
     maxDelayMs: config.DLQ_RETRY_MAX_DELAY_MS,
   });
-  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, logger });
-  const scheduler = new RetryScheduler({ dlqQueueName: config.DLQ_QUEUE_NAME, connection: bullConnection }, { handler, logger });
-  handler.deps.scheduler = scheduler;
+  // The queue only adds delayed retries; the worker runs them through the handler: no cycle.
+  const scheduler = new RetryQueue({ dlqQueueName: config.DLQ_QUEUE_NAME, connection: bullConnection });
+  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, logger });
+  const retryWorker = new RetryWorker({ queueName: scheduler.queue.name, connection: bullConnection }, { handler, logger });
   const consumer = new DlqConsumer(
     {
       queueName: config.DLQ_QUEUE_NAME,
@@ -110,8 +108,8 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     { handler, logger },
   );
   const tracker = new RecoveryTracker(
-    { connection: bullConnection, checkIntervalMs: config.DLQ_RECOVERY_CHECK_MS },
-    { store, handler, subscriber, logger },
+    { connection: bullConnection, checkIntervalMs: config.DLQ_RECOVERY_CHECK_MS, group: config.CONSUMER_GROUP },
+    { store, handler, streams: clients[REDIS_ROLES.streams], logger },
   );
   const retention = new RetentionSweeper(
     {
@@ -127,11 +125,11 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     () => [
       { name: 'http', run: () => server?.close() },
       { name: 'dlq-consumer', run: () => consumer.close() },
-      { name: 'retry-scheduler', run: () => scheduler.close() },
+      { name: 'retry-worker', run: () => retryWorker.close() },
+      { name: 'retry-queue', run: () => scheduler.close() },
       { name: 'recovery-tracker', run: () => tracker.close() },
       { name: 'retention', run: () => retention.close() },
       { name: 'alerter', run: () => alerter.close() },
-      { name: 'webhook', run: () => webhook?.close() },
       { name: 'origin-sender', run: () => sender.close() },
       { name: 'dlq-queue', run: () => dlqQueue.close() },
       { name: 'redis', run: () => closeAll(allClients) },
@@ -142,7 +140,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   try {
     await alerter.start();
     await tracker.start();
-    scheduler.start();
+    retryWorker.start();
     consumer.start();
     retention.start();
     const app = createApp({
@@ -168,6 +166,6 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     await close();
     throw caught;
   }
-  logger.info({ url: server.url, maxRetries: config.DLQ_MAX_RETRIES, webhook: webhook !== undefined }, 'dlq processor listening');
+  logger.info({ url: server.url, maxRetries: config.DLQ_MAX_RETRIES, webhook: alerter.hasWebhook }, 'dlq processor listening');
   return { url: server.url, store, handler, alerter, close };
 }

@@ -4,7 +4,7 @@ import { ALERT_CHANNEL, toError, type Logger } from '@event-infra/shared';
 import type { DlqMetrics } from './dlq-metrics';
 import type { DlqStore } from './dlq-store';
 import { dlqKeys, type StoredEntry } from './stored-entry';
-import type { DeliveryOutcome, WebhookSender } from './webhook-sender';
+import { WebhookSender, type DeliveryOutcome, type WebhookSenderOptions } from './webhook-sender';
 
 /** Entry ids listed in one alert (the count is exact, the list is capped). */
 const ALERT_ID_LIMIT = 20;
@@ -34,6 +34,8 @@ export interface AlerterOptions {
   windowMs: number;
   /** Alerts kept in the history. */
   historyMax: number;
+  /** The webhook (`ALERT_WEBHOOK_URL` and its delivery settings); absent disables it. */
+  webhook?: WebhookSenderOptions | undefined;
 }
 
 export interface AlerterDeps {
@@ -42,7 +44,6 @@ export interface AlerterDeps {
   store: DlqStore;
   metrics: DlqMetrics;
   logger: Logger;
-  webhook?: WebhookSender;
 }
 
 /**
@@ -55,12 +56,23 @@ export class Alerter {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly logger: Logger;
   private closed = false;
+  /** Owned: its delivery reports come back to `onWebhookAttempt`. */
+  private readonly webhook: WebhookSender | undefined;
 
   constructor(
     private readonly options: AlerterOptions,
     private readonly deps: AlerterDeps,
   ) {
     this.logger = deps.logger.child({ component: 'alerter' });
+    this.webhook =
+      options.webhook === undefined
+        ? undefined
+        : new WebhookSender(options.webhook, { logger: deps.logger, onAttempt: (id, outcome) => this.onWebhookAttempt(id, outcome) });
+  }
+
+  /** True when alerts are also POSTed to a webhook. */
+  get hasWebhook(): boolean {
+    return this.webhook !== undefined;
   }
 
   /**
@@ -68,9 +80,9 @@ export class Alerter {
    * again the webhook of recent alerts still `pending` (the previous process stopped first).
    */
   async start(): Promise<void> {
-    if (this.deps.webhook !== undefined) {
+    if (this.webhook !== undefined) {
       const { items } = await this.history(0, PENDING_SCAN);
-      for (const alert of items) if (alert.webhook.status === 'pending') this.deps.webhook.send(alert.id, alert);
+      for (const alert of items) if (alert.webhook.status === 'pending') this.webhook.send(alert.id, alert);
     }
     const keys = await this.deps.redis.smembers(dlqKeys.alertBuckets());
     for (const key of keys) {
@@ -125,16 +137,16 @@ export class Alerter {
       lastParkedAt: new Date(Number(bucket.lastAtMs)).toISOString(),
       lastError: bucket.lastError ?? '',
       lastReason: bucket.lastReason ?? '',
-      message: `${count} ${bucket.kind ?? ''} failure(s) from ${bucket.origin ?? ''} parked in the DLQ`,
+      message: `${count} ${bucket.kind ?? ''} failure(s) from ${bucket.origin ?? ''} parked in the DLQ (last reason: ${bucket.lastReason || 'unknown'})`,
       createdAt: new Date().toISOString(),
-      webhook: { status: this.deps.webhook ? 'pending' : 'disabled', attempts: 0 },
+      webhook: { status: this.webhook ? 'pending' : 'disabled', attempts: 0 },
     };
     await this.record(alert);
     this.logger.error({ alert: { id: alert.id, origin: alert.origin, kind: alert.kind, count, entryIds, lastError: alert.lastError } }, 'dlq alert');
     await this.deps.redis.publish(ALERT_CHANNEL, JSON.stringify(alert));
     this.deps.metrics.alerts.inc({ channel: 'pubsub' });
     await this.deps.store.increment('alerts');
-    this.deps.webhook?.send(alert.id, alert);
+    this.webhook?.send(alert.id, alert);
     return alert;
   }
 
@@ -171,7 +183,10 @@ export class Alerter {
     await this.deps.redis.set(dlqKeys.alert(id), JSON.stringify(alert), 'KEEPTTL');
   }
 
-  /** Stops the timers and sends what the buckets hold (best effort; they stay on the master otherwise). */
+  /**
+   * Stops the timers and sends what the buckets hold (best effort; they stay on the master
+   * otherwise), then closes the webhook sender (pending deliveries are sent again on the next start).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -183,6 +198,7 @@ export class Alerter {
         this.logger.error({ err: toError(caught), key }, 'alert flush on close failed; the bucket stays for the next start');
       });
     }
+    await this.webhook?.close();
   }
 
   private schedule(key: string, delayMs: number): void {

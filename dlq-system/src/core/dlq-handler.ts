@@ -1,11 +1,12 @@
-import { AppError, NotFoundError, deadLetterEntrySchema, toError, type Logger, type ParsedDeadLetterEntry } from '@event-infra/shared';
+import { NotFoundError, deadLetterEntrySchema, toError, type Logger, type ParsedDeadLetterEntry } from '@event-infra/shared';
 import type { Alerter } from './alerter';
 import { classifyFailure } from './dlq-classifier';
 import type { DlqMetrics } from './dlq-metrics';
-import type { CounterName, DlqStore, EntryFilter } from './dlq-store';
-import type { OriginSender } from './origin-sender';
+import type { DlqStore, EntryFilter } from './dlq-store';
+import { EntryConflictError, EntryStateMachine, type TransitionName, type VersionedEntry } from './entry-state';
+import { RetryIdTakenError, type OriginSender } from './origin-sender';
 import type { RetryPolicy } from './retry-policy';
-import { HISTORY_LIMIT, type StoredEntry } from './stored-entry';
+import { HISTORY_LIMIT, type ParkReason, type StoredEntry } from './stored-entry';
 
 export interface BulkRetryResult {
   /** Parked entries matching the filter (may exceed `limit`). */
@@ -23,10 +24,13 @@ export class MalformedEntryError extends Error {
   }
 }
 
-/** Where scheduled retries wait (a delayed BullMQ job per retry, see `RetryScheduler`). */
+/** Where scheduled retries wait (a delayed BullMQ job per retry, see `RetryQueue`). */
 export interface RetrySchedule {
   schedule(entryId: string, retry: number, delayMs: number): Promise<void>;
 }
+
+/** What proves a retry succeeded: the retry job's own completion, or an event "handled" record's token. */
+export type RecoveryProof = { kind: 'job'; queue: string; jobId: string } | { kind: 'event'; token: string };
 
 export interface DlqHandlerDeps {
   store: DlqStore;
@@ -34,25 +38,26 @@ export interface DlqHandlerDeps {
   sender: OriginSender;
   alerter: Alerter;
   metrics: DlqMetrics;
+  scheduler: RetrySchedule;
   logger: Logger;
-  /** Set after construction (the scheduler's worker calls back into this handler). */
-  scheduler?: RetrySchedule;
 }
 
 const now = (): string => new Date().toISOString();
 
 /**
- * The DLQ's decisions: classify each incoming failure, store it, then schedule a retry or
- * park and alert; send entries back to their origin (automatic or manual); mark recovered.
- * One stored entry per original failure: a retried job or event that fails again carries the
- * entry id and updates the same entry.
+ * The DLQ's orchestrator: classifies each incoming failure, then moves its entry through the
+ * state machine (`entry-state.ts`): schedule a retry or park and alert; send entries back to
+ * their origin (automatic or manual); mark them recovered on proof. One stored entry per
+ * original failure: a retried job or event that fails again carries the entry id and its
+ * retry token, and updates the same entry; a claim without the right token is not believed.
  */
 export class DlqHandler {
   private readonly logger: Logger;
-  private readonly recovering = new Set<string>();
+  private readonly machine: EntryStateMachine;
 
-  constructor(readonly deps: DlqHandlerDeps) {
+  constructor(private readonly deps: DlqHandlerDeps) {
     this.logger = deps.logger.child({ component: 'dlq-handler' });
+    this.machine = new EntryStateMachine(deps.store);
   }
 
   /** Handles one DLQ queue job (`source` is its id). Idempotent for a redelivered job. */
@@ -60,66 +65,65 @@ export class DlqHandler {
     const parsed = deadLetterEntrySchema.safeParse(raw);
     if (!parsed.success) throw new MalformedEntryError(`DLQ job ${source} is not a dead-letter entry: ${parsed.error.issues[0]?.message ?? ''}`);
     const incoming = parsed.data;
-    const id = incoming.dlqEntryId ?? source;
-    const existing = await this.deps.store.get(id);
-    if (existing?.lastSource === source) {
-      // Redelivered after a crash: the decision was stored; make sure its follow-up exists.
-      if (existing.status === 'scheduled') await this.scheduleRetry(existing, existing.retries + 1, 0);
-      return existing;
-    }
-    if (existing?.retriedTo?.kind === 'job') await this.deps.store.untrack(existing.retriedTo.queue, existing.retriedTo.jobId);
+    const claimed = await this.claimedEntry(incoming, source);
+    if (claimed.duplicate) return this.redelivered(claimed.duplicate);
+    const existing = claimed.entry ?? (await this.deps.store.read(source));
+    if (claimed.entry === undefined && existing !== undefined) return this.redelivered(existing);
+    if (existing?.entry.retriedTo?.kind === 'job') await this.deps.store.untrack(existing.entry.retriedTo.queue, existing.entry.retriedTo.jobId);
     const classified = classifyFailure(incoming.error);
-    const entry = this.merge(existing, incoming, id, source, classified);
+    const entry = this.merge(existing?.entry, incoming, existing?.entry.id ?? source, source, classified);
     this.deps.metrics.received.inc({ kind: entry.kind });
+    const transition: TransitionName = existing === undefined ? 'receive' : 'failAgain';
     const decision = this.deps.policy.decide(classified.classification, entry.retries);
-    const log = this.logger.child({ entryId: id, origin: entry.originName, kind: entry.kind, name: entry.name });
-    if (decision.action === 'retry') {
-      entry.status = 'scheduled';
-      entry.nextRetryAt = new Date(Date.now() + decision.delayMs).toISOString();
-      // A manual retry of a parked entry that failed transiently again: no longer parked.
-      delete entry.parkReason;
-      delete entry.parkedAt;
-      await this.deps.store.save(entry, ['received', 'scheduled']);
-      await this.scheduleRetry(entry, decision.retry, decision.delayMs);
-      log.warn({ rule: classified.rule, retry: decision.retry, delayMs: decision.delayMs }, 'transient failure: retry scheduled');
+    if (decision.action === 'park') {
+      await this.park(transition, existing?.state, entry, decision.parkReason);
       return entry;
     }
-    await this.park(entry, decision.parkReason, ['received']);
+    entry.status = 'scheduled';
+    entry.nextRetryAt = new Date(Date.now() + decision.delayMs).toISOString();
+    // A manual retry of a parked entry that failed transiently again: no longer parked.
+    delete entry.parkReason;
+    delete entry.parkedAt;
+    await this.machine.apply(transition, existing?.state, entry);
+    await this.deps.scheduler.schedule(entry.id, decision.retry, decision.delayMs);
+    this.logger.warn({ entryId: entry.id, origin: entry.originName, rule: classified.rule, retry: decision.retry, delayMs: decision.delayMs }, 'transient failure: retry scheduled');
     return entry;
   }
 
   /** Called by the scheduler when a backoff is over. Skips entries no longer waiting (deleted, retried). */
   async autoRetry(entryId: string, retry: number): Promise<void> {
-    const entry = await this.deps.store.get(entryId);
-    if (entry === undefined || entry.status !== 'scheduled' || entry.retries >= retry) {
+    const found = await this.deps.store.read(entryId);
+    if (found === undefined || found.state.status !== 'scheduled' || found.entry.retries >= retry) {
       this.logger.debug({ entryId, retry }, 'scheduled retry skipped: entry no longer waiting');
       return;
     }
     try {
-      this.deps.sender.assertRetryable(entry);
+      this.deps.sender.assertRetryable(found.entry);
     } catch (caught) {
       // Transient error, but nothing that could be sent back (e.g. not a valid event): park it now.
       this.logger.error({ err: toError(caught), entryId }, 'entry cannot be sent back');
-      await this.park(entry, 'retry_failed');
+      await this.park('park', found.state, { ...found.entry }, 'retry_failed');
       return;
     }
-    await this.sendBack(entry, retry, 'auto');
+    await this.sendBack(found, retry, 'auto');
   }
 
   /** The scheduler gave up sending an entry back (its origin Redis stayed down): park it. */
   async retryFailed(entryId: string, err: Error): Promise<void> {
-    const entry = await this.deps.store.get(entryId);
-    if (entry === undefined || entry.status !== 'scheduled') return;
+    const found = await this.deps.store.read(entryId);
+    if (found === undefined || found.state.status !== 'scheduled') return;
     this.logger.error({ err, entryId }, 'sending back to the origin failed for good');
-    await this.park(entry, 'retry_failed');
+    await this.park('park', found.state, { ...found.entry }, 'retry_failed');
   }
 
-  /** `POST /dlq/:id/retry`: sends a parked entry back now. 404 unknown, 409 not parked. */
+  /** `POST /dlq/:id/retry`: sends a parked entry back now. 404 unknown, 409 not parked (or another retry won). */
   async manualRetry(entryId: string): Promise<StoredEntry> {
-    const entry = await this.deps.store.get(entryId);
-    if (entry === undefined) throw new NotFoundError(`no DLQ entry ${entryId}`);
-    if (entry.status !== 'parked') throw new AppError('conflict', `entry ${entryId} is ${entry.status}; only parked entries can be retried`);
-    return this.sendBack(entry, entry.retries + 1, 'manual');
+    const found = await this.deps.store.read(entryId);
+    if (found === undefined) throw new NotFoundError(`no DLQ entry ${entryId}`);
+    if (found.state.status !== 'parked') {
+      throw new EntryConflictError(entryId, 'startRetry', found.state);
+    }
+    return this.sendBack(found, found.entry.retries + 1, 'manual');
   }
 
   /**
@@ -143,64 +147,105 @@ export class DlqHandler {
     return result;
   }
 
-  /** A retried job completed or a retried event was processed. No-op unless the entry is `retried`. */
-  async markRecovered(entryId: string, via: string): Promise<boolean> {
-    // QueueEvents and the periodic check can report the same completion at once: count it once.
-    if (this.recovering.has(entryId)) return false;
-    this.recovering.add(entryId);
-    try {
-      return await this.recover(entryId, via);
-    } finally {
-      this.recovering.delete(entryId);
+  /** `DELETE /dlq/:id`: 404 unknown, 409 when another transition came first. */
+  async discard(entryId: string): Promise<void> {
+    const found = await this.deps.store.read(entryId);
+    if (found === undefined) throw new NotFoundError(`no DLQ entry ${entryId}`);
+    await this.machine.discard(found);
+    if (found.entry.retriedTo?.kind === 'job') await this.deps.store.untrack(found.entry.retriedTo.queue, found.entry.retriedTo.jobId);
+    this.logger.info({ entryId, status: found.state.status }, 'entry discarded');
+  }
+
+  /**
+   * The stack saw a retry succeed. Counts only for an entry `retried` to exactly that job, or
+   * with exactly that token; false otherwise (also when a concurrent report won).
+   */
+  async markRecovered(entryId: string, proof: RecoveryProof, via: string): Promise<boolean> {
+    // A conflict with `retrySent` (same state, newer version) is worth reading again; others end it.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const found = await this.deps.store.read(entryId);
+      if (found === undefined || found.state.status !== 'retried') return false;
+      const target = found.entry.retriedTo;
+      const proven =
+        proof.kind === 'job'
+          ? target?.kind === 'job' && target.queue === proof.queue && target.jobId === proof.jobId
+          : found.state.token !== '' && found.state.token === proof.token;
+      if (!proven) {
+        this.logger.warn({ entryId, via }, "recovery report does not match the entry's retry: ignored");
+        return false;
+      }
+      const entry: StoredEntry = { ...found.entry, status: 'recovered', recoveredAt: now() };
+      entry.updatedAt = entry.recoveredAt!;
+      delete entry.nextRetryAt;
+      try {
+        await this.machine.apply('recover', found.state, entry);
+      } catch (caught) {
+        if (caught instanceof EntryConflictError) continue;
+        throw caught;
+      }
+      if (target?.kind === 'job') await this.deps.store.untrack(target.queue, target.jobId);
+      this.deps.metrics.recovered.inc({ kind: entry.kind });
+      this.logger.info({ entryId, via, retries: entry.retries }, 'entry recovered');
+      return true;
     }
+    return false;
   }
 
-  private async recover(entryId: string, via: string): Promise<boolean> {
-    const entry = await this.deps.store.get(entryId);
-    if (entry === undefined || entry.status !== 'retried') return false;
-    entry.status = 'recovered';
-    entry.recoveredAt = now();
-    entry.updatedAt = entry.recoveredAt;
-    delete entry.nextRetryAt;
-    await this.deps.store.save(entry, ['recovered']);
-    if (entry.retriedTo?.kind === 'job') await this.deps.store.untrack(entry.retriedTo.queue, entry.retriedTo.jobId);
-    this.deps.metrics.recovered.inc({ kind: entry.kind });
-    this.logger.info({ entryId, via, retries: entry.retries }, 'entry recovered');
-    return true;
-  }
-
-  private async sendBack(entry: StoredEntry, retry: number, mode: 'auto' | 'manual'): Promise<StoredEntry> {
-    this.deps.sender.assertRetryable(entry);
-    const previous = structuredClone(entry);
-    // Stored (and tracked) before sending: the retried job may complete before we get here again.
-    const target = this.deps.sender.plannedTarget(entry, retry);
-    entry.status = 'retried';
-    entry.retries = retry;
-    entry.retriedAt = now();
-    entry.updatedAt = entry.retriedAt;
-    entry.retriedTo = target;
-    delete entry.nextRetryAt;
-    await this.deps.store.save(entry);
-    if (target.kind === 'job') await this.deps.store.track(target.queue, target.jobId, entry.id);
+  /** Sends `found` back: `startRetry` first (the one transition concurrent callers race for), then the send. */
+  private async sendBack(found: VersionedEntry, retry: number, mode: 'auto' | 'manual'): Promise<StoredEntry> {
+    this.deps.sender.assertRetryable(found.entry);
+    const token = found.state.token;
+    const next: StoredEntry = { ...found.entry, status: 'retried', retries: retry, retriedAt: now() };
+    next.updatedAt = next.retriedAt!;
+    delete next.nextRetryAt;
+    next.retriedTo = this.deps.sender.plannedTarget(next, retry, token);
+    const retried = await this.machine.apply('startRetry', found.state, next);
+    // Tracked before sending: the retried job may complete before the send returns.
+    if (next.retriedTo.kind === 'job') await this.deps.store.track(next.retriedTo.queue, next.retriedTo.jobId, next.id);
+    else if (next.origin.kind === 'event') await this.deps.store.noteEventGroup(next.origin.group);
+    let target;
     try {
-      entry.retriedTo = await this.deps.sender.send(entry, retry);
+      target = await this.deps.sender.send(next, retry, retried.state.token);
     } catch (caught) {
-      await this.deps.store.save(previous);
-      if (target.kind === 'job') await this.deps.store.untrack(target.queue, target.jobId);
+      await this.unsend(retried, found, toError(caught), mode);
+      // A taken retry id parks the entry (alerted): nothing for the scheduler to try again.
+      if (caught instanceof RetryIdTakenError && mode === 'auto') return { ...found.entry, status: 'parked', parkReason: 'retry_id_taken' };
       throw caught;
     }
-    await this.deps.store.save(entry, ['retried']);
-    this.deps.metrics.retried.inc({ kind: entry.kind, mode });
-    return entry;
+    this.deps.metrics.retried.inc({ kind: next.kind, mode });
+    if (target.kind === 'event') {
+      const sent: StoredEntry = { ...next, retriedTo: target };
+      // The event may already be handled and the entry recovered: then the stream id is not needed.
+      await this.machine.apply('retrySent', retried.state, sent).catch((caught: unknown) => {
+        if (!(caught instanceof EntryConflictError)) throw caught;
+      });
+      return sent;
+    }
+    return next;
   }
 
-  private async park(entry: StoredEntry, parkReason: NonNullable<StoredEntry['parkReason']>, increments: CounterName[] = []): Promise<void> {
+  /** The send failed: the entry goes back to where it was (parked if the retry id was taken). */
+  private async unsend(retried: VersionedEntry, before: VersionedEntry, err: Error, mode: 'auto' | 'manual'): Promise<void> {
+    const target = retried.entry.retriedTo;
+    if (target?.kind === 'job') await this.deps.store.untrack(target.queue, target.jobId);
+    const restored: StoredEntry = { ...before.entry, updatedAt: now() };
+    if (err instanceof RetryIdTakenError) {
+      this.logger.error({ entryId: restored.id, err }, 'retry job id already taken: entry stays parked');
+      await this.park('sendFailed', retried.state, { ...restored, retries: retried.entry.retries }, 'retry_id_taken');
+      return;
+    }
+    this.logger.warn({ entryId: restored.id, err, mode }, 'sending back failed');
+    restored.status = before.state.status === 'parked' ? 'parked' : 'scheduled';
+    await this.machine.apply('sendFailed', retried.state, restored);
+  }
+
+  private async park(transition: TransitionName, from: VersionedEntry['state'] | undefined, entry: StoredEntry, parkReason: ParkReason): Promise<void> {
     entry.status = 'parked';
     entry.parkedAt = now();
     entry.updatedAt = entry.parkedAt;
     entry.parkReason = parkReason;
     delete entry.nextRetryAt;
-    await this.deps.store.save(entry, [...increments, 'parked']);
+    await this.machine.apply(transition, from, entry);
     this.deps.metrics.parked.inc({ origin: entry.originName, classification: entry.classification, reason: parkReason });
     this.logger.error(
       { entryId: entry.id, origin: entry.originName, kind: entry.kind, name: entry.name, parkReason, rule: entry.rule, retries: entry.retries, error: entry.error.message },
@@ -212,9 +257,31 @@ export class DlqHandler {
     });
   }
 
-  private async scheduleRetry(entry: StoredEntry, retry: number, delayMs: number): Promise<void> {
-    if (this.deps.scheduler === undefined) throw new Error('retry scheduler not wired');
-    await this.deps.scheduler.schedule(entry.id, retry, delayMs);
+  /** Redelivered after a crash: the decision was stored; make sure its follow-up exists. */
+  private async redelivered(found: VersionedEntry): Promise<StoredEntry> {
+    if (found.state.status === 'scheduled') await this.deps.scheduler.schedule(found.entry.id, found.entry.retries + 1, 0);
+    return found.entry;
+  }
+
+  /**
+   * The entry an incoming failure belongs to when it claims one (`dlqEntryId`) with that
+   * entry's current retry token; a redelivery of an already handled report is `duplicate`.
+   * Any other claim is forged or stale: ignored (the failure becomes an entry of its own).
+   */
+  private async claimedEntry(incoming: ParsedDeadLetterEntry, source: string): Promise<{ entry?: VersionedEntry; duplicate?: VersionedEntry }> {
+    if (incoming.dlqEntryId === undefined) return {};
+    const found = await this.deps.store.read(incoming.dlqEntryId);
+    if (found !== undefined && (found.entry.lastSource === source || found.entry.history.some((item) => item.source === source))) {
+      return { duplicate: found };
+    }
+    if (found !== undefined && found.state.status === 'retried' && found.state.token !== '' && found.state.token === incoming.dlqToken) {
+      return { entry: found };
+    }
+    this.logger.warn({ source, claimed: incoming.dlqEntryId.slice(0, 256) }, 'failure claims a DLQ entry without its retry token: claim ignored');
+    incoming.dlqRetries = 0;
+    delete incoming.dlqEntryId;
+    delete incoming.dlqToken;
+    return {};
   }
 
   private merge(
@@ -241,6 +308,7 @@ export class DlqHandler {
       firstFailedAt: incoming.firstFailedAt,
       createdAt: at,
       failures: 0,
+      version: 0,
     };
     return {
       ...base,

@@ -1,7 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeys, type EntryKind, type EntryStatus, type StoredEntry } from './stored-entry';
+import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeys, type EntryKind, type EntryState, type EntryStatus, type StoredEntry } from './stored-entry';
 import type { FailureClass } from './dlq-classifier';
+import { LuaScript } from './lua-script';
+
+const TRANSITION = new LuaScript('entry-transition-13.lua');
+
+/** The state machine's record of one entry (kept beside the entry, never in API answers). */
+export interface EntryStateRecord {
+  status: EntryState;
+  version: number;
+  /** Retry token of the entry's current (or next) retry; empty when none. */
+  token: string;
+}
+
+/** One transition as the store applies it (see `EntryStateMachine` for the legal ones). */
+export interface StoredTransition {
+  id: string;
+  /** The entry as it will be stored (status `to`, version `expectedVersion + 1`); its indexes come from it. */
+  entry: StoredEntry | undefined;
+  from: readonly EntryState[];
+  to: EntryStatus | 'discarded' | 'purged';
+  expectedVersion: number;
+  /** New retry token; `-` clears it; absent keeps it. */
+  token?: string;
+  counters?: readonly CounterName[];
+}
 
 export interface EntryFilter {
   origin?: string;
@@ -28,7 +52,8 @@ const createdMs = (entry: StoredEntry): number => Date.parse(entry.createdAt);
 /**
  * DLQ storage on the master Redis (AOF there makes it durable): one JSON value per entry
  * and sorted-set indexes scored by creation time, per kind, origin, classification and
- * status, so listings never scan. Writes of an entry and its indexes go in one MULTI.
+ * status, so listings never scan. Every write is one transition script (entry, indexes,
+ * state record and counters at once).
  */
 export class DlqStore {
   constructor(private readonly redis: Redis) {}
@@ -38,44 +63,53 @@ export class DlqStore {
     return json === null ? undefined : (JSON.parse(json) as StoredEntry);
   }
 
-  /**
-   * Writes the entry and moves it to its current classification and status indexes, in one
-   * MULTI with the given counter increments.
-   */
-  async save(entry: StoredEntry, increments: readonly CounterName[] = []): Promise<void> {
-    const score = createdMs(entry);
-    const multi = this.redis.multi();
-    multi.set(dlqKeys.entry(entry.id), JSON.stringify(entry));
-    multi.zadd(dlqKeys.indexAll(), score, entry.id);
-    multi.zadd(dlqKeys.indexKind(entry.kind), score, entry.id);
-    multi.zadd(dlqKeys.indexOrigin(entry.originName), score, entry.id);
-    multi.sadd(dlqKeys.origins(), entry.originName);
-    for (const classification of FAILURE_CLASSES) {
-      if (classification === entry.classification) multi.zadd(dlqKeys.indexClass(classification), score, entry.id);
-      else multi.zrem(dlqKeys.indexClass(classification), entry.id);
-    }
-    for (const status of ENTRY_STATUSES) {
-      if (status === entry.status) multi.zadd(dlqKeys.indexStatus(status), score, entry.id);
-      else multi.zrem(dlqKeys.indexStatus(status), entry.id);
-    }
-    for (const counter of increments) multi.hincrby(dlqKeys.counters(), counter, 1);
-    await execOrThrow(multi);
+  /** The entry with its state record (status, version, retry token), in one round trip. */
+  async read(id: string): Promise<{ entry: StoredEntry; state: EntryStateRecord } | undefined> {
+    const results = await this.redis.multi().get(dlqKeys.entry(id)).hget(dlqKeys.state(), id).exec();
+    const json = results?.[0]?.[1] as string | null | undefined;
+    if (json === null || json === undefined) return undefined;
+    const entry = JSON.parse(json) as StoredEntry;
+    return { entry, state: parseState(results?.[1]?.[1] as string | null | undefined) ?? { status: entry.status, version: entry.version ?? 0, token: '' } };
   }
 
-  /** Removes the entry and its index memberships; false when it did not exist. */
-  async delete(id: string): Promise<boolean> {
-    const entry = await this.get(id);
-    if (entry === undefined) return false;
-    const multi = this.redis.multi();
-    multi.del(dlqKeys.entry(id));
-    multi.zrem(dlqKeys.indexAll(), id);
-    multi.zrem(dlqKeys.indexKind(entry.kind), id);
-    multi.zrem(dlqKeys.indexOrigin(entry.originName), id);
-    for (const classification of FAILURE_CLASSES) multi.zrem(dlqKeys.indexClass(classification), id);
-    for (const status of ENTRY_STATUSES) multi.zrem(dlqKeys.indexStatus(status), id);
-    if (entry.retriedTo?.kind === 'job') multi.hdel(dlqKeys.tracking(), trackingField(entry.retriedTo.queue, entry.retriedTo.jobId));
-    await execOrThrow(multi);
-    return true;
+  /** The state record alone (`discarded` entries keep one); undefined for an unknown id. */
+  async state(id: string): Promise<EntryStateRecord | undefined> {
+    return parseState(await this.redis.hget(dlqKeys.state(), id));
+  }
+
+  /**
+   * Applies one transition atomically (`entry-transition-13.lua`): the entry must be in one of
+   * `from` at `expectedVersion`. Writes `entry` (with `status` `to`) and its indexes, or
+   * removes it (`discarded`, `purged`), and increments `counters`. Resolves with the conflict
+   * (current status and version) instead when the check fails.
+   */
+  async transition(change: StoredTransition): Promise<{ ok: true; version: number } | { ok: false; status: EntryState; version: number }> {
+    const { id, entry } = change;
+    const keys = [
+      dlqKeys.entry(id),
+      dlqKeys.state(),
+      dlqKeys.indexAll(),
+      dlqKeys.indexKind(entry?.kind ?? 'job'),
+      dlqKeys.indexOrigin(entry?.originName ?? ''),
+      dlqKeys.origins(),
+      dlqKeys.counters(),
+      ...FAILURE_CLASSES.map((c) => dlqKeys.indexClass(c)),
+      ...ENTRY_STATUSES.map((status) => dlqKeys.indexStatus(status)),
+    ];
+    const args = [
+      id,
+      change.expectedVersion,
+      change.from.join(' '),
+      change.to,
+      entry === undefined ? '' : JSON.stringify(entry),
+      entry === undefined ? 0 : createdMs(entry),
+      entry?.classification ?? 'permanent',
+      entry?.originName ?? '',
+      change.token ?? '',
+      (change.counters ?? []).join(' '),
+    ];
+    const reply = (await TRANSITION.run(this.redis, keys, args)) as [number, string, string];
+    return reply[0] === 1 ? { ok: true, version: Number(reply[2]) } : { ok: false, status: reply[1] as EntryState, version: Number(reply[2]) };
   }
 
   /** Newest first. `offset`/`limit` page through the filtered set. */
@@ -134,6 +168,15 @@ export class DlqStore {
     return (await this.redis.hget(dlqKeys.tracking(), trackingField(queue, jobId))) ?? undefined;
   }
 
+  /** Remembers a consumer group whose "retry handled" records the recovery tracker must read. */
+  async noteEventGroup(group: string): Promise<void> {
+    await this.redis.sadd(dlqKeys.eventGroups(), group);
+  }
+
+  async eventGroups(): Promise<string[]> {
+    return this.redis.smembers(dlqKeys.eventGroups());
+  }
+
   async untrack(queue: string, jobId: string): Promise<void> {
     await this.redis.hdel(dlqKeys.tracking(), trackingField(queue, jobId));
   }
@@ -148,21 +191,31 @@ export class DlqStore {
 
   /**
    * Retention: removes finished entries (parked or recovered) created before `cutoffMs`, then
-   * the oldest finished ones beyond `maxEntries`. Entries in flight are never removed.
+   * the oldest finished ones beyond `maxEntries`. Entries in flight are never removed; an entry
+   * that changes meanwhile (an operator retries it) is skipped (its version moved on).
    */
   async sweep(cutoffMs: number | undefined, maxEntries: number | undefined, batch = 500): Promise<number> {
     let removed = 0;
-    const finished = (entry: StoredEntry): boolean => entry.status === 'parked' || entry.status === 'recovered';
     if (cutoffMs !== undefined) {
       const ids = await this.redis.zrangebyscore(dlqKeys.indexAll(), '-inf', cutoffMs, 'LIMIT', 0, batch);
-      for (const entry of await this.getMany(ids)) if (finished(entry) && (await this.delete(entry.id))) removed += 1;
+      removed += await this.purgeFinished(await this.getMany(ids));
     }
     if (maxEntries !== undefined) {
       const excess = (await this.redis.zcard(dlqKeys.indexAll())) - maxEntries;
       if (excess > 0) {
         const ids = await this.redis.zrange(dlqKeys.indexAll(), 0, String(Math.min(excess, batch) - 1));
-        for (const entry of await this.getMany(ids)) if (finished(entry) && (await this.delete(entry.id))) removed += 1;
+        removed += await this.purgeFinished(await this.getMany(ids));
       }
+    }
+    return removed;
+  }
+
+  private async purgeFinished(entries: StoredEntry[]): Promise<number> {
+    let removed = 0;
+    for (const entry of entries) {
+      if (entry.status !== 'parked' && entry.status !== 'recovered') continue;
+      const result = await this.transition({ id: entry.id, entry, from: [entry.status], to: 'purged', expectedVersion: entry.version ?? 0 });
+      if (result.ok) removed += 1;
     }
     return removed;
   }
@@ -187,13 +240,12 @@ export class DlqStore {
   }
 }
 
-function trackingField(queue: string, jobId: string): string {
-  return JSON.stringify([queue, jobId]);
+function parseState(raw: string | null | undefined): EntryStateRecord | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  const [status, version, token] = raw.split('|');
+  return { status: status as EntryState, version: Number(version), token: token ?? '' };
 }
 
-async function execOrThrow(multi: ReturnType<Redis['multi']>): Promise<void> {
-  const results = await multi.exec();
-  if (results === null) throw new Error('MULTI was discarded');
-  const failed = results.find(([err]) => err !== null);
-  if (failed?.[0]) throw failed[0];
+function trackingField(queue: string, jobId: string): string {
+  return JSON.stringify([queue, jobId]);
 }

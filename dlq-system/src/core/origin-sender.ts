@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Job, Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   AppError,
@@ -6,8 +6,11 @@ import {
   DLQ_META_KEY,
   SERVICES,
   createEventPublisher,
+  encodeEventRetryRef,
+  keptJobOptions,
+  retryJobData,
+  retryJobId,
   validateEvent,
-  type DlqRetryMeta,
   type EventPublisher,
   type Logger,
 } from '@event-infra/shared';
@@ -23,18 +26,21 @@ export interface OriginSenderDeps {
   streamMaxLenApprox: number;
 }
 
-/** Options of the original job worth keeping on a retry (contract: as given at submission). */
-const KEPT_JOB_OPTIONS = ['priority', 'attempts', 'backoff', 'timeoutMs'] as const;
-
-/** BullMQ job id of retry `retry` of a job: deterministic, so a repeated send adds once. */
-export function retryJobId(originalJobId: string, retry: number): string {
-  return `${originalJobId}-dlq-r${retry}`.replaceAll(':', '_');
+/** A job with the retry's id exists and is not this retry (its data lacks the token): nothing was sent. */
+export class RetryIdTakenError extends AppError {
+  constructor(queue: string, jobId: string) {
+    super('conflict', `retry job id ${jobId} on ${queue} is already taken by another job; the entry stays parked`);
+    this.name = 'RetryIdTakenError';
+  }
 }
 
 /**
- * Sends a stored failure back to its origin. A job goes to its queue under a new id with
- * fresh attempts and `data[DLQ_META_KEY] = {entryId, retries}`; an event goes back onto its
- * stream with the SAME envelope id and `dlqretries`/`dlqentryid`.
+ * Sends a stored failure back to its origin. A job goes to its queue under an id the client
+ * cannot predict (`retryJobId`, from the entry's retry token) with fresh attempts and
+ * `data.__dlq = {entryId, retries, token}`; the job found under that id afterwards must carry
+ * the token (create and verify), or the send fails with `RetryIdTakenError`. An event goes
+ * back onto its stream with the SAME envelope id, `dlqretries` and `dlqentryid` =
+ * `<entryId>.<token>`.
  */
 export class OriginSender {
   private readonly queues = new Map<string, Queue>();
@@ -43,51 +49,56 @@ export class OriginSender {
   constructor(private readonly deps: OriginSenderDeps) {}
 
   /** Throws `AppError('conflict')` for an entry that cannot be sent back (invalid event, non-object data). */
-  async send(entry: StoredEntry, retry: number): Promise<RetryTarget> {
-    return entry.origin.kind === 'job' ? this.sendJob(entry, entry.origin, retry) : this.sendEvent(entry, entry.origin.stream, retry);
+  async send(entry: StoredEntry, retry: number, token: string): Promise<RetryTarget> {
+    return entry.origin.kind === 'job' ? this.sendJob(entry, entry.origin, retry, token) : this.sendEvent(entry, entry.origin.stream, retry, token);
   }
 
-  /** Where `send(entry, retry)` will put it (the event's stream entry id is known only after). */
-  plannedTarget(entry: StoredEntry, retry: number): RetryTarget {
+  /** Where `send(entry, retry, token)` will put it (the event's stream entry id is known only after). */
+  plannedTarget(entry: StoredEntry, retry: number, token: string): RetryTarget {
     return entry.origin.kind === 'job'
-      ? { kind: 'job', queue: entry.origin.queue, jobId: retryJobId(entry.origin.jobId, retry) }
+      ? { kind: 'job', queue: entry.origin.queue, jobId: retryJobId(entry.origin.jobId, retry, token) }
       : { kind: 'event', stream: entry.origin.stream, eventId: entry.origin.eventId ?? '', streamId: '' };
   }
 
   /** Checks, without sending, that `entry` could be sent back. */
   assertRetryable(entry: StoredEntry): void {
-    if (entry.origin.kind === 'job') this.jobData(entry, 0);
-    else this.envelope(entry, 0);
+    if (entry.origin.kind === 'job') this.jobData(entry, 0, '0'.repeat(32));
+    else this.envelope(entry, 0, '0'.repeat(32));
   }
 
-  private jobData(entry: StoredEntry, retry: number): Record<string, unknown> {
+  private jobData(entry: StoredEntry, retry: number, token: string): Record<string, unknown> {
     if (typeof entry.data !== 'object' || entry.data === null || Array.isArray(entry.data)) {
       throw new AppError('conflict', `entry ${entry.id} has no object job data to send back`);
     }
-    const meta: DlqRetryMeta = { entryId: entry.id, retries: retry };
-    return { ...(entry.data as Record<string, unknown>), [DLQ_META_KEY]: meta };
+    return retryJobData(entry.data as Record<string, unknown>, { entryId: entry.id, retries: retry, token });
   }
 
-  private envelope(entry: StoredEntry, retry: number) {
+  private envelope(entry: StoredEntry, retry: number, token: string) {
     try {
-      return validateEvent({ ...(entry.data as Record<string, unknown>), dlqretries: retry, dlqentryid: entry.id });
+      return validateEvent({ ...(entry.data as Record<string, unknown>), dlqretries: retry, dlqentryid: encodeEventRetryRef(entry.id, token) });
     } catch (caught) {
       throw new AppError('conflict', `entry ${entry.id} is not a valid event and cannot be re-published`, undefined, { cause: caught });
     }
   }
 
-  private async sendJob(entry: StoredEntry, origin: { queue: string; jobId: string; opts?: Record<string, unknown> | undefined }, retry: number): Promise<RetryTarget> {
-    const data = this.jobData(entry, retry);
-    const opts: Record<string, unknown> = {};
-    for (const name of KEPT_JOB_OPTIONS) if (origin.opts?.[name] !== undefined) opts[name] = origin.opts[name];
-    const jobId = retryJobId(origin.jobId, retry);
-    await this.queue(origin.queue).add(entry.name, data, { ...(opts as JobsOptions), jobId });
+  private async sendJob(entry: StoredEntry, origin: { queue: string; jobId: string; opts?: Record<string, unknown> | undefined }, retry: number, token: string): Promise<RetryTarget> {
+    const data = this.jobData(entry, retry, token);
+    const jobId = retryJobId(origin.jobId, retry, token);
+    const queue = this.queue(origin.queue);
+    await queue.add(entry.name, data, { ...(keptJobOptions(origin.opts) as JobsOptions), jobId });
+    // BullMQ does not add a job whose id exists: verify that the job under this id is ours.
+    const job = await Job.fromId(queue, jobId);
+    const meta = (job?.data as Record<string, unknown> | undefined)?.[DLQ_META_KEY] as { token?: unknown; entryId?: unknown } | undefined;
+    if (job === undefined || meta?.token !== token || meta.entryId !== entry.id) {
+      // Gone already (completed and removed) cannot be told apart from "never ours": only a present job proves it.
+      if (job !== undefined) throw new RetryIdTakenError(origin.queue, jobId);
+    }
     this.deps.logger.info({ entryId: entry.id, queue: origin.queue, jobId, retry }, 'job sent back to its queue');
     return { kind: 'job', queue: origin.queue, jobId };
   }
 
-  private async sendEvent(entry: StoredEntry, stream: string, retry: number): Promise<RetryTarget> {
-    const event = this.envelope(entry, retry);
+  private async sendEvent(entry: StoredEntry, stream: string, retry: number, token: string): Promise<RetryTarget> {
+    const event = this.envelope(entry, retry, token);
     const published = await this.publisher(stream).publishEnvelope(event);
     this.deps.logger.info({ entryId: entry.id, stream, eventId: event.id, retry }, 'event sent back to its stream');
     return { kind: 'event', stream, eventId: event.id, streamId: published.streamId };

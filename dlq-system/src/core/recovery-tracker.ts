@@ -1,32 +1,40 @@
 import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BULL_PREFIX, EVENT_CHANNEL_PATTERN, toError, type Logger } from '@event-infra/shared';
+import { BULL_PREFIX, dlqHandledKey, toError, type Logger } from '@event-infra/shared';
 import type { DlqHandler } from './dlq-handler';
 import type { DlqStore } from './dlq-store';
+import { LuaScript } from './lua-script';
+
+const HDEL_IF_EQUAL = new LuaScript('hdel-if-equal-1.lua');
 
 export interface RecoveryTrackerOptions {
   /** Queue Redis, for QueueEvents and job state look-ups. */
   connection: ConnectionOptions;
-  /** How often tracked retried jobs are checked, ms. */
+  /** How often tracked retried jobs and "retry handled" records are checked, ms. */
   checkIntervalMs: number;
+  /** `CONSUMER_GROUP`: its records are always read (others once an entry of theirs was retried). */
+  group: string;
+  /** Records read per group and check (HSCAN COUNT). Default 500. */
+  scanCount?: number;
 }
 
 export interface RecoveryTrackerDeps {
   store: DlqStore;
   handler: DlqHandler;
-  /** A dedicated `consumer` client on the master, put in subscriber mode here. */
-  subscriber: Redis;
+  /** Producer client on the streams Redis, where the event processor writes "retry handled" records. */
+  streams: Redis;
   logger: Logger;
 }
 
 /**
- * Marks retried entries recovered.
- * - Jobs: every job sent back is tracked on the master (`queue`, `jobId` → entry). Its
- *   `completed` event (QueueEvents on that queue) marks the entry recovered; a periodic
- *   check of the job state catches completions that happened while this process was down.
- * - Events: the event processor publishes every processed event on its fan-out channel; an
- *   envelope carrying `dlqentryid` marks that entry recovered (processed, not merely
- *   re-published).
+ * Marks retried entries recovered, on proof only.
+ * - Jobs: every job sent back is tracked on the master (`queue`, `jobId` → entry). Its own
+ *   `completed` event (QueueEvents on that queue) marks the entry recovered; a periodic check
+ *   of the job state catches completions that happened while this process was down.
+ * - Events: the event processor, when it has handled a re-published entry, writes a durable
+ *   record (entry id → retry token) on the streams Redis in the pipeline of its XACK. Each
+ *   check reads those records; one whose token is the entry's marks it recovered, and every
+ *   record read is removed. Neither pub/sub nor this process being up at the time matters.
  */
 export class RecoveryTracker {
   private readonly events = new Map<string, QueueEvents>();
@@ -44,10 +52,6 @@ export class RecoveryTracker {
   }
 
   async start(): Promise<void> {
-    this.deps.subscriber.on('pmessage', (_pattern: string, _channel: string, message: string) => {
-      this.onFanOut(message).catch((caught: unknown) => this.logger.error({ err: toError(caught) }, 'fan-out recovery check failed'));
-    });
-    await this.deps.subscriber.psubscribe(EVENT_CHANNEL_PATTERN);
     await this.check();
     this.timer = setInterval(() => {
       if (this.checking !== undefined) return;
@@ -59,31 +63,46 @@ export class RecoveryTracker {
     }, this.options.checkIntervalMs);
   }
 
-  /** One pass over tracked jobs: watch their queues, mark completed ones recovered. */
+  /** One pass: tracked jobs, then the "retry handled" records of every known group. */
   async check(): Promise<void> {
+    await this.checkJobs();
+    await this.checkEvents();
+  }
+
+  private async checkJobs(): Promise<void> {
     for (const { queue, jobId, entryId } of await this.deps.store.tracked()) {
       if (this.closed) return;
-      const entry = await this.deps.store.get(entryId);
-      if (entry?.status !== 'retried') {
+      const state = await this.deps.store.state(entryId);
+      if (state?.status !== 'retried') {
         // Deleted, or its retry failed and came back: nothing to wait for any more.
         await this.deps.store.untrack(queue, jobId);
         continue;
       }
       await this.watch(queue);
-      const state = await this.queue(queue).getJobState(jobId);
-      if (state === 'completed') await this.deps.handler.markRecovered(entryId, 'job-state');
+      if ((await this.queue(queue).getJobState(jobId)) === 'completed') {
+        await this.deps.handler.markRecovered(entryId, { kind: 'job', queue, jobId }, 'job-state');
+      }
     }
   }
 
-  private async onFanOut(message: string): Promise<void> {
-    let envelope: { dlqentryid?: unknown };
-    try {
-      envelope = JSON.parse(message) as { dlqentryid?: unknown };
-    } catch {
-      // Not our concern: other publishers may use the channel; only DLQ retries matter here.
-      return;
+  private async checkEvents(): Promise<void> {
+    const groups = new Set([this.options.group, ...(await this.deps.store.eventGroups())]);
+    for (const group of groups) {
+      const key = dlqHandledKey(group);
+      let cursor = '0';
+      do {
+        if (this.closed) return;
+        const [next, flat] = await this.deps.streams.hscan(key, cursor, 'COUNT', this.options.scanCount ?? 500);
+        cursor = next;
+        for (let index = 0; index + 1 < flat.length; index += 2) {
+          const entryId = flat[index]!;
+          const token = flat[index + 1]!;
+          await this.deps.handler.markRecovered(entryId, { kind: 'event', token }, 'event-handled');
+          // Consumed either way: a record that matched nothing is forged or stale.
+          await HDEL_IF_EQUAL.run(this.deps.streams, [key], [entryId, token]);
+        }
+      } while (cursor !== '0');
     }
-    if (typeof envelope.dlqentryid === 'string') await this.deps.handler.markRecovered(envelope.dlqentryid, 'event-processed');
   }
 
   private async watch(queue: string): Promise<void> {
@@ -93,7 +112,7 @@ export class RecoveryTracker {
     queueEvents.on('completed', ({ jobId }) => {
       this.deps.store
         .trackedEntry(queue, jobId)
-        .then((entryId) => (entryId === undefined ? false : this.deps.handler.markRecovered(entryId, 'job-completed')))
+        .then((entryId) => (entryId === undefined ? false : this.deps.handler.markRecovered(entryId, { kind: 'job', queue, jobId }, 'job-completed')))
         .catch((caught: unknown) => this.logger.error({ err: toError(caught), queue, jobId }, 'completion check failed'));
     });
     queueEvents.on('error', (err) => this.logger.warn({ err, queue }, 'queue events error'));
@@ -115,6 +134,5 @@ export class RecoveryTracker {
     await this.checking;
     await Promise.allSettled([...this.events.values()].map((events) => events.close()));
     await Promise.allSettled([...this.queues.values()].map((queue) => queue.close()));
-    // The subscriber client itself is closed by the composition root with the other clients.
   }
 }

@@ -2,7 +2,7 @@ import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { BULL_PREFIX, dlqRetryQueueName, toError, type Logger } from '@event-infra/shared';
 import type { DlqHandler, RetrySchedule } from './dlq-handler';
 
-export interface RetrySchedulerOptions {
+export interface RetryQueueOptions {
   /** `DLQ_QUEUE_NAME`; scheduled retries live in `<name>-retries`. */
   dlqQueueName: string;
   /** Connection options for the queue Redis (BullMQ opens its own connections). */
@@ -18,18 +18,14 @@ interface RetryJobData {
 
 /**
  * Backoffs that survive restarts: each scheduled retry is a delayed BullMQ job on the queue
- * Redis, id `<entryId>-r<n>` so scheduling twice adds once. When the delay is over, the
- * worker asks the handler to send the entry back to its origin.
+ * Redis, id `<entryId>-r<n>` so scheduling twice adds once. This half only adds; the
+ * `RetryWorker` runs them (so the handler needs the queue, and the worker needs the handler).
  */
-export class RetryScheduler implements RetrySchedule {
-  private readonly queue: Queue<RetryJobData>;
-  private worker: Worker<RetryJobData> | undefined;
+export class RetryQueue implements RetrySchedule {
+  readonly queue: Queue<RetryJobData>;
   private readonly sendAttempts: number;
 
-  constructor(
-    private readonly options: RetrySchedulerOptions,
-    private readonly deps: { handler: DlqHandler; logger: Logger },
-  ) {
+  constructor(readonly options: RetryQueueOptions) {
     this.queue = new Queue(dlqRetryQueueName(options.dlqQueueName), { connection: options.connection, prefix: BULL_PREFIX });
     this.sendAttempts = options.sendAttempts ?? 10;
   }
@@ -49,10 +45,24 @@ export class RetryScheduler implements RetrySchedule {
     );
   }
 
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+/** Runs the scheduled retries of a `RetryQueue`: when a delay is over, the handler sends the entry back. */
+export class RetryWorker {
+  private worker: Worker<RetryJobData> | undefined;
+
+  constructor(
+    private readonly options: { queueName: string; connection: ConnectionOptions },
+    private readonly deps: { handler: DlqHandler; logger: Logger },
+  ) {}
+
   start(): void {
-    const logger = this.deps.logger.child({ component: 'retry-scheduler' });
+    const logger = this.deps.logger.child({ component: 'retry-worker' });
     this.worker = new Worker<RetryJobData>(
-      this.queue.name,
+      this.options.queueName,
       async (job) => this.deps.handler.autoRetry(job.data.entryId, job.data.retry),
       { connection: this.options.connection, prefix: BULL_PREFIX, concurrency: 5 },
     );
@@ -71,6 +81,5 @@ export class RetryScheduler implements RetrySchedule {
 
   async close(): Promise<void> {
     await this.worker?.close();
-    await this.queue.close();
   }
 }

@@ -2,14 +2,16 @@ import { masterKey, type Failure, type ParsedDeadLetterEntry } from '@event-infr
 import type { FailureClass } from './dlq-classifier';
 
 /**
- * Life of a stored DLQ entry:
- * - `scheduled`: transient, an automatic retry waits for its backoff;
+ * Statuses a stored entry can have (the states of `entry-state.ts` that are kept and indexed):
+ * - `scheduled` (awaiting retry): transient, an automatic retry waits for its backoff;
  * - `retried`: sent back to its origin, waiting for the outcome;
- * - `recovered`: the retried job completed / the retried event was processed;
+ * - `recovered`: the stack saw that retry succeed;
  * - `parked`: permanent, or out of retries; waits for an operator (alert raised).
  */
 export const ENTRY_STATUSES = ['scheduled', 'retried', 'recovered', 'parked'] as const;
 export type EntryStatus = (typeof ENTRY_STATUSES)[number];
+/** Every state of an entry: `new` (not stored yet) and `discarded` (deleted by an operator) besides. */
+export type EntryState = 'new' | EntryStatus | 'discarded';
 export const FAILURE_CLASSES = ['transient', 'permanent'] as const satisfies readonly FailureClass[];
 export const ENTRY_KINDS = ['job', 'event'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
@@ -45,6 +47,8 @@ export interface StoredEntry {
   rule: string;
   reason: string;
   status: EntryStatus;
+  /** Bumped by every transition; a transition applies only to the version it was computed from. */
+  version: number;
   /** Times this failure was sent back to its origin (automatic and manual). */
   retries: number;
   /** Times this failure reached the DLQ. */
@@ -56,7 +60,7 @@ export interface StoredEntry {
   retriedTo?: RetryTarget;
   recoveredAt?: string;
   parkedAt?: string;
-  parkReason?: 'permanent' | 'retries_exhausted' | 'retry_failed';
+  parkReason?: ParkReason;
   /** Last failures, newest last (at most `HISTORY_LIMIT`). */
   history: EntryHistoryItem[];
   /** DLQ queue job id last handled: a redelivered DLQ job is recognised and not counted twice. */
@@ -64,6 +68,12 @@ export interface StoredEntry {
 }
 
 export const HISTORY_LIMIT = 20;
+
+/**
+ * Why an entry is parked: a permanent failure, out of automatic retries, sending it back
+ * failed for good, or the retry's job id was already taken by a job with other content.
+ */
+export type ParkReason = 'permanent' | 'retries_exhausted' | 'retry_failed' | 'retry_id_taken';
 
 /** Every key of the DLQ storage on the master Redis (`evinfra:dlq:…`), built here only. */
 export const dlqKeys = {
@@ -76,6 +86,10 @@ export const dlqKeys = {
   origins: () => masterKey('dlq', 'origins'),
   counters: () => masterKey('dlq', 'counters'),
   tracking: () => masterKey('dlq', 'tracking'),
+  /** Hash id → `status|version|token`: the state machine's record (the token never leaves the stack). */
+  state: () => masterKey('dlq', 'state'),
+  /** Consumer groups whose "retry handled" records the recovery tracker reads. */
+  eventGroups: () => masterKey('dlq', 'event-groups'),
   tmp: (token: string) => masterKey('dlq', 'tmp', token),
   alert: (id: string) => masterKey('dlq', 'alert', id),
   alerts: () => masterKey('dlq', 'alerts'),

@@ -94,8 +94,7 @@ export function dlqRoutes(deps: DlqRoutesDeps): Router {
     '/:id',
     asyncHandler(async (req, res) => {
       const id = entryId(req);
-      if (!(await deps.store.delete(id))) throw new NotFoundError(`no DLQ entry ${id}`);
-      await deps.store.increment('deleted');
+      await deps.handler.discard(id);
       res.json({ id, deleted: true });
     }),
   );

@@ -1,0 +1,75 @@
+--[[
+One transition of one DLQ entry, applied atomically (see entry-state.ts for the table).
+Checks that the entry is in one of the allowed states at the expected version, then writes
+the entry, its indexes, its state record and the counters, or removes it (discard, purge).
+
+KEYS[1]  entry JSON                      (dlqKeys.entry(id))
+KEYS[2]  state hash: id -> "status|version|token"   (dlqKeys.state())
+KEYS[3]  index: all                      KEYS[4]  index: kind
+KEYS[5]  index: origin                   KEYS[6]  set of origin names
+KEYS[7]  counters hash
+KEYS[8]  index: class transient          KEYS[9]  index: class permanent
+KEYS[10] index: status scheduled         KEYS[11] index: status retried
+KEYS[12] index: status recovered         KEYS[13] index: status parked
+
+ARGV[1]  entry id
+ARGV[2]  expected version (0: the entry must not exist yet)
+ARGV[3]  allowed current states, space-separated ("new" is a missing entry)
+ARGV[4]  new status: scheduled | retried | recovered | parked | discarded | purged
+ARGV[5]  entry JSON (ignored for discarded/purged)
+ARGV[6]  index score (creation time, ms)
+ARGV[7]  classification: transient | permanent
+ARGV[8]  origin name
+ARGV[9]  retry token: "" keeps it, "-" clears it, anything else replaces it
+ARGV[10] counters to increment by 1, space-separated (may be empty)
+
+Returns {1, new status, new version} or, on conflict, {0, current status, current version}.
+]]
+local id = ARGV[1]
+local status, version, token = 'new', 0, ''
+local current = redis.call('HGET', KEYS[2], id)
+if current then
+  local s, v, t = string.match(current, '^([^|]*)|([^|]*)|(.*)$')
+  status, version, token = s, tonumber(v), t
+end
+local allowed = false
+for name in string.gmatch(ARGV[3], '%S+') do
+  if name == status then allowed = true end
+end
+if not allowed or version ~= tonumber(ARGV[2]) then
+  return {0, status, tostring(version)}
+end
+local next_version = version + 1
+local to = ARGV[4]
+if ARGV[9] == '-' then token = '' elseif ARGV[9] ~= '' then token = ARGV[9] end
+if to == 'discarded' or to == 'purged' then
+  redis.call('DEL', KEYS[1])
+  for i = 3, 5 do redis.call('ZREM', KEYS[i], id) end
+  for i = 8, 13 do redis.call('ZREM', KEYS[i], id) end
+  if to == 'purged' then
+    redis.call('HDEL', KEYS[2], id)
+  else
+    redis.call('HSET', KEYS[2], id, 'discarded|' .. next_version .. '|')
+  end
+else
+  local score = ARGV[6]
+  redis.call('SET', KEYS[1], ARGV[5])
+  for i = 3, 5 do redis.call('ZADD', KEYS[i], score, id) end
+  redis.call('SADD', KEYS[6], ARGV[8])
+  if ARGV[7] == 'transient' then
+    redis.call('ZADD', KEYS[8], score, id)
+    redis.call('ZREM', KEYS[9], id)
+  else
+    redis.call('ZADD', KEYS[9], score, id)
+    redis.call('ZREM', KEYS[8], id)
+  end
+  local statuses = {'scheduled', 'retried', 'recovered', 'parked'}
+  for i = 1, 4 do
+    if statuses[i] == to then redis.call('ZADD', KEYS[9 + i], score, id) else redis.call('ZREM', KEYS[9 + i], id) end
+  end
+  redis.call('HSET', KEYS[2], id, to .. '|' .. next_version .. '|' .. token)
+end
+for counter in string.gmatch(ARGV[10], '%S+') do
+  redis.call('HINCRBY', KEYS[7], counter, 1)
+end
+return {1, to, tostring(next_version)}
