@@ -24,15 +24,15 @@ describe('DLQ processor with dead events', () => {
   beforeAll(async () => {
     fx = await startDlqFixture();
     writer = createRedis({ url: fx.env.REDIS_STREAMS_URL!, role: REDIS_ROLES.streams, profile: 'producer', logger });
-    // The real event processor on the same Redis instances and DLQ queue, with its fan-out on
-    // (the DLQ processor learns from it that a re-published event was processed).
+    // The real event processor on the same Redis instances and DLQ queue, with its fan-out OFF:
+    // the DLQ processor learns from its durable "retry handled" record that the event was handled.
     const config = loadEventConfig({
       ...fx.env,
       EVENT_PROCESSOR_PORT: '0',
       STREAM_NAME: stream,
       CONSUMER_GROUP: group,
       EVENT_BLOCK_MS: '100',
-      EVENT_FANOUT_ENABLED: 'true',
+      EVENT_FANOUT_ENABLED: 'false',
     });
     eventProcessor = await startEventProcessor(config, logger, {
       configure: (router) =>
@@ -74,14 +74,15 @@ describe('DLQ processor with dead events', () => {
 
     const processed = handled.filter((item) => item.id === event.id);
     expect(processed).toHaveLength(1);
-    expect(processed[0]).toMatchObject({ id: event.id, type: event.type, data: event.data, dlqretries: 1, dlqentryid: dlqJobId });
+    expect(processed[0]).toMatchObject({ id: event.id, type: event.type, data: event.data, dlqretries: 1 });
+    expect(processed[0]!.dlqentryid).toMatch(new RegExp(`^${dlqJobId}\\.[0-9a-f]{32}$`));
   });
 
   it('parks a transient dead event that cannot be re-published (not an envelope) instead of retrying it', async () => {
     const now = new Date().toISOString();
     const dlqJobId = await fx.sink.add({
       kind: 'event',
-      origin: { kind: 'event', stream, group, entryId: '2-1', fields: { type: 'workspace.created', data: '{}' } },
+      origin: { kind: 'event', stream, group, entryId: '2-1', fields: ['type', 'workspace.created', 'data', '{}'] },
       name: 'workspace.created',
       data: { type: 'workspace.created', data: '{}' },
       error: { message: 'handler failed', code: 'ECONNRESET' },
@@ -103,7 +104,9 @@ describe('DLQ processor with dead events', () => {
       return body.items[0];
     }, 'the invalid entry to be parked');
     expect(entry).toMatchObject({ kind: 'event', classification: 'permanent', rule: 'permanent-marker', parkReason: 'permanent' });
-    expect(entry.origin.fields).toMatchObject({ id: 'not-a-uuid', data: '{broken' });
+    // Stored once, as on the wire: the raw fields, no copy in `data`.
+    expect(entry.origin.fields).toEqual(['id', 'not-a-uuid', 'type', 'workspace.created', 'data', '{broken']);
+    expect(entry.data).toBeNull();
     expect(entry.error.code).toBe('bad_json');
 
     const retry = await fx.api('POST', `/dlq/${entry.id}/retry`);

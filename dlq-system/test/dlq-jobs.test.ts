@@ -62,14 +62,15 @@ describe('DLQ processor with failing jobs', () => {
 
     const entry = await onlyEntry(queue.name, 'recovered');
     expect(entry).toMatchObject({ kind: 'job', classification: 'transient', rule: 'network-code', retries: 1, failures: 1 });
-    expect(entry.retriedTo).toEqual({ kind: 'job', queue: queue.name, jobId: `${job.id}-dlq-r1` });
+    // An id no client can predict: the original id, the retry number and part of the entry's secret token.
+    expect(entry.retriedTo).toEqual({ kind: 'job', queue: queue.name, jobId: expect.stringMatching(new RegExp(`^${job.id}-dlq-r1-[0-9a-f]{16}$`)) });
 
     // The retried job: same name and data, a link to its entry, fresh attempts, sent after the backoff.
-    const retryRun = worker.runs.find((run) => run.jobId === `${job.id}-dlq-r1`)!;
+    const retryRun = worker.runs.find((run) => run.jobId === entry.retriedTo.jobId)!;
     expect(retryRun).toMatchObject({ data: { input: 1 }, meta: { entryId: entry.id, retries: 1 }, attemptsMade: 0 });
     const retried = await queue.getJob(retryRun.jobId);
     expect(retried?.opts.attempts).toBe(2);
-    expect(retried?.data.__dlq).toEqual({ entryId: entry.id, retries: 1 });
+    expect(retried?.data.__dlq).toEqual({ entryId: entry.id, retries: 1, token: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(retryRun.timestamp - Date.parse(entry.history[0].at)).toBeGreaterThanOrEqual(BASE_DELAY_MS - 5);
     expect(worker.completed).toEqual([retryRun.jobId]);
 
@@ -87,8 +88,8 @@ describe('DLQ processor with failing jobs', () => {
     const entry = await onlyEntry(queue.name, 'parked');
     expect(entry).toMatchObject({ classification: 'transient', rule: 'http-retryable-status', retries: 3, failures: 4, parkReason: 'retries_exhausted' });
     expect(entry.history.map((item: any) => item.retries)).toEqual([0, 1, 2, 3]);
-    expect(worker.runs.map((run) => run.jobId)).toEqual([job.id, `${job.id}-dlq-r1`, `${job.id}-dlq-r2`, `${job.id}-dlq-r3`]);
-    expect(worker.runs.map((run) => run.meta?.retries)).toEqual([undefined, 1, 2, 3]);
+    expect(worker.runs.map((run) => run.jobId.replace(/-[0-9a-f]{16}$/, ''))).toEqual([job.id, `${job.id}-dlq-r1`, `${job.id}-dlq-r2`, `${job.id}-dlq-r3`]);
+    expect(worker.runs.map((run) => run.meta.retries)).toEqual([undefined, 1, 2, 3]);
 
     await waitFor(() => receiver.bodies.some((body) => body.origin === queue.name), 'the webhook alert');
     const history = await fx.api('GET', '/dlq/alerts');

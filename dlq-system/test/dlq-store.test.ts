@@ -22,6 +22,7 @@ function entry(id: string, createdAt: Date, status: EntryStatus, origin = 'reten
     rule: 'permanent-marker',
     reason: 'r',
     status,
+    version: 1,
     retries: 0,
     failures: 1,
     createdAt: at,
@@ -29,6 +30,12 @@ function entry(id: string, createdAt: Date, status: EntryStatus, origin = 'reten
     history: [],
     lastSource: id,
   };
+}
+
+/** Stores `value` as a fresh entry (the store's transition from `new`, as `receive` does). */
+async function put(store: DlqStore, value: StoredEntry): Promise<void> {
+  const result = await store.transition({ id: value.id, entry: value, from: ['new'], to: value.status, expectedVersion: 0 });
+  if (!result.ok) throw new Error(`could not store ${value.id}`);
 }
 
 describe('dlq-store retention', () => {
@@ -50,10 +57,10 @@ describe('dlq-store retention', () => {
   it('removes finished entries older than the age bound, never entries in flight, and cleans every index', async () => {
     await redis.flushall();
     const old = new Date(Date.now() - 10 * 86_400_000);
-    await store.save(entry('old-parked', old, 'parked'));
-    await store.save(entry('old-recovered', old, 'recovered'));
-    await store.save(entry('old-scheduled', old, 'scheduled'));
-    await store.save(entry('new-parked', new Date(), 'parked'));
+    await put(store, entry('old-parked', old, 'parked'));
+    await put(store, entry('old-recovered', old, 'recovered'));
+    await put(store, entry('old-scheduled', old, 'scheduled'));
+    await put(store, entry('new-parked', new Date(), 'parked'));
     const sweeper = new RetentionSweeper({ maxAgeMs: 7 * 86_400_000, maxEntries: 0, intervalMs: 60_000 }, { store, logger: silentLogger() });
 
     expect(await sweeper.sweep()).toBe(2);
@@ -67,8 +74,8 @@ describe('dlq-store retention', () => {
   it('bounds the count by removing the oldest finished entries first (an entry in flight stays)', async () => {
     await redis.flushall();
     const base = Date.now() - 60_000;
-    for (let index = 0; index < 6; index += 1) await store.save(entry(`e${index}`, new Date(base + index * 1_000), 'parked'));
-    await store.save(entry('in-flight', new Date(base - 1_000), 'retried'));
+    for (let index = 0; index < 6; index += 1) await put(store, entry(`e${index}`, new Date(base + index * 1_000), 'parked'));
+    await put(store, entry('in-flight', new Date(base - 1_000), 'retried'));
     const sweeper = new RetentionSweeper({ maxAgeMs: 0, maxEntries: 4, intervalMs: 60_000 }, { store, logger: silentLogger() });
 
     expect(await sweeper.sweep()).toBe(2);

@@ -1,23 +1,17 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import {
-  BULL_PREFIX,
-  DLQ_META_KEY,
-  createDeadLetterSink,
-  describeFailure,
-  dlqRetryMetaSchema,
-  isPermanentError,
-  redisOptions,
-  REDIS_ROLES,
-  toError,
-  type DlqRetryMeta,
-  type Redis,
-} from '@event-infra/shared';
+import { Queue } from 'bullmq';
+import { Redis as IORedis } from 'ioredis';
+import { BULL_PREFIX, createDeadLetterSink, splitReservedMeta, type JobDlqMeta, type Redis, type WorkQueueName } from '@event-infra/shared';
+import { silentLogger } from '@event-infra/testing';
+import { HandlerRegistry, type JobHandlerContext } from '../../../queue-system/src/core/handler-registry';
+import { createJobRunner } from '../../../queue-system/src/core/job-runner';
+import { startWorkerPool } from '../../../queue-system/src/core/worker-pool';
 
 export interface OriginRun {
   jobId: string;
   attemptsMade: number;
   data: Record<string, unknown>;
-  meta: DlqRetryMeta | undefined;
+  /** The job's reserved `__dlq` metadata as stored (the handler itself never sees it). */
+  meta: JobDlqMeta;
   timestamp: number;
 }
 
@@ -28,68 +22,67 @@ export interface OriginWorker {
 }
 
 /**
- * The origin side of a job, played by a bare BullMQ Worker that follows the contract of the
- * queue processor: strip `data[DLQ_META_KEY]` before the handler, and when a job used its
- * attempts (or failed permanently) write a DLQ entry through `createDeadLetterSink`, copying
- * `dlqRetries`/`dlqEntryId` from the meta.
+ * The origin side of a job: the REAL queue-processor worker (`startWorkerPool` with
+ * `createJobRunner`, the production runner and stalled-job path) on one queue, with `handler`
+ * registered for every job name the test uses. It strips the reserved metadata, writes DLQ
+ * entries through the production sink, and records each run for the test.
  */
 export function startOriginWorker(options: {
   queueUrl: string;
   queue: string;
   dlqQueueName: string;
   sinkConnection: Redis;
-  handler: (data: Record<string, unknown>, job: Job) => Promise<unknown>;
+  handler: (data: Record<string, unknown>, context: JobHandlerContext) => Promise<unknown>;
+  names?: readonly string[];
 }): OriginWorker {
+  const logger = silentLogger();
   const sink = createDeadLetterSink({ queueName: options.dlqQueueName, connection: options.sinkConnection });
+  const inspect = new Queue(options.queue, { connection: options.sinkConnection, prefix: BULL_PREFIX });
   const runs: OriginRun[] = [];
   const completed: string[] = [];
-  const worker = new Worker(
-    options.queue,
-    async (job) => {
-      const { [DLQ_META_KEY]: rawMeta, ...data } = job.data as Record<string, unknown>;
-      const meta = rawMeta === undefined ? undefined : dlqRetryMetaSchema.parse(rawMeta);
-      runs.push({ jobId: job.id!, attemptsMade: job.attemptsMade, data, meta, timestamp: job.timestamp });
-      try {
-        return await options.handler(data, job);
-      } catch (caught) {
-        const err = toError(caught);
-        const permanent = isPermanentError(err);
-        const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        if (final) {
-          const now = new Date().toISOString();
-          await sink.add({
-            kind: 'job',
-            origin: {
-              kind: 'job',
-              queue: options.queue,
-              jobId: job.id!,
-              opts: { attempts: job.opts.attempts, backoff: job.opts.backoff, priority: job.opts.priority },
-            },
-            name: job.name,
-            data,
-            error: describeFailure(err),
-            attempts: job.attemptsMade + 1,
-            firstFailedAt: new Date(job.timestamp).toISOString(),
-            lastFailedAt: now,
-            dlqRetries: meta?.retries ?? 0,
-            ...(meta ? { dlqEntryId: meta.entryId } : {}),
-          });
-        }
-        throw permanent ? new UnrecoverableError(err.message) : err;
-      }
+  const registry = new HandlerRegistry();
+  for (const name of options.names ?? ['demo.fail']) {
+    registry.register({
+      name,
+      // Test queues have unique names; the registry keys handlers by whatever queue it is given.
+      queues: [options.queue as WorkQueueName],
+      handler: async (context) => {
+        const job = await inspect.getJob(context.job.id);
+        runs.push({
+          jobId: context.job.id,
+          attemptsMade: context.job.attempt - 1,
+          data: context.data,
+          meta: splitReservedMeta(job?.data).meta,
+          timestamp: job?.timestamp ?? Date.now(),
+        });
+        const result = await options.handler(context.data, context);
+        completed.push(context.job.id);
+        return result;
+      },
+    });
+  }
+  const pool = startWorkerPool(
+    {
+      queues: [{ name: options.queue, concurrency: 5 }],
+      lockDurationMs: 30_000,
+      stalledIntervalMs: 30_000,
+      maxStalledCount: 1,
+      keepCompleted: 1_000,
+      keepFailed: 1_000,
     },
     {
-      connection: redisOptions({ url: options.queueUrl, role: REDIS_ROLES.queue, profile: 'consumer' }) as never,
-      prefix: BULL_PREFIX,
-      concurrency: 5,
+      connect: () => new IORedis(options.queueUrl, { maxRetriesPerRequest: null }),
+      runnerFor: (queue) => createJobRunner({ queue, maxTimeoutMs: 60_000 }, { registry, deadLetters: sink, logger }),
+      deadLetters: sink,
+      logger,
     },
   );
-  worker.on('completed', (job) => completed.push(job.id!));
   return {
     runs,
     completed,
     close: async () => {
-      await worker.close();
+      await (await pool).close(5_000);
+      await inspect.close();
       await sink.close();
     },
   };
