@@ -102,11 +102,12 @@ describe('DLQ recovery API', () => {
   it('retries one parked job: it goes back to its queue with a link to the entry, completes, and the entry is recovered', async () => {
     const response = await fx.api('POST', `/dlq/${ids.a1}/retry`);
     expect(response.status).toBe(202);
-    expect(response.body).toMatchObject({ id: ids.a1, status: 'retried', retries: 1, retriedTo: { kind: 'job', queue: originA, jobId: 'a1-dlq-r1' } });
-    const job = await queue.getJob('a1-dlq-r1');
-    expect(job?.data[DLQ_META_KEY]).toEqual({ entryId: ids.a1, retries: 1 });
+    expect(response.body).toMatchObject({ id: ids.a1, status: 'retried', retries: 1, retriedTo: { kind: 'job', queue: originA, jobId: expect.stringMatching(/^a1-dlq-r1-[0-9a-f]{16}$/) } });
+    const retryJobId = response.body.retriedTo.jobId as string;
+    const job = await queue.getJob(retryJobId);
+    expect(job?.data[DLQ_META_KEY]).toEqual({ entryId: ids.a1, retries: 1, token: expect.stringMatching(/^[0-9a-f]{32}$/) });
     await waitFor(async () => (await fx.api('GET', `/dlq/${ids.a1}`)).body.status === 'recovered', 'entry recovered');
-    expect(worker.completed).toContain('a1-dlq-r1');
+    expect(worker.completed).toContain(retryJobId);
 
     const again = await fx.api('POST', `/dlq/${ids.a1}/retry`);
     expect(again.status).toBe(409);

@@ -104,6 +104,7 @@ describe('DLQ processor restarts', () => {
       return body?.status === 'recovered' ? body : undefined;
     }, 'the retry to run and the entry to recover', { timeoutMs: 20_000 });
     expect(entry.retries).toBe(1);
-    expect(worker.completed).toEqual([`${job.id}-dlq-r1`]);
+    expect(worker.completed).toEqual([entry.retriedTo.jobId]);
+    expect(entry.retriedTo.jobId).toMatch(new RegExp(`^${job.id}-dlq-r1-[0-9a-f]{16}$`));
   }, 90_000);
 });

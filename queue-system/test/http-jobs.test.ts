@@ -231,12 +231,14 @@ describe('HTTP API /jobs and /events (API only, no workers)', () => {
     expect(JSON.stringify(stats.body)).not.toContain(redis.password);
   });
 
-  it('a job carrying DLQ retry metadata keeps it in Redis (the worker strips it)', async () => {
+  it('refuses DLQ retry metadata from a client: 400 naming data.__dlq, nothing added', async () => {
+    const jobId = `reserved-${Date.now()}`;
     const created = await request(app.url, 'POST', '/jobs/async-processing', {
       headers: auth,
-      body: { name: 'demo.sleep', data: { durationMs: 1, [DLQ_META_KEY]: { entryId: 'e1', retries: 1 } } },
+      body: { name: 'demo.sleep', data: { durationMs: 1, [DLQ_META_KEY]: { entryId: 'e1', retries: 1 } }, opts: { jobId } },
     });
-    expect(created.status).toBe(201);
-    expect((await inspect.queue('async-processing').getJob(created.body.id))?.data[DLQ_META_KEY]).toEqual({ entryId: 'e1', retries: 1 });
+    expect(created.status).toBe(400);
+    expect(created.body.details).toEqual([{ path: `data.${DLQ_META_KEY}`, message: `data.${DLQ_META_KEY} is reserved for the stack` }]);
+    expect(await inspect.queue('async-processing').getJob(jobId)).toBeUndefined();
   });
 });

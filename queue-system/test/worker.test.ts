@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DLQ_META_KEY, decodeEvent, deadLetterEntrySchema } from '@event-infra/shared';
+import { DLQ_META_KEY, decodeEvent, deadLetterEntrySchema, retryJobData } from '@event-infra/shared';
 import { waitFor, type RedisServer } from '@event-infra/testing';
 import { flushQueues, inspectQueues, request, startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
 
@@ -103,11 +103,14 @@ describe('workers: retries, permanent failures, timeouts, DLQ, events', () => {
   });
 
   it('a job out of attempts lands in the DLQ with the contract entry and job.dead-lettered', async () => {
-    const id = await submit('event-driven-jobs', {
-      name: 'demo.fail',
-      data: { message: 'still broken', [DLQ_META_KEY]: { entryId: 'dlq-entry-7', retries: 2 }, keep: 'me' },
-      opts: { attempts: 2, backoff: 30, priority: 4, timeoutMs: 9000 },
-    });
+    // A retry as the DLQ processor sends it (a client cannot: POST /jobs refuses `__dlq`).
+    const token = 'c0ffee'.repeat(5) + 'ab';
+    const added = await inspect.queue('event-driven-jobs').add(
+      'demo.fail',
+      retryJobData({ message: 'still broken', keep: 'me' }, { entryId: 'dlq-entry-7', retries: 2, token }),
+      { attempts: 2, backoff: { type: 'fixed', delay: 30 }, priority: 4, timeoutMs: 9000 } as never,
+    );
+    const id = String(added.id);
     const view = await finished('event-driven-jobs', id, 'failed');
     expect(view.attemptsMade).toBe(2);
     const { name, entry } = await dlqEntry(id);
@@ -121,6 +124,7 @@ describe('workers: retries, permanent failures, timeouts, DLQ, events', () => {
       attempts: 2,
       dlqRetries: 2,
       dlqEntryId: 'dlq-entry-7',
+      dlqToken: token,
     });
     expect(entry.data).not.toHaveProperty(DLQ_META_KEY);
     expect(entry.error.stack).toContain('RetryableJobError');
