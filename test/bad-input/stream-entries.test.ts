@@ -34,7 +34,7 @@ interface StreamCase {
   name: string;
   fields: (string | Buffer)[];
   /** The InvalidEventError reason recorded as `error.code` of the DLQ entry. */
-  reason: 'invalid_envelope' | 'unknown_family' | 'unknown_type' | 'invalid_data' | 'bad_json';
+  reason: 'invalid_envelope' | 'unknown_family' | 'unknown_type' | 'invalid_data' | 'bad_json' | 'entry_too_large';
 }
 
 const cases: StreamCase[] = [
@@ -62,6 +62,10 @@ const cases: StreamCase[] = [
   { name: 'binary garbage in type', fields: entry({ type: Buffer.from([0xc3, 0x28, 0xa0, 0xa1]) }), reason: 'invalid_envelope' },
   { name: 'control characters in type', fields: entry({ type: 'workspace.created\u0000\n' }), reason: 'invalid_envelope' },
   { name: 'duplicate field names (type twice)', fields: [...entry(), 'type', 'user.created'], reason: 'invalid_envelope' },
+  { name: 'type empty (fails a DLQ name rule on main)', fields: entry({ type: '' }), reason: 'invalid_envelope' },
+  { name: 'only an empty type and empty data', fields: ['type', '', 'data', ''], reason: 'bad_json' },
+  { name: 'entry over EVENT_MAX_ENTRY_BYTES (2 MB data)', fields: entry({ data: JSON.stringify({ workspaceId: 'w1', name: 'n'.repeat(2_000_000), ownerId: 'u1' }) }), reason: 'entry_too_large' },
+  { name: 'forged dlqretries that is not a count', fields: entry({ dlqretries: '-1', dlqentryid: 'job-x-1-0' }), reason: 'invalid_envelope' },
   { name: 'duplicate field names (same value twice)', fields: [...entry(), 'source', 'foreign-publisher'], reason: 'invalid_envelope' },
 ];
 

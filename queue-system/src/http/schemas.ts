@@ -14,12 +14,19 @@ const jobId = z
     if (reason !== undefined) ctx.addIssue({ code: 'custom', message: `jobId is reserved: ${reason}` });
   });
 
-/** Job data: an object whose `__…` keys (`__dlq` and the like) are the stack's, never a client's. */
-const jobData = z.record(z.string(), z.unknown()).superRefine((data, ctx) => {
-  for (const key of Object.keys(data)) {
-    if (isReservedDataKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: `data.${key.slice(0, 64)} is reserved for the stack` });
-  }
-});
+/**
+ * Job data: an object whose `__…` keys (`__dlq` and the like) are the stack's, never a
+ * client's. Checked on the raw input, before the record parse (which drops `__proto__`).
+ */
+const jobData = z
+  .unknown()
+  .superRefine((data, ctx) => {
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) return;
+    for (const key of Object.keys(data)) {
+      if (isReservedDataKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: `data.${key.slice(0, 64)} is reserved for the stack` });
+    }
+  })
+  .pipe(z.record(z.string(), z.unknown()));
 
 export const jobOptsSchema = z.strictObject({
   jobId: jobId.optional(),
