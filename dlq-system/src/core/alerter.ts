@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ALERT_CHANNEL, toError, type Logger } from '@event-infra/shared';
 import type { DlqMetrics } from './dlq-metrics';
-import type { DlqStore } from './dlq-store';
+import type { AlertBucketWrite, DlqStore } from './dlq-store';
 import { dlqKeys, type StoredEntry } from './stored-entry';
 import { WebhookSender, type DeliveryOutcome, type WebhookSenderOptions } from './webhook-sender';
 
@@ -92,21 +92,13 @@ export class Alerter {
     }
   }
 
-  /** Adds a parked entry to its origin's bucket. */
-  async raise(entry: StoredEntry): Promise<void> {
-    const key = `${entry.kind}:${entry.originName}`;
-    const now = Date.now();
-    const bucket = dlqKeys.alertBucket(key);
-    const ids = dlqKeys.alertBucketIds(key);
-    await this.deps.redis
-      .multi()
-      .hsetnx(bucket, 'firstAtMs', String(now))
-      .hset(bucket, { kind: entry.kind, origin: entry.originName, lastAtMs: String(now), lastError: entry.error.message, lastReason: entry.parkReason ?? '' })
-      .hincrby(bucket, 'count', 1)
-      .rpush(ids, entry.id)
-      .ltrim(ids, 0, ALERT_ID_LIMIT - 1)
-      .sadd(dlqKeys.alertBuckets(), key)
-      .exec();
+  /** The bucket a parked entry joins: written by the park transition itself (one script per entry). */
+  bucketOf(entry: StoredEntry): AlertBucketWrite {
+    return { key: `${entry.kind}:${entry.originName}`, kind: entry.kind, lastError: entry.error.message, lastReason: entry.parkReason ?? '', idLimit: ALERT_ID_LIMIT };
+  }
+
+  /** An entry joined bucket `key` (see `bucketOf`): its alert goes out when the window is over. */
+  parked(key: string): void {
     this.schedule(key, this.options.windowMs);
   }
 

@@ -67,8 +67,18 @@ export class DlqHandler {
     const incoming = parsed.data;
     const claimed = await this.claimedEntry(incoming, source);
     if (claimed.duplicate) return this.redelivered(claimed.duplicate);
-    const existing = claimed.entry ?? (await this.deps.store.read(source));
-    if (claimed.entry === undefined && existing !== undefined) return this.redelivered(existing);
+    try {
+      return await this.decide(incoming, source, claimed.entry);
+    } catch (caught) {
+      // A first failure whose entry exists already: this DLQ job was handled before a crash.
+      const existing = claimed.entry === undefined && caught instanceof EntryConflictError ? await this.deps.store.read(source) : undefined;
+      if (existing === undefined) throw caught;
+      return this.redelivered(existing);
+    }
+  }
+
+  /** Classifies `incoming` and applies `receive` (a first failure) or `failAgain` (a verified retry's failure). */
+  private async decide(incoming: ParsedDeadLetterEntry, source: string, existing: VersionedEntry | undefined): Promise<StoredEntry> {
     if (existing?.entry.retriedTo?.kind === 'job') await this.deps.store.untrack(existing.entry.retriedTo.queue, existing.entry.retriedTo.jobId);
     const classified = classifyFailure(incoming.error);
     const entry = this.merge(existing?.entry, incoming, existing?.entry.id ?? source, source, classified);
@@ -245,16 +255,14 @@ export class DlqHandler {
     entry.updatedAt = entry.parkedAt;
     entry.parkReason = parkReason;
     delete entry.nextRetryAt;
-    await this.machine.apply(transition, from, entry);
+    const alert = this.deps.alerter.bucketOf(entry);
+    await this.machine.apply(transition, from, entry, alert);
+    this.deps.alerter.parked(alert.key);
     this.deps.metrics.parked.inc({ origin: entry.originName, classification: entry.classification, reason: parkReason });
     this.logger.error(
       { entryId: entry.id, origin: entry.originName, kind: entry.kind, name: entry.name, parkReason, rule: entry.rule, retries: entry.retries, error: entry.error.message },
       'dlq entry parked',
     );
-    await this.deps.alerter.raise(entry).catch((caught: unknown) => {
-      // The entry is parked and listed either way; the log line above is the alert of last resort.
-      this.logger.error({ err: toError(caught), entryId: entry.id }, 'raising the alert failed');
-    });
   }
 
   /** Redelivered after a crash: the decision was stored; make sure its follow-up exists. */

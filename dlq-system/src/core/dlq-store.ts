@@ -4,7 +4,7 @@ import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeys, type EntryKind, type EntrySta
 import type { FailureClass } from './dlq-classifier';
 import { LuaScript } from './lua-script';
 
-const TRANSITION = new LuaScript('entry-transition-13.lua');
+const TRANSITION = new LuaScript('entry-transition-16.lua');
 
 /** The state machine's record of one entry (kept beside the entry, never in API answers). */
 export interface EntryStateRecord {
@@ -25,6 +25,18 @@ export interface StoredTransition {
   /** New retry token; `-` clears it; absent keeps it. */
   token?: string;
   counters?: readonly CounterName[];
+  /** Parks only: the alert bucket the entry joins in the same step (`Alerter.bucketOf`). */
+  alert?: AlertBucketWrite | undefined;
+}
+
+/** What a park adds to its origin's alert bucket. */
+export interface AlertBucketWrite {
+  key: string;
+  kind: string;
+  lastError: string;
+  lastReason: string;
+  /** Entry ids kept per bucket. */
+  idLimit: number;
 }
 
 export interface EntryFilter {
@@ -78,7 +90,7 @@ export class DlqStore {
   }
 
   /**
-   * Applies one transition atomically (`entry-transition-13.lua`): the entry must be in one of
+   * Applies one transition atomically (`entry-transition-16.lua`): the entry must be in one of
    * `from` at `expectedVersion`. Writes `entry` (with `status` `to`) and its indexes, or
    * removes it (`discarded`, `purged`), and increments `counters`. Resolves with the conflict
    * (current status and version) instead when the check fails.
@@ -95,6 +107,9 @@ export class DlqStore {
       dlqKeys.counters(),
       ...FAILURE_CLASSES.map((c) => dlqKeys.indexClass(c)),
       ...ENTRY_STATUSES.map((status) => dlqKeys.indexStatus(status)),
+      dlqKeys.alertBucket(change.alert?.key ?? ''),
+      dlqKeys.alertBucketIds(change.alert?.key ?? ''),
+      dlqKeys.alertBuckets(),
     ];
     const args = [
       id,
@@ -107,6 +122,12 @@ export class DlqStore {
       entry?.originName ?? '',
       change.token ?? '',
       (change.counters ?? []).join(' '),
+      change.alert?.key ?? '',
+      Date.now(),
+      change.alert?.kind ?? '',
+      change.alert?.lastError ?? '',
+      change.alert?.lastReason ?? '',
+      change.alert?.idLimit ?? 1,
     ];
     const reply = (await TRANSITION.run(this.redis, keys, args)) as [number, string, string];
     return reply[0] === 1 ? { ok: true, version: Number(reply[2]) } : { ok: false, status: reply[1] as EntryState, version: Number(reply[2]) };

@@ -1,7 +1,8 @@
 --[[
 One transition of one DLQ entry, applied atomically (see entry-state.ts for the table).
 Checks that the entry is in one of the allowed states at the expected version, then writes
-the entry, its indexes, its state record and the counters, or removes it (discard, purge).
+the entry, its indexes, its state record and the counters, or removes it (discard, purge);
+a park also adds the entry to its origin's alert bucket (see alerter.ts), in the same step.
 
 KEYS[1]  entry JSON                      (dlqKeys.entry(id))
 KEYS[2]  state hash: id -> "status|version|token"   (dlqKeys.state())
@@ -11,6 +12,8 @@ KEYS[7]  counters hash
 KEYS[8]  index: class transient          KEYS[9]  index: class permanent
 KEYS[10] index: status scheduled         KEYS[11] index: status retried
 KEYS[12] index: status recovered         KEYS[13] index: status parked
+KEYS[14] alert bucket of the entry's origin (hash)      KEYS[15] its entry ids (list)
+KEYS[16] set of alert bucket names
 
 ARGV[1]  entry id
 ARGV[2]  expected version (0: the entry must not exist yet)
@@ -22,6 +25,9 @@ ARGV[7]  classification: transient | permanent
 ARGV[8]  origin name
 ARGV[9]  retry token: "" keeps it, "-" clears it, anything else replaces it
 ARGV[10] counters to increment by 1, space-separated (may be empty)
+ARGV[11] alert bucket name ("" raises no alert; only used when the new status is parked)
+ARGV[12] now, ms    ARGV[13] kind    ARGV[14] last error    ARGV[15] park reason
+ARGV[16] entry ids kept per bucket
 
 Returns {1, new status, new version} or, on conflict, {0, current status, current version}.
 ]]
@@ -71,5 +77,13 @@ else
 end
 for counter in string.gmatch(ARGV[10], '%S+') do
   redis.call('HINCRBY', KEYS[7], counter, 1)
+end
+if to == 'parked' and ARGV[11] ~= '' then
+  redis.call('HSETNX', KEYS[14], 'firstAtMs', ARGV[12])
+  redis.call('HSET', KEYS[14], 'kind', ARGV[13], 'origin', ARGV[8], 'lastAtMs', ARGV[12], 'lastError', ARGV[14], 'lastReason', ARGV[15])
+  redis.call('HINCRBY', KEYS[14], 'count', 1)
+  redis.call('RPUSH', KEYS[15], id)
+  redis.call('LTRIM', KEYS[15], 0, tonumber(ARGV[16]) - 1)
+  redis.call('SADD', KEYS[16], ARGV[11])
 end
 return {1, to, tostring(next_version)}
