@@ -75,6 +75,19 @@ describe('DLQ integrity against hostile clients', () => {
     expect(await queue.getJobCountByTypes('completed', 'waiting', 'active', 'delayed')).toBe(1);
   });
 
+  it('20 retries interleaved at Redis (all read the entry before any writes): one wins, 19 conflicts', async () => {
+    const queue = origin(async () => 'ok');
+    const id = await fx.sink.add(jobEntry(queue.name, 'race-2', { message: 'bad', permanent: true }));
+    await parkedEntry(id);
+    // In-process, the 20 reads share one connection and are all answered before the first write.
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => fx.processor.handler.manualRetry(id)));
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    const rejected = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    expect(rejected.map((outcome) => (outcome.reason as { code?: string }).code)).toEqual(Array<string>(19).fill('conflict'));
+    await waitFor(async () => (await entryOf(id)).status === 'recovered', 'the one retry to recover the entry');
+    expect(await queue.getJobCountByTypes('completed', 'waiting', 'active', 'delayed')).toBe(1);
+  });
+
   it('a squatted retry id: the retry is refused (409), the entry stays parked, and the alert says why', async () => {
     const queue = origin(async () => 'squatter ran');
     const id = await fx.sink.add(jobEntry(queue.name, 'victim-1', { message: 'bad', permanent: true }));
