@@ -1,22 +1,17 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import {
-  buildEventDeadLetterEntry,
-  buildInvalidEntryDeadLetter,
   decodeEvent,
   decodeEventRetryRef,
   dlqHandledKey,
-  fieldsAsStrings,
-  INVALID_ENTRY_NAME,
-  isPermanentError,
   queueFlatCommand,
   toError,
-  type DeadLetterEntry,
   type DeadLetterSink,
   type EventEnvelope,
   type Logger,
   type WireFields,
 } from '@event-infra/shared';
 import type { DuplicateFilter } from './dedupe';
+import { EntryTooLargeError, EventDeadLetters, entrySize } from './event-dead-letters';
 import type { ProcessorMetrics } from './processor-metrics';
 import { HandlerFailure, type EventHandler, type HandlerContext, type Router } from './router';
 import type { RawEntry } from './stream-replies';
@@ -33,12 +28,9 @@ export interface BatchProcessorOptions {
    * below the claim idle time (the engine uses a third of it), ms.
    */
   heartbeatMs: number;
-  /** `EVENT_MAX_ENTRY_BYTES`: a larger stream entry is not decoded; it goes to the DLQ, cut to `OVERSIZE_STORED_CHARS`. */
+  /** `EVENT_MAX_ENTRY_BYTES`: a larger stream entry is not decoded; it goes to the DLQ, cut (see `EventDeadLetters`). */
   maxEntryBytes: number;
 }
-
-/** Characters of an oversized entry's fields the DLQ keeps (README "Dead-letter handling"). */
-export const OVERSIZE_STORED_CHARS = 65_536;
 
 export interface BatchProcessorDeps {
   router: Router;
@@ -88,12 +80,14 @@ const MAX_FAILURE_NOTES = 10_000;
 export class BatchProcessor {
   private readonly logger: Logger;
   private readonly failures = new Map<string, FailureNote>();
+  private readonly deadLetters: EventDeadLetters;
 
   constructor(
     private readonly options: BatchProcessorOptions,
     private readonly deps: BatchProcessorDeps,
   ) {
     this.logger = deps.logger.child({ component: 'processor', stream: options.stream, group: options.group });
+    this.deadLetters = new EventDeadLetters(options, { dlq: deps.dlq, metrics: deps.metrics, logger: this.logger });
   }
 
   /**
@@ -309,93 +303,16 @@ export class BatchProcessor {
   }
 
   private async deadLetterInvalid(entryId: string, fields: WireFields, err: Error, deliveries: number, sizeBytes?: number): Promise<boolean> {
-    const entry = buildInvalidEntryDeadLetter({
-      stream: this.options.stream,
-      group: this.options.group,
-      entryId,
-      fields: fieldsAsStrings(fields),
-      error: err,
-      deliveries,
-      maxStoredChars: sizeBytes === undefined ? this.options.maxEntryBytes : OVERSIZE_STORED_CHARS,
-      sizeBytes,
-    });
-    const sent = await this.send(entry, { entryId, reason: err.message.slice(0, 256) });
-    if (sent) this.deps.metrics.count('invalid');
+    const sent = await this.deadLetters.invalid(entryId, fields, err, deliveries, sizeBytes);
+    if (sent) this.failures.delete(entryId);
     return sent;
   }
 
-  private deadLetterEvent(entryId: string, event: EventEnvelope, err: Error, deliveries: number, firstFailedAt: string): Promise<boolean> {
-    const { stream, group } = this.options;
-    const entry = buildEventDeadLetterEntry({ stream, group, entryId, event, error: err, deliveries, firstFailedAt, lastFailedAt: new Date().toISOString() });
-    return this.send(entry, { entryId, eventId: event.id, type: event.type, deliveries, reason: err.message.slice(0, 256) });
+  private async deadLetterEvent(entryId: string, event: EventEnvelope, err: Error, deliveries: number, firstFailedAt: string): Promise<boolean> {
+    const sent = await this.deadLetters.event(entryId, event, err, deliveries, firstFailedAt);
+    if (sent) this.failures.delete(entryId);
+    return sent;
   }
-
-  /**
-   * The record of last resort: origin and error only, which the schema always accepts. When even
-   * that is refused (a bug), the entry is acknowledged anyway with an error log: retrying could
-   * never succeed and would hold the trim point for good.
-   */
-  private async sendMinimal(entry: DeadLetterEntry, refusal: Error, context: Record<string, unknown>): Promise<boolean> {
-    const now = new Date().toISOString();
-    try {
-      await this.deps.dlq.add({
-        kind: 'event',
-        origin: { kind: 'event', stream: this.options.stream, group: this.options.group, entryId: String(context.entryId) },
-        name: INVALID_ENTRY_NAME,
-        data: null,
-        error: { message: refusal.message, code: 'dlq_record_refused', permanent: true },
-        attempts: Number.isSafeInteger(entry.attempts) && entry.attempts >= 0 ? entry.attempts : 0,
-        firstFailedAt: now,
-        lastFailedAt: now,
-        dlqRetries: 0,
-      });
-      return true;
-    } catch (caught) {
-      const err = toError(caught);
-      if (!isPermanentError(err)) return false;
-      this.logger.error({ err, ...context }, 'minimal DLQ record refused too; entry acknowledged without a record');
-      return true;
-    }
-  }
-
-  /** Adds to the DLQ; on failure the entry stays pending (never acknowledged unrecorded). */
-  private async send(entry: DeadLetterEntry, context: Record<string, unknown>): Promise<boolean> {
-    try {
-      await this.deps.dlq.add(entry);
-    } catch (caught) {
-      const err = toError(caught);
-      // A record the DLQ schema refuses is refused forever: keep a minimal record instead of
-      // leaving the entry pending (it would come back every claim and hold the trim point).
-      if (!isPermanentError(err)) {
-        this.logger.error({ err, ...context }, 'DLQ add failed; entry stays pending');
-        return false;
-      }
-      this.logger.error({ err, ...context }, 'DLQ record refused; storing a minimal record');
-      if (!(await this.sendMinimal(entry, err, context))) return false;
-    }
-    this.failures.delete(String(context.entryId));
-    this.deps.metrics.count('deadLettered');
-    this.logger.warn(context, 'entry sent to the DLQ');
-    return true;
-  }
-}
-
-/** A stream entry larger than `EVENT_MAX_ENTRY_BYTES`: dead-lettered unread. */
-export class EntryTooLargeError extends Error {
-  readonly reason = 'entry_too_large';
-  readonly permanent = true;
-
-  constructor(sizeBytes: number, maxBytes: number) {
-    super(`stream entry is ${sizeBytes} bytes, over EVENT_MAX_ENTRY_BYTES (${maxBytes})`);
-    this.name = 'EntryTooLargeError';
-  }
-}
-
-/** Bytes of an entry's fields (names and values; characters when read as strings). */
-function entrySize(fields: WireFields): number {
-  let total = 0;
-  for (const field of fields) total += field.length;
-  return total;
 }
 
 /** Calls `handler`, turning a synchronous throw into a rejection. */
