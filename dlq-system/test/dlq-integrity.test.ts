@@ -3,6 +3,7 @@
  * concurrent operator actions cannot move an entry; only the stack's own proof can. Each case
  * runs against the real DLQ processor and the real queue-system worker.
  */
+import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { ALERT_CHANNEL, BULL_PREFIX, DLQ_META_KEY, PermanentJobError, createRedis, retryJobId, type Redis } from '@event-infra/shared';
@@ -10,6 +11,30 @@ import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { dlqKeys } from '../src/core/stored-entry';
 import { jobEntry, startDlqFixture, type DlqFixture } from './support/dlq-harness';
 import { startOriginWorker } from './support/origin-worker';
+
+/**
+ * `count` POSTs that reach the server together: one keep-alive socket each, opened (by a GET
+ * /health on every one) before any POST is written, then all POSTs written in one tick.
+ */
+async function concurrentPosts(baseUrl: string, path: string, count: number): Promise<{ status: number; body: any }[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: count });
+  const send = (method: string, target: string) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const request = http.request(new URL(target, baseUrl), { method, agent }, (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+  try {
+    await Promise.all(Array.from({ length: count }, () => send('GET', '/health')));
+    return await Promise.all(Array.from({ length: count }, () => send('POST', path)));
+  } finally {
+    agent.destroy();
+  }
+}
 
 describe('DLQ integrity against hostile clients', () => {
   let fx: DlqFixture;
@@ -62,7 +87,7 @@ describe('DLQ integrity against hostile clients', () => {
     await parkedEntry(id);
     const before = (await fx.api('GET', '/stats')).body.totals.retried;
 
-    const replies = await Promise.all(Array.from({ length: 20 }, () => fx.api('POST', `/dlq/${id}/retry`)));
+    const replies = await concurrentPosts(fx.processor.url, `/dlq/${id}/retry`, 20);
 
     const statuses = replies.map((reply) => reply.status).sort();
     expect(statuses).toEqual([202, ...Array<number>(19).fill(409)]);
