@@ -30,7 +30,7 @@ export interface RetrySchedule {
 }
 
 /** What proves a retry succeeded: the retry job's own completion, or an event "handled" record's token. */
-export type RecoveryProof = { kind: 'job'; queue: string; jobId: string } | { kind: 'event'; token: string };
+export type RecoveryProof = { kind: 'job'; queue: string; jobId: string } | { kind: 'event'; group: string; token: string };
 
 export interface DlqHandlerDeps {
   store: DlqStore;
@@ -179,7 +179,7 @@ export class DlqHandler {
       const proven =
         proof.kind === 'job'
           ? target?.kind === 'job' && target.queue === proof.queue && target.jobId === proof.jobId
-          : found.state.token !== '' && found.state.token === proof.token;
+          : found.entry.origin.kind === 'event' && found.entry.origin.group === proof.group && found.state.token !== '' && found.state.token === proof.token;
       if (!proven) {
         this.logger.warn({ entryId, via }, "recovery report does not match the entry's retry: ignored");
         return false;

@@ -14,8 +14,10 @@ export interface RecoveryTrackerOptions {
   checkIntervalMs: number;
   /** `CONSUMER_GROUP`: its records are always read (others once an entry of theirs was retried). */
   group: string;
-  /** Records read per group and check (HSCAN COUNT). Default 500. */
+  /** Records read per group and HSCAN call (COUNT). Default 500. */
   scanCount?: number;
+  /** Records handled per group and check at most (forged records cannot stall a check). Default 10,000. */
+  maxRecordsPerCheck?: number;
 }
 
 export interface RecoveryTrackerDeps {
@@ -87,17 +89,20 @@ export class RecoveryTracker {
 
   private async checkEvents(): Promise<void> {
     const groups = new Set([this.options.group, ...(await this.deps.store.eventGroups())]);
+    const limit = this.options.maxRecordsPerCheck ?? 10_000;
     for (const group of groups) {
       const key = dlqHandledKey(group);
       let cursor = '0';
+      let seen = 0;
       do {
-        if (this.closed) return;
+        if (this.closed || seen >= limit) break;
         const [next, flat] = await this.deps.streams.hscan(key, cursor, 'COUNT', this.options.scanCount ?? 500);
         cursor = next;
         for (let index = 0; index + 1 < flat.length; index += 2) {
           const entryId = flat[index]!;
           const token = flat[index + 1]!;
-          await this.deps.handler.markRecovered(entryId, { kind: 'event', token }, 'event-handled');
+          seen += 1;
+          await this.deps.handler.markRecovered(entryId, { kind: 'event', group, token }, 'event-handled');
           // Consumed either way: a record that matched nothing is forged or stale.
           await HDEL_IF_EQUAL.run(this.deps.streams, [key], [entryId, token]);
         }
