@@ -128,6 +128,9 @@ describe('DLQ recovery of dead events, proven by the event processor', () => {
     }, 'the forged records to be consumed');
 
     expect((await entryOf(id)).status).toBe('retried');
+    // The token-shaped claims leave records (one or two: same field), the plain id none: counted as unverified.
+    const metrics = await (await fetch(`${fx.processor.url}/metrics`)).text();
+    expect(Number(/dlq_unverified_claims_total\{kind="recovery"[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     const retryQueue = new Queue(queue, { connection: fx.queueRedis, prefix: BULL_PREFIX });
     await retryQueue.obliterate({ force: true });
     await retryQueue.close();

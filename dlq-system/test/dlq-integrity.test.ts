@@ -153,6 +153,8 @@ describe('DLQ integrity against hostile clients', () => {
     const after = await entryOf(victimId);
     expect(after).toMatchObject({ status: 'parked', failures: 1, retries: 0, error: { message: 'original failure' }, version: victim.version });
     expect(after.history).toHaveLength(1);
+    const metrics = await (await fetch(`${fx.processor.url}/metrics`)).text();
+    expect(Number(/dlq_unverified_claims_total\{kind="failure"[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
   });
 
   it("a forged claim on a victim's future entry id does not capture the victim's failure", async () => {

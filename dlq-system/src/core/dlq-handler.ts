@@ -181,6 +181,7 @@ export class DlqHandler {
           ? target?.kind === 'job' && target.queue === proof.queue && target.jobId === proof.jobId
           : found.entry.origin.kind === 'event' && found.entry.origin.group === proof.group && found.state.token !== '' && found.state.token === proof.token;
       if (!proven) {
+        this.deps.metrics.unverifiedClaims.inc({ kind: 'recovery' });
         this.logger.warn({ entryId, via }, "recovery report does not match the entry's retry: ignored");
         return false;
       }
@@ -285,6 +286,7 @@ export class DlqHandler {
     if (found !== undefined && found.state.status === 'retried' && found.state.token !== '' && found.state.token === incoming.dlqToken) {
       return { entry: found };
     }
+    this.deps.metrics.unverifiedClaims.inc({ kind: 'failure' });
     this.logger.warn({ source, claimed: incoming.dlqEntryId.slice(0, 256) }, 'failure claims a DLQ entry without its retry token: claim ignored');
     incoming.dlqRetries = 0;
     delete incoming.dlqEntryId;

@@ -8,6 +8,8 @@ export interface DlqMetrics {
   recovered: Counter<'kind'>;
   alerts: Counter<'channel'>;
   webhookFailures: Counter;
+  /** Claims on an entry without its retry token (a failure or a recovery report): ignored. */
+  unverifiedClaims: Counter<'kind'>;
 }
 
 /**
@@ -53,5 +55,11 @@ export function createDlqMetrics(registry: Registry, store: DlqStore): DlqMetric
     recovered: new Counter({ name: 'dlq_recovered_total', help: 'Retried entries that then succeeded', labelNames: ['kind'], registers: [registry] }),
     alerts: new Counter({ name: 'dlq_alerts_sent_total', help: 'Alerts sent, by channel', labelNames: ['channel'], registers: [registry] }),
     webhookFailures: new Counter({ name: 'dlq_alert_webhook_failures_total', help: 'Alert webhook deliveries that gave up', registers: [registry] }),
+    unverifiedClaims: new Counter({
+      name: 'dlq_unverified_claims_total',
+      help: "Failures or recovery reports claiming a DLQ entry without that entry's retry token (forged or stale): ignored",
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
   };
 }
