@@ -138,4 +138,22 @@ describe('event processor: foreign stream entries', () => {
     expect(jobs.length).toBe(cases.length);
     expect((await call(processor.url, { path: '/health', auth: false })).status).toBe(200);
   });
+
+  it('binary fields are stored without loss: bytes that are not UTF-8 in base64, their indexes listed', async () => {
+    const jobs = await inspector.queue(env.DLQ_QUEUE_NAME!).getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'], 0, -1);
+    let checked = 0;
+    for (const [entryId, testCase] of bad) {
+      const binary = testCase.fields.map((field, index) => [field, index] as const).filter(([field]) => Buffer.isBuffer(field));
+      if (binary.length === 0) continue;
+      const dead = jobs.map((job) => job.data as ParsedDeadLetterEntry).find((item) => item.origin.kind === 'event' && item.origin.entryId === entryId);
+      expect(dead?.origin.kind, testCase.name).toBe('event');
+      if (dead?.origin.kind !== 'event') continue;
+      for (const [field, index] of binary) {
+        expect(dead.origin.base64Fields, testCase.name).toContain(index);
+        expect(Buffer.from(dead.origin.fields![index]!, 'base64').equals(field as Buffer), testCase.name).toBe(true);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -1,7 +1,6 @@
 import {
   buildEventDeadLetterEntry,
   buildInvalidEntryDeadLetter,
-  fieldsAsStrings,
   INVALID_ENTRY_NAME,
   isPermanentError,
   toError,
@@ -52,7 +51,7 @@ export class EventDeadLetters {
       stream: this.options.stream,
       group: this.options.group,
       entryId,
-      fields: fieldsAsStrings(fields),
+      fields,
       error: err,
       deliveries,
       maxStoredChars: sizeBytes === undefined ? this.options.maxEntryBytes : OVERSIZE_STORED_CHARS,

@@ -40,6 +40,8 @@ export const eventOriginSchema = z.object({
    * stored once, as `data`, without its fields.
    */
   fields: z.array(z.string()).optional(),
+  /** Indexes into `fields` of names/values stored in base64 (their bytes were not UTF-8). */
+  base64Fields: z.array(z.number().int().nonnegative()).optional(),
   /** Set when `fields` were cut to the stored bound: the entry's size on the stream, bytes. */
   truncatedFromBytes: z.number().int().nonnegative().optional(),
 });

@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../events/envelope';
+import type { WireFields } from '../events/wire';
 import { describeFailure, type DeadLetterEntry } from './dead-letter-entry';
 import { decodeEventRetryRef } from './retry-ref';
 
@@ -53,8 +54,8 @@ export function buildEventDeadLetterEntry(input: EventFailureInput): DeadLetterE
 }
 
 export interface InvalidEntryInput extends EventOrigin {
-  /** The entry's flat field list, as strings. */
-  fields: readonly string[];
+  /** The entry's flat field list, as read (strings, or Buffers: then bytes that are not UTF-8 are kept, in base64). */
+  fields: WireFields;
   error: Error & { reason?: unknown };
   deliveries: number;
   /** Stored fields are cut so their total stays within this many characters. */
@@ -65,11 +66,13 @@ export interface InvalidEntryInput extends EventOrigin {
 
 /** The entry of a stream entry that is not a valid event: its raw fields, bounded, stored once. */
 export function buildInvalidEntryDeadLetter(input: InvalidEntryInput): DeadLetterEntry {
-  const { fields, truncated } = boundFields(input.fields, input.maxStoredChars);
+  const { texts, base64 } = storable(input.fields);
+  const { fields, truncated } = boundFields(texts, input.maxStoredChars);
+  const keptBase64 = base64.filter((index) => index < fields.length);
   const now = new Date().toISOString();
   const reason = typeof input.error.reason === 'string' ? input.error.reason : undefined;
-  const type = valueOf(input.fields, 'type');
-  const id = valueOf(input.fields, 'id');
+  const type = valueOf(texts, base64, 'type');
+  const id = valueOf(texts, base64, 'id');
   return {
     kind: 'event',
     origin: {
@@ -78,8 +81,9 @@ export function buildInvalidEntryDeadLetter(input: InvalidEntryInput): DeadLette
       group: input.group,
       entryId: input.entryId,
       fields,
+      ...(keptBase64.length > 0 ? { base64Fields: keptBase64 } : {}),
       ...(id !== undefined && id.length > 0 && id.length <= 256 ? { eventId: id } : {}),
-      ...(truncated || input.sizeBytes !== undefined ? { truncatedFromBytes: input.sizeBytes ?? totalChars(input.fields) } : {}),
+      ...(truncated || input.sizeBytes !== undefined ? { truncatedFromBytes: input.sizeBytes ?? totalChars(texts) } : {}),
     },
     name: type !== undefined && type.length > 0 ? type.slice(0, MAX_ENTRY_NAME_CHARS) : INVALID_ENTRY_NAME,
     data: null,
@@ -91,9 +95,31 @@ export function buildInvalidEntryDeadLetter(input: InvalidEntryInput): DeadLette
   };
 }
 
-function valueOf(fields: readonly string[], name: string): string | undefined {
-  for (let index = 0; index + 1 < fields.length; index += 2) if (fields[index] === name) return fields[index + 1];
+/** The value of field `name` as text (a base64-kept name or value does not count). */
+function valueOf(fields: readonly string[], base64: readonly number[], name: string): string | undefined {
+  for (let index = 0; index + 1 < fields.length; index += 2) {
+    if (fields[index] === name && !base64.includes(index)) return base64.includes(index + 1) ? undefined : fields[index + 1];
+  }
   return undefined;
+}
+
+/** The fields as text: UTF-8 where the bytes are UTF-8, base64 (index listed) where not, so nothing is lost. */
+function storable(fields: WireFields): { texts: string[]; base64: number[] } {
+  const texts: string[] = [];
+  const base64: number[] = [];
+  fields.forEach((field: string | Buffer, index: number) => {
+    if (typeof field === 'string') {
+      texts.push(field);
+      return;
+    }
+    const text = field.toString('utf8');
+    if (Buffer.byteLength(text) === field.length && Buffer.from(text, 'utf8').equals(field)) texts.push(text);
+    else {
+      texts.push(field.toString('base64'));
+      base64.push(index);
+    }
+  });
+  return { texts, base64 };
 }
 
 function totalChars(fields: readonly string[]): number {
