@@ -79,7 +79,6 @@ export class DlqHandler {
 
   /** Classifies `incoming` and applies `receive` (a first failure) or `failAgain` (a verified retry's failure). */
   private async decide(incoming: ParsedDeadLetterEntry, source: string, existing: VersionedEntry | undefined): Promise<StoredEntry> {
-    if (existing?.entry.retriedTo?.kind === 'job') await this.deps.store.untrack(existing.entry.retriedTo.queue, existing.entry.retriedTo.jobId);
     const classified = classifyFailure(incoming.error);
     const entry = this.merge(existing?.entry, incoming, existing?.entry.id ?? source, source, classified);
     this.deps.metrics.received.inc({ kind: entry.kind });
@@ -87,6 +86,7 @@ export class DlqHandler {
     const decision = this.deps.policy.decide(classified.classification, entry.retries);
     if (decision.action === 'park') {
       await this.park(transition, existing?.state, entry, decision.parkReason);
+      await this.untrackRetry(existing);
       return entry;
     }
     entry.status = 'scheduled';
@@ -95,9 +95,16 @@ export class DlqHandler {
     delete entry.parkReason;
     delete entry.parkedAt;
     await this.machine.apply(transition, existing?.state, entry);
+    await this.untrackRetry(existing);
     await this.deps.scheduler.schedule(entry.id, decision.retry, decision.delayMs);
     this.logger.warn({ entryId: entry.id, origin: entry.originName, rule: classified.rule, retry: decision.retry, delayMs: decision.delayMs }, 'transient failure: retry scheduled');
     return entry;
+  }
+
+  /** The retry of `existing` came back failed (after the transition: a lost race keeps it tracked). */
+  private async untrackRetry(existing: VersionedEntry | undefined): Promise<void> {
+    const target = existing?.entry.retriedTo;
+    if (target?.kind === 'job') await this.deps.store.untrack(target.queue, target.jobId);
   }
 
   /** Called by the scheduler when a backoff is over. Skips entries no longer waiting (deleted, retried). */
