@@ -70,7 +70,7 @@ export class Reclaimer {
     const redis = this.deps.redis;
     let cursor = '0-0';
     for (let round = 0; round < (this.options.maxRoundsPerRun ?? 50); round += 1) {
-      const reply = parseAutoClaimReply(await redis.xautoclaim(stream, group, consumer, minIdleMs, cursor, 'COUNT', batchSize));
+      const reply = parseAutoClaimReply(await redis.callBuffer('XAUTOCLAIM', stream, group, consumer, minIdleMs, cursor, 'COUNT', batchSize));
       const entries = reply.entries.filter((entry): entry is RawEntry & { fields: WireFields } => entry.fields !== null);
       if (entries.length > 0) {
         report.claimed += entries.length;

@@ -63,8 +63,9 @@ export function eventIdsOf(entries: readonly RawEntry[]): string[] {
 
 /** XAUTOCLAIM reply (Redis 7: `[next, entries, deletedIds]`). */
 export function parseAutoClaimReply(reply: unknown): { next: string; entries: RawEntry[]; deleted: string[] } {
-  const [next, entries, deleted] = reply as [string, [string, string[] | null][], string[] | undefined];
-  return { next, entries: entries.map(([id, fields]) => ({ id, fields })), deleted: deleted ?? [] };
+  // Read as strings or as Buffers (the reclaimer reads Buffers: binary fields reach the DLQ intact).
+  const [next, entries, deleted] = reply as [string | Buffer, [string | Buffer, string[] | Buffer[] | null][], (string | Buffer)[] | undefined];
+  return { next: String(next), entries: entries.map(([id, fields]) => ({ id: String(id), fields })), deleted: (deleted ?? []).map(String) };
 }
 
 /** XPENDING extended form reply. */
