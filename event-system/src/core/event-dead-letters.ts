@@ -82,7 +82,8 @@ export class EventDeadLetters {
         return false;
       }
       this.deps.logger.error({ err, ...context }, 'DLQ record refused; storing a minimal record');
-      if (!(await this.sendMinimal(entry, err, context))) return false;
+      const outcome = await this.sendMinimal(entry, err, context);
+      if (outcome !== 'stored') return outcome === 'dropped';
     }
     this.deps.metrics.count('deadLettered');
     this.deps.logger.warn(context, 'entry sent to the DLQ');
@@ -94,7 +95,7 @@ export class EventDeadLetters {
    * that is refused (a bug), the entry is acknowledged anyway with an error log: retrying could
    * never succeed and would hold the trim point for good.
    */
-  private async sendMinimal(entry: DeadLetterEntry, refusal: Error, context: Record<string, unknown>): Promise<boolean> {
+  private async sendMinimal(entry: DeadLetterEntry, refusal: Error, context: Record<string, unknown>): Promise<'stored' | 'dropped' | 'pending'> {
     const now = new Date().toISOString();
     try {
       await this.deps.dlq.add({
@@ -108,12 +109,12 @@ export class EventDeadLetters {
         lastFailedAt: now,
         dlqRetries: 0,
       });
-      return true;
+      return 'stored';
     } catch (caught) {
       const err = toError(caught);
-      if (!isPermanentError(err)) return false;
+      if (!isPermanentError(err)) return 'pending';
       this.deps.logger.error({ err, ...context }, 'minimal DLQ record refused too; entry acknowledged without a record');
-      return true;
+      return 'dropped';
     }
   }
 }
