@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { BULL_PREFIX, DLQ_META_KEY } from '@event-infra/shared';
 import { uniqueName, waitFor } from '@event-infra/testing';
 import { jobEntry, startDlqFixture, type DlqFixture } from './support/dlq-harness';
-import { startOriginWorker, type OriginWorker } from './support/origin-worker';
+import { startOriginWorker, type OriginWorker } from './support/real-queue-worker';
 
 const API_KEY = 'test-api-key-3f9a';
 

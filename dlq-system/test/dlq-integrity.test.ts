@@ -10,7 +10,7 @@ import { ALERT_CHANNEL, BULL_PREFIX, DLQ_META_KEY, PermanentJobError, createRedi
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { dlqKeys } from '../src/core/stored-entry';
 import { jobEntry, startDlqFixture, type DlqFixture } from './support/dlq-harness';
-import { startOriginWorker } from './support/origin-worker';
+import { startOriginWorker } from './support/real-queue-worker';
 
 /**
  * `count` POSTs that reach the server together: one keep-alive socket each, opened (by a GET

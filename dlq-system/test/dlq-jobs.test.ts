@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { ALERT_CHANNEL, BULL_PREFIX, PermanentJobError, RetryableJobError, createRedis, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { startDlqFixture, startWebhookReceiver, type DlqFixture, type WebhookReceiver } from './support/dlq-harness';
-import { startOriginWorker, type OriginWorker } from './support/origin-worker';
+import { startOriginWorker, type OriginWorker } from './support/real-queue-worker';
 
 const BASE_DELAY_MS = 200;
 

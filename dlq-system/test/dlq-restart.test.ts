@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { BULL_PREFIX, REDIS_ROLES, createRedis } from '@event-infra/shared';
 import { freePort, silentLogger, startRedisServer, uniqueName, waitFor, type RedisServer } from '@event-infra/testing';
 import { jobEntry, startDlqFixture, testEnv, type DlqFixture } from './support/dlq-harness';
-import { startOriginWorker, type OriginWorker } from './support/origin-worker';
+import { startOriginWorker, type OriginWorker } from './support/real-queue-worker';
 
 const permanent = { message: 'schema mismatch', permanent: true };
 
