@@ -37,6 +37,8 @@ export const dlqConfigSchema = z.object({
   DLQ_RETENTION_INTERVAL_MS: positiveInt.default(60_000),
   /** How often retried jobs are checked for completion (besides QueueEvents), ms. */
   DLQ_RECOVERY_CHECK_MS: positiveInt.default(5_000),
+  /** A retried job that is gone (never seen completing) this long after its retry started parks the entry, ms. */
+  DLQ_LOST_RETRY_GRACE_MS: positiveInt.default(60_000),
 
   /** POST target for alerts; unset disables the webhook. Never logged. */
   ALERT_WEBHOOK_URL: optionalHttpUrl,

@@ -108,7 +108,12 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     { handler, logger },
   );
   const tracker = new RecoveryTracker(
-    { connection: bullConnection, checkIntervalMs: config.DLQ_RECOVERY_CHECK_MS, group: config.CONSUMER_GROUP },
+    {
+      connection: bullConnection,
+      checkIntervalMs: config.DLQ_RECOVERY_CHECK_MS,
+      lostRetryGraceMs: config.DLQ_LOST_RETRY_GRACE_MS,
+      group: config.CONSUMER_GROUP,
+    },
     { store, handler, streams: clients[REDIS_ROLES.streams], logger },
   );
   const retention = new RetentionSweeper(

@@ -45,7 +45,7 @@ describe('DLQ integrity against hostile clients', () => {
 
   beforeAll(async () => {
     // No automatic retries: every failure parks, so each case controls when a retry happens.
-    fx = await startDlqFixture({ DLQ_MAX_RETRIES: '0' });
+    fx = await startDlqFixture({ DLQ_MAX_RETRIES: '0', DLQ_LOST_RETRY_GRACE_MS: '300' });
     master = createRedis({ url: fx.master.url, role: 'test', profile: 'producer', logger: silentLogger() });
     subscriber = createRedis({ url: fx.master.url, role: 'test', profile: 'consumer', logger: silentLogger() });
     subscriber.on('message', (_channel: string, message: string) => alerts.push(JSON.parse(message)));
@@ -174,6 +174,30 @@ describe('DLQ integrity against hostile clients', () => {
     expect(reply.status).toBe(202);
     const retry = await queue.getJob(reply.body.retriedTo.jobId);
     expect(retry?.data).toMatchObject({ who: 'victim' });
+  });
+
+  it('a retry whose job is gone without a completion (a send lost in a crash, a removed job) parks the entry again', async () => {
+    // No worker on this queue: the retry job waits until the test removes it.
+    const queueName = uniqueName('lost');
+    const queue = new Queue(queueName, { connection: fx.queueRedis, prefix: BULL_PREFIX });
+    cleanups.push(async () => {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    });
+    const id = await fx.sink.add(jobEntry(queueName, 'lost-1', { message: 'bad', permanent: true }));
+    await parkedEntry(id);
+    const reply = await fx.api('POST', `/dlq/${id}/retry`);
+    expect(reply.status).toBe(202);
+    await queue.remove(reply.body.retriedTo.jobId);
+
+    const entry = await waitFor(async () => {
+      const body = await entryOf(id);
+      return body.status === 'parked' && body.parkReason === 'retry_failed' ? body : undefined;
+    }, 'the entry parked again');
+    expect(entry.retries).toBe(1);
+    await waitFor(() => alerts.find((item) => item.origin === queueName && item.lastReason === 'retry_failed'), 'the alert');
+    // Parked again: an operator can retry it.
+    expect((await fx.api('POST', `/dlq/${id}/retry`)).status).toBe(202);
   });
 
   it('discarding races like any transition: one DELETE wins, a concurrent retry or DELETE gets 409 or 404', async () => {

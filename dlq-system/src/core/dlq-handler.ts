@@ -110,6 +110,13 @@ export class DlqHandler {
   /** Called by the scheduler when a backoff is over. Skips entries no longer waiting (deleted, retried). */
   async autoRetry(entryId: string, retry: number): Promise<void> {
     const found = await this.deps.store.read(entryId);
+    if (found?.state.status === 'retried' && found.entry.retries === retry) {
+      // This very retry was started but the process died before the send returned: send it
+      // again (same id and token: a job already added is found by create-and-verify).
+      await this.deps.sender.send(found.entry, retry, found.state.token);
+      this.logger.warn({ entryId, retry }, 'interrupted retry sent again');
+      return;
+    }
     if (found === undefined || found.state.status !== 'scheduled' || found.entry.retries >= retry) {
       this.logger.debug({ entryId, retry }, 'scheduled retry skipped: entry no longer waiting');
       return;
@@ -131,6 +138,27 @@ export class DlqHandler {
     if (found === undefined || found.state.status !== 'scheduled') return;
     this.logger.error({ err, entryId }, 'sending back to the origin failed for good');
     await this.park('park', found.state, { ...found.entry }, 'retry_failed');
+  }
+
+  /**
+   * A tracked retry job that no longer exists (nor ever completed in sight), `graceMs` after the
+   * retry started: the send was lost (a crash between `startRetry` and the add) or the job was
+   * removed. The entry is parked (`retry_failed`, alerted) so an operator can retry it.
+   */
+  async retryLost(entryId: string, target: { queue: string; jobId: string }, graceMs: number): Promise<boolean> {
+    const found = await this.deps.store.read(entryId);
+    const sent = found?.entry.retriedTo;
+    if (found === undefined || found.state.status !== 'retried' || sent?.kind !== 'job' || sent.queue !== target.queue || sent.jobId !== target.jobId) return false;
+    if (Date.now() - Date.parse(found.entry.retriedAt ?? found.entry.updatedAt) < graceMs) return false;
+    this.logger.error({ entryId, ...target }, 'retry job is gone without a completion: entry parked');
+    try {
+      await this.park('sendFailed', found.state, { ...found.entry }, 'retry_failed');
+    } catch (caught) {
+      if (caught instanceof EntryConflictError) return false;
+      throw caught;
+    }
+    await this.deps.store.untrack(target.queue, target.jobId);
+    return true;
   }
 
   /** `POST /dlq/:id/retry`: sends a parked entry back now. 404 unknown, 409 not parked (or another retry won). */

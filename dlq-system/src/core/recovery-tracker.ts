@@ -12,6 +12,11 @@ export interface RecoveryTrackerOptions {
   connection: ConnectionOptions;
   /** How often tracked retried jobs and "retry handled" records are checked, ms. */
   checkIntervalMs: number;
+  /**
+   * A tracked retry job that does not exist this long after its retry started is taken as
+   * lost (the entry is parked, `retry_failed`), ms. Default 60,000.
+   */
+  lostRetryGraceMs?: number;
   /** `CONSUMER_GROUP`: its records are always read (others once an entry of theirs was retried). */
   group: string;
   /** Records read per group and HSCAN call (COUNT). Default 500. */
@@ -81,8 +86,11 @@ export class RecoveryTracker {
         continue;
       }
       await this.watch(queue);
-      if ((await this.queue(queue).getJobState(jobId)) === 'completed') {
+      const jobState = await this.queue(queue).getJobState(jobId);
+      if (jobState === 'completed') {
         await this.deps.handler.markRecovered(entryId, { kind: 'job', queue, jobId }, 'job-state');
+      } else if (jobState === 'unknown') {
+        await this.deps.handler.retryLost(entryId, { queue, jobId }, this.options.lostRetryGraceMs ?? 60_000);
       }
     }
   }
