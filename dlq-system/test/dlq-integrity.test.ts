@@ -200,6 +200,33 @@ describe('DLQ integrity against hostile clients', () => {
     expect((await fx.api('POST', `/dlq/${id}/retry`)).status).toBe(202);
   });
 
+  it('an automatic retry interrupted between startRetry and the send is sent again by its scheduler job, same id and token', async () => {
+    const queueName = uniqueName('interrupted');
+    const queue = new Queue(queueName, { connection: fx.queueRedis, prefix: BULL_PREFIX });
+    cleanups.push(async () => {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    });
+    const id = await fx.sink.add(jobEntry(queueName, 'cut-1', { message: 'bad', permanent: true }));
+    const parked = await parkedEntry(id);
+    // The state a crash leaves: `retried` stored (retry 1 planned), nothing added to the queue.
+    const token = String(await master.hget(dlqKeys.state(), id)).split('|')[2]!;
+    const jobId = retryJobId('cut-1', 1, token);
+    const retried = { ...parked, status: 'retried', retries: 1, retriedAt: new Date().toISOString(), retriedTo: { kind: 'job', queue: queueName, jobId } };
+    const applied = await fx.processor.store.transition({ id, entry: retried, from: ['parked'], to: 'retried', expectedVersion: parked.version });
+    expect(applied.ok).toBe(true);
+    expect(await queue.getJob(jobId)).toBeUndefined();
+
+    // What the scheduler's durable job does when it runs again after the restart.
+    await fx.processor.handler.autoRetry(id, 1);
+
+    const job = await queue.getJob(jobId);
+    expect(job?.data).toMatchObject({ [DLQ_META_KEY]: { entryId: id, retries: 1, token } });
+    expect((await entryOf(id)).status).toBe('retried');
+    await fx.processor.handler.autoRetry(id, 1);
+    expect(await queue.getJobCountByTypes('waiting', 'prioritized', 'delayed')).toBe(1);
+  });
+
   it('discarding races like any transition: one DELETE wins, a concurrent retry or DELETE gets 409 or 404', async () => {
     const queue = origin(async () => 'ok');
     const id = await fx.sink.add(jobEntry(queue.name, 'gone-1', { message: 'bad', permanent: true }));
