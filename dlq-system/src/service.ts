@@ -11,6 +11,7 @@ import {
   redisEndpoint,
   redisOptions,
   startHttpServer,
+  httpServerLimitsOf,
   waitForAll,
   type Logger,
 } from '@event-infra/shared';
@@ -163,7 +164,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
         retryPolicy: policy.options,
       }),
     });
-    server = await startHttpServer(app, config.DLQ_PROCESSOR_PORT, config.HTTP_HOST);
+    server = await startHttpServer(app, config.DLQ_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   } catch (caught) {
     await close();
     throw caught;

@@ -12,6 +12,7 @@ import {
   createMetricsRegistry,
   redisChecks,
   startHttpServer,
+  httpServerLimitsOf,
   waitForAll,
   type Logger,
   type WorkQueueName,
@@ -134,7 +135,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     admin: { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD },
     bodyLimit: config.HTTP_BODY_LIMIT,
   });
-  const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST);
+  const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   if (config.ADMIN_USER === undefined) logger.warn('Bull Board at /admin/queues is open: set ADMIN_USER and ADMIN_PASSWORD');
   logger.info({ url: server.url, workers: workQueues }, 'queue processor listening');
   let unfinished = 0;
