@@ -17,7 +17,7 @@ import {
   type Logger,
   type WorkQueueName,
 } from '@event-infra/shared';
-import { concurrencyFor, type QueueConfig } from './config';
+import { concurrencyFor, jobLimitsOf, type QueueConfig } from './config';
 import { createBuiltInRegistry, loadCustomHandlers } from './core/create-registry';
 import { createJobRunner } from './core/job-runner';
 import { createJobSubmitter } from './core/job-submitter';
@@ -27,6 +27,7 @@ import { startWorkerPool, type WorkerPool } from './core/worker-pool';
 import { createApp } from './http/app';
 import { createQueueResolver } from './http/queue-resolver';
 import { queueCounts } from './http/routes/stats';
+import { jobBodySchemas } from './http/schemas';
 
 export interface QueueProcessor {
   url: string;
@@ -134,6 +135,12 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     apiKey: config.API_KEY,
     admin: { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD },
     bodyLimit: config.HTTP_BODY_LIMIT,
+    schemas: jobBodySchemas(jobLimitsOf(config)),
+    maxDelayMs: config.JOB_MAX_DELAY_MS,
+    deadLetterQueue: config.DLQ_QUEUE_NAME,
+    adminReadOnly: config.ADMIN_READONLY,
+    eventsSource: config.EVENTS_API_SOURCE,
+    exposeStacks: config.EXPOSE_STACKS,
   });
   const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   if (config.ADMIN_USER === undefined) logger.warn('Bull Board at /admin/queues is open: set ADMIN_USER and ADMIN_PASSWORD');
