@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowEntry } from './core/host-guard';
 import type { JobLimits } from './http/schemas';
 import { bool, commonEnvShape, optionalSecret, parseConfig, positiveInt, type WorkQueueName, QUEUES } from '@event-infra/shared';
 
@@ -37,6 +38,8 @@ export const queueConfigSchema = z.object({
   JOB_KEEP_FAILED: positiveInt.default(5000),
   /** Minimum interval between two `job.progress` events of one job, ms. */
   PROGRESS_EVENT_INTERVAL_MS: positiveInt.default(1000),
+  /** Response body bytes an `http.request` job keeps; the rest is never read (the connection is closed). */
+  HTTP_REQUEST_MAX_RESPONSE_BYTES: positiveInt.max(64 * 1024 * 1024).default(64 * 1024),
   /** Largest `opts.attempts` a client may ask for (400 above). */
   JOB_MAX_ATTEMPTS: positiveInt.max(1000).default(25),
   /** Largest `opts.backoff` delay (fixed, or the base of the exponential backoff), ms. */
@@ -62,6 +65,13 @@ export const queueConfigSchema = z.object({
   /** How long start-up waits for each Redis before giving up, ms. */
   REDIS_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
 }).superRefine((config, context) => {
+  for (const entry of config.HTTP_ALLOWED_HOSTS) {
+    try {
+      parseAllowEntry(entry);
+    } catch (caught) {
+      context.addIssue({ code: 'custom', path: ['HTTP_ALLOWED_HOSTS'], message: caught instanceof Error ? caught.message : 'invalid entry' });
+    }
+  }
   // One credential without the other would silently leave Bull Board open.
   if ((config.ADMIN_USER === undefined) !== (config.ADMIN_PASSWORD === undefined)) {
     const missing = config.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD';

@@ -59,7 +59,11 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     { stream: config.STREAM_NAME, source: SERVICES.queue, maxLenApprox: config.STREAM_MAXLEN_APPROX },
     { redis: streamsRedis, logger },
   );
-  const registry = createBuiltInRegistry({ publisher, allowedHosts: config.HTTP_ALLOWED_HOSTS });
+  const registry = createBuiltInRegistry({
+    publisher,
+    allowedHosts: config.HTTP_ALLOWED_HOSTS,
+    maxResponseBytes: config.HTTP_REQUEST_MAX_RESPONSE_BYTES,
+  });
   if (config.JOB_HANDLERS_MODULE !== undefined) {
     try {
       const custom = await loadCustomHandlers(config.JOB_HANDLERS_MODULE);

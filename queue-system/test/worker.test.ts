@@ -33,7 +33,7 @@ describe('workers: retries, permanent failures, timeouts, DLQ, events', () => {
     redis = await startTestRedis();
     app = await startProcessor(redis, {
       EXPOSE_STACKS: 'true',
-      HTTP_ALLOWED_HOSTS: '127.0.0.1',
+      HTTP_ALLOWED_HOSTS: new URL(targetUrl).host,
       PUBLISH_EVENTS: 'true',
       PROGRESS_EVENT_INTERVAL_MS: '60000',
       CONCURRENCY_ASYNC_PROCESSING: '3',
