@@ -11,6 +11,7 @@ import {
   createEventPublisher,
   createMetricsRegistry,
   redisChecks,
+  secretsOf,
   startHttpServer,
   httpServerLimitsOf,
   waitForAll,
@@ -78,6 +79,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
   const queues = queueNames.map((name) => new Queue(name, { connection: queueRedis, prefix: BULL_PREFIX }));
   const deadLetters = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: queueRedis });
   const maxTimeoutMs = config.MAX_JOB_DURATION * 1000;
+  const secrets = secretsOf(config as unknown as Record<string, unknown>);
   const jobs = createJobSubmitter(
     {
       attempts: config.RETRY_ATTEMPTS,
@@ -115,7 +117,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
         connect: (name) => connectRole(config, REDIS_ROLES.queue, 'consumer', logger, name),
         runnerFor: (queue) =>
           createJobRunner(
-            { queue, maxTimeoutMs },
+            { queue, maxTimeoutMs, secrets },
             { registry, deadLetters: sink, events, observer, logger, readLogs: (jobId) => jobs.logs(queue, jobId, 1000) },
           ),
         deadLetters: sink,

@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { PermanentJobError, isPermanentError, toError, type DeadLetterSink, type Logger } from '@event-infra/shared';
+import { PermanentJobError, isPermanentError, redactError, toError, type DeadLetterSink, type Logger } from '@event-infra/shared';
 import { FAILED_ATTEMPT_LOG, buildDeadLetterEntry, firstFailureTime, splitDlqMeta } from './dlq-forwarder';
 import type { HandlerRegistry } from './handler-registry';
 import { JobAttempt, type AttemptShared } from './job-attempt';
@@ -17,6 +17,8 @@ export interface JobRunnerOptions {
   queue: string;
   /** `MAX_JOB_DURATION` in ms: default and cap of a job's `timeoutMs`. */
   maxTimeoutMs: number;
+  /** Configured secrets (`secretsOf(config)`): removed, with URL credentials, from failure messages. */
+  secrets?: readonly string[];
 }
 
 /** Per-job outcome hooks (metrics); called synchronously, must not throw. */
@@ -103,7 +105,9 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       if (ref) events!.completed(ref, durationMs, attemptNumber);
       return result;
     } catch (caught) {
-      const error = toError(caught);
+      // Redacted once, here: the failedReason, the job log, the event, the DLQ entry and the
+      // log line below all carry this message.
+      const error = redactError(toError(caught), options.secrets);
       const now = new Date();
       deps.observer?.finished(queue, job.name, 'failed', performance.now() - started);
       const cancelled = error instanceof JobCancelledError;
