@@ -155,6 +155,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       alerter,
       apiKey: config.API_KEY,
       bodyLimit: config.HTTP_BODY_LIMIT,
+      maxPageSize: config.DLQ_PAGE_MAX_LIMIT,
       stats: async () => ({
         queue: dlqQueue.name,
         counts: await dlqQueue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed'),
