@@ -65,13 +65,14 @@ export const queueConfigSchema = z.object({
   /** How long start-up waits for each Redis before giving up, ms. */
   REDIS_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
 }).superRefine((config, context) => {
-  for (const entry of config.HTTP_ALLOWED_HOSTS) {
+  config.HTTP_ALLOWED_HOSTS.forEach((entry, index) => {
     try {
       parseAllowEntry(entry);
-    } catch (caught) {
-      context.addIssue({ code: 'custom', path: ['HTTP_ALLOWED_HOSTS'], message: caught instanceof Error ? caught.message : 'invalid entry' });
+    } catch {
+      // The entry is not echoed (config errors never print values): its position is.
+      context.addIssue({ code: 'custom', path: ['HTTP_ALLOWED_HOSTS'], message: `entry ${index + 1} is not host[:port], *.suffix[:port] or [ipv6][:port]` });
     }
-  }
+  });
   // One credential without the other would silently leave Bull Board open.
   if ((config.ADMIN_USER === undefined) !== (config.ADMIN_PASSWORD === undefined)) {
     const missing = config.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD';
