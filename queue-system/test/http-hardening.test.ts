@@ -211,6 +211,9 @@ describe('queue processor hardening (HTTP)', () => {
       expect((await board(writable.url, 'PATCH', `/${Q}/edit-me/priority`, { priority: -4 })).status).toBe(400);
       expect((await inspect.queue(Q).getJob('edit-me'))?.data).toEqual({ v: 1 });
       expect((await board(writable.url, 'PATCH', `/${Q}/edit-me/update-data`, { jobData: { v: 2 } })).status).toBe(200);
+      expect((await board(writable.url, 'PUT', `/${Q}/concurrency`, { concurrency: 1e9 })).status).toBe(400);
+      expect((await board(writable.url, 'PUT', `/${Q}/rate-limit`, { max: 0, duration: 1000 })).status).toBe(400);
+      expect((await board(writable.url, 'PATCH', `/${Q}/job-schedulers/s1`, { every: 1 })).status).toBe(403);
       expect((await inspect.queue(Q).getJob('edit-me'))?.data).toEqual({ v: 2 });
     });
   });

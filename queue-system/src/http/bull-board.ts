@@ -33,11 +33,14 @@ const QUEUE_ROUTE = /^\/api\/queues\/([^/]+)(\/.*)?$/;
 const addBody = z.looseObject({ name: z.unknown(), data: z.unknown().optional(), options: z.unknown().optional() });
 const updateDataBody = z.looseObject({ jobData: z.unknown() });
 const priorityBody = z.strictObject({ priority: z.number().int().min(0).max(2_097_151) });
+const concurrencyBody = z.strictObject({ concurrency: z.number().int().min(1).max(10_000) });
+const rateLimitBody = z.strictObject({ max: z.number().int().min(1).max(1_000_000), duration: z.number().int().min(1).max(86_400_000) });
 
 /**
  * The server-side guard in front of Bull Board's API: with `readOnly` every write is a 403;
  * writes naming the DLQ queue are always a 403; otherwise the bodies of add, update-data,
- * delay and priority go through the API's job schema and bounds (a 400 names the option).
+ * delay and priority go through the API's job schema and bounds (a 400 names the option),
+ * concurrency and rate limit are bounded, and job schedulers cannot be changed.
  * Bull Board's own read-only mode is set too, so the UI hides the buttons, but the guard is
  * what holds.
  */
@@ -81,6 +84,13 @@ function boardGuard(options: BullBoardOptions): RequestHandler[] {
         parseBody(delayBody, req.body ?? {}, 'delay');
       } else if (/^\/[^/]+\/priority$/.test(rest)) {
         parseBody(priorityBody, req.body ?? {}, 'priority');
+      } else if (rest === '/concurrency') {
+        parseBody(concurrencyBody, req.body ?? {}, 'concurrency');
+      } else if (rest === '/rate-limit') {
+        parseBody(rateLimitBody, req.body ?? {}, 'rate limit');
+      } else if (rest.startsWith('/job-schedulers/')) {
+        // Repeatable jobs are not part of the job API (no `repeat` option): not on the board either.
+        throw new AppError('forbidden_queue', 'job schedulers cannot be changed on Bull Board');
       }
       next();
     } catch (caught) {
