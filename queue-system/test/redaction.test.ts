@@ -4,7 +4,7 @@
  * the DLQ entry (message and stack), the lifecycle event or any log line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redactText, secretsOf } from '@event-infra/shared';
+import { describeFailure, redactText, secretsOf } from '@event-infra/shared';
 import { captureLogger, waitFor, type CapturedLogger, type RedisServer } from '@event-infra/testing';
 import { inspectQueues, request, startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
 
@@ -20,6 +20,12 @@ describe('redactText / secretsOf', () => {
     expect(out).not.toContain(KEY);
     expect(out).not.toContain(encodeURIComponent('p@ss/w'));
     expect(out).toContain('redis://[redacted]@10.0.0.1:6379');
+  });
+
+  it('every DLQ entry (jobs and events) drops URL credentials from the failure message and stack', () => {
+    const failure = describeFailure(new Error(`connect redis://:${URL_PASSWORD}@10.0.0.1:6380 refused`));
+    expect(JSON.stringify(failure)).not.toContain(URL_PASSWORD);
+    expect(failure.message).toBe('connect redis://[redacted]@10.0.0.1:6380 refused');
   });
 
   it('collects *_PASSWORD, *_KEY and passwords inside *_URL values', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactText } from '../errors/redact';
 
 /**
  * One entry shape for everything that lands in the DLQ: a job that used its attempts (or
@@ -60,8 +61,10 @@ export type ParsedDeadLetterEntry = z.output<typeof deadLetterEntrySchema>;
 
 /** Serialises a caught error into the entry's `error` field. */
 export function describeFailure(err: Error & { code?: unknown; status?: unknown; permanent?: unknown }): Failure {
-  const failure: Failure = { message: err.message, name: err.name };
-  if (err.stack !== undefined) failure.stack = err.stack;
+  // URL credentials never reach a DLQ entry, whoever reports the failure (configured
+  // secrets are removed earlier, by the reporting service that knows them).
+  const failure: Failure = { message: redactText(err.message), name: err.name };
+  if (err.stack !== undefined) failure.stack = redactText(err.stack);
   if (typeof err.code === 'string') failure.code = err.code;
   if (typeof err.status === 'number') failure.status = err.status;
   if (err.permanent === true) failure.permanent = true;
