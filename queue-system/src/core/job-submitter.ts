@@ -140,7 +140,7 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
         submissions.map((submission, index) => ({
           name: submission.name,
           data: submission.data,
-          opts: { ...toBullOptions(submission), [ADD_TOKEN]: tokens[index] } as JobsOptions,
+          opts: (submission.opts?.jobId === undefined ? toBullOptions(submission) : { ...toBullOptions(submission), [ADD_TOKEN]: tokens[index] }) as JobsOptions,
         })),
       );
       const withIds = submissions.flatMap((submission, index) => (submission.opts?.jobId === undefined ? [] : [{ index, id: submission.opts.jobId }]));
