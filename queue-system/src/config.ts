@@ -42,7 +42,7 @@ export const queueConfigSchema = z.object({
   HTTP_REQUEST_MAX_RESPONSE_BYTES: positiveInt.max(64 * 1024 * 1024).default(64 * 1024),
   /** Largest `opts.attempts` a client may ask for (400 above). */
   JOB_MAX_ATTEMPTS: positiveInt.max(1000).default(25),
-  /** Largest `opts.backoff` delay (fixed, or the base of the exponential backoff), ms. */
+  /** Longest single wait between two attempts a job may ask for, ms (fixed delay, or exponential base × 2^(attempts − 2)). */
   JOB_MAX_BACKOFF_DELAY_MS: positiveInt.default(3_600_000),
   /** Largest `opts.delay`, ms (default 7 days). */
   JOB_MAX_DELAY_MS: positiveInt.max(365 * 86_400_000).default(7 * 86_400_000),
@@ -90,6 +90,8 @@ export function jobLimitsOf(config: QueueConfig): JobLimits {
     maxDelayMs: config.JOB_MAX_DELAY_MS,
     maxTimeoutMs: config.MAX_JOB_DURATION * 1000,
     maxBulkJobs: config.JOB_MAX_BULK,
+    defaultAttempts: config.RETRY_ATTEMPTS,
+    defaultBackoffDelayMs: config.RETRY_DELAY,
   };
 }
 

@@ -90,6 +90,7 @@ describe('queue processor hardening (HTTP)', () => {
       ['backoff.delay', { backoff: { type: 'exponential', delay: 2 ** 53 - 1 } }, 'opts.backoff.delay must be at most 10000 (JOB_MAX_BACKOFF_DELAY_MS)'],
       ['delay', { delay: 60_001 }, 'opts.delay must be at most 60000 (JOB_MAX_DELAY_MS)'],
       ['timeoutMs', { timeoutMs: 60_001 }, 'opts.timeoutMs must be at most 60000 (MAX_JOB_DURATION)'],
+      ['exponential growth', { attempts: 5, backoff: { type: 'exponential', delay: 2000 } }, 'waits 2000 ms × 2^3 before the last attempt; the longest wait must be at most 10000 (JOB_MAX_BACKOFF_DELAY_MS)'],
     ])('%s', async (_name, opts, message) => {
       const reply = await request(app.url, 'POST', `/jobs/${Q}`, { headers: auth, body: { name: 'demo.sleep', opts } });
       expect(reply.status).toBe(400);
@@ -101,6 +102,8 @@ describe('queue processor hardening (HTTP)', () => {
     it('at the bounds the job is accepted', async () => {
       const opts = { attempts: 5, backoff: { type: 'fixed', delay: 10_000 }, delay: 60_000, timeoutMs: 60_000 };
       expect((await request(app.url, 'POST', `/jobs/${Q}`, { headers: auth, body: { name: 'demo.sleep', opts } })).status).toBe(201);
+      const exponential = { jobId: 'exp-at-bound', attempts: 5, backoff: { type: 'exponential', delay: 1250 } }; // 1250 × 8 = 10000
+      expect((await request(app.url, 'POST', `/jobs/${Q}`, { headers: auth, body: { name: 'demo.sleep', opts: exponential } })).status).toBe(201);
     });
 
     it('a bulk over JOB_MAX_BULK is a 400 naming the bound', async () => {

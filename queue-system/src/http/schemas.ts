@@ -63,8 +63,16 @@ export function issuesOf(error: z.ZodError): { path: string; message: string }[]
 export interface JobLimits {
   /** `JOB_MAX_ATTEMPTS`: largest `opts.attempts`. */
   maxAttempts: number;
-  /** `JOB_MAX_BACKOFF_DELAY_MS`: largest `opts.backoff` (number or `.delay`), ms. */
+  /**
+   * `JOB_MAX_BACKOFF_DELAY_MS`: the longest single wait between two attempts, ms. A fixed
+   * backoff is its delay; an exponential one waits `delay × 2^(attempts − 2)` before the last
+   * attempt (BullMQ's formula), so the base and the attempts are bounded together.
+   */
   maxBackoffDelayMs: number;
+  /** `RETRY_ATTEMPTS`: attempts of a job that sets none. */
+  defaultAttempts: number;
+  /** `RETRY_DELAY`: base of the default exponential backoff, ms. */
+  defaultBackoffDelayMs: number;
   /** `JOB_MAX_DELAY_MS`: largest `opts.delay`, ms. */
   maxDelayMs: number;
   /** `MAX_JOB_DURATION` in ms: largest `opts.timeoutMs`. */
@@ -87,6 +95,20 @@ export function jobLimitIssues(opts: JobOpts | undefined, limits: JobLimits): { 
   over(['opts', 'timeoutMs'], opts.timeoutMs, limits.maxTimeoutMs, 'MAX_JOB_DURATION');
   if (typeof opts.backoff === 'number') over(['opts', 'backoff'], opts.backoff, limits.maxBackoffDelayMs, 'JOB_MAX_BACKOFF_DELAY_MS');
   else if (opts.backoff !== undefined) over(['opts', 'backoff', 'delay'], opts.backoff.delay, limits.maxBackoffDelayMs, 'JOB_MAX_BACKOFF_DELAY_MS');
+  if (issues.length > 0) return issues;
+  // Exponential (given, or the default one): the wait before the last attempt is the longest.
+  const exponentialBase =
+    opts.backoff === undefined ? limits.defaultBackoffDelayMs : typeof opts.backoff === 'object' && opts.backoff.type === 'exponential' ? opts.backoff.delay : undefined;
+  const attempts = opts.attempts ?? limits.defaultAttempts;
+  if (exponentialBase !== undefined && (opts.attempts !== undefined || opts.backoff !== undefined) && attempts >= 2) {
+    const longestWaitMs = exponentialBase * 2 ** (attempts - 2);
+    if (longestWaitMs > limits.maxBackoffDelayMs) {
+      issues.push({
+        path: opts.backoff === undefined ? ['opts', 'attempts'] : ['opts', 'backoff', 'delay'],
+        message: `exponential backoff waits ${exponentialBase} ms × 2^${attempts - 2} before the last attempt; the longest wait must be at most ${limits.maxBackoffDelayMs} (JOB_MAX_BACKOFF_DELAY_MS)`,
+      });
+    }
+  }
   return issues;
 }
 
