@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@event-infra/testing';
+import { freePort, itWithTool } from '@event-infra/testing';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EXAMPLE = join(ROOT, 'env-example-event-infrastructure');
@@ -131,7 +131,7 @@ describe('Redis passwords are required', () => {
   });
 
   const compose = composeCommand();
-  it.runIf(compose !== undefined)('compose: the file does not render without each Redis password', async () => {
+  itWithTool('docker compose', compose !== undefined, 'docker compose v2 or docker-compose; .ci/run installs docker-compose', 'compose: the file does not render without each Redis password', async () => {
     const [command, ...prefix] = compose!;
     const passwords = { REDIS_PASSWORD: 'p-master', REDIS_STREAMS_PASSWORD: 'p-streams', REDIS_QUEUE_PASSWORD: 'p-queue' };
     const render = async (values: Record<string, string>) => {

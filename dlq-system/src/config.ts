@@ -20,6 +20,8 @@ export const dlqConfigSchema = z.object({
 
   /** DLQ entries handled at once. */
   DLQ_CONCURRENCY: positiveInt.default(5),
+  /** Largest `limit` of a `GET /dlq` page (list items are summaries). */
+  DLQ_PAGE_MAX_LIMIT: positiveInt.max(500).default(200),
   /** Automatic retries back to the origin per original failure; 0 parks every failure. */
   DLQ_MAX_RETRIES: nonNegativeInt.default(3),
   /** Base of the DLQ's exponential backoff, ms (delay before retry n is base * 2^(n-1)). Default RETRY_DELAY. */

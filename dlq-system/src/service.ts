@@ -11,6 +11,7 @@ import {
   redisEndpoint,
   redisOptions,
   startHttpServer,
+  httpServerLimitsOf,
   waitForAll,
   type Logger,
 } from '@event-infra/shared';
@@ -157,6 +158,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       alerter,
       apiKey: config.API_KEY,
       bodyLimit: config.HTTP_BODY_LIMIT,
+      maxPageSize: config.DLQ_PAGE_MAX_LIMIT,
       stats: async () => ({
         queue: dlqQueue.name,
         counts: await dlqQueue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed'),
@@ -166,7 +168,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
         retryPolicy: policy.options,
       }),
     });
-    server = await startHttpServer(app, config.DLQ_PROCESSOR_PORT, config.HTTP_HOST);
+    server = await startHttpServer(app, config.DLQ_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   } catch (caught) {
     await close();
     throw caught;

@@ -104,9 +104,12 @@ describe('DLQ processor with dead events', () => {
       return body.items[0];
     }, 'the invalid entry to be parked');
     expect(entry).toMatchObject({ kind: 'event', classification: 'permanent', rule: 'permanent-marker', parkReason: 'permanent' });
+    expect(entry.origin.fields).toBeUndefined(); // list items are summaries
+    expect(entry.data).toBeUndefined();
     // Stored once, as on the wire: the raw fields, no copy in `data`.
-    expect(entry.origin.fields).toEqual(['id', 'not-a-uuid', 'type', 'workspace.created', 'data', '{broken']);
-    expect(entry.data).toBeNull();
+    const detail = (await fx.api('GET', `/dlq/${entry.id}`)).body;
+    expect(detail.origin.fields).toEqual(['id', 'not-a-uuid', 'type', 'workspace.created', 'data', '{broken']);
+    expect(detail.data).toBeNull();
     expect(entry.error.code).toBe('bad_json');
 
     const retry = await fx.api('POST', `/dlq/${entry.id}/retry`);

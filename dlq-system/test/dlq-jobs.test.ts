@@ -44,10 +44,13 @@ describe('DLQ processor with failing jobs', () => {
     return { queue, worker };
   }
 
+  /** The one entry of `origin` once it has `status`, read whole from `GET /dlq/:id` (list items are summaries). */
   async function onlyEntry(origin: string, status: string): Promise<any> {
     return waitFor(async () => {
       const { body } = await fx.api('GET', `/dlq?origin=${origin}`);
-      return body.items.length === 1 && body.items[0].status === status ? body.items[0] : undefined;
+      if (body.items.length !== 1 || body.items[0].status !== status) return undefined;
+      const detail = await fx.api('GET', `/dlq/${body.items[0].id}`);
+      return detail.body.status === status ? detail.body : undefined;
     }, `the entry of ${origin} to be ${status}`);
   }
 

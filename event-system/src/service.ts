@@ -9,6 +9,7 @@ import {
   createMetricsRegistry,
   redisChecks,
   startHttpServer,
+  httpServerLimitsOf,
   waitForAll,
   type Logger,
   type Redis,
@@ -100,7 +101,7 @@ export async function startEventProcessor(config: EventConfig, logger: Logger, e
     logger,
   });
   const app = createApp({ logger, metrics, checks, stats: engine.stats });
-  const server = await startHttpServer(app, config.EVENT_PROCESSOR_PORT, config.HTTP_HOST);
+  const server = await startHttpServer(app, config.EVENT_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   const close = createCloser(
     () => [
       { name: 'http', run: () => server.close() },

@@ -52,6 +52,22 @@ describe('/stats and /metrics', () => {
     expect(metrics).toMatch(/event_processor_stream_cap_usage_ratio/);
   });
 
+  it('event times more than a day from now are processed but kept out of the latency histogram', async () => {
+    const env = testEnv();
+    const processor = await start(env);
+    const streams = testClient('streams');
+    clients.push(streams);
+    const skewed = (id: string, time: string) => ({ ...workspaceCreated(id), time });
+    const publisher = testPublisher(streams, env.STREAM_NAME!);
+    await publisher.publishBatch([workspaceCreated('now'), skewed('future', '9999-12-31T23:59:59.000Z'), skewed('past', '2001-01-01T00:00:00.000Z')]);
+    await waitFor(async () => ((await (await fetch(`${processor.url}/stats`)).json()) as Record<string, any>).counters.processed === 3 || undefined, 'processed');
+    const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+    expect(metrics).toMatch(/event_processor_latency_seconds_count\{service="event-processor"\} 1\n/);
+    expect(metrics).toMatch(/event_processor_latency_skipped_total\{service="event-processor"\} 2\n/);
+    const sum = Number(/event_processor_latency_seconds_sum\{service="event-processor"\} (\S+)/.exec(metrics)?.[1]);
+    expect(sum).toBeLessThan(60);
+  });
+
   it('rejects a bad configuration with one line naming the variable', () => {
     expect(() => loadConfig(testEnv({ EVENT_CONSUMERS_MIN: '5', EVENT_CONSUMERS_MAX: '2' }))).toThrow(/EVENT_CONSUMERS_MIN: must not exceed EVENT_CONSUMERS_MAX/);
     expect(() => loadConfig(testEnv({ EVENT_CAP_ALERT_RATIO: '2' }))).toThrow(/EVENT_CAP_ALERT_RATIO/);

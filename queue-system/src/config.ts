@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseAllowEntry } from './core/host-guard';
+import type { JobLimits } from './http/schemas';
 import { bool, commonEnvShape, optionalSecret, parseConfig, positiveInt, type WorkQueueName, QUEUES } from '@event-infra/shared';
 
 /** A positive integer, or unset (empty string counts as unset). */
@@ -36,6 +38,22 @@ export const queueConfigSchema = z.object({
   JOB_KEEP_FAILED: positiveInt.default(5000),
   /** Minimum interval between two `job.progress` events of one job, ms. */
   PROGRESS_EVENT_INTERVAL_MS: positiveInt.default(1000),
+  /** Response body bytes an `http.request` job keeps; the rest is never read (the connection is closed). */
+  HTTP_REQUEST_MAX_RESPONSE_BYTES: positiveInt.max(64 * 1024 * 1024).default(64 * 1024),
+  /** Largest `opts.attempts` a client may ask for (400 above). */
+  JOB_MAX_ATTEMPTS: positiveInt.max(1000).default(25),
+  /** Longest single wait between two attempts a job may ask for, ms (fixed delay, or exponential base × 2^(attempts − 2)). */
+  JOB_MAX_BACKOFF_DELAY_MS: positiveInt.default(3_600_000),
+  /** Largest `opts.delay`, ms (default 7 days). */
+  JOB_MAX_DELAY_MS: positiveInt.max(365 * 86_400_000).default(7 * 86_400_000),
+  /** Most jobs in one `POST /jobs/:queue/bulk`. */
+  JOB_MAX_BULK: positiveInt.max(1000).default(1000),
+  /** Stack traces in `GET /jobs/:queue/:id` answers (operators only; default off). */
+  EXPOSE_STACKS: bool.default(false),
+  /** Bull Board refuses every write (add, retry, clean, obliterate, …) unless false; the DLQ queue is always read-only. */
+  ADMIN_READONLY: bool.default(true),
+  /** `source` of events published through `POST /events`. */
+  EVENTS_API_SOURCE: z.string().trim().min(1).max(128).regex(/^[\w.:/-]+$/, 'letters, digits and . _ : / - only').default('http-api'),
   /** Path of a module exporting custom job handlers (see README "Custom handlers"). */
   JOB_HANDLERS_MODULE: z
     .string()
@@ -47,6 +65,14 @@ export const queueConfigSchema = z.object({
   /** How long start-up waits for each Redis before giving up, ms. */
   REDIS_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
 }).superRefine((config, context) => {
+  config.HTTP_ALLOWED_HOSTS.forEach((entry, index) => {
+    try {
+      parseAllowEntry(entry);
+    } catch {
+      // The entry is not echoed (config errors never print values): its position is.
+      context.addIssue({ code: 'custom', path: ['HTTP_ALLOWED_HOSTS'], message: `entry ${index + 1} is not host[:port], *.suffix[:port] or [ipv6][:port]` });
+    }
+  });
   // One credential without the other would silently leave Bull Board open.
   if ((config.ADMIN_USER === undefined) !== (config.ADMIN_PASSWORD === undefined)) {
     const missing = config.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD';
@@ -55,6 +81,19 @@ export const queueConfigSchema = z.object({
 });
 
 export type QueueConfig = z.output<typeof queueConfigSchema>;
+
+/** The bounds every job body is checked against (API and Bull Board). */
+export function jobLimitsOf(config: QueueConfig): JobLimits {
+  return {
+    maxAttempts: config.JOB_MAX_ATTEMPTS,
+    maxBackoffDelayMs: config.JOB_MAX_BACKOFF_DELAY_MS,
+    maxDelayMs: config.JOB_MAX_DELAY_MS,
+    maxTimeoutMs: config.MAX_JOB_DURATION * 1000,
+    maxBulkJobs: config.JOB_MAX_BULK,
+    defaultAttempts: config.RETRY_ATTEMPTS,
+    defaultBackoffDelayMs: config.RETRY_DELAY,
+  };
+}
 
 export function loadConfig(env: Record<string, string | undefined>): QueueConfig {
   return parseConfig(queueConfigSchema, env);

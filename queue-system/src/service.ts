@@ -11,12 +11,14 @@ import {
   createEventPublisher,
   createMetricsRegistry,
   redisChecks,
+  secretsOf,
   startHttpServer,
+  httpServerLimitsOf,
   waitForAll,
   type Logger,
   type WorkQueueName,
 } from '@event-infra/shared';
-import { concurrencyFor, type QueueConfig } from './config';
+import { concurrencyFor, jobLimitsOf, type QueueConfig } from './config';
 import { createBuiltInRegistry, loadCustomHandlers } from './core/create-registry';
 import { createJobRunner } from './core/job-runner';
 import { createJobSubmitter } from './core/job-submitter';
@@ -26,6 +28,7 @@ import { startWorkerPool, type WorkerPool } from './core/worker-pool';
 import { createApp } from './http/app';
 import { createQueueResolver } from './http/queue-resolver';
 import { queueCounts } from './http/routes/stats';
+import { jobBodySchemas } from './http/schemas';
 
 export interface QueueProcessor {
   url: string;
@@ -57,7 +60,11 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     { stream: config.STREAM_NAME, source: SERVICES.queue, maxLenApprox: config.STREAM_MAXLEN_APPROX },
     { redis: streamsRedis, logger },
   );
-  const registry = createBuiltInRegistry({ publisher, allowedHosts: config.HTTP_ALLOWED_HOSTS });
+  const registry = createBuiltInRegistry({
+    publisher,
+    allowedHosts: config.HTTP_ALLOWED_HOSTS,
+    maxResponseBytes: config.HTTP_REQUEST_MAX_RESPONSE_BYTES,
+  });
   if (config.JOB_HANDLERS_MODULE !== undefined) {
     try {
       const custom = await loadCustomHandlers(config.JOB_HANDLERS_MODULE);
@@ -72,6 +79,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
   const queues = queueNames.map((name) => new Queue(name, { connection: queueRedis, prefix: BULL_PREFIX }));
   const deadLetters = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: queueRedis });
   const maxTimeoutMs = config.MAX_JOB_DURATION * 1000;
+  const secrets = secretsOf(config as unknown as Record<string, unknown>);
   const jobs = createJobSubmitter(
     {
       attempts: config.RETRY_ATTEMPTS,
@@ -109,7 +117,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
         connect: (name) => connectRole(config, REDIS_ROLES.queue, 'consumer', logger, name),
         runnerFor: (queue) =>
           createJobRunner(
-            { queue, maxTimeoutMs },
+            { queue, maxTimeoutMs, secrets },
             { registry, deadLetters: sink, events, observer, logger },
           ),
         deadLetters: sink,
@@ -133,8 +141,14 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     apiKey: config.API_KEY,
     admin: { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD },
     bodyLimit: config.HTTP_BODY_LIMIT,
+    schemas: jobBodySchemas(jobLimitsOf(config)),
+    maxDelayMs: config.JOB_MAX_DELAY_MS,
+    deadLetterQueue: config.DLQ_QUEUE_NAME,
+    adminReadOnly: config.ADMIN_READONLY,
+    eventsSource: config.EVENTS_API_SOURCE,
+    exposeStacks: config.EXPOSE_STACKS,
   });
-  const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST);
+  const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   if (config.ADMIN_USER === undefined) logger.warn('Bull Board at /admin/queues is open: set ADMIN_USER and ADMIN_PASSWORD');
   logger.info({ url: server.url, workers: workQueues }, 'queue processor listening');
   let unfinished = 0;

@@ -53,10 +53,16 @@ describe('HTTP API /jobs and /events (API only, no workers)', () => {
     expect(job?.opts.backoff).toEqual({ type: 'exponential', delay: 20 });
   });
 
-  it('caps timeoutMs at MAX_JOB_DURATION and defaults attempts to RETRY_ATTEMPTS', async () => {
-    const created = await request(app.url, 'POST', '/jobs/event-driven-jobs', {
+  it('refuses a timeoutMs over MAX_JOB_DURATION (400 naming the bound) and defaults attempts to RETRY_ATTEMPTS', async () => {
+    const over = await request(app.url, 'POST', '/jobs/event-driven-jobs', {
       headers: auth,
       body: { name: 'demo.fail', opts: { timeoutMs: 999_999_999, backoff: 500 } },
+    });
+    expect(over.status).toBe(400);
+    expect(over.body.message).toContain('opts.timeoutMs must be at most 60000 (MAX_JOB_DURATION)');
+    const created = await request(app.url, 'POST', '/jobs/event-driven-jobs', {
+      headers: auth,
+      body: { name: 'demo.fail', opts: { timeoutMs: 60_000, backoff: 500 } },
     });
     expect(created.status).toBe(201);
     const job = await inspect.queue('event-driven-jobs').getJob(created.body.id);

@@ -32,7 +32,8 @@ describe('workers: retries, permanent failures, timeouts, DLQ, events', () => {
     targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
     redis = await startTestRedis();
     app = await startProcessor(redis, {
-      HTTP_ALLOWED_HOSTS: '127.0.0.1',
+      EXPOSE_STACKS: 'true',
+      HTTP_ALLOWED_HOSTS: new URL(targetUrl).host,
       PUBLISH_EVENTS: 'true',
       PROGRESS_EVENT_INTERVAL_MS: '60000',
       CONCURRENCY_ASYNC_PROCESSING: '3',

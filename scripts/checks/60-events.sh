@@ -14,7 +14,7 @@ _event_fanned_out() {
   rcli_master SUBSCRIBE "evinfra:events:$type" >"$out" 2>&1 &
   sub=$!
   wait_until 5 grep -q subscribe "$out" || { kill "$sub" 2>/dev/null; return 1; }
-  event_id=$(_post_event "{\"type\":\"$type\",\"source\":\"test-script\",\"data\":{\"workspaceId\":\"w-check\",\"changes\":{\"name\":\"checked\"}}}") || { kill "$sub" 2>/dev/null; echo "$event_id"; return 1; }
+  event_id=$(_post_event "{\"type\":\"$type\",\"data\":{\"workspaceId\":\"w-check\",\"changes\":{\"name\":\"checked\"}}}") || { kill "$sub" 2>/dev/null; echo "$event_id"; return 1; }
   wait_until 10 grep -q "\"id\":\"$event_id\"" "$out"
   ok=$?
   kill "$sub" 2>/dev/null
@@ -32,7 +32,7 @@ check "event processor /stats reports counters and consumer loops" _processor_co
 
 _trigger_job_completes() {
   local event_id
-  event_id=$(_post_event '{"type":"workspace.created","source":"test-script","data":{"workspaceId":"w-trigger","name":"trigger check","ownerId":"u-check"}}') || { echo "$event_id"; return 1; }
+  event_id=$(_post_event '{"type":"workspace.created","data":{"workspaceId":"w-trigger","name":"trigger check","ownerId":"u-check"}}') || { echo "$event_id"; return 1; }
   # The example triggers file maps workspace.created to demo.sleep with jobId evt-<trigger>-<event id>.
   _job_completed() {
     rcli_queue ZRANGE bull:event-driven-jobs:completed +inf -inf BYSCORE REV LIMIT 0 1000 | grep -q -- "-$event_id\$"

@@ -27,7 +27,7 @@ _realtime() {
   rcli_master PSUBSCRIBE 'evinfra:events:*' >"$out" 2>&1 &
   sub=$!
   wait_until 5 grep -q psubscribe "$out" || { kill "$sub" 2>/dev/null; echo "PSUBSCRIBE did not start"; return 1; }
-  api POST "$QUEUE_API/events" '{"type":"user.updated","source":"test-script","data":{"userId":"u-realtime","changes":{"plan":"pro"}}}'
+  api POST "$QUEUE_API/events" '{"type":"user.updated","data":{"userId":"u-realtime","changes":{"plan":"pro"}}}'
   if [ "$API_STATUS" != 202 ]; then kill "$sub" 2>/dev/null; echo "POST /events answered $API_STATUS: $API_BODY"; return 1; fi
   event_id=$(echo "$API_BODY" | json_get id)
   wait_until 5 grep -q "\"id\":\"$event_id\"" "$out"

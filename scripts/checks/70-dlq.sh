@@ -21,7 +21,7 @@ check "a permanently failing job (demo.fail) is parked in the DLQ as permanent" 
 _dlq_lists_entry() {
   local entry
   entry=$(cat "$_DLQ_STATE" 2>/dev/null) || return 1
-  api GET "$DLQ_API/dlq?origin=async-processing&status=parked&limit=500"
+  api GET "$DLQ_API/dlq?origin=async-processing&status=parked&limit=200"
   [ "$API_STATUS" = 200 ] || { echo "GET /dlq answered $API_STATUS"; return 1; }
   echo "$API_BODY" | grep -q "\"id\":\"$entry\"" || { echo "$entry not in GET /dlq"; return 1; }
 }

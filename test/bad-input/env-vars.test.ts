@@ -4,7 +4,7 @@
  * service, starts the real process (`node --import tsx src/main.ts`): exit 1 before
  * connecting anywhere, exactly one stderr line naming the variable, nothing on stdout, no
  * secret. (A spawned service costs seconds of module loading on a loaded 2-core machine, so
- * not all 24 are spawned.)
+ * not all 40 are spawned.)
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,23 @@ const cases: EnvCase[] = [
   { service: 'event', variable: 'STREAM_MAXLEN_APPROX', value: '-5' },
   { service: 'queue', variable: 'RETRY_ATTEMPTS', value: '0' },
   { service: 'queue', variable: 'ADMIN_USER', value: 'admin', names: 'ADMIN_PASSWORD' },
+  // --- bounds and switches of issue #11 ---
+  { service: 'queue', variable: 'HTTP_ALLOWED_HOSTS', value: 'api.example.com,http://localhost:8011', spawn: true },
+  { service: 'queue', variable: 'HTTP_ALLOWED_HOSTS', value: 'api.example.com:99999' },
+  { service: 'queue', variable: 'HTTP_ALLOWED_HOSTS', value: '*.10.0.0.1' },
+  { service: 'queue', variable: 'ADMIN_READONLY', value: 'sometimes' },
+  { service: 'queue', variable: 'EXPOSE_STACKS', value: 'please' },
+  { service: 'queue', variable: 'JOB_MAX_ATTEMPTS', value: '0' },
+  { service: 'queue', variable: 'JOB_MAX_ATTEMPTS', value: '5000' },
+  { service: 'queue', variable: 'JOB_MAX_BULK', value: '1001' },
+  { service: 'queue', variable: 'JOB_MAX_DELAY_MS', value: 'forever' },
+  { service: 'queue', variable: 'HTTP_REQUEST_MAX_RESPONSE_BYTES', value: '0' },
+  { service: 'queue', variable: 'EVENTS_API_SOURCE', value: 'has spaces' },
+  { service: 'dlq', variable: 'DLQ_PAGE_MAX_LIMIT', value: '501' },
+  { service: 'event', variable: 'HTTP_HEADERS_TIMEOUT_MS', value: '0' },
+  { service: 'dlq', variable: 'HTTP_REQUEST_TIMEOUT_MS', value: 'slow' },
+  { service: 'queue', variable: 'HTTP_MAX_CONNECTIONS', value: '-1' },
+  { service: 'event', variable: 'HTTP_KEEP_ALIVE_TIMEOUT_MS', value: '1.5' },
 ];
 
 interface Outcome {
@@ -124,8 +141,8 @@ function caseEnv(testCase: EnvCase): Record<string, string> {
 const label = (testCase: EnvCase) => `${testCase.service} ${testCase.variable}=${testCase.value.replace(SECRET, '***')}`;
 
 describe('bad environment values', () => {
-  it(`has at least 20 cases (${cases.length}), at least one spawned per service`, () => {
-    expect(cases.length).toBeGreaterThanOrEqual(20);
+  it(`has at least 40 cases (${cases.length}), at least one spawned per service`, () => {
+    expect(cases.length).toBeGreaterThanOrEqual(40);
     expect(new Set(cases.filter((testCase) => testCase.spawn).map((testCase) => testCase.service)).size).toBe(3);
   });
 

@@ -93,22 +93,29 @@ function requestFor(prefixes: readonly string[]) {
 
 type FuzzRequest = ReturnType<typeof requestFor> extends fc.Arbitrary<infer R> ? R : never;
 
-/** Sends one fuzzed request; a request `fetch` itself refuses to build is skipped. */
-async function send(baseUrl: string, request: FuzzRequest): Promise<Reply | undefined> {
+/**
+ * Sends one fuzzed request. Only a request that `fetch` itself refuses to build (an invalid
+ * URL or header value: checked by building a `Request` first, before any network) is skipped;
+ * once built, every failure throws, so a service that crashed, reset the connection or
+ * stopped answering (15 s) fails the property instead of being skipped as a `TypeError`.
+ */
+export async function send(baseUrl: string, request: FuzzRequest): Promise<Reply | undefined> {
   const path = `${request.prefix}${request.segments.map((part) => `/${part}`).join('')}${request.query}`;
   const { authorization, ...rest } = request.headers;
+  const spec = {
+    method: request.method,
+    path,
+    auth: false,
+    headers: { authorization, ...rest },
+    ...(request.method === 'GET' || request.body === undefined ? {} : { body: request.body }),
+  };
   try {
-    return await call(baseUrl, {
-      method: request.method,
-      path,
-      auth: false,
-      headers: { authorization, ...rest },
-      ...(request.method === 'GET' || request.body === undefined ? {} : { body: request.body }),
-    });
-  } catch (caught) {
-    if (caught instanceof TypeError) return undefined; // invalid URL or header for fetch itself
-    throw caught;
+    new Request(`${baseUrl}${path}`, { method: spec.method, headers: spec.headers });
+  } catch {
+    // fetch cannot even express this request (bad URL or header): nothing reached the service.
+    return undefined;
   }
+  return call(baseUrl, spec);
 }
 
 function checkReply(reply: Reply, request: unknown): void {
@@ -162,6 +169,19 @@ describe('HTTP fuzzing (fast-check, seeded)', () => {
       { numRuns: 250, seed: SEED },
     );
     expect((await call(queueApi.url, { path: '/health', auth: false })).status).toBe(200);
+  });
+
+  it('the harness fails, not skips, when a service stops answering or is gone', async () => {
+    const { createServer } = await import('node:http');
+    const silent = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const request = { method: 'GET', prefix: '/health', segments: [], query: '', headers: { authorization: `Bearer ${API_KEY}` }, body: undefined } as FuzzRequest;
+    const hanging = call(`http://127.0.0.1:${port}`, { path: '/health', timeoutMs: 300 });
+    await expect(hanging).rejects.toThrow();
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
+    await expect(send(`http://127.0.0.1:${port}`, request)).rejects.toThrow(/fetch failed/);
   });
 
   it('DLQ processor: 200 requests, never a 5xx, errors in the shared shape, no secret', { timeout: 120_000 }, async () => {

@@ -57,6 +57,8 @@ export interface RequestSpec {
   headers?: Record<string, string>;
   /** false: send no Authorization header (default: the right Bearer key). */
   auth?: boolean;
+  /** A service that does not answer within this fails the call, ms. Default 15 s. */
+  timeoutMs?: number;
 }
 
 /** One real HTTP request; the body is parsed as JSON when it is JSON. */
@@ -73,6 +75,7 @@ export async function call(baseUrl: string, spec: RequestSpec): Promise<Reply> {
   const response = await fetch(`${baseUrl}${spec.path}`, {
     method: spec.method ?? (body === undefined ? 'GET' : 'POST'),
     headers,
+    signal: AbortSignal.timeout(spec.timeoutMs ?? 15_000),
     ...(body !== undefined ? { body } : {}),
   });
   const text = await response.text();

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from '@event-infra/shared';
 
+/** Event times further than this from now are not latency samples, ms (one day). */
+export const LATENCY_WINDOW_MS = 86_400_000;
+
 /** Plain counters since start, shown in `/stats`. */
 export interface ProcessorCounters {
   /** Events whose handlers all succeeded (acknowledged). */
@@ -24,6 +27,7 @@ export class ProcessorMetrics {
   readonly counters: ProcessorCounters = { processed: 0, failed: 0, deadLettered: 0, invalid: 0, duplicates: 0, reclaimed: 0 };
   private readonly events: Counter<'outcome'>;
   private readonly latency: Histogram;
+  private readonly skewed: Counter;
   readonly gauges: {
     streamLength: Gauge;
     groupLag: Gauge;
@@ -48,6 +52,11 @@ export class ProcessorMetrics {
       name: 'event_processor_latency_seconds',
       help: 'Time from the event publish (`time` attribute) to the end of its handlers',
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.skewed = new Counter({
+      name: 'event_processor_latency_skipped_total',
+      help: `Processed events whose \`time\` is more than ${LATENCY_WINDOW_MS / 3_600_000} h from now (kept, not in the latency histogram)`,
       registers,
     });
     this.gauges = {
@@ -82,9 +91,16 @@ export class ProcessorMetrics {
     this.events.inc({ outcome: outcomeLabel[outcome] }, by);
   }
 
-  /** Records publish → handled latency for an event published at `publishedAtMs`. */
+  /**
+   * Records publish → handled latency for an event published at `publishedAtMs`. A `time`
+   * more than a day from now (a publisher's clock or a forged value) would poison the
+   * histogram: it is counted in `event_processor_latency_skipped_total` instead.
+   */
   observeLatency(publishedAtMs: number, nowMs = Date.now()): void {
-    if (!Number.isFinite(publishedAtMs)) return;
+    if (!Number.isFinite(publishedAtMs) || Math.abs(nowMs - publishedAtMs) > LATENCY_WINDOW_MS) {
+      this.skewed.inc();
+      return;
+    }
     this.latency.observe(Math.max(0, nowMs - publishedAtMs) / 1000);
   }
 }

@@ -4,3 +4,4 @@ export * from './redis-container';
 export * from './helpers';
 export * from './event-samples';
 export * from './service-contract';
+export * from './requirements';

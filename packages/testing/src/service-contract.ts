@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_ROLES, type Logger, type RedisRole } from '@event-infra/shared';
@@ -60,12 +61,15 @@ interface Reply {
   body: unknown;
 }
 
+/** `HTTP_HEADERS_TIMEOUT_MS` of the service under contract, ms. */
+const HEADERS_TIMEOUT_MS = 1_000;
+
 const SERVICE_PORTS = { QUEUE_PROCESSOR_PORT: '0', EVENT_PROCESSOR_PORT: '0', DLQ_PROCESSOR_PORT: '0' } as const;
 
 /**
  * The behaviour every service shares, run by each service's `test/health.test.ts` against
  * the real service and three redis-servers of its own (so one can be killed and restarted):
- * `/health` up, down per Redis role, up again; `/metrics`; 404 body; no secret in any
+ * `/health` up, down per Redis role, up again; `/metrics`; slow clients cut; 404 body; no secret in any
  * response or log line; exit 1 with one clear line on a bad variable or an unreachable Redis.
  */
 export function describeServiceContract(options: ServiceContractOptions): void {
@@ -90,6 +94,8 @@ export function describeServiceContract(options: ServiceContractOptions): void {
       HTTP_HOST: '127.0.0.1',
       REDIS_CONNECT_TIMEOUT_MS: '10000',
       SHUTDOWN_GRACE_MS: '2000',
+      // Short, so the slow-client case below is quick: the service must apply it.
+      HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
       ...SERVICE_PORTS,
     });
 
@@ -157,6 +163,21 @@ export function describeServiceContract(options: ServiceContractOptions): void {
       expect(reply.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
       expect(reply.text).toMatch(new RegExp(`^process_[a-z_]+\\{[^}]*service="${options.service}"[^}]*\\} \\d`, 'm'));
     });
+
+    it('a client trickling its headers is cut within HTTP_HEADERS_TIMEOUT_MS (plus scheduling slack)', async () => {
+      const { port } = new URL(service!.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.on('error', () => undefined); // a reset by the server is the expected end
+      const started = Date.now();
+      socket.write('GET /health HTTP/1.1\r\nHost: x\r\n');
+      const timer = setInterval(() => socket.writable && socket.write('X-Slow: 1\r\n'), 200);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      await new Promise((resolve) => socket.once('close', resolve));
+      clearInterval(timer);
+      expect(Date.now() - started).toBeLessThan(HEADERS_TIMEOUT_MS + 2_500);
+      expect(answer).not.toContain('"status":"ok"');
+    }, 15_000);
 
     it('an unknown route is 404 {error: not_found, message}', async () => {
       const reply = await get('/no/such/route');

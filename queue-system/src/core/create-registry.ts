@@ -9,12 +9,14 @@ export interface RegistryDeps {
   publisher: EventPublisher;
   /** `HTTP_ALLOWED_HOSTS`. */
   allowedHosts: readonly string[];
+  /** `HTTP_REQUEST_MAX_RESPONSE_BYTES`. Default 64 KiB. */
+  maxResponseBytes?: number;
 }
 
 /** The built-in handlers, registered on all three work queues. */
 export function createBuiltInRegistry(deps: RegistryDeps): HandlerRegistry {
   return new HandlerRegistry()
-    .register(httpRequestHandler(createHostGuard(deps.allowedHosts)))
+    .register(httpRequestHandler(createHostGuard(deps.allowedHosts), { maxResponseBytes: deps.maxResponseBytes ?? 64 * 1024 }))
     .register(eventsPublishHandler(deps.publisher))
     .register(demoSleepHandler)
     .register(demoFailHandler);

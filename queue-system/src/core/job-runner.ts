@@ -4,6 +4,7 @@ import {
   buildJobDeadLetterEntry,
   dataWithFirstFailure,
   isPermanentError,
+  redactError,
   splitReservedMeta,
   toError,
   type DeadLetterSink,
@@ -26,6 +27,8 @@ export interface JobRunnerOptions {
   queue: string;
   /** `MAX_JOB_DURATION` in ms: default and cap of a job's `timeoutMs`. */
   maxTimeoutMs: number;
+  /** Configured secrets (`secretsOf(config)`): removed, with URL credentials, from failure messages. */
+  secrets?: readonly string[];
 }
 
 /** Per-job outcome hooks (metrics); called synchronously, must not throw. */
@@ -119,7 +122,9 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       if (ref) events!.completed(ref, durationMs, attemptNumber);
       return result;
     } catch (caught) {
-      const error = toError(caught);
+      // Redacted once, here: the failedReason, the job log, the event, the DLQ entry and the
+      // log line below all carry this message.
+      const error = redactError(toError(caught), options.secrets);
       const now = new Date();
       deps.observer?.finished(queue, job.name, 'failed', performance.now() - started);
       const cancelled = error instanceof JobCancelledError;

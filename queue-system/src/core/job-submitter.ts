@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { AppError, type Redis } from '@event-infra/shared';
 import { JOB_CANCEL_CHANNEL } from '@event-infra/shared';
@@ -33,9 +34,23 @@ export interface JobSubmitterOptions {
 export interface JobSubmitterDeps {
   queues: ReadonlyMap<string, Queue>;
   registry: HandlerRegistry;
-  /** Producer client on the queue Redis (publishes cancel requests). */
+  /** Producer client on the queue Redis (publishes cancel requests, reads add tokens back). */
   redis: Redis;
 }
+
+/** A job of a bulk and whether this request created it (false: its `jobId` already existed). */
+export interface BulkResult {
+  job: Job;
+  created: boolean;
+}
+
+/**
+ * Job option that carries a per-submission token. BullMQ's add script is an atomic
+ * add-if-absent (an existing id is left untouched); reading the token back after the add tells
+ * the one caller whose job was stored from the ones who found it there, without a
+ * check-then-add window.
+ */
+const ADD_TOKEN = 'addToken';
 
 export type CancelOutcome = 'removed' | 'cancel-requested';
 
@@ -77,6 +92,24 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
     return bull;
   };
 
+  /** The stored add tokens of `ids` (undefined: no such job any more). */
+  const storedTokens = async (queue: Queue, ids: readonly string[]): Promise<(string | undefined)[]> => {
+    if (ids.length === 0) return [];
+    const pipeline = deps.redis.pipeline();
+    for (const id of ids) pipeline.hget(queue.toKey(id), 'opts');
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, raw]) => {
+      if (err || typeof raw !== 'string') return undefined;
+      try {
+        const token = (JSON.parse(raw) as Record<string, unknown>)[ADD_TOKEN];
+        return typeof token === 'string' ? token : '';
+      } catch {
+        // Unreadable opts cannot carry our token: the job is someone else's.
+        return '';
+      }
+    });
+  };
+
   return {
     /** `MAX_JOB_DURATION` in ms: default and cap of `timeoutMs`. */
     maxTimeoutMs: options.maxTimeoutMs,
@@ -86,19 +119,34 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
       const queue = queueOf(queueName);
       checkHandler(queueName, submission.name);
       const jobId = submission.opts?.jobId;
-      if (jobId !== undefined) {
-        const existing = await queue.getJob(jobId);
-        if (existing) return { job: existing, created: false };
-      }
-      const job = await queue.add(submission.name, submission.data, toBullOptions(submission));
-      return { job, created: true };
+      if (jobId === undefined) return { job: await queue.add(submission.name, submission.data, toBullOptions(submission)), created: true };
+      const token = randomUUID();
+      const job = await queue.add(submission.name, submission.data, { ...toBullOptions(submission), [ADD_TOKEN]: token } as JobsOptions);
+      const [stored] = await storedTokens(queue, [jobId]);
+      // Gone already (completed and trimmed): it was stored, and by this add only if nobody else held the id.
+      if (stored === token || stored === undefined) return { job, created: true };
+      return { job: (await queue.getJob(jobId)) ?? job, created: false };
     },
 
-    /** Adds all jobs atomically (one MULTI), after checking every one; any bad job: none added. */
-    async addBulk(queueName: string, submissions: readonly JobSubmission[]): Promise<Job[]> {
+    /**
+     * Adds all jobs atomically (one MULTI), after checking every one; any bad job: none added.
+     * A job whose `jobId` already existed is left as it was and reported with `created: false`.
+     */
+    async addBulk(queueName: string, submissions: readonly JobSubmission[]): Promise<BulkResult[]> {
       const queue = queueOf(queueName);
       submissions.forEach((submission, index) => checkHandler(queueName, submission.name, index));
-      return queue.addBulk(submissions.map((submission) => ({ name: submission.name, data: submission.data, opts: toBullOptions(submission) })));
+      const tokens = submissions.map(() => randomUUID());
+      const added = await queue.addBulk(
+        submissions.map((submission, index) => ({
+          name: submission.name,
+          data: submission.data,
+          opts: (submission.opts?.jobId === undefined ? toBullOptions(submission) : { ...toBullOptions(submission), [ADD_TOKEN]: tokens[index] }) as JobsOptions,
+        })),
+      );
+      const withIds = submissions.flatMap((submission, index) => (submission.opts?.jobId === undefined ? [] : [{ index, id: submission.opts.jobId }]));
+      const stored = await storedTokens(queue, withIds.map((entry) => entry.id));
+      const existing = new Set(withIds.filter((entry, at) => stored[at] !== undefined && stored[at] !== tokens[entry.index]).map((entry) => entry.index));
+      return added.map((job, index) => ({ job, created: !existing.has(index) }));
     },
 
     /** The last `count` log lines of a job (progress messages, failed attempts). */

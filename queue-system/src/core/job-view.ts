@@ -4,8 +4,11 @@ import { effectiveTimeoutMs } from './job-runner';
 const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
 /** The JSON shape of `GET /jobs/:queue/:id`. */
-/** `maxTimeoutMs` (MAX_JOB_DURATION in ms) gives the effective timeout of jobs that set none. */
-export function toJobView(job: Job, queue: string, state: string, progressMessage: string | undefined, maxTimeoutMs: number) {
+/**
+ * `maxTimeoutMs` (MAX_JOB_DURATION in ms) gives the effective timeout of jobs that set none.
+ * Stack traces (source paths, internals) are answered only with `exposeStacks` (`EXPOSE_STACKS`).
+ */
+export function toJobView(job: Job, queue: string, state: string, progressMessage: string | undefined, maxTimeoutMs: number, exposeStacks = false) {
   const opts = job.opts as Record<string, unknown>;
   return {
     id: String(job.id),
@@ -27,7 +30,7 @@ export function toJobView(job: Job, queue: string, state: string, progressMessag
     },
     returnValue: job.returnvalue ?? null,
     failedReason: job.failedReason || null,
-    stacktrace: job.stacktrace ?? [],
+    ...(exposeStacks ? { stacktrace: job.stacktrace ?? [] } : {}),
     timestamps: {
       created: iso(job.timestamp),
       processed: iso(job.processedOn),

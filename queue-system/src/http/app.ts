@@ -16,6 +16,7 @@ import type { JobSubmitter } from '../core/job-submitter';
 import type { WorkerInfo } from '../core/worker-pool';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
 import type { QueueResolver } from './queue-resolver';
+import type { JobBodySchemas } from './schemas';
 import { eventRoutes } from './routes/events';
 import { jobRoutes } from './routes/jobs';
 import { statsRoutes } from './routes/stats';
@@ -35,6 +36,18 @@ export interface AppDeps {
   admin: { user: string | undefined; password: string | undefined };
   /** `HTTP_BODY_LIMIT`, e.g. `1mb`. */
   bodyLimit: string;
+  /** The bounded job body schemas (API and Bull Board). */
+  schemas: JobBodySchemas;
+  /** `JOB_MAX_DELAY_MS`. */
+  maxDelayMs: number;
+  /** `DLQ_QUEUE_NAME`. */
+  deadLetterQueue: string;
+  /** `ADMIN_READONLY`. */
+  adminReadOnly: boolean;
+  /** `EVENTS_API_SOURCE`: the `source` of events published over `POST /events`. */
+  eventsSource: string;
+  /** `EXPOSE_STACKS`: stack traces in job answers. */
+  exposeStacks: boolean;
 }
 
 /** The queue processor's HTTP app, not listening. */
@@ -43,8 +56,18 @@ export function createApp(deps: AppDeps): Express {
   app.use('/stats', statsRoutes({ queues: deps.queues, workers: deps.workers, queueEnabled: deps.queueEnabled }));
   const auth = requireBearer(deps.apiKey);
   const body = jsonBody(deps.bodyLimit);
-  app.use('/jobs', auth, ...body, jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue }));
-  app.use('/events', auth, ...body, eventRoutes({ publisher: deps.publisher }));
-  app.use(BULL_BOARD_PATH, requireBasicAuth(deps.admin.user, deps.admin.password, 'Bull Board'), bullBoardRouter(deps.queues));
+  app.use('/jobs', auth, ...body, jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue, schemas: deps.schemas, exposeStacks: deps.exposeStacks }));
+  app.use('/events', auth, ...body, eventRoutes({ publisher: deps.publisher, source: deps.eventsSource }));
+  app.use(
+    BULL_BOARD_PATH,
+    requireBasicAuth(deps.admin.user, deps.admin.password, 'Bull Board'), bullBoardRouter({
+      queues: deps.queues,
+      deadLetterQueue: deps.deadLetterQueue,
+      readOnly: deps.adminReadOnly,
+      schemas: deps.schemas,
+      maxDelayMs: deps.maxDelayMs,
+      bodyLimit: deps.bodyLimit,
+    }),
+  );
   return finishServiceApp(app, deps.logger);
 }

@@ -4,6 +4,7 @@ import { NotFoundError, ValidationError, asyncHandler, jsonBody, requireBearer }
 import type { Alerter } from '../../core/alerter';
 import type { DlqHandler } from '../../core/dlq-handler';
 import type { DlqStore, EntryFilter } from '../../core/dlq-store';
+import { toEntrySummary } from '../entry-summary';
 import { alertsQuerySchema, bulkRetrySchema, entryIdSchema, listQuerySchema, timeBounds } from '../schemas';
 
 export interface DlqRoutesDeps {
@@ -14,6 +15,8 @@ export interface DlqRoutesDeps {
   apiKey: string | undefined;
   /** `HTTP_BODY_LIMIT`. */
   bodyLimit: string;
+  /** `DLQ_PAGE_MAX_LIMIT`: largest `limit` of a `GET /dlq` page. */
+  maxPageSize: number;
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -43,14 +46,25 @@ export function dlqRoutes(deps: DlqRoutesDeps): Router {
   const router = Router();
   router.use(requireBearer(deps.apiKey));
 
+  // Summaries only (no payload, stack or history): those are for `GET /dlq/:id`.
   router.get(
     '/',
     asyncHandler(async (req, res) => {
       const query = parse(listQuerySchema, req.query, 'query');
+      if (query.limit > deps.maxPageSize) {
+        const message = `limit must be at most ${deps.maxPageSize} (DLQ_PAGE_MAX_LIMIT)`;
+        throw new ValidationError(`invalid query: limit: ${message}`, [{ path: 'limit', message }]);
+      }
       const filter: EntryFilter = { ...filterOf(query), ...timeBounds(query), ...(query.status ? { status: query.status } : {}) };
       const offset = (query.page - 1) * query.limit;
       const { items, total } = await deps.store.list(filter, offset, query.limit);
-      res.json({ items, total, page: query.page, limit: query.limit, nextPage: offset + items.length < total ? query.page + 1 : null });
+      res.json({
+        items: items.map(toEntrySummary),
+        total,
+        page: query.page,
+        limit: query.limit,
+        nextPage: offset + items.length < total ? query.page + 1 : null,
+      });
     }),
   );
 

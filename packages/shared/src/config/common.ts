@@ -37,6 +37,14 @@ export const commonEnvShape = {
   API_KEY: optionalSecret,
   /** Maximum accepted JSON body, e.g. `1mb`, `512kb`. */
   HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'must be a size like 1mb or 512kb').default('1mb'),
+  /** Time a client has to send the complete request headers, ms (slow-header clients are cut). */
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt.max(600_000).default(10_000),
+  /** Time a client has to send the complete request, headers and body, ms. */
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt.max(3_600_000).default(30_000),
+  /** Idle time before a keep-alive connection is closed, ms. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.max(600_000).default(5_000),
+  /** Open HTTP connections per service at most; more are closed at once. */
+  HTTP_MAX_CONNECTIONS: positiveInt.max(1_000_000).default(1000),
   /** Grace period for active work on SIGTERM/SIGINT, in milliseconds. */
   SHUTDOWN_GRACE_MS: nonNegativeInt.default(30_000),
   /** Hosts a `http.request` job may call (comma-separated). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactText } from '../errors/redact';
 
 /**
  * One entry shape for everything that lands in the DLQ: a job that used its attempts (or
@@ -75,9 +76,11 @@ export const MAX_FAILURE_STACK_CHARS = 16_384;
 
 /** Serialises a caught error into the entry's `error` field (message and stack bounded). */
 export function describeFailure(err: Error & { code?: unknown; status?: unknown; permanent?: unknown }): Failure {
-  const message = String(err.message ?? '');
+  // URL credentials never reach a DLQ entry, whoever reports the failure (configured
+  // secrets are removed earlier, by the reporting service that knows them).
+  const message = redactText(String(err.message ?? ''));
   const failure: Failure = { message: message.slice(0, MAX_FAILURE_MESSAGE_CHARS), name: String(err.name ?? 'Error').slice(0, 256) };
-  if (typeof err.stack === 'string') failure.stack = err.stack.slice(0, MAX_FAILURE_STACK_CHARS);
+  if (typeof err.stack === 'string') failure.stack = redactText(err.stack).slice(0, MAX_FAILURE_STACK_CHARS);
   if (typeof err.code === 'string') failure.code = err.code.slice(0, 256);
   if (typeof err.status === 'number') failure.status = err.status;
   if (err.permanent === true) failure.permanent = true;

@@ -1,2 +1,3 @@
 export * from './app-error';
 export * from './job-errors';
+export * from './redact';

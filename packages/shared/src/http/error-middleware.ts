@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError, toError, type ErrorCode } from '../errors';
+import { AppError, redactText, toError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { isRedisUnavailable } from '../redis/unavailable';
 
@@ -70,7 +70,8 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       res.status(500).json(body);
       return;
     }
-    const body: ErrorBody = { error: appError.code, message: appError.message };
+    // A message can quote a URL from the request or a backend: never answer its credentials.
+    const body: ErrorBody = { error: appError.code, message: redactText(appError.message) };
     if (appError.details !== undefined) body.details = appError.details;
     res.status(STATUS_BY_CODE[appError.code]).json(body);
   };

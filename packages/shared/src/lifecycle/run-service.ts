@@ -1,4 +1,5 @@
 import type { Logger } from '../logger';
+import { secretsOf } from '../errors/redact';
 import { createLogger } from '../logger';
 import { ConfigError, type CommonConfig } from '../config';
 import { toError } from '../errors';
@@ -29,7 +30,12 @@ export async function runService<C extends CommonConfig>(options: RunServiceOpti
     process.stderr.write(`${options.service}: ${message}\n`);
     process.exit(1);
   }
-  const logger = createLogger({ service: options.service, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+  const logger = createLogger({
+    service: options.service,
+    level: config.LOG_LEVEL,
+    pretty: config.LOG_PRETTY,
+    secrets: secretsOf(config as unknown as Record<string, unknown>),
+  });
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: toError(reason) }, 'unhandled rejection');
   });

@@ -1,3 +1,4 @@
+import { redactText } from '../errors/redact';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
@@ -43,16 +44,31 @@ export interface LoggerSettings {
   pretty?: boolean;
   /** Where lines go; default stdout. Tests pass a stream to read the lines back. */
   destination?: DestinationStream;
+  /** Secret values removed from error messages and stacks (`secretsOf(config)`); URL credentials always are. */
+  secrets?: readonly string[];
 }
 
 /** Root logger of a service: JSON lines on stdout, `service` bound, secrets redacted. */
 export function createLogger(settings: LoggerSettings): Logger {
+  const secrets = settings.secrets ?? [];
   const options: LoggerOptions = {
     level: settings.level ?? 'info',
     base: { service: settings.service },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    serializers: { err: pino.stdSerializers.err },
+    serializers: {
+      // Error messages can carry what no redact path covers (a URL with credentials, a key).
+      err: (err: Error) => {
+        const raw = pino.stdSerializers.err(err) as unknown;
+        if (typeof raw !== 'object' || raw === null) return raw;
+        const serialized = { ...(raw as Record<string, unknown>) };
+        for (const field of ['message', 'stack'] as const) {
+          const value = serialized[field];
+          if (typeof value === 'string') serialized[field] = redactText(value, secrets);
+        }
+        return serialized;
+      },
+    },
   };
   if (settings.pretty && settings.destination === undefined) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });

@@ -3,15 +3,18 @@ import { asyncHandler, type EventInput, type EventPublisher } from '@event-infra
 import { parseBody } from '../parse-body';
 import { eventBodySchema } from '../schemas';
 
-/** `POST /events`: publishes one event to the stream; 202 `{id}`. */
-export function eventRoutes(deps: { publisher: EventPublisher }): Router {
+/**
+ * `POST /events`: publishes one event to the stream; 202 `{id}`. The server sets `source`
+ * (`EVENTS_API_SOURCE`), so a client cannot speak as one of the stack's services.
+ */
+export function eventRoutes(deps: { publisher: EventPublisher; source: string }): Router {
   const router = Router();
   router.post(
     '/',
     asyncHandler(async (req, res) => {
       const body = parseBody(eventBodySchema, req.body, 'event');
       // The publisher validates the envelope and family schema (InvalidEventError is a 400).
-      const published = await deps.publisher.publish(body as unknown as EventInput);
+      const published = await deps.publisher.publish({ ...body, source: deps.source } as unknown as EventInput);
       res.status(202).json({ id: published.id });
     }),
   );

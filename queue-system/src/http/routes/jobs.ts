@@ -4,11 +4,15 @@ import type { JobSubmitter } from '../../core/job-submitter';
 import { toJobView } from '../../core/job-view';
 import { parseBody } from '../parse-body';
 import type { QueueResolver } from '../queue-resolver';
-import { bulkSubmissionSchema, jobSubmissionSchema } from '../schemas';
+import type { JobBodySchemas } from '../schemas';
 
 export interface JobRoutesDeps {
   jobs: JobSubmitter;
   resolveQueue: QueueResolver;
+  /** The bounded job body schemas (`jobBodySchemas(limits)`). */
+  schemas: JobBodySchemas;
+  /** `EXPOSE_STACKS`: stack traces in job answers (default off). */
+  exposeStacks: boolean;
 }
 
 /** `/jobs/:queue`, `/jobs/:queue/bulk`, `/jobs/:queue/:id` (mounted under `/jobs`). */
@@ -19,7 +23,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     '/:queue',
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req);
-      const submission = parseBody(jobSubmissionSchema, req.body, 'job');
+      const submission = parseBody(deps.schemas.submission, req.body, 'job');
       const { job, created } = await deps.jobs.add(queue, submission);
       const id = String(job.id);
       res.setHeader('Location', `/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`);
@@ -31,9 +35,11 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     '/:queue/bulk',
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req);
-      const { jobs } = parseBody(bulkSubmissionSchema, req.body, 'bulk request');
+      const { jobs } = parseBody(deps.schemas.bulk, req.body, 'bulk request');
       const added = await deps.jobs.addBulk(queue, jobs);
-      res.status(201).json({ jobs: added.map((job) => ({ id: String(job.id), queue, name: job.name })) });
+      res.status(201).json({
+        jobs: added.map(({ job, created }) => ({ id: String(job.id), queue, name: job.name, ...(created ? {} : { existing: true }) })),
+      });
     }),
   );
 
@@ -48,7 +54,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       const [job, logs] = await Promise.all([deps.jobs.get(queue, id), deps.jobs.logs(queue, id, 10)]);
       if (!job || state === 'unknown') throw new NotFoundError(`no job ${id} in ${queue}`);
       const message = logs.at(-1);
-      res.json(toJobView(job, queue, state, message, deps.jobs.maxTimeoutMs));
+      res.json(toJobView(job, queue, state, message, deps.jobs.maxTimeoutMs, deps.exposeStacks));
     }),
   );
 
