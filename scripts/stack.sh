@@ -71,7 +71,7 @@ plan_components() {
 # --- processes -----------------------------------------------------------------------------
 
 redis_pid() { pid_of "$1" redis-server; }
-service_pid() { pid_of "$1" "$2/src/main.ts"; }
+service_pid() { pid_of "$1" "$2/dist/main.js"; }
 
 rcli() { REDISCLI_AUTH="$2" redis-cli -h 127.0.0.1 -p "$1" --no-auth-warning "${@:3}"; }
 
@@ -109,12 +109,19 @@ start_service() {
   local name=$1 dir=$2 port=$3 log="$LOG_DIR/$1.log" pid
   echo "--- $(date -u +%Y-%m-%dT%H:%M:%SZ) starting $name on port $port" >>"$log"
   # exec all the way down: the pid recorded is node's own.
-  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" nohup node --import tsx "$dir/src/main.ts") >>"$log" 2>&1 </dev/null &
+  # The compiled service (npm run build); --conditions picks @event-infra/shared's dist/ too.
+  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" nohup node --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$RUN_DIR/$name.pid"
 }
 port_var_of() {
   case "$1" in queue-system) echo QUEUE_PROCESSOR_PORT ;; event-system) echo EVENT_PROCESSOR_PORT ;; dlq-system) echo DLQ_PROCESSOR_PORT ;; esac
+}
+
+# npm run build: tsc -b is incremental, so an up-to-date dist/ costs about a second.
+build_services() {
+  local out
+  out=$(cd "$ROOT" && npm run --silent build 2>&1) || { printf '%s\n' "$out" | tail -n 20 >&2; die "npm run build failed"; }
 }
 
 health_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1/health" 2>/dev/null || true; }
@@ -153,6 +160,7 @@ cmd_up() {
     (cd "$ROOT" && npm ci --no-audit --no-fund) || die "npm ci failed"
   fi
   mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR"
+  build_services
 
   local already=()
   for i in 0 1 2; do
@@ -313,6 +321,7 @@ cmd_restart() {
   done
   for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
     [ "${SERVICE_NAMES[$i]}" = "$name" ] || continue
+    build_services
     stop_service "$name" "${SERVICE_DIRS[$i]}"
     start_service "$name" "${SERVICE_DIRS[$i]}" "${SERVICE_PORTS[$i]}"
     local deadline=$(( $(now_ms) + ${STACK_START_TIMEOUT_SEC:-60} * 1000 ))
