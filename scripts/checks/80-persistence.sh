@@ -5,11 +5,6 @@
 
 _now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-_compose() {
-  local file=(-f "$ROOT/docker-compose.yml" --env-file "${EVINFRA_ENV_FILE:-$ROOT/.env}")
-  if docker compose version >/dev/null 2>&1; then docker compose "${file[@]}" "$@"; else docker-compose "${file[@]}" "$@"; fi
-}
-
 # local when scripts/stack.sh runs this stack's queue Redis, compose when compose runs it.
 _restart_mode() {
   if [ "$CHECK_MODE" != auto ]; then echo "$CHECK_MODE"; return 0; fi
