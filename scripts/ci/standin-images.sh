@@ -10,7 +10,8 @@
 # keyed by the date (UTC, so at most one debootstrap a day) and the package list; an image
 # already present in the engine is kept. Needs root, debootstrap and a running engine
 # (DOCKER_HOST is honoured). Also reads STANDIN_MIRROR (http://deb.debian.org/debian),
-# STANDIN_NPM_VERSION (10: the npm major that Node 20 ships with).
+# STANDIN_NPM_VERSION (10: the npm major that Node 20 ships with); STANDIN_PRINT_ROOTFS=node
+# prints the node root file system's tarball (made when missing) and imports nothing.
 set -euo pipefail
 
 CACHE_DIR=${STANDIN_CACHE_DIR:-/var/cache/evinfra}
@@ -35,11 +36,12 @@ rootfs() {
   tarball="$CACHE_DIR/$name-$key.tar"
   if [ -s "$tarball" ]; then echo "$tarball"; return 0; fi
   dir=$(mktemp -d "$CACHE_DIR/$name.XXXXXX")
+  chmod 755 "$dir"
   say "debootstrap trixie for $name (+ $*), cache: $tarball" >&2
   local include
   include=$(IFS=,; echo "$*")
   debootstrap --variant=minbase --include="$include" --cache-dir="$CACHE_DIR/debs" trixie "$dir" "$MIRROR" >"$dir.log" 2>&1 \
-    || { tail -n 20 "$dir.log" >&2; rm -rf "$dir"; die "debootstrap failed (log above)"; }
+    || { tail -n 20 "$dir.log" >&2; rm -rf "$dir" "$dir.log"; die "debootstrap failed (log above)"; }
   # What an image does not need: package lists, caches, docs.
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/* "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/locale/*
   customize_"$name" "$dir"
@@ -82,6 +84,7 @@ import_image() {
 }
 
 node_tar=$(rootfs node nodejs ca-certificates passwd)
+if [ "${STANDIN_PRINT_ROOTFS:-}" = node ]; then echo "$node_tar"; exit 0; fi
 redis_tar=$(rootfs redis redis-server)
 import_image "$NODE_IMAGE" "$node_tar" --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change 'CMD ["node"]'
 import_image "$REDIS_IMAGE" "$redis_tar" --change 'WORKDIR /data' --change 'CMD ["redis-server"]'
