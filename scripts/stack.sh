@@ -94,11 +94,13 @@ pidfile "$RUN_DIR/$name.pid"
 logfile "$LOG_DIR/$name.log"
 EOF
   )
-  redis-server "$conf" >/dev/null || die "redis-server failed to start for $name (see $LOG_DIR/$name.log)"
+  local offset
+  offset=$(file_size "$LOG_DIR/$name.log")
+  redis-server "$conf" >/dev/null || { log_tail "$LOG_DIR/$name.log" "$offset"; die "redis-server failed to start for $name (see $LOG_DIR/$name.log)"; }
   local deadline=$(( $(now_ms) + 10000 ))
   until [ "$(rcli "$port" "$password" PING 2>/dev/null)" = PONG ]; do
     if (( $(now_ms) > deadline )); then
-      log_tail "$LOG_DIR/$name.log"
+      log_tail "$LOG_DIR/$name.log" "$offset"
       die "$name did not answer PING on port $port within 10 s (log: $LOG_DIR/$name.log)"
     fi
     sleep 0.1
