@@ -224,6 +224,7 @@ cmd_down() {
   done
   if ((${#pids[@]} > 0)); then
     local grace=$(( ${SHUTDOWN_GRACE_MS:-30000} / 1000 + 10 ))
+    wait_gone 2 "${pids[@]}" || say_waiting "${names[*]}"
     if ! wait_gone "${STACK_STOP_TIMEOUT_SEC:-$grace}" "${pids[@]}"; then
       say "services still running after ${STACK_STOP_TIMEOUT_SEC:-$grace} s: SIGKILL"
       for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
@@ -248,6 +249,13 @@ cmd_down() {
     i=$((i + 1))
   done
   ((stopped == 1)) || say "nothing running"
+}
+
+# A stop that takes more than 2 s: a service finishing its active jobs (SIGTERM gives them
+# SHUTDOWN_GRACE_MS), said instead of a silent wait.
+say_waiting() {
+  local grace=$(( ${SHUTDOWN_GRACE_MS:-30000} / 1000 ))
+  say "waiting for $1 to finish active jobs (up to ${STACK_STOP_TIMEOUT_SEC:-$((grace + 10))} s: SHUTDOWN_GRACE_MS=${SHUTDOWN_GRACE_MS:-30000}, then SIGKILL); cancel a long job with DELETE /jobs/:queue/:id"
 }
 
 # Password of Redis role index $1 from the env (URL first), empty when unknown.
@@ -303,6 +311,7 @@ stop_service() {
   local name=$1 dir=$2 pid grace=$(( ${SHUTDOWN_GRACE_MS:-30000} / 1000 + 10 ))
   pid=$(service_pid "$name" "$dir") || return 0
   kill -TERM "$pid" 2>/dev/null || true
+  wait_gone 2 "$pid" || say_waiting "$name" >&2
   if ! wait_gone "${STACK_STOP_TIMEOUT_SEC:-$grace}" "$pid"; then kill -KILL "$pid" 2>/dev/null || true; wait_gone 5 "$pid" || true; fi
   rm -f "$RUN_DIR/$name.pid"
 }

@@ -17,6 +17,7 @@ _restart_mode() {
 }
 
 _restart() {
+  [ "$1" != queue-processor ] || note "restarting queue-processor: its active jobs (a long job of the tour too) get up to SHUTDOWN_GRACE_MS=${SHUTDOWN_GRACE_MS:-30000} ms to finish first"
   case "$_PERSIST_MODE" in
     local) bash "$ROOT/scripts/stack.sh" restart "$1" >/dev/null ;;
     compose) _compose restart "$1" >/dev/null 2>&1 ;;

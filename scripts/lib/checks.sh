@@ -10,6 +10,7 @@
 #   wait_until SECONDS CMD ARGS…     retries CMD every 0.2 s until it succeeds or time runs out
 #   json_get FIELD-PATH              reads JSON on stdin, prints the field (node; a.b.0.c)
 #   new_uuid                         prints a random UUID
+#   note TEXT                        a line on the terminal while a check runs (fd 3: stderr)
 
 checks_init() {
   STACK_HOST=${STACK_HOST:-127.0.0.1}
@@ -18,6 +19,7 @@ checks_init() {
   DLQ_API="http://$STACK_HOST:${DLQ_PROCESSOR_PORT:-8011}"
   CHECKS_PASSED=0
   CHECKS_FAILED=0
+  exec 3>&2
   CHECK_TMP=$(mktemp -d)
   trap 'rm -rf "$CHECK_TMP"' EXIT
   if ! command -v redis-cli >/dev/null; then
@@ -124,6 +126,8 @@ json_get() {
       process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
     });' "$1"
 }
+
+note() { printf '      %s\n' "$*" >&3; }
 
 new_uuid() { node -e 'process.stdout.write(crypto.randomUUID())'; }
 
