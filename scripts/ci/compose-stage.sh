@@ -4,8 +4,7 @@
 #      (socket /run/evinfra-dockerd.sock, data /var/lib/evinfra-docker; Debian's docker.io is
 #      installed when dockerd is missing) and stopped by its pid at the end. The default socket
 #      /var/run/docker.sock is never used.
-#   2. Compose v2: `docker compose`; on a Debian without it (bookworm ships v1 only), the
-#      plugin from Debian 13's docker-compose package (cached in /var/cache/evinfra).
+#   2. Compose v2: `docker compose` (scripts/ci/compose-plugin.sh when missing).
 #   3. base images: node:20-slim and redis:7-alpine when present or pullable, else the Debian
 #      stand-ins of scripts/ci/standin-images.sh (NODE_IMAGE, REDIS_IMAGE); npm in the build
 #      trusts the machine's CA bundle (build secret extra_ca).
@@ -79,32 +78,8 @@ ensure_engine() {
   say "engine: private dockerd pid $DOCKERD_PID on $DOCKER_HOST, $(docker version -f 'server {{.Server.Version}}')"
 }
 
-# Compose v2 as a CLI plugin. Debian 13 packages it (docker-compose 2.x); on Debian 12 the
-# package is v1, so the plugin comes from trixie's .deb, downloaded inside the node stand-in's
-# root file system (a trixie apt) and cached.
 ensure_compose() {
-  if docker compose version >/dev/null 2>&1; then say "$(docker compose version)"; return 0; fi
-  if apt-cache policy docker-compose 2>/dev/null | grep -qE 'Candidate: 2\.'; then
-    apt_install docker-compose
-  else
-    local plugins="$CACHE_DIR/compose-plugin" root debs
-    if [ ! -x "$plugins/docker-compose" ]; then
-      say "Compose v2 from Debian 13's docker-compose package"
-      root=$(mktemp -d)
-      tar -C "$root" -xf "$(STANDIN_PRINT_ROOTFS=node bash "$ROOT/scripts/ci/standin-images.sh")"
-      cp /etc/resolv.conf "$root/etc/resolv.conf"
-      mkdir -p "$root/debs"
-      chroot "$root" sh -c 'apt-get update -qq && cd /debs && apt-get download -qq docker-compose docker-buildx' >/dev/null 2>&1 \
-        || { rm -rf "$root"; die "could not download trixie's docker-compose"; }
-      debs=$(mktemp -d)
-      for deb in "$root"/debs/*.deb; do dpkg-deb -x "$deb" "$debs"; done
-      mkdir -p "$plugins"
-      cp "$debs"/usr/libexec/docker/cli-plugins/docker-* "$plugins/"
-      rm -rf "$root" "$debs"
-    fi
-    mkdir -p /usr/local/lib/docker/cli-plugins
-    cp "$plugins"/docker-* /usr/local/lib/docker/cli-plugins/
-  fi
+  docker compose version >/dev/null 2>&1 || bash "$ROOT/scripts/ci/compose-plugin.sh" >/dev/null
   docker compose version >/dev/null 2>&1 || die "docker compose (v2) is not available"
   say "$(docker compose version)"
 }

@@ -10,8 +10,7 @@
 # keyed by the date (UTC, so at most one debootstrap a day) and the package list; an image
 # already present in the engine is kept. Needs root, debootstrap and a running engine
 # (DOCKER_HOST is honoured). Also reads STANDIN_MIRROR (http://deb.debian.org/debian),
-# STANDIN_NPM_VERSION (10: the npm major that Node 20 ships with); STANDIN_PRINT_ROOTFS=node
-# prints the node root file system's tarball (made when missing) and imports nothing.
+# STANDIN_NPM_VERSION (10: the npm major that Node 20 ships with).
 set -euo pipefail
 
 CACHE_DIR=${STANDIN_CACHE_DIR:-/var/cache/evinfra}
@@ -84,7 +83,6 @@ import_image() {
 }
 
 node_tar=$(rootfs node nodejs ca-certificates passwd)
-if [ "${STANDIN_PRINT_ROOTFS:-}" = node ]; then echo "$node_tar"; exit 0; fi
 redis_tar=$(rootfs redis redis-server)
 import_image "$NODE_IMAGE" "$node_tar" --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change 'CMD ["node"]'
 import_image "$REDIS_IMAGE" "$redis_tar" --change 'WORKDIR /data' --change 'CMD ["redis-server"]'
