@@ -58,7 +58,7 @@ export function compiledEntry(entry: string): string {
 
 /** Starts the child and resolves once it is ready; a child that exits first rejects with its stderr. */
 export async function spawnChild(options: SpawnOptions): Promise<BenchChild> {
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=evinfra-dist', compiledEntry(options.entry)], {
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=evinfra-dist', compiledEntry(options.entry)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
