@@ -148,6 +148,8 @@ say "image ${EVINFRA_IMAGE:-event-infrastructure:local}: $((size / 1000000)) MB 
 up_started=$SECONDS
 compose_quiet up -d --wait
 say "up --wait: all six healthy in $((SECONDS - up_started)) s"
+# shellcheck disable=SC2046 # one id per word
+say "memory after start: $(docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' $(compose ps -q) | sed -E "s/^$PROJECT-//; s/-1 / /; s| / .*||" | paste -sd, - | sed 's/,/, /g')"
 docker top "$(compose ps -q redis)" | grep -q redis-server || die "docker top shows no redis-server"
 docker top "$(compose ps -q redis)" | grep -qe requirepass -e change-me && die "a Redis password is on redis-server's command line"
 docker inspect "$(compose ps -q redis)" | grep -qF "$(grep '^REDIS_PASSWORD=' "$ENV_FILE" | cut -d= -f2-)" \
@@ -165,6 +167,8 @@ say "three event-processor replicas: checks passed"
 compose_quiet up -d --wait --scale event-processor=1
 bash "$ROOT/scripts/ci/compose-faults.sh" kill
 say "kill checks passed"
+# shellcheck disable=SC2046 # one id per word
+say "memory after the checks: $(docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' $(compose ps -q) | sed -E "s/^$PROJECT-//; s/-1 / /; s| / .*||" | paste -sd, - | sed 's/,/, /g')"
 
 compose_quiet down -v --remove-orphans
 [ -z "$(compose ps -aq)" ] || die "containers left after down -v"
