@@ -25,7 +25,7 @@ die() { echo "standin: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot)"
 command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install -y debootstrap"
 docker info >/dev/null 2>&1 || die "no Docker engine answers at ${DOCKER_HOST:-the default socket}"
-mkdir -p "$CACHE_DIR/debs"
+mkdir -p "$CACHE_DIR"
 
 # rootfs NAME PACKAGES...: prints the path of a cached tarball of a trixie minbase with PACKAGES.
 rootfs() {
@@ -39,7 +39,8 @@ rootfs() {
   say "debootstrap trixie for $name (+ $*), cache: $tarball" >&2
   local include
   include=$(IFS=,; echo "$*")
-  debootstrap --variant=minbase --include="$include" --cache-dir="$CACHE_DIR/debs" trixie "$dir" "$MIRROR" >"$dir.log" 2>&1 \
+  mkdir -p "$CACHE_DIR/debs-$name"
+  debootstrap --variant=minbase --include="$include" --cache-dir="$CACHE_DIR/debs-$name" trixie "$dir" "$MIRROR" >"$dir.log" 2>&1 \
     || { tail -n 20 "$dir.log" >&2; rm -rf "$dir" "$dir.log"; die "debootstrap failed (log above)"; }
   # What an image does not need: package lists, caches, docs.
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/* "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/locale/*
@@ -82,7 +83,16 @@ import_image() {
   say "$image imported ($(du -h "$tarball" | cut -f1) root file system)"
 }
 
-node_tar=$(rootfs node nodejs ca-certificates passwd)
-redis_tar=$(rootfs redis redis-server)
+# Both root file systems at once (each debootstrap waits on the mirror half of the time).
+paths=$(mktemp -d)
+trap 'rm -rf "$paths"' EXIT
+rootfs node nodejs ca-certificates passwd >"$paths/node" &
+node_job=$!
+rootfs redis redis-server >"$paths/redis" &
+redis_job=$!
+wait "$node_job" || die "the node root file system failed"
+wait "$redis_job" || die "the redis root file system failed"
+node_tar=$(cat "$paths/node")
+redis_tar=$(cat "$paths/redis")
 import_image "$NODE_IMAGE" "$node_tar" --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change 'CMD ["node"]'
 import_image "$REDIS_IMAGE" "$redis_tar" --change 'WORKDIR /data' --change 'CMD ["redis-server"]'
