@@ -10,7 +10,9 @@
 #   wait_until SECONDS CMD ARGS…     retries CMD every 0.2 s until it succeeds or time runs out
 #   json_get FIELD-PATH              reads JSON on stdin, prints the field (node; a.b.0.c)
 #   new_uuid                         prints a random UUID
-#   note TEXT                        a line on the terminal while a check runs (fd 3: stderr)
+#   note TEXT                        a line on the terminal (stderr) while a check runs
+#   rcli_master_bg ARGS… &           redis-cli on the master in the background: $! is
+#                                    redis-cli's own pid, so `kill "$!"` stops it
 
 checks_init() {
   STACK_HOST=${STACK_HOST:-127.0.0.1}
@@ -19,7 +21,9 @@ checks_init() {
   DLQ_API="http://$STACK_HOST:${DLQ_PROCESSOR_PORT:-8011}"
   CHECKS_PASSED=0
   CHECKS_FAILED=0
-  exec 3>&2
+  # The terminal's stderr by path, not an inherited descriptor: a Redis or service that a
+  # restart check starts must not hold the caller's pipe open.
+  NOTE_PATH=/proc/$$/fd/2
   CHECK_TMP=$(mktemp -d)
   trap 'rm -rf "$CHECK_TMP"' EXIT
   if ! command -v redis-cli >/dev/null; then
@@ -81,6 +85,13 @@ _rcli() {
   REDISCLI_AUTH="$password" redis-cli -h "${hp%:*}" -p "${hp##*:}" --no-auth-warning "$@"
 }
 rcli_master() { _rcli "${REDIS_URL:-redis://127.0.0.1:6382}" "${REDIS_PASSWORD:-}" "$@"; }
+# For `rcli_master_bg … &` only: the background subshell becomes redis-cli (exec), so killing
+# $! stops the subscriber instead of leaving it running after the check script.
+rcli_master_bg() {
+  local hp
+  hp=$(redis_host_port "${REDIS_URL:-redis://127.0.0.1:6382}")
+  REDISCLI_AUTH="${REDIS_PASSWORD:-}" exec redis-cli -h "${hp%:*}" -p "${hp##*:}" --no-auth-warning "$@"
+}
 rcli_streams() { _rcli "${REDIS_STREAMS_URL:-redis://127.0.0.1:6380}" "${REDIS_STREAMS_PASSWORD:-}" "$@"; }
 rcli_queue() { _rcli "${REDIS_QUEUE_URL:-redis://127.0.0.1:6381}" "${REDIS_QUEUE_PASSWORD:-}" "$@"; }
 
@@ -127,7 +138,7 @@ json_get() {
     });' "$1"
 }
 
-note() { printf '      %s\n' "$*" >&3; }
+note() { printf '      %s\n' "$*" >>"$NOTE_PATH" 2>/dev/null || true; }
 
 new_uuid() { node -e 'process.stdout.write(crypto.randomUUID())'; }
 
