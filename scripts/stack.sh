@@ -71,7 +71,7 @@ plan_components() {
 # --- processes -----------------------------------------------------------------------------
 
 redis_pid() { pid_of "$1" redis-server; }
-service_pid() { pid_of "$1" "$2/src/main.ts"; }
+service_pid() { pid_of "$1" "$2/dist/main.js"; }
 
 rcli() { REDISCLI_AUTH="$2" redis-cli -h 127.0.0.1 -p "$1" --no-auth-warning "${@:3}"; }
 
@@ -94,11 +94,13 @@ pidfile "$RUN_DIR/$name.pid"
 logfile "$LOG_DIR/$name.log"
 EOF
   )
-  redis-server "$conf" >/dev/null || die "redis-server failed to start for $name (see $LOG_DIR/$name.log)"
+  local offset
+  offset=$(file_size "$LOG_DIR/$name.log")
+  redis-server "$conf" >/dev/null || { log_tail "$LOG_DIR/$name.log" "$offset"; die "redis-server failed to start for $name (see $LOG_DIR/$name.log)"; }
   local deadline=$(( $(now_ms) + 10000 ))
   until [ "$(rcli "$port" "$password" PING 2>/dev/null)" = PONG ]; do
     if (( $(now_ms) > deadline )); then
-      log_tail "$LOG_DIR/$name.log"
+      log_tail "$LOG_DIR/$name.log" "$offset"
       die "$name did not answer PING on port $port within 10 s (log: $LOG_DIR/$name.log)"
     fi
     sleep 0.1
@@ -109,12 +111,19 @@ start_service() {
   local name=$1 dir=$2 port=$3 log="$LOG_DIR/$1.log" pid
   echo "--- $(date -u +%Y-%m-%dT%H:%M:%SZ) starting $name on port $port" >>"$log"
   # exec all the way down: the pid recorded is node's own.
-  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" nohup node --import tsx "$dir/src/main.ts") >>"$log" 2>&1 </dev/null &
+  # The compiled service (npm run build); --conditions picks @event-infra/shared's dist/ too.
+  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" nohup node --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$RUN_DIR/$name.pid"
 }
 port_var_of() {
   case "$1" in queue-system) echo QUEUE_PROCESSOR_PORT ;; event-system) echo EVENT_PROCESSOR_PORT ;; dlq-system) echo DLQ_PROCESSOR_PORT ;; esac
+}
+
+# npm run build: tsc -b is incremental, so an up-to-date dist/ costs about a second.
+build_services() {
+  local out
+  out=$(cd "$ROOT" && npm run --silent build 2>&1) || { printf '%s\n' "$out" | tail -n 20 >&2; die "npm run build failed"; }
 }
 
 health_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1/health" 2>/dev/null || true; }
@@ -153,6 +162,7 @@ cmd_up() {
     (cd "$ROOT" && npm ci --no-audit --no-fund) || die "npm ci failed"
   fi
   mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR"
+  build_services
 
   local already=()
   for i in 0 1 2; do
@@ -214,6 +224,7 @@ cmd_down() {
   done
   if ((${#pids[@]} > 0)); then
     local grace=$(( ${SHUTDOWN_GRACE_MS:-30000} / 1000 + 10 ))
+    wait_gone 2 "${pids[@]}" || say_waiting "${names[*]}"
     if ! wait_gone "${STACK_STOP_TIMEOUT_SEC:-$grace}" "${pids[@]}"; then
       say "services still running after ${STACK_STOP_TIMEOUT_SEC:-$grace} s: SIGKILL"
       for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
@@ -238,6 +249,13 @@ cmd_down() {
     i=$((i + 1))
   done
   ((stopped == 1)) || say "nothing running"
+}
+
+# A stop that takes more than 2 s: a service finishing its active jobs (SIGTERM gives them
+# SHUTDOWN_GRACE_MS), said instead of a silent wait.
+say_waiting() {
+  local grace=$(( ${SHUTDOWN_GRACE_MS:-30000} / 1000 ))
+  say "waiting for $1 to finish active jobs (up to ${STACK_STOP_TIMEOUT_SEC:-$((grace + 10))} s: SHUTDOWN_GRACE_MS=${SHUTDOWN_GRACE_MS:-30000}, then SIGKILL); cancel a long job with DELETE /jobs/:queue/:id"
 }
 
 # Password of Redis role index $1 from the env (URL first), empty when unknown.
@@ -293,6 +311,7 @@ stop_service() {
   local name=$1 dir=$2 pid grace=$(( ${SHUTDOWN_GRACE_MS:-30000} / 1000 + 10 ))
   pid=$(service_pid "$name" "$dir") || return 0
   kill -TERM "$pid" 2>/dev/null || true
+  wait_gone 2 "$pid" || say_waiting "$name" >&2
   if ! wait_gone "${STACK_STOP_TIMEOUT_SEC:-$grace}" "$pid"; then kill -KILL "$pid" 2>/dev/null || true; wait_gone 5 "$pid" || true; fi
   rm -f "$RUN_DIR/$name.pid"
 }
@@ -313,6 +332,7 @@ cmd_restart() {
   done
   for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
     [ "${SERVICE_NAMES[$i]}" = "$name" ] || continue
+    build_services
     stop_service "$name" "${SERVICE_DIRS[$i]}"
     start_service "$name" "${SERVICE_DIRS[$i]}" "${SERVICE_PORTS[$i]}"
     local deadline=$(( $(now_ms) + ${STACK_START_TIMEOUT_SEC:-60} * 1000 ))

@@ -119,6 +119,10 @@ describe('local mode (scripts/stack.sh)', () => {
       expect(checks.filter((line) => !line.startsWith('PASS '))).toEqual([]);
       expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
       expect(result.code, result.stderr).toBe(0);
+      // Its pub/sub subscribers stop with it (a leftover redis-cli would hold the caller's pipe).
+      const port = new URL(env.REDIS_URL!).port;
+      const leftovers = await run('pgrep', ['-f', `redis-cli -h 127.0.0.1 -p ${port} `], env, 10_000);
+      expect(leftovers.stdout.trim(), 'redis-cli processes left by the check script').toBe('');
     }, 150_000);
 
     it('up again is a no-op that reports what is already running', async () => {

@@ -131,13 +131,13 @@ describe('Redis passwords are required', () => {
   });
 
   const compose = composeCommand();
-  itWithTool('docker compose', compose !== undefined, 'docker compose v2 or docker-compose; .ci/run installs docker-compose', 'compose: the file does not render without each Redis password', async () => {
+  itWithTool('docker compose', compose !== undefined, 'docker compose v2 or docker-compose; .ci/run installs docker-compose', 'compose: the file does not render without each Redis password, and no Redis gets one in argv or env', async () => {
     const [command, ...prefix] = compose!;
     const passwords = { REDIS_PASSWORD: 'p-master', REDIS_STREAMS_PASSWORD: 'p-streams', REDIS_QUEUE_PASSWORD: 'p-queue' };
     const render = async (values: Record<string, string>) => {
       const file = join(dir, `compose-${Object.entries(values).filter(([, value]) => value === '').map(([key]) => key).join('-') || 'complete'}.env`);
       writeFileSync(file, Object.entries(values).map(([key, value]) => `${key}=${value}\n`).join(''));
-      return run(command!, [...prefix, '--env-file', file, 'config'], { ...cleanEnv(), ENV_FILE: file }, 60_000);
+      return run(command!, [...prefix, '--env-file', file, 'config', '--format', 'json'], { ...cleanEnv(), ENV_FILE: file }, 60_000);
     };
     const missing = Object.keys(passwords);
     const [complete, ...incomplete] = await Promise.all([
@@ -145,7 +145,23 @@ describe('Redis passwords are required', () => {
       ...missing.map((variable) => render({ ...passwords, [variable]: '' })),
     ]);
     expect(complete!.code, complete!.stderr).toBe(0);
-    expect(complete!.stdout.match(/--requirepass/g)).toHaveLength(3);
+    // Each Redis reads its password from a secret (/run/secrets/redis_password, from the env
+    // variable) into a config file: nothing of it in its command, entrypoint or environment.
+    const config = JSON.parse(complete!.stdout) as {
+      services: Record<string, { command?: unknown; entrypoint?: unknown; environment?: unknown; secrets?: { source: string; target: string }[] }>;
+      secrets: Record<string, { environment?: string }>;
+    };
+    const redisSecrets = { redis: 'redis_password', 'redis-streams': 'redis_streams_password', 'redis-queue': 'redis_queue_password' };
+    for (const [service, secret] of Object.entries(redisSecrets)) {
+      const definition = config.services[service]!;
+      const visible = JSON.stringify([definition.command, definition.entrypoint, definition.environment]);
+      for (const password of Object.values(passwords)) expect(visible, service).not.toContain(password);
+      expect(visible, service).not.toContain('--requirepass');
+      expect(definition.secrets, service).toEqual([expect.objectContaining({ source: secret, target: 'redis_password' })]);
+    }
+    expect(config.secrets.redis_password?.environment).toBe('REDIS_PASSWORD');
+    expect(config.secrets.redis_streams_password?.environment).toBe('REDIS_STREAMS_PASSWORD');
+    expect(config.secrets.redis_queue_password?.environment).toBe('REDIS_QUEUE_PASSWORD');
     incomplete.forEach((result, index) => {
       expect(result.code, missing[index]).not.toBe(0);
       expect(result.stderr, missing[index]).toContain(`set ${missing[index]} in .env`);

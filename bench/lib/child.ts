@@ -1,10 +1,12 @@
 /**
- * Child processes for the stack benchmark: `node --import tsx <entry>` with its own env,
+ * Child processes for the stack benchmark: the compiled entry (`node --conditions=evinfra-dist
+ * <dist js>`, as local mode and the image run the services; `npm run bench` builds first) with its own env,
  * readiness by a line on stdout or an HTTP `/health` answering 200, pause/resume with
  * SIGSTOP/SIGCONT, peak RSS from /proc, stop with SIGTERM (SIGKILL after 10 s).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pollUntil } from './stats';
 
@@ -23,7 +25,7 @@ export interface BenchChild {
 
 export interface SpawnOptions {
   name: string;
-  /** Path of the entry module relative to the repository root. */
+  /** Source path of the entry module relative to the repository root; its compiled file runs. */
   entry: string;
   env: Record<string, string>;
   /** Ready when this URL answers 200 (polled), else when the child prints `ready`. */
@@ -40,9 +42,23 @@ function peakRssMb(pid: number): number {
   }
 }
 
+/**
+ * The compiled file of a source entry: `<workspace>/src/x.ts` → `<workspace>/dist/x.js`,
+ * `bench/fixtures/x.ts` → `bench/dist/fixtures/x.js` (see bench/tsconfig.build.json).
+ */
+export function compiledEntry(entry: string): string {
+  const compiled = entry.startsWith('bench/fixtures/')
+    ? entry.replace(/^bench\/fixtures\//, 'bench/dist/fixtures/')
+    : entry.replace(/\/src\//, '/dist/');
+  if (compiled === entry || !compiled.endsWith('.ts')) throw new Error(`no compiled file for ${entry}`);
+  const path = compiled.replace(/\.ts$/, '.js');
+  if (!existsSync(join(ROOT, path))) throw new Error(`${path} is missing: run npm run build && npm run build:bench`);
+  return path;
+}
+
 /** Starts the child and resolves once it is ready; a child that exits first rejects with its stderr. */
 export async function spawnChild(options: SpawnOptions): Promise<BenchChild> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', options.entry], {
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=evinfra-dist', compiledEntry(options.entry)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,7 +16,7 @@ export const BARE_LATENCY_STREAM = 'bench-stack-bare-latency';
 export const BARE_CHANNEL = 'bench:handled';
 /** RETRY_ATTEMPTS / RETRY_DELAY given to the services (the intake baseline stores the same). */
 export const RETRY = { attempts: 3, delay: 60_000 };
-const HANDLERS = fileURLToPath(new URL('../fixtures/noop-handlers.ts', import.meta.url));
+const HANDLERS = fileURLToPath(new URL('../dist/fixtures/noop-handlers.js', import.meta.url));
 
 export interface Stack {
   queueProcessor: BenchChild;

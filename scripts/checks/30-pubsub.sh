@@ -2,7 +2,7 @@
 # Pub/sub on the master delivers a published message to a subscriber.
 _pubsub() {
   local channel="evinfra:check:$$" out="$CHECK_TMP/sub"
-  rcli_master SUBSCRIBE "$channel" >"$out" 2>&1 &
+  rcli_master_bg SUBSCRIBE "$channel" >"$out" 2>&1 &
   local sub=$!
   wait_until 5 grep -q subscribe "$out" || { kill "$sub"; return 1; }
   local receivers

@@ -11,7 +11,7 @@ _post_event() {
 _event_fanned_out() {
   local type=workspace.updated out="$CHECK_TMP/fanout" event_id sub ok
   # The processor PUBLISHes each handled event on evinfra:events:<type> on the master.
-  rcli_master SUBSCRIBE "evinfra:events:$type" >"$out" 2>&1 &
+  rcli_master_bg SUBSCRIBE "evinfra:events:$type" >"$out" 2>&1 &
   sub=$!
   wait_until 5 grep -q subscribe "$out" || { kill "$sub" 2>/dev/null; return 1; }
   event_id=$(_post_event "{\"type\":\"$type\",\"data\":{\"workspaceId\":\"w-check\",\"changes\":{\"name\":\"checked\"}}}") || { kill "$sub" 2>/dev/null; echo "$event_id"; return 1; }

@@ -24,7 +24,7 @@ _rt_acknowledged() {
 _realtime() {
   local out="$CHECK_TMP/psub" sub event_id entry ok
   # evinfra:events:* is EVENT_CHANNEL_PATTERN: one channel per event type.
-  rcli_master PSUBSCRIBE 'evinfra:events:*' >"$out" 2>&1 &
+  rcli_master_bg PSUBSCRIBE 'evinfra:events:*' >"$out" 2>&1 &
   sub=$!
   wait_until 5 grep -q psubscribe "$out" || { kill "$sub" 2>/dev/null; echo "PSUBSCRIBE did not start"; return 1; }
   api POST "$QUEUE_API/events" '{"type":"user.updated","data":{"userId":"u-realtime","changes":{"plan":"pro"}}}'

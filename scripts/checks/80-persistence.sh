@@ -5,11 +5,6 @@
 
 _now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-_compose() {
-  local file=(-f "$ROOT/docker-compose.yml" --env-file "${EVINFRA_ENV_FILE:-$ROOT/.env}")
-  if docker compose version >/dev/null 2>&1; then docker compose "${file[@]}" "$@"; else docker-compose "${file[@]}" "$@"; fi
-}
-
 # local when scripts/stack.sh runs this stack's queue Redis, compose when compose runs it.
 _restart_mode() {
   if [ "$CHECK_MODE" != auto ]; then echo "$CHECK_MODE"; return 0; fi
@@ -22,6 +17,7 @@ _restart_mode() {
 }
 
 _restart() {
+  [ "$1" != queue-processor ] || note "restarting queue-processor: its active jobs (a long job of the tour too) get up to SHUTDOWN_GRACE_MS=${SHUTDOWN_GRACE_MS:-30000} ms to finish first"
   case "$_PERSIST_MODE" in
     local) bash "$ROOT/scripts/stack.sh" restart "$1" >/dev/null ;;
     compose) _compose restart "$1" >/dev/null 2>&1 ;;

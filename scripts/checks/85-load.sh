@@ -65,7 +65,7 @@ check "queue stats: /metrics counted the 10 completions (queue_jobs_completed_to
 _event_batch() {
   local out="$CHECK_TMP/batch-sub" id_file="$CHECK_TMP/batch-ids" entries="$CHECK_TMP/batch-entries" sub now seen dupes pending
   node -e 'for (let i = 0; i < 100; i++) console.log(crypto.randomUUID())' >"$id_file"
-  rcli_master PSUBSCRIBE 'evinfra:events:*' >"$out" 2>&1 &
+  rcli_master_bg PSUBSCRIBE 'evinfra:events:*' >"$out" 2>&1 &
   sub=$!
   wait_until 5 grep -q psubscribe "$out" || { kill "$sub" 2>/dev/null; echo "PSUBSCRIBE did not start"; return 1; }
   now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)

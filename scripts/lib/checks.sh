@@ -10,6 +10,9 @@
 #   wait_until SECONDS CMD ARGS…     retries CMD every 0.2 s until it succeeds or time runs out
 #   json_get FIELD-PATH              reads JSON on stdin, prints the field (node; a.b.0.c)
 #   new_uuid                         prints a random UUID
+#   note TEXT                        a line on the terminal (stderr) while a check runs
+#   rcli_master_bg ARGS… &           redis-cli on the master in the background: $! is
+#                                    redis-cli's own pid, so `kill "$!"` stops it
 
 checks_init() {
   STACK_HOST=${STACK_HOST:-127.0.0.1}
@@ -18,6 +21,9 @@ checks_init() {
   DLQ_API="http://$STACK_HOST:${DLQ_PROCESSOR_PORT:-8011}"
   CHECKS_PASSED=0
   CHECKS_FAILED=0
+  # The terminal's stderr by path, not an inherited descriptor: a Redis or service that a
+  # restart check starts must not hold the caller's pipe open.
+  NOTE_PATH=/proc/$$/fd/2
   CHECK_TMP=$(mktemp -d)
   trap 'rm -rf "$CHECK_TMP"' EXIT
   if ! command -v redis-cli >/dev/null; then
@@ -28,6 +34,47 @@ checks_init() {
     echo "curl is missing: apt-get install -y curl" >&2
     exit 2
   fi
+  if [ "${CHECK_MODE:-auto}" = compose ]; then compose_addresses || exit 2; fi
+  if ! _anything_answers; then
+    echo "nothing answers on ${QUEUE_API#http://}, ${EVENT_API#http://}, ${DLQ_API#http://} or the three Redis ports: start the stack first (npm run stack:up, or docker compose up -d --wait; see the README's Quick start)" >&2
+    exit 2
+  fi
+}
+
+# docker compose (v2) on this checkout's compose file and env file; COMPOSE_PROJECT_NAME is honoured.
+_compose() {
+  local file=(-f "$ROOT/docker-compose.yml" --env-file "${EVINFRA_ENV_FILE:-$ROOT/.env}")
+  if docker compose version >/dev/null 2>&1; then docker compose "${file[@]}" "$@"; else docker-compose "${file[@]}" "$@"; fi
+}
+
+# --mode compose: the host addresses compose published (each host port is a variable of the env
+# file, and a scaled event processor's port is one of a range), asked from compose itself.
+compose_addresses() {
+  local service name port var address
+  for service in redis:6379:REDIS_URL redis-streams:6379:REDIS_STREAMS_URL redis-queue:6379:REDIS_QUEUE_URL \
+    queue-processor:8009:QUEUE_API event-processor:8010:EVENT_API dlq-processor:8011:DLQ_API; do
+    IFS=: read -r name port var <<<"$service"
+    address=$(_compose port "$name" "$port" 2>/dev/null | head -n 1)
+    if [ -z "$address" ]; then
+      echo "compose publishes no port for $name: start the stack first (docker compose up -d --wait)" >&2
+      return 1
+    fi
+    case "$var" in *_URL) printf -v "$var" 'redis://%s' "$address" ;; *) printf -v "$var" 'http://%s' "$address" ;; esac
+  done
+  export REDIS_URL REDIS_STREAMS_URL REDIS_QUEUE_URL
+}
+
+# Anything of the stack answers: a /health (any HTTP status) or a Redis (any reply, NOAUTH too).
+_anything_answers() {
+  local url code
+  for url in "$QUEUE_API" "$EVENT_API" "$DLQ_API"; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/health" 2>/dev/null) || true
+    [ "${code:-000}" = 000 ] || return 0
+  done
+  for url in "${REDIS_URL:-redis://127.0.0.1:6382}" "${REDIS_STREAMS_URL:-redis://127.0.0.1:6380}" "${REDIS_QUEUE_URL:-redis://127.0.0.1:6381}"; do
+    [ -z "$(_rcli "$url" "" PING 2>/dev/null)" ] || return 0
+  done
+  return 1
 }
 
 _rcli() {
@@ -38,6 +85,13 @@ _rcli() {
   REDISCLI_AUTH="$password" redis-cli -h "${hp%:*}" -p "${hp##*:}" --no-auth-warning "$@"
 }
 rcli_master() { _rcli "${REDIS_URL:-redis://127.0.0.1:6382}" "${REDIS_PASSWORD:-}" "$@"; }
+# For `rcli_master_bg … &` only: the background subshell becomes redis-cli (exec), so killing
+# $! stops the subscriber instead of leaving it running after the check script.
+rcli_master_bg() {
+  local hp
+  hp=$(redis_host_port "${REDIS_URL:-redis://127.0.0.1:6382}")
+  REDISCLI_AUTH="${REDIS_PASSWORD:-}" exec redis-cli -h "${hp%:*}" -p "${hp##*:}" --no-auth-warning "$@"
+}
 rcli_streams() { _rcli "${REDIS_STREAMS_URL:-redis://127.0.0.1:6380}" "${REDIS_STREAMS_PASSWORD:-}" "$@"; }
 rcli_queue() { _rcli "${REDIS_QUEUE_URL:-redis://127.0.0.1:6381}" "${REDIS_QUEUE_PASSWORD:-}" "$@"; }
 
@@ -83,6 +137,8 @@ json_get() {
       process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
     });' "$1"
 }
+
+note() { printf '      %s\n' "$*" >>"$NOTE_PATH" 2>/dev/null || true; }
 
 new_uuid() { node -e 'process.stdout.write(crypto.randomUUID())'; }
 

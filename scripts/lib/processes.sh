@@ -47,7 +47,17 @@ port_in_use() {
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# Last lines of a log file on stderr, indented (nothing when the file does not exist).
+# Last lines of this run in a log file on stderr, indented (nothing when the file does not
+# exist): the lines after byte offset $2 when given (the size before the start), else after the
+# last "--- ... starting" marker line that start_service writes. Older runs' lines never show.
 log_tail() {
-  if [ -f "$1" ]; then tail -n 5 "$1" | sed 's/^/    /' >&2; fi
+  [ -f "$1" ] || return 0
+  if [ -n "${2:-}" ]; then
+    tail -c "+$(($2 + 1))" "$1"
+  else
+    awk '/^--- .* starting / { n = 0; delete lines; next } { lines[++n] = $0 } END { for (i = 1; i <= n; i++) print lines[i] }' "$1"
+  fi | tail -n 15 | sed 's/^/    /' >&2
 }
+
+# Size of a file in bytes (0 when it does not exist).
+file_size() { if [ -f "$1" ]; then stat -c %s "$1"; else echo 0; fi; }
