@@ -1,0 +1,160 @@
+"""A small Redis client over RESP2: one connection, commands and pipelines, AUTH, SELECT,
+timeouts. Enough for publishing; a caller with redis-py may pass that client instead."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from typing import Any, Iterable, List, Optional, Sequence, Union
+from urllib.parse import unquote, urlparse
+
+from .errors import RedisReplyError, TimeoutError, UnavailableError
+
+Arg = Union[str, bytes, int, float]
+Reply = Any
+
+#: Largest bulk string or array a reply may announce; anything bigger is a broken stream.
+MAX_REPLY_BYTES = 512 * 1024 * 1024
+
+
+def _encode(args: Sequence[Arg]) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if isinstance(arg, bytes):
+            data = arg
+        elif isinstance(arg, str):
+            data = arg.encode("utf-8")
+        elif isinstance(arg, (int, float)) and not isinstance(arg, bool):
+            data = str(arg).encode("ascii")
+        else:
+            raise TypeError(f"Redis arguments are str, bytes or numbers, not {type(arg).__name__}")
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+class RedisConnection:
+    """One connection to one Redis. ``url``: ``redis://[user:password@]host:port[/db]`` or
+    ``rediss://`` for TLS; ``password`` overrides the URL's. ``timeout_sec`` (default 5)
+    bounds connecting and each read. Not thread-safe: one per thread. Reconnects on the
+    next call after a connection error."""
+
+    def __init__(self, url: str, *, password: Optional[str] = None, timeout_sec: float = 5.0) -> None:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("redis", "rediss"):
+            raise ValueError("Redis URL must start with redis:// or rediss://")
+        if not 0 < timeout_sec <= 300:
+            raise ValueError("timeout_sec must be in (0, 300]")
+        self._host = parsed.hostname or "127.0.0.1"
+        self._port = parsed.port or 6379
+        self._tls = parsed.scheme == "rediss"
+        self._username = unquote(parsed.username) if parsed.username else None
+        self._password = password if password is not None else (unquote(parsed.password) if parsed.password else None)
+        path = parsed.path.strip("/")
+        self._db = int(path) if path else 0
+        self._timeout_sec = timeout_sec
+        self._sock: Optional[socket.socket] = None
+        self._reader: Any = None
+
+    def __repr__(self) -> str:  # never the password
+        return f"RedisConnection({'rediss' if self._tls else 'redis'}://{self._host}:{self._port}/{self._db})"
+
+    def __enter__(self) -> "RedisConnection":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Closes the socket; idempotent."""
+        sock, self._sock, self._reader = self._sock, None, None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass  # already gone: nothing left to release
+
+    def _connect(self) -> None:
+        try:
+            sock = socket.create_connection((self._host, self._port), timeout=self._timeout_sec)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls:
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self._host)
+        except socket.timeout:
+            raise TimeoutError(f"connecting to {self!r} timed out", sent=False) from None
+        except OSError as caught:
+            raise UnavailableError(f"cannot connect to {self!r}: {caught.strerror or caught}", sent=False) from None
+        self._sock, self._reader = sock, sock.makefile("rb")
+        handshake: List[List[Arg]] = []
+        if self._password is not None:
+            handshake.append(["AUTH", self._username, self._password] if self._username else ["AUTH", self._password])
+        if self._db:
+            handshake.append(["SELECT", self._db])
+        for reply in self._roundtrip(handshake):
+            if isinstance(reply, RedisReplyError):
+                self.close()
+                raise reply
+
+    def execute(self, *args: Arg) -> Reply:
+        """Sends one command; returns its reply, raises ``RedisReplyError`` on an error reply."""
+        reply = self.pipeline([args])[0]
+        if isinstance(reply, RedisReplyError):
+            raise reply
+        return reply
+
+    def pipeline(self, commands: Iterable[Sequence[Arg]]) -> List[Reply]:
+        """Sends every command in one write, then reads one reply each. Error replies are
+        returned in place as ``RedisReplyError`` (not raised): the others still count.
+        A connection failure raises ``UnavailableError`` (``sent=False`` when nothing was written)."""
+        commands = list(commands)
+        if self._sock is None:
+            self._connect()
+        return self._roundtrip(commands)
+
+    def _roundtrip(self, commands: List[Sequence[Arg]]) -> List[Reply]:
+        if not commands:
+            return []
+        payload = b"".join(_encode(command) for command in commands)
+        assert self._sock is not None
+        try:
+            self._sock.sendall(payload)
+        except OSError as caught:
+            self.close()
+            raise UnavailableError(f"writing to {self!r} failed: {caught}", sent=None) from None
+        try:
+            return [self._read() for _ in commands]
+        except socket.timeout:
+            self.close()
+            raise TimeoutError(f"{self!r} did not answer within {self._timeout_sec} s", sent=True) from None
+        except (OSError, ConnectionError) as caught:
+            self.close()
+            raise UnavailableError(f"reading from {self!r} failed: {caught}", sent=True) from None
+
+    def _read(self) -> Reply:
+        line = self._reader.readline(65536)
+        if not line.endswith(b"\r\n"):
+            raise ConnectionError("connection closed" if not line else "malformed reply line")
+        kind, body = line[:1], line[1:-2]
+        if kind == b"+":
+            return body
+        if kind == b"-":
+            return RedisReplyError(body.decode("utf-8", "replace"))
+        if kind == b":":
+            return int(body)
+        if kind == b"$":
+            size = int(body)
+            if size < 0:
+                return None
+            if size > MAX_REPLY_BYTES:
+                raise ConnectionError("bulk reply too large")
+            data = self._reader.read(size + 2)
+            if len(data) != size + 2:
+                raise ConnectionError("connection closed mid-reply")
+            return data[:-2]
+        if kind == b"*":
+            count = int(body)
+            if count < 0:
+                return None
+            if count > MAX_REPLY_BYTES:
+                raise ConnectionError("array reply too large")
+            return [self._read() for _ in range(count)]
+        raise ConnectionError(f"unexpected reply type {kind!r}")

@@ -1,0 +1,212 @@
+"""A validator for the JSON Schema subset that ``z.toJSONSchema`` emits for this contract.
+
+The schemas are the generated files in ``evinfra/contract`` (copies of the repository's
+``contract/`` folder), so the rules come from the zod source, not from this file. A keyword
+this module does not know makes loading fail: a new kind of rule on the Node side cannot be
+silently ignored here. JavaScript semantics are kept where they differ from Python's: string
+lengths count code points (as zod 4 does), ``\\d`` is ASCII, ``$`` is the very end, ``True`` is no number.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from importlib import resources
+from typing import Any, Callable, Dict, List, Optional
+
+from .errors import Issue
+
+Validator = Callable[[Any, str, List[Issue]], None]
+
+_ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "format"}
+_KNOWN = _ANNOTATIONS | {
+    "type", "properties", "required", "additionalProperties", "propertyNames", "minLength",
+    "maxLength", "pattern", "const", "enum", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "anyOf", "items", "minItems", "maxItems", "$defs",
+}
+
+
+def load_contract_file(name: str) -> Any:
+    """One file of the bundled contract, parsed (``envelope.schema.json``, ``events/user.schema.json``)."""
+    path = resources.files("evinfra").joinpath("contract", *name.split("/"))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def js_length(text: str) -> int:
+    """zod 4 string length: Unicode code points (an emoji counts 1), as Python's ``len``."""
+    return len(text)
+
+
+def _js_pattern(pattern: str) -> "re.Pattern[str]":
+    """A JavaScript (non-unicode, no flags) regex as Python's: ``$`` outside a class is ``\\Z``."""
+    out: List[str] = []
+    in_class = False
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            out.append(pattern[index : index + 2])
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+        index += 1
+    return re.compile("".join(out), re.ASCII)
+
+
+def _type_check(kind: str) -> Callable[[Any], bool]:
+    if kind == "object":
+        return lambda value: isinstance(value, dict)
+    if kind == "array":
+        return lambda value: isinstance(value, list)
+    if kind == "string":
+        return lambda value: isinstance(value, str)
+    if kind == "boolean":
+        return lambda value: isinstance(value, bool)
+    if kind == "null":
+        return lambda value: value is None
+    if kind == "number":
+        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if kind == "integer":
+        return lambda value: (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and float(value).is_integer()
+        )
+    raise ValueError(f"schema type {kind!r} is not supported")
+
+
+def _expected(kind: str) -> str:
+    return f"expected {kind}"
+
+
+def compile_schema(schema: Dict[str, Any]) -> Validator:
+    """A function ``(value, path, issues)`` that appends one ``Issue`` per violation."""
+    unknown = set(schema) - _KNOWN
+    if unknown:
+        raise ValueError(f"schema keyword(s) not supported by the Python client: {sorted(unknown)}")
+    checks: List[Validator] = []
+    if "anyOf" in schema:
+        options = [compile_schema(option) for option in schema["anyOf"]]
+
+        def any_of(value: Any, path: str, issues: List[Issue]) -> None:
+            for option in options:
+                trial: List[Issue] = []
+                option(value, path, trial)
+                if not trial:
+                    return
+            issues.append(Issue(path, "matches none of the allowed forms"))
+
+        checks.append(any_of)
+    kind = schema.get("type")
+    is_type = _type_check(kind) if isinstance(kind, str) else None
+    if "const" in schema:
+        const = schema["const"]
+        checks.append(lambda value, path, issues: None if value == const and type(value) is type(const) else issues.append(Issue(path, f"expected {json.dumps(const)}")))
+    if "enum" in schema:
+        allowed = list(schema["enum"])
+        checks.append(lambda value, path, issues: None if any(value == option and type(value) is type(option) for option in allowed) else issues.append(Issue(path, f"expected one of {allowed}")))
+    if kind == "string":
+        checks.extend(_string_checks(schema))
+    elif kind in ("number", "integer"):
+        checks.extend(_number_checks(schema))
+    elif kind == "object":
+        checks.extend(_object_checks(schema))
+    elif kind == "array":
+        checks.extend(_array_checks(schema))
+
+    def validate(value: Any, path: str, issues: List[Issue]) -> None:
+        if is_type is not None and not is_type(value):
+            issues.append(Issue(path, _expected(kind)))
+            return
+        for check in checks:
+            check(value, path, issues)
+
+    return validate
+
+
+def _string_checks(schema: Dict[str, Any]) -> List[Validator]:
+    checks: List[Validator] = []
+    low: Optional[int] = schema.get("minLength")
+    high: Optional[int] = schema.get("maxLength")
+    if low is not None:
+        checks.append(lambda value, path, issues: None if js_length(value) >= low else issues.append(Issue(path, f"at least {low} characters")))
+    if high is not None:
+        checks.append(lambda value, path, issues: None if js_length(value) <= high else issues.append(Issue(path, f"at most {high} characters")))
+    if "pattern" in schema:
+        regex = _js_pattern(schema["pattern"])
+        what = schema.get("format", "the pattern")
+        checks.append(lambda value, path, issues: None if regex.search(value) else issues.append(Issue(path, f"must match {what}")))
+    return checks
+
+
+def _number_checks(schema: Dict[str, Any]) -> List[Validator]:
+    bounds = [
+        ("minimum", lambda value, bound: value >= bound, "at least"),
+        ("maximum", lambda value, bound: value <= bound, "at most"),
+        ("exclusiveMinimum", lambda value, bound: value > bound, "more than"),
+        ("exclusiveMaximum", lambda value, bound: value < bound, "less than"),
+    ]
+    checks: List[Validator] = []
+    for key, holds, words in bounds:
+        if key in schema:
+            bound = schema[key]
+            checks.append(lambda value, path, issues, bound=bound, holds=holds, words=words: None if holds(value, bound) else issues.append(Issue(path, f"{words} {bound}")))
+    return checks
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _object_checks(schema: Dict[str, Any]) -> List[Validator]:
+    properties = {name: compile_schema(sub) for name, sub in schema.get("properties", {}).items()}
+    required = list(schema.get("required", []))
+    extra = schema.get("additionalProperties")
+    extra_check = compile_schema(extra) if isinstance(extra, dict) else None
+    names_check = compile_schema(schema["propertyNames"]) if "propertyNames" in schema else None
+
+    def check(value: Dict[str, Any], path: str, issues: List[Issue]) -> None:
+        for name in required:
+            if name not in value:
+                issues.append(Issue(_join(path, name), "required"))
+        unexpected = []
+        for name, item in value.items():
+            if names_check is not None:
+                names_check(name, _join(path, name), issues)
+            if name in properties:
+                properties[name](item, _join(path, name), issues)
+            elif extra is False:
+                unexpected.append(name)
+            elif extra_check is not None:
+                extra_check(item, _join(path, name), issues)
+        if unexpected:
+            # zod reports unknown keys of a strict object as one issue on the object itself.
+            issues.append(Issue(path, f"unrecognized key(s): {', '.join(unexpected[:10])}"))
+
+    return [check]
+
+
+def _array_checks(schema: Dict[str, Any]) -> List[Validator]:
+    checks: List[Validator] = []
+    low, high = schema.get("minItems"), schema.get("maxItems")
+    if low is not None:
+        checks.append(lambda value, path, issues: None if len(value) >= low else issues.append(Issue(path, f"at least {low} items")))
+    if high is not None:
+        checks.append(lambda value, path, issues: None if len(value) <= high else issues.append(Issue(path, f"at most {high} items")))
+    if "items" in schema:
+        item_check = compile_schema(schema["items"])
+
+        def items(value: List[Any], path: str, issues: List[Issue]) -> None:
+            for index, item in enumerate(value):
+                item_check(item, _join(path, str(index)), issues)
+
+        checks.append(items)
+    return checks

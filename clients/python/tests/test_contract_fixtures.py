@@ -1,0 +1,71 @@
+"""The golden wire fixtures (contract/fixtures), run against the Python client; the Node side
+runs the same files in packages/shared/test/wire-contract.test.ts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evinfra import InvalidEventError, decode_event, encode_event, validate_event
+from evinfra.schema import compile_schema, load_contract_file
+
+REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "contract" / "fixtures"
+
+
+def cases(name: str):
+    loaded = json.loads((FIXTURES / name).read_text(encoding="utf-8"))["cases"]
+    assert len(loaded) >= 10, f"{name} lost its cases"
+    return [pytest.param(case, id=case["name"]) for case in loaded]
+
+
+def answer(run):
+    try:
+        return {"event": run().to_dict()}
+    except InvalidEventError as caught:
+        return {"reason": caught.reason, "paths": sorted({issue.path for issue in caught.issues})}
+
+
+@pytest.mark.parametrize("case", cases("wire-entries.json"))
+def test_wire_entry_decodes_as_the_fixture_says(case):
+    assert answer(lambda: decode_event(case["fields"])) == case["expect"]
+
+
+@pytest.mark.parametrize("case", cases("wire-entries.json"))
+def test_wire_entry_as_utf8_bytes_gives_the_same_answer(case):
+    as_bytes = [field.encode("utf-8") for field in case["fields"]]
+    assert answer(lambda: decode_event(as_bytes)) == case["expect"]
+
+
+@pytest.mark.parametrize("case", cases("envelopes.json"))
+def test_envelope_validates_as_the_fixture_says(case):
+    assert answer(lambda: validate_event(case["candidate"])) == case["expect"]
+
+
+@pytest.mark.parametrize("case", [case for case in cases("wire-entries.json") if "event" in case.values[0]["expect"]])
+def test_encoding_a_decoded_event_round_trips(case):
+    event = decode_event(case["fields"])
+    assert decode_event(encode_event(event)) == event
+
+
+def test_bundled_contract_is_the_repository_contract():
+    """The package ships a copy of contract/ (npm run contract writes both)."""
+    bundled = REPO / "clients" / "python" / "evinfra" / "contract"
+    for path in (REPO / "contract").rglob("*.json"):
+        if "fixtures" in path.parts:
+            continue
+        assert (bundled / path.relative_to(REPO / "contract")).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_schema_keyword_the_client_does_not_know_fails_loudly():
+    with pytest.raises(ValueError, match="not supported"):
+        compile_schema({"type": "string", "contentEncoding": "base64"})
+
+
+def test_job_submission_schema_compiles():
+    check = compile_schema(load_contract_file("job-submission.schema.json"))
+    issues = []
+    check({"name": "demo.sleep", "opts": {"attempts": 0, "extra": 1}}, "", issues)
+    assert sorted(issue.path for issue in issues) == ["opts", "opts.attempts"]
