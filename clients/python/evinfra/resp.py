@@ -3,6 +3,7 @@ timeouts. Enough for publishing; a caller with redis-py may pass that client ins
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 from typing import Any, Iterable, List, Optional, Sequence, Union
@@ -30,6 +31,47 @@ def _encode(args: Sequence[Arg]) -> bytes:
             raise TypeError(f"Redis arguments are str, bytes or numbers, not {type(arg).__name__}")
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)
+
+
+class _Reader:
+    """Buffered reads from a socket; ``has_buffered`` tells whether a reply may be waiting."""
+
+    __slots__ = ("_sock", "_buffer", "_start")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
+        self._start = 0
+
+    def has_buffered(self) -> bool:
+        return self._start < len(self._buffer)
+
+    def _fill(self) -> None:
+        if self._start > 65536:
+            del self._buffer[: self._start]
+            self._start = 0
+        chunk = self._sock.recv(262144)
+        if not chunk:
+            raise ConnectionError("connection closed by the server")
+        self._buffer += chunk
+
+    def readline(self) -> bytes:
+        while True:
+            end = self._buffer.find(b"\r\n", self._start)
+            if end >= 0:
+                line = bytes(self._buffer[self._start : end])
+                self._start = end + 2
+                return line
+            if len(self._buffer) - self._start > 65536:
+                raise ConnectionError("reply line too long")
+            self._fill()
+
+    def read(self, size: int) -> bytes:
+        while len(self._buffer) - self._start < size + 2:
+            self._fill()
+        data = bytes(self._buffer[self._start : self._start + size])
+        self._start += size + 2
+        return data
 
 
 class RedisConnection:
@@ -83,7 +125,7 @@ class RedisConnection:
             raise TimeoutError(f"connecting to {self!r} timed out", sent=False) from None
         except OSError as caught:
             raise UnavailableError(f"cannot connect to {self!r}: {caught.strerror or caught}", sent=False) from None
-        self._sock, self._reader = sock, sock.makefile("rb")
+        self._sock, self._reader = sock, _Reader(sock)
         handshake: List[List[Arg]] = []
         if self._password is not None:
             handshake.append(["AUTH", self._username, self._password] if self._username else ["AUTH", self._password])
@@ -110,6 +152,23 @@ class RedisConnection:
             self._connect()
         return self._roundtrip(commands)
 
+    def read_push(self) -> Reply:
+        """The next reply the server pushes unasked (after ``SUBSCRIBE``), within ``timeout_sec``:
+        ``TimeoutError`` when none came (the connection stays usable)."""
+        if self._reader is None or self._sock is None:
+            raise UnavailableError(f"{self!r} is not connected", sent=False)
+        # Wait for the first byte without consuming anything: a timeout leaves no half-read reply.
+        if not self._reader.has_buffered() and not select.select([self._sock], [], [], self._timeout_sec)[0]:
+            raise TimeoutError(f"{self!r} pushed nothing within {self._timeout_sec} s", sent=True)
+        try:
+            return self._read()
+        except socket.timeout:
+            self.close()
+            raise TimeoutError(f"{self!r} stopped mid-reply", sent=True) from None
+        except (OSError, ConnectionError) as caught:
+            self.close()
+            raise UnavailableError(f"reading from {self!r} failed: {caught}", sent=True) from None
+
     def _roundtrip(self, commands: List[Sequence[Arg]]) -> List[Reply]:
         if not commands:
             return []
@@ -130,10 +189,8 @@ class RedisConnection:
             raise UnavailableError(f"reading from {self!r} failed: {caught}", sent=True) from None
 
     def _read(self) -> Reply:
-        line = self._reader.readline(65536)
-        if not line.endswith(b"\r\n"):
-            raise ConnectionError("connection closed" if not line else "malformed reply line")
-        kind, body = line[:1], line[1:-2]
+        line = self._reader.readline()
+        kind, body = line[:1], line[1:]
         if kind == b"+":
             return body
         if kind == b"-":
@@ -146,10 +203,7 @@ class RedisConnection:
                 return None
             if size > MAX_REPLY_BYTES:
                 raise ConnectionError("bulk reply too large")
-            data = self._reader.read(size + 2)
-            if len(data) != size + 2:
-                raise ConnectionError("connection closed mid-reply")
-            return data[:-2]
+            return self._reader.read(size)
         if kind == b"*":
             count = int(body)
             if count < 0:

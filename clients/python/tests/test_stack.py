@@ -1,0 +1,123 @@
+"""The client against a real local-mode stack (scripts/stack.sh on free ports): events from
+Python are handled by the event processor, jobs submitted from Python complete, errors map."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+import pytest
+
+from evinfra import (
+    AuthError, ForbiddenError, InvalidEventError, JobSpec, NewEvent, NoHandlerError, NotFoundError,
+    RedisConnection, StackClient, StreamPublisher, TimeoutError, UnavailableError, ValidationError,
+)
+
+from conftest import free_port, wait_until
+
+CHANNEL_PREFIX = "evinfra:events:"
+
+
+def fanned_out(master: RedisConnection, event_id: str, timeout_sec: float = 30):
+    """Reads the subscription until the event processor republished ``event_id``."""
+    deadline = time.monotonic() + timeout_sec
+    while time.monotonic() < deadline:
+        try:
+            message = master.read_push()
+        except TimeoutError:
+            continue
+        if message[0] == b"message" and json.loads(message[2]).get("id") == event_id:
+            return json.loads(message[2])
+    raise AssertionError(f"event {event_id} was not fanned out within {timeout_sec} s")
+
+
+@pytest.fixture
+def client(stack) -> StackClient:
+    return StackClient(stack.api_url, api_key=stack.api_key, timeout_sec=10)
+
+
+def subscribe(stack, event_type: str) -> RedisConnection:
+    master = RedisConnection(stack.master.url, timeout_sec=1)
+    assert master.execute("SUBSCRIBE", CHANNEL_PREFIX + event_type)[0] == b"subscribe"
+    return master
+
+
+def test_events_published_from_python_are_handled_by_the_event_processor(stack):
+    master = subscribe(stack, "workspace.updated")
+    try:
+        with StreamPublisher(stack.streams.url, source="py-service", stream=stack.stream) as publisher:
+            published = publisher.publish_batch([
+                NewEvent(type="workspace.updated", data={"workspaceId": f"w{index}", "changes": {"name": "x"}}, correlationid=f"py-{index}")
+                for index in range(3)
+            ])
+        for event in published:
+            handled = fanned_out(master, event.id)
+            assert (handled["type"], handled["source"]) == ("workspace.updated", "py-service")
+        assert handled["correlationid"] == "py-2"
+    finally:
+        master.close()
+
+
+def test_an_event_posted_over_http_is_handled(stack, client):
+    master = subscribe(stack, "workspace.updated")
+    try:
+        event_id = client.publish_event(NewEvent(type="workspace.updated", data={"workspaceId": "w-http", "changes": {}}))
+        assert fanned_out(master, event_id)["data"]["workspaceId"] == "w-http"
+    finally:
+        master.close()
+
+
+def test_invalid_events_are_refused_before_anything_is_sent(stack):
+    unreachable = StackClient(f"http://127.0.0.1:{free_port()}", timeout_sec=2)
+    with pytest.raises(InvalidEventError) as raised:
+        unreachable.publish_event(NewEvent(type="user.created", data={"userId": "u", "email": "nope"}))
+    assert (raised.value.reason, raised.value.field) == ("invalid_data", "data.email")
+    with pytest.raises(ValidationError, match="assigned by the server"):
+        unreachable.publish_event(NewEvent(type="user.deleted", data={"userId": "u"}, id="6f1c2f8e-3b8a-4c1e-9d7a-1b2c3d4e5f60"))
+
+
+def test_a_job_submitted_from_python_completes(client):
+    ref = client.submit_job("async-processing", "demo.sleep", {"durationMs": 50, "steps": 2}, attempts=2)
+    assert (ref.queue, ref.name, ref.existing) == ("async-processing", "demo.sleep", False)
+    job = wait_until(lambda: (lambda j: j if j.state in ("completed", "failed") else None)(client.get_job("async-processing", ref.id)), 60, f"job {ref.id} to finish")
+    assert job.state == "completed", job.failed_reason
+    assert job.attempts_made >= 1 and job.data == {"durationMs": 50, "steps": 2}
+
+
+def test_job_ids_bulk_and_cancel(client):
+    job_id = f"py-{secrets.token_hex(6)}"
+    first = client.submit_job("async-processing", JobSpec(name="demo.sleep", data={"durationMs": 10}, job_id=job_id, delay_ms=3_600_000))
+    again = client.submit_job("async-processing", JobSpec(name="demo.sleep", data={"durationMs": 10}, job_id=job_id, delay_ms=3_600_000))
+    assert (first.id, again.id, again.existing) == (job_id, job_id, True)
+    assert client.get_job("async-processing", job_id).state == "delayed"
+    assert client.cancel_job("async-processing", job_id)["id"] == job_id
+    with pytest.raises(NotFoundError):
+        client.get_job("async-processing", job_id)
+    refs = client.submit_jobs("async-processing", [JobSpec(name="demo.sleep", data={"durationMs": 1}) for _ in range(3)])
+    assert len({ref.id for ref in refs}) == 3
+    with pytest.raises(ValueError):
+        client.submit_jobs("async-processing", [])
+
+
+def test_http_errors_are_typed(stack, client):
+    with pytest.raises(NotFoundError):
+        client.submit_job("no-such-queue", "demo.sleep")
+    with pytest.raises(ForbiddenError):
+        client.submit_job("dead-letter-queue", "demo.sleep")
+    with pytest.raises(NoHandlerError):
+        client.submit_job("async-processing", "no.such.handler")
+    with pytest.raises(ValidationError) as raised:
+        client.submit_job("async-processing", "demo.sleep", attempts=0)
+    assert raised.value.field == "opts.attempts"
+    with pytest.raises(AuthError) as denied:
+        StackClient(stack.api_url, api_key="wrong-key").get_job("async-processing", "x")
+    assert "wrong-key" not in str(denied.value)
+    with pytest.raises(AuthError):
+        StackClient(stack.api_url).submit_job("async-processing", "demo.sleep")
+    assert client.health()["status"] == "ok"
+
+
+def test_a_closed_port_is_unavailable():
+    with pytest.raises(UnavailableError):
+        StackClient(f"http://127.0.0.1:{free_port()}", timeout_sec=2).get_job("async-processing", "x")
