@@ -3,9 +3,9 @@
  * a schema change without `npm run contract` fails here, and in CI.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildContract, CONTRACT_DIRS, renderContractFile } from '../scripts/contract/build-contract';
+import { buildContract, CONTRACT_DIRS, renderContractFile, ROOT } from '../scripts/contract/build-contract';
 
 describe('contract files', () => {
   const files = [...buildContract()];

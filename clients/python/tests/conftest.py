@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -20,6 +21,16 @@ from evinfra import RedisConnection
 
 REPO = Path(__file__).resolve().parents[3]
 STACK_START_TIMEOUT_SEC = int(os.environ.get("PY_TEST_STACK_TIMEOUT_SEC", "180"))
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config):
+    # SIGTERM (CI's timeout) becomes an interrupt, so the fixtures below still stop the stack
+    # and the redis-server they started instead of leaving them running.
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def free_port() -> int:
