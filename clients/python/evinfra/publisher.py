@@ -9,7 +9,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import EvinfraError, InvalidEventError, Issue, RedisReplyError, UnavailableError
 from .events import SPEC_VERSION, Event, NewEvent, _parse_json, encode_data, encode_event, validate_event
-from .resp import Arg, RedisConnection
+from .resp import Arg, RedisConnection, encode_command
 
 #: ``STREAM_NAME``'s default.
 DEFAULT_STREAM = "pyairtable-events"
@@ -88,11 +88,11 @@ class _RedisPyAdapter:
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    def pipeline(self, commands: Sequence[Sequence[Arg]]) -> List[Any]:
+    def pipeline_commands(self, head: List[Arg], commands: Sequence[Sequence[Arg]]) -> List[Any]:
         try:
             pipe = self._client.pipeline(transaction=False)
             for command in commands:
-                pipe.execute_command(*command)
+                pipe.execute_command(*head, *command)
             replies = pipe.execute(raise_on_error=False)
         except Exception as caught:  # noqa: BLE001 - redis-py's connection errors, whatever their class
             raise UnavailableError(f"redis-py pipeline failed: {caught}", sent=None) from caught
@@ -138,6 +138,14 @@ class StreamPublisher:
         self._source = source
         cap = max_len_approx or 0
         self._head: List[Arg] = ["XADD", stream, "MAXLEN", "~", cap, "*"] if cap > 0 else ["XADD", stream, "*"]
+        # The head is the same for every entry: encoded once (RESP's part of the hot path).
+        self._head_resp = encode_command(self._head)[len(b"*%d\r\n" % len(self._head)) :]
+
+    def _send(self, commands: List[List[Arg]]) -> List[Any]:
+        if isinstance(self._redis, RedisConnection):
+            count = len(self._head)
+            return self._redis.pipeline_encoded([encode_command(fields, self._head_resp, count) for fields in commands])
+        return self._redis.pipeline_commands(self._head, commands)
 
     def __enter__(self) -> "StreamPublisher":
         return self
@@ -170,10 +178,10 @@ class StreamPublisher:
                 caught.args = (f"event {index}: {caught.args[0]}",)
                 raise
             prepared.append(complete)
-            commands.append(self._head + encode_event(complete, data_json))
+            commands.append(encode_event(complete, data_json))
         if not commands:
             return []
-        replies = self._redis.pipeline(commands)
+        replies = self._send(commands)
         published: List[PublishedEvent] = []
         failed: List[Tuple[int, str, Exception]] = []
         for index, (event, reply) in enumerate(zip(prepared, replies)):

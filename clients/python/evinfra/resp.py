@@ -18,18 +18,28 @@ Reply = Any
 MAX_REPLY_BYTES = 512 * 1024 * 1024
 
 
-def _encode(args: Sequence[Arg]) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
+def _encode_arg(arg: Arg) -> bytes:
+    if arg.__class__ is str:
+        return arg.encode("utf-8")  # type: ignore[union-attr]
+    if isinstance(arg, bytes):
+        return arg
+    if isinstance(arg, str):
+        return arg.encode("utf-8")
+    if isinstance(arg, (int, float)) and not isinstance(arg, bool):
+        return str(arg).encode("ascii")
+    raise TypeError(f"Redis arguments are str, bytes or numbers, not {type(arg).__name__}")
+
+
+def encode_command(args: Sequence[Arg], prefix: bytes = b"", prefix_count: int = 0) -> bytes:
+    """One command in RESP; ``prefix`` is ``prefix_count`` arguments already encoded (a
+    publisher's fixed ``XADD <stream> MAXLEN ~ <n> *`` head, encoded once)."""
+    parts = [b"*%d\r\n" % (len(args) + prefix_count), prefix]
+    append = parts.append
     for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
-            data = arg.encode("utf-8")
-        elif isinstance(arg, (int, float)) and not isinstance(arg, bool):
-            data = str(arg).encode("ascii")
-        else:
-            raise TypeError(f"Redis arguments are str, bytes or numbers, not {type(arg).__name__}")
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        data = _encode_arg(arg)
+        append(b"$%d\r\n" % len(data))
+        append(data)
+        append(b"\r\n")
     return b"".join(parts)
 
 
@@ -147,10 +157,13 @@ class RedisConnection:
         """Sends every command in one write, then reads one reply each. Error replies are
         returned in place as ``RedisReplyError`` (not raised): the others still count.
         A connection failure raises ``UnavailableError`` (``sent=False`` when nothing was written)."""
-        commands = list(commands)
+        return self.pipeline_encoded([encode_command(command) for command in commands])
+
+    def pipeline_encoded(self, commands: Sequence[bytes]) -> List[Reply]:
+        """As ``pipeline`` for commands already in RESP (``encode_command``)."""
         if self._sock is None:
             self._connect()
-        return self._roundtrip(commands)
+        return self._roundtrip_encoded(commands)
 
     def read_push(self) -> Reply:
         """The next reply the server pushes unasked (after ``SUBSCRIBE``), within ``timeout_sec``:
@@ -170,9 +183,12 @@ class RedisConnection:
             raise UnavailableError(f"reading from {self!r} failed: {caught}", sent=True) from None
 
     def _roundtrip(self, commands: List[Sequence[Arg]]) -> List[Reply]:
+        return self._roundtrip_encoded([encode_command(command) for command in commands])
+
+    def _roundtrip_encoded(self, commands: Sequence[bytes]) -> List[Reply]:
         if not commands:
             return []
-        payload = b"".join(_encode(command) for command in commands)
+        payload = b"".join(commands)
         assert self._sock is not None
         try:
             self._sock.sendall(payload)
