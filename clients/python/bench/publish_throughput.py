@@ -1,6 +1,7 @@
 """Python publish throughput, for bench/suites/python.ts (``npm run bench -- python``).
 
     python3 bench/publish_throughput.py <redis-url> <stream> <count> <batch> [raw]
+    python3 bench/publish_throughput.py dump <count>     (the events as JSON, for the Node side)
 
 Publishes ``count`` events in batches of ``batch`` through ``StreamPublisher.publish_batch``
 (validate, complete, encode, one pipeline per batch) and prints one JSON line
@@ -43,6 +44,10 @@ def make_events(count: int):
 
 
 def main() -> None:
+    if sys.argv[1] == "dump":
+        events = make_events(int(sys.argv[2]))
+        print(json.dumps([{"type": e.type, "data": e.data, "correlationid": e.correlationid} for e in events]))
+        return
     url, stream, count, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     raw = len(sys.argv) > 5 and sys.argv[5] == "raw"
     events = make_events(count)

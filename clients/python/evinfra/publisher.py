@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields as dataclass_fields
+from dataclasses import dataclass, fields as dataclass_fields, replace
 from datetime import datetime, timezone
 from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import EvinfraError, InvalidEventError, Issue, RedisReplyError, UnavailableError
-from .events import SPEC_VERSION, Event, NewEvent, _parse_json, encode_data, encode_event, validate_event
+from .events import SPEC_VERSION, Event, NewEvent, _parse_json, encode_data, encode_event, is_valid_time, validate_event
 from .resp import Arg, RedisConnection, encode_command
 
 #: ``STREAM_NAME``'s default.
@@ -62,24 +62,29 @@ def as_new_event(event: Union[NewEvent, Mapping[str, Any]]) -> NewEvent:
 
 
 def prepare_event(event: Union[NewEvent, Mapping[str, Any]], default_source: str, now: str) -> Tuple[Event, str]:
-    """Completes and validates one event; returns it with its data's JSON text. The data is
-    validated as a consumer will read it (after a JSON round trip), so what passes here
-    passes the event processor."""
+    """Completes and validates one event; returns it with its data's JSON text. ``now`` must be
+    a valid event time (``iso_now``, or checked with ``is_valid_time``). What passes here passes
+    the event processor: data that fails as given is judged again as JSON will carry it."""
     new = as_new_event(event)
     data_json = encode_data(new.data)
+    own = new.id is None and new.time is None
     candidate: dict = {
         "id": new.id if new.id is not None else str(uuid.uuid4()),
         "type": new.type,
         "source": new.source if new.source is not None else default_source,
         "time": new.time if new.time is not None else now,
         "specversion": SPEC_VERSION,
-        "data": _parse_json(data_json),
+        "data": new.data,
     }
     for name in ("subject", "correlationid", "causationid"):
         value = getattr(new, name)
         if value is not None:
             candidate[name] = value
-    return validate_event(candidate), data_json
+    complete = validate_event(candidate, own_id_and_time=own, data_json=data_json)
+    if complete.data is new.data and not type(new.data) is dict:
+        # A Mapping that is not a dict: keep what the consumer will read.
+        complete = replace(complete, data=_parse_json(data_json))
+    return complete, data_json
 
 
 class _RedisPyAdapter:
@@ -168,6 +173,8 @@ class StreamPublisher:
         if len(events) > MAX_BATCH:
             raise ValueError(f"at most {MAX_BATCH} events per batch (got {len(events)})")
         now = iso_now()
+        if not is_valid_time(now):
+            raise RuntimeError(f"the clock gave an invalid event time {now!r}")
         prepared: List[Event] = []
         commands: List[List[Arg]] = []
         for index, event in enumerate(events):
