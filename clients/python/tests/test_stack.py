@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import urllib.request
 
 import pytest
 
@@ -19,7 +20,7 @@ from conftest import free_port, wait_until
 CHANNEL_PREFIX = "evinfra:events:"
 
 
-def fanned_out(master: RedisConnection, event_id: str, timeout_sec: float = 30):
+def fanned_out(master: RedisConnection, event_id: str, timeout_sec: float = 60, stack=None):
     """Reads the subscription until the event processor republished ``event_id``."""
     deadline = time.monotonic() + timeout_sec
     while time.monotonic() < deadline:
@@ -29,7 +30,21 @@ def fanned_out(master: RedisConnection, event_id: str, timeout_sec: float = 30):
             continue
         if message[0] == b"message" and json.loads(message[2]).get("id") == event_id:
             return json.loads(message[2])
-    raise AssertionError(f"event {event_id} was not fanned out within {timeout_sec} s")
+    raise AssertionError(f"event {event_id} was not fanned out within {timeout_sec} s; {diagnose(stack)}")
+
+
+def diagnose(stack) -> str:
+    """The stream's groups and the processor's counters, for a failure message."""
+    if stack is None:
+        return ""
+    try:
+        with RedisConnection(stack.streams.url, timeout_sec=5) as streams:
+            groups = streams.execute("XINFO", "GROUPS", stack.stream)
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.env['EVENT_PROCESSOR_PORT']}/stats", timeout=5) as response:
+            stats = json.loads(response.read()).get("counters")
+        return f"groups {groups}; event processor counters {stats}"
+    except Exception as caught:  # noqa: BLE001 - diagnostics only
+        return f"(no diagnostics: {caught})"
 
 
 @pytest.fixture
@@ -52,7 +67,7 @@ def test_events_published_from_python_are_handled_by_the_event_processor(stack):
                 for index in range(3)
             ])
         for event in published:
-            handled = fanned_out(master, event.id)
+            handled = fanned_out(master, event.id, stack=stack)
             assert (handled["type"], handled["source"]) == ("workspace.updated", "py-service")
         assert handled["correlationid"] == "py-2"
     finally:
@@ -63,7 +78,7 @@ def test_an_event_posted_over_http_is_handled(stack, client):
     master = subscribe(stack, "workspace.updated")
     try:
         event_id = client.publish_event(NewEvent(type="workspace.updated", data={"workspaceId": "w-http", "changes": {}}))
-        assert fanned_out(master, event_id)["data"]["workspaceId"] == "w-http"
+        assert fanned_out(master, event_id, stack=stack)["data"]["workspaceId"] == "w-http"
     finally:
         master.close()
 
@@ -121,3 +136,22 @@ def test_http_errors_are_typed(stack, client):
 def test_a_closed_port_is_unavailable():
     with pytest.raises(UnavailableError):
         StackClient(f"http://127.0.0.1:{free_port()}", timeout_sec=2).get_job("async-processing", "x")
+
+
+def test_the_readme_quick_start_runs_against_the_stack(stack, capsys):
+    """The README's Python block, with this stack's URLs and API key put in."""
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Python client")
+    block = readme[readme.index("```python\n", start) + len("```python\n") : readme.index("```\n", readme.index("```python\n", start) + 10)]
+    code = (
+        block.replace("redis://:change-me-streams@127.0.0.1:6380", stack.streams.url)
+        .replace("http://127.0.0.1:8009", stack.api_url)
+        .replace("api_key=None", f"api_key={stack.api_key!r}")
+    )
+    assert code != block
+    exec(compile(code, "README.md (Python quick start)", "exec"), {})  # noqa: S102 - our own README
+    printed = capsys.readouterr().out.split("\n")
+    assert printed[0] == "invalid_data data.email"
+    assert printed[1] in ("waiting", "active", "completed", "delayed")
