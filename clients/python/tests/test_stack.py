@@ -20,17 +20,24 @@ from conftest import free_port, wait_until
 CHANNEL_PREFIX = "evinfra:events:"
 
 
-def fanned_out(master: RedisConnection, event_id: str, timeout_sec: float = 60, stack=None):
-    """Reads the subscription until the event processor republished ``event_id``."""
+def fanned_out(master: RedisConnection, event_ids, stack, timeout_sec: float = 60):
+    """Reads the subscription until the event processor republished every id (in any order:
+    the events of a batch are handled concurrently); returns id -> envelope."""
+    wanted = set(event_ids)
+    found = {}
     deadline = time.monotonic() + timeout_sec
-    while time.monotonic() < deadline:
+    while wanted - set(found) and time.monotonic() < deadline:
         try:
             message = master.read_push()
         except TimeoutError:
             continue
-        if message[0] == b"message" and json.loads(message[2]).get("id") == event_id:
-            return json.loads(message[2])
-    raise AssertionError(f"event {event_id} was not fanned out within {timeout_sec} s; {diagnose(stack)}")
+        if message[0] == b"message":
+            envelope = json.loads(message[2])
+            if envelope.get("id") in wanted:
+                found[envelope["id"]] = envelope
+    missing = wanted - set(found)
+    assert not missing, f"events {sorted(missing)} were not fanned out within {timeout_sec} s; {diagnose(stack)}"
+    return found
 
 
 def diagnose(stack) -> str:
@@ -66,10 +73,10 @@ def test_events_published_from_python_are_handled_by_the_event_processor(stack):
                 NewEvent(type="workspace.updated", data={"workspaceId": f"w{index}", "changes": {"name": "x"}}, correlationid=f"py-{index}")
                 for index in range(3)
             ])
-        for event in published:
-            handled = fanned_out(master, event.id, stack=stack)
-            assert (handled["type"], handled["source"]) == ("workspace.updated", "py-service")
-        assert handled["correlationid"] == "py-2"
+        handled = fanned_out(master, [event.id for event in published], stack)
+        for index, event in enumerate(published):
+            envelope = handled[event.id]
+            assert (envelope["type"], envelope["source"], envelope["correlationid"]) == ("workspace.updated", "py-service", f"py-{index}")
     finally:
         master.close()
 
@@ -78,7 +85,7 @@ def test_an_event_posted_over_http_is_handled(stack, client):
     master = subscribe(stack, "workspace.updated")
     try:
         event_id = client.publish_event(NewEvent(type="workspace.updated", data={"workspaceId": "w-http", "changes": {}}))
-        assert fanned_out(master, event_id, stack=stack)["data"]["workspaceId"] == "w-http"
+        assert fanned_out(master, [event_id], stack)[event_id]["data"]["workspaceId"] == "w-http"
     finally:
         master.close()
 
