@@ -35,7 +35,10 @@ class ValidationError(EvinfraError):
 
 
 class InvalidEventError(ValidationError):
-    """An event the stack would refuse; same ``reason`` as the Node side gives."""
+    """An event the stack would refuse; same ``reason`` as the Node side gives. ``index`` is
+    the event's position when it came from a batch, else ``None``."""
+
+    index: Optional[int] = None
 
 
 class HttpError(EvinfraError):

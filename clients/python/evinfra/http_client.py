@@ -6,7 +6,7 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 from urllib.parse import quote
 
@@ -40,7 +40,7 @@ class JobSpec:
     ``{"type": "fixed"|"exponential", "delay": ms}``."""
 
     name: str
-    data: Mapping[str, Any] = None  # type: ignore[assignment]
+    data: Mapping[str, Any] = field(default_factory=dict)
     job_id: Optional[str] = None
     priority: Optional[int] = None
     delay_ms: Optional[int] = None
@@ -57,7 +57,7 @@ class JobSpec:
             )
             if value is not None
         }
-        body: Dict[str, Any] = {"name": self.name, "data": dict(self.data or {})}
+        body: Dict[str, Any] = {"name": self.name, "data": dict(self.data)}
         if opts:
             body["opts"] = opts
         return body
@@ -176,13 +176,14 @@ class StackClient:
         except urllib.error.HTTPError as caught:
             with caught:
                 raise self._error(caught.code, caught.read(MAX_RESPONSE_BYTES + 1), caught.headers.get("Retry-After")) from None
-        except (socket.timeout, TimeoutError):
+        except socket.timeout:  # the builtin TimeoutError: no answer in time
             raise TimeoutError(f"{method} {path}: no answer within {self._timeout_sec} s", sent=True) from None
         except urllib.error.URLError as caught:
             reason = caught.reason
             if isinstance(reason, socket.timeout):
                 raise TimeoutError(f"{method} {path}: no answer within {self._timeout_sec} s", sent=True) from None
-            raise UnavailableError(f"{method} {path}: {reason}", sent=isinstance(reason, ConnectionResetError) or None) from None
+            # Refused: the request never left; anything else (reset, DNS, TLS): unknown.
+            raise UnavailableError(f"{method} {path}: {reason}", sent=False if isinstance(reason, ConnectionRefusedError) else None) from None
         except (ConnectionError, OSError) as caught:
             raise UnavailableError(f"{method} {path}: {caught}") from None
 

@@ -181,7 +181,7 @@ class StreamPublisher:
             try:
                 complete, data_json = prepare_event(event, self._source, now)
             except InvalidEventError as caught:
-                caught.index = index  # type: ignore[attr-defined]
+                caught.index = index
                 caught.args = (f"event {index}: {caught.args[0]}",)
                 raise
             prepared.append(complete)

@@ -140,9 +140,10 @@ def test_http_errors_are_typed(stack, client):
     assert client.health()["status"] == "ok"
 
 
-def test_a_closed_port_is_unavailable():
-    with pytest.raises(UnavailableError):
+def test_a_closed_port_is_unavailable_and_nothing_was_sent():
+    with pytest.raises(UnavailableError) as raised:
         StackClient(f"http://127.0.0.1:{free_port()}", timeout_sec=2).get_job("async-processing", "x")
+    assert raised.value.sent is False
 
 
 def test_the_readme_quick_start_runs_against_the_stack(stack, capsys):
