@@ -2,7 +2,8 @@
  * Python publish throughput (clients/python, `StreamPublisher.publish_batch`, batches of 100,
  * one pipeline each) on the suite's Redis, against, in the same run and on the same Redis:
  * redis-benchmark's pipelined XADD (`-P 100`, one connection, the first event's exact wire
- * fields repeated), the Node publisher's `publishBatch` (same events, same batch size), and the
+ * fields repeated; ten times the requests, at least 200,000, so that its run lasts long enough
+ * to time), the Node publisher's `publishBatch` (same events, same batch size), and the
  * Python RESP client sending the same events pre-encoded (what validation and encoding cost).
  * The events come from the Python script (`dump`), so both languages publish identical inputs.
  * Rounds interleave the sides (order rotating), the stream is emptied between sides, and each
@@ -77,7 +78,7 @@ const suite: BenchSuite = {
         python: () => python(server.url, count, 'publisher'),
         pythonRaw: () => python(server.url, count, 'raw'),
         node,
-        redisBenchmark: () => redisBenchmark(server.host, server.port, server.password, count, sample),
+        redisBenchmark: () => redisBenchmark(server.host, server.port, server.password, Math.max(200_000, count * 10), sample),
       };
       const names = Object.keys(sides);
       const results: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
@@ -91,9 +92,10 @@ const suite: BenchSuite = {
       }
       const [py, raw, nodeRate, rb] = ['python', 'pythonRaw', 'node', 'redisBenchmark'].map((name) => median(results[name]!)) as [number, number, number, number];
       const note = `${count} events, ${BATCH_SIZE}/pipeline, median of ${ROUNDS} interleaved rounds`;
+      const perRound = (side: string, base: string): string => results[side]!.map((value, index) => (value / results[base]![index]!).toFixed(2)).join(' ');
       return [
         { metric: 'Python publish_batch events/s', value: py, unit: 'ev/s', baseline: 'redis-benchmark XADD -P 100 -c 1', baselineValue: rb, note },
-        { metric: 'Python publish_batch events/s', value: py, unit: 'ev/s', baseline: 'Node publishBatch (batch 100)', baselineValue: nodeRate, note },
+        { metric: 'Python publish_batch events/s', value: py, unit: 'ev/s', baseline: 'Node publishBatch (batch 100)', baselineValue: nodeRate, note: `${note}; per-round ratios ${perRound('python', 'node')}` },
         { metric: 'Python pre-encoded XADD events/s', value: raw, unit: 'ev/s', baseline: 'redis-benchmark XADD -P 100 -c 1', baselineValue: rb, note: 'the RESP client alone: no validation, no encoding' },
         { metric: 'Node publishBatch events/s', value: nodeRate, unit: 'ev/s', baseline: 'redis-benchmark XADD -P 100 -c 1', baselineValue: rb, note },
       ];

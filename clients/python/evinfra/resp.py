@@ -36,10 +36,8 @@ def encode_command(args: Sequence[Arg], prefix: bytes = b"", prefix_count: int =
     parts = [b"*%d\r\n" % (len(args) + prefix_count), prefix]
     append = parts.append
     for arg in args:
-        data = _encode_arg(arg)
-        append(b"$%d\r\n" % len(data))
-        append(data)
-        append(b"\r\n")
+        data = arg.encode("utf-8") if arg.__class__ is str else _encode_arg(arg)  # type: ignore[union-attr]
+        append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)
 
 
