@@ -16,6 +16,18 @@ from .errors import (
 )
 from .events import NewEvent
 from .publisher import as_new_event, iso_now, prepare_event
+from .schema import compile_schema, load_contract_file
+
+_check_job = compile_schema(load_contract_file("job-submission.schema.json"))
+
+
+def check_job_body(body: Dict[str, Any], path: str = "") -> None:
+    """The job body against the contract's schema (``ValidationError`` naming the fields);
+    the job id's two refinements (no ``:``, not a bare integer) are left to the server."""
+    issues: List[Issue] = []
+    _check_job(body, path, issues)
+    if issues:
+        raise ValidationError("validation_failed", "job submission is invalid", issues)
 
 #: Largest response body read; a bigger one is refused rather than held in memory.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -135,16 +147,22 @@ class StackClient:
 
     def submit_job(self, queue: str, job: Union[JobSpec, str], data: Optional[Mapping[str, Any]] = None, **opts: Any) -> JobRef:
         """``POST /jobs/:queue``: ``submit_job("async-processing", "demo.sleep", {"durationMs": 10})``
-        or with a ``JobSpec``; keyword options as in ``JobSpec`` (``job_id``, ``attempts``, ...)."""
+        or with a ``JobSpec``; keyword options as in ``JobSpec`` (``job_id``, ``attempts``, ...).
+        The body is checked against the contract first (``ValidationError``, nothing sent)."""
         spec = job if isinstance(job, JobSpec) else JobSpec(name=job, data=data or {}, **opts)
-        body = self._request("POST", f"/jobs/{quote(queue, safe='')}", spec.to_body())
+        payload = spec.to_body()
+        check_job_body(payload)
+        body = self._request("POST", f"/jobs/{quote(queue, safe='')}", payload)
         return JobRef(id=str(body["id"]), queue=body["queue"], name=body["name"], existing=bool(body.get("existing", False)))
 
     def submit_jobs(self, queue: str, jobs: Sequence[JobSpec]) -> List[JobRef]:
         """``POST /jobs/:queue/bulk``: all or nothing, at most ``MAX_BULK_JOBS``."""
         if not 1 <= len(jobs) <= MAX_BULK_JOBS:
             raise ValueError(f"1 to {MAX_BULK_JOBS} jobs per bulk submission (got {len(jobs)})")
-        body = self._request("POST", f"/jobs/{quote(queue, safe='')}/bulk", {"jobs": [job.to_body() for job in jobs]})
+        payloads = [job.to_body() for job in jobs]
+        for index, payload in enumerate(payloads):
+            check_job_body(payload, f"jobs.{index}")
+        body = self._request("POST", f"/jobs/{quote(queue, safe='')}/bulk", {"jobs": payloads})
         return [JobRef(id=str(item["id"]), queue=item["queue"], name=item["name"]) for item in body["jobs"]]
 
     def get_job(self, queue: str, job_id: str) -> Job:

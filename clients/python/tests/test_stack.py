@@ -129,9 +129,13 @@ def test_http_errors_are_typed(stack, client):
         client.submit_job("dead-letter-queue", "demo.sleep")
     with pytest.raises(NoHandlerError):
         client.submit_job("async-processing", "no.such.handler")
-    with pytest.raises(ValidationError) as raised:
-        client.submit_job("async-processing", "demo.sleep", attempts=0)
+    unreachable = StackClient(f"http://127.0.0.1:{free_port()}", timeout_sec=2)
+    with pytest.raises(ValidationError) as raised:  # refused before sending: the port is closed
+        unreachable.submit_job("async-processing", "demo.sleep", attempts=0)
     assert raised.value.field == "opts.attempts"
+    with pytest.raises(ValidationError) as raised:  # a rule only the server knows: its 400
+        client.submit_job("async-processing", "demo.sleep", job_id="42")
+    assert (raised.value.reason, raised.value.field) == ("validation_failed", "opts.jobId")
     with pytest.raises(AuthError) as denied:
         StackClient(stack.api_url, api_key="wrong-key").get_job("async-processing", "x")
     assert "wrong-key" not in str(denied.value)
