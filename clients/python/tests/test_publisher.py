@@ -118,6 +118,22 @@ def test_stack_only_fields_and_unserialisable_data_are_refused(redis_server):
             publisher.publish_batch([workspace(0)] * (MAX_BATCH + 1))
 
 
+def test_a_callers_id_and_time_are_checked_like_any_attribute(redis_server, redis):
+    stream = stream_name()
+    with StreamPublisher(redis_server.url, source="py-service", stream=stream) as publisher:
+        for event, field in (
+            (NewEvent(type="user.deleted", data={"userId": "u"}, id="not-a-uuid"), "id"),
+            (NewEvent(type="user.deleted", data={"userId": "u"}, time="2026-02-30T00:00:00Z"), "time"),
+            (NewEvent(type="user.deleted", data={"userId": "u"}, time="yesterday"), "time"),
+        ):
+            with pytest.raises(InvalidEventError) as raised:
+                publisher.publish(event)
+            assert (raised.value.reason, raised.value.field) == ("invalid_envelope", field)
+        given = publisher.publish(NewEvent(type="user.deleted", data={"userId": "u"}, id="6f1c2f8e-3b8a-4c1e-9d7a-1b2c3d4e5f60", time="2026-03-01T12:00:00+01:00"))
+    [(_, fields)] = entries(redis, stream)
+    assert (given.id, decode_event(fields).time) == ("6f1c2f8e-3b8a-4c1e-9d7a-1b2c3d4e5f60", "2026-03-01T12:00:00+01:00")
+
+
 def test_invalid_source_is_refused_at_construction(redis_server):
     with pytest.raises(InvalidEventError) as raised:
         StreamPublisher(redis_server.url, source="", stream=stream_name())
