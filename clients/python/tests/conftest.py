@@ -137,14 +137,10 @@ def _stack(env: Dict[str, str], command: str, timeout_sec: int) -> subprocess.Co
                           capture_output=True, text=True, timeout=timeout_sec)
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Iterator[Stack]:
-    """As test/support/stack-runner.ts's stackEnv: fresh ports, passwords and dirs; an API key on."""
-    workdir = tmp_path_factory.mktemp("stack")
+def _stack_env(workdir: Path, api_key: str) -> Dict[str, str]:
     suffix = secrets.token_hex(6)
     ports = [free_port() for _ in range(6)]
-    api_key = f"key-{secrets.token_hex(16)}"
-    env = {
+    return {
         **os.environ,
         "ENV_FILE": str(REPO / "env-example-event-infrastructure"),
         "STACK_DATA_DIR": str(workdir / "data"),
@@ -164,12 +160,26 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "LOG_LEVEL": "warn",
         "STACK_START_TIMEOUT_SEC": str(STACK_START_TIMEOUT_SEC - 10),
     }
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    """As test/support/stack-runner.ts's stackEnv: fresh ports, passwords and dirs; an API key on.
+    A port another process took between choosing and binding it gets one more try with new ports."""
+    api_key = f"key-{secrets.token_hex(16)}"
+    env: Dict[str, str] = {}
     try:
-        started = _stack(env, "up", STACK_START_TIMEOUT_SEC)
-        if started.returncode != 0:
+        for attempt in (1, 2):
+            env = _stack_env(tmp_path_factory.mktemp("stack"), api_key)
+            started = _stack(env, "up", STACK_START_TIMEOUT_SEC)
+            if started.returncode == 0:
+                break
+            if attempt == 1 and "already in use" in started.stderr:
+                continue  # nothing was started: stack.sh checks every port first
             pytest.fail(f"stack did not start ({started.returncode}): {started.stderr[-2000:]}{started.stdout[-1000:]}")
         yield Stack(env=env, api_key=api_key)
     finally:
-        stopped = _stack(env, "down", 120)
-        if stopped.returncode != 0:
-            print(f"stack down failed: {stopped.stderr[-2000:]}")  # noqa: T201 - test output only
+        if env:
+            stopped = _stack(env, "down", 120)
+            if stopped.returncode != 0:
+                print(f"stack down failed: {stopped.stderr[-2000:]}")  # noqa: T201 - test output only
