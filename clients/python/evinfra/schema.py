@@ -243,3 +243,104 @@ def _array_checks(schema: Dict[str, Any]) -> List[Validator]:
 
         checks.append(items)
     return checks
+
+
+Check = Callable[[Any], bool]
+
+
+def compile_fast(schema: Dict[str, Any]) -> Check:
+    """The same rules as ``compile_schema`` as a yes/no answer, without paths or issues: the
+    hot path. A ``False`` is explained by the full validator; a test holds the two equal."""
+    if "anyOf" in schema:
+        options = [compile_fast(option) for option in schema["anyOf"]]
+        rest = compile_fast({key: value for key, value in schema.items() if key != "anyOf"})
+        return lambda value: any(option(value) for option in options) and rest(value)
+    kind = schema.get("type")
+    if kind == "string" and not set(schema) - _ANNOTATIONS - {"type", "minLength", "maxLength", "pattern"}:
+        return _fast_string(schema)
+    if kind == "object" and "const" not in schema and "enum" not in schema:
+        return _fast_object(schema)
+    tests: List[Check] = []
+    if isinstance(kind, str):
+        tests.append(_type_check(kind))
+    if "const" in schema:
+        const = schema["const"]
+        tests.append(lambda value: value == const and type(value) is type(const))
+    if "enum" in schema:
+        allowed = list(schema["enum"])
+        tests.append(lambda value: any(value == option and type(value) is type(option) for option in allowed))
+    if kind == "string":
+        low, high = schema.get("minLength"), schema.get("maxLength")
+        if low is not None:
+            tests.append(lambda value: js_length(value) >= low)
+        if high is not None:
+            tests.append(lambda value: js_length(value) <= high)
+        if "pattern" in schema:
+            search = _js_pattern(schema["pattern"]).search
+            tests.append(lambda value: search(value) is not None)
+    elif kind in ("number", "integer"):
+        for key, holds in (("minimum", lambda v, b: v >= b), ("maximum", lambda v, b: v <= b),
+                           ("exclusiveMinimum", lambda v, b: v > b), ("exclusiveMaximum", lambda v, b: v < b)):
+            if key in schema:
+                tests.append(lambda value, bound=schema[key], holds=holds: holds(value, bound))
+    elif kind == "array":
+        low, high = schema.get("minItems"), schema.get("maxItems")
+        item = compile_fast(schema["items"]) if "items" in schema else None
+        tests.append(lambda value: (low is None or len(value) >= low) and (high is None or len(value) <= high)
+                     and (item is None or all(item(entry) for entry in value)))
+    if len(tests) == 0:
+        return lambda value: True
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda value: first(value) and second(value)
+
+    def every(value: Any) -> bool:
+        for test in tests:
+            if not test(value):
+                return False
+        return True
+
+    return every
+
+
+def _fast_string(schema: Dict[str, Any]) -> Check:
+    low = schema.get("minLength", 0)
+    high = schema.get("maxLength")
+    search = _js_pattern(schema["pattern"]).search if "pattern" in schema else None
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        length = js_length(value)
+        if length < low or (high is not None and length > high):
+            return False
+        return search is None or search(value) is not None
+
+    return check
+
+
+def _fast_object(schema: Dict[str, Any]) -> Check:
+    properties = {name: compile_fast(sub) for name, sub in schema.get("properties", {}).items()}
+    required = frozenset(schema.get("required", []))
+    extra = schema.get("additionalProperties")
+    extra_check = compile_fast(extra) if isinstance(extra, dict) else None
+    names = schema.get("propertyNames")
+    names_check = None if names is None or names == {"type": "string"} else compile_fast(names)
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict) or not required <= value.keys():
+            return False
+        for name, item in value.items():
+            if name.__class__ is not str or (names_check is not None and not names_check(name)):
+                return False
+            prop = properties.get(name)
+            if prop is not None:
+                if not prop(item):
+                    return False
+            elif extra is False or (extra_check is not None and not extra_check(item)):
+                return False
+        return True
+
+    return check

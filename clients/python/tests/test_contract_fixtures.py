@@ -83,3 +83,40 @@ def test_job_body_is_judged_as_the_fixture_says(case):
         answer = {"valid": False, "paths": sorted({issue.path for issue in caught.issues})}
     # A refinement JSON Schema cannot carry is the server's alone: the client lets it through.
     assert answer == ({"valid": True} if case.get("serverOnly") else case["expect"])
+
+
+def _all_candidates():
+    """Every envelope the fixtures hold, as objects (wire entries decoded by hand)."""
+    import evinfra.events as events
+
+    out = [case["candidate"] for case in json.loads((FIXTURES / "envelopes.json").read_text())["cases"]]
+    for case in json.loads((FIXTURES / "wire-entries.json").read_text())["cases"]:
+        fields = dict(zip(case["fields"][0::2], case["fields"][1::2]))
+        try:
+            fields["data"] = events._parse_json(fields["data"])
+        except (KeyError, ValueError):
+            pass
+        fields.pop("datacontenttype", None)
+        if "dlqretries" in fields:
+            fields["dlqretries"] = events._coerce_retries(fields["dlqretries"])
+        out.append(fields)
+    return out
+
+
+def test_the_fast_checks_agree_with_the_full_validators_and_do_run():
+    """The yes/no hot path and the issue-collecting validators answer alike on every fixture."""
+    import evinfra.events as events
+
+    accepted_fast = 0
+    for candidate in _all_candidates():
+        issues = []
+        events._check_envelope(candidate, "", issues)
+        assert events._fast_envelope(candidate) == (not issues), candidate
+        if issues or candidate.get("type") not in events._DATA_CHECKS:
+            continue
+        data_issues = []
+        events._DATA_CHECKS[candidate["type"]](candidate["data"], "data", data_issues)
+        fast = events._FAST_DATA[candidate["type"]](candidate["data"])
+        assert fast == (not data_issues), candidate
+        accepted_fast += fast
+    assert accepted_fast >= 10
