@@ -31,6 +31,8 @@ def check_job_body(body: Dict[str, Any], path: str = "") -> None:
 
 #: Largest response body read; a bigger one is refused rather than held in memory.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: Event types only the stack publishes (job lifecycle): ``POST /events`` refuses them.
+RESERVED_EVENT_TYPE_PREFIX = "job."
 #: ``POST /jobs/:queue/bulk`` takes at most this many jobs (the server's bound).
 MAX_BULK_JOBS = 1000
 _STATUS_ERRORS = {401: AuthError, 403: ForbiddenError, 404: NotFoundError, 409: ConflictError, 413: PayloadTooLargeError, 422: NoHandlerError}
@@ -130,14 +132,18 @@ class StackClient:
 
     def publish_event(self, event: Union[NewEvent, Mapping[str, Any]]) -> str:
         """``POST /events``; returns the event id the server assigned. The event is checked
-        here first with the stream's rules (``InvalidEventError``, nothing sent). ``id`` and
-        ``time`` are the server's to set; ``source`` is sent only when given."""
+        here first with the stream's rules (``InvalidEventError``, nothing sent). ``id``,
+        ``time`` and ``source`` are the server's to set, and ``job.*`` events the stack's own
+        (``ValidationError`` naming the field, nothing sent)."""
         new = as_new_event(event)
-        if new.id is not None or new.time is not None:
-            raise ValidationError("validation_failed", "id and time are assigned by the server", [Issue("id" if new.id is not None else "time", "must not be set")])
-        checked, _ = prepare_event(new, new.source or "http-client", iso_now())
+        for name in ("id", "time", "source"):
+            if getattr(new, name) is not None:
+                raise ValidationError("validation_failed", f"{name} is assigned by the server", [Issue(name, "must not be set")])
+        if isinstance(new.type, str) and new.type.lower().startswith(RESERVED_EVENT_TYPE_PREFIX):
+            raise ValidationError("validation_failed", "job.* events are published by the stack only", [Issue("type", "reserved for the stack")])
+        checked, _ = prepare_event(new, "http-client", iso_now())
         body: Dict[str, Any] = {"type": checked.type, "data": checked.data}
-        for name in ("source", "subject", "correlationid", "causationid"):
+        for name in ("subject", "correlationid", "causationid"):
             value = getattr(new, name)
             if value is not None:
                 body[name] = value

@@ -95,8 +95,14 @@ def test_invalid_events_are_refused_before_anything_is_sent(stack):
     with pytest.raises(InvalidEventError) as raised:
         unreachable.publish_event(NewEvent(type="user.created", data={"userId": "u", "email": "nope"}))
     assert (raised.value.reason, raised.value.field) == ("invalid_data", "data.email")
-    with pytest.raises(ValidationError, match="assigned by the server"):
-        unreachable.publish_event(NewEvent(type="user.deleted", data={"userId": "u"}, id="6f1c2f8e-3b8a-4c1e-9d7a-1b2c3d4e5f60"))
+    for event, field in (
+        (NewEvent(type="user.deleted", data={"userId": "u"}, id="6f1c2f8e-3b8a-4c1e-9d7a-1b2c3d4e5f60"), "id"),
+        (NewEvent(type="user.deleted", data={"userId": "u"}, source="billing-service"), "source"),
+        (NewEvent(type="job.completed", data={"queue": "q", "jobId": "j", "name": "n", "durationMs": 1, "attempts": 1}), "type"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            unreachable.publish_event(event)
+        assert refused.value.field == field
 
 
 def test_a_job_submitted_from_python_completes(client):
