@@ -26,11 +26,34 @@ export const CONTRACT_DIRS = [join(ROOT, 'contract'), join(ROOT, 'clients', 'pyt
 
 const SCHEMA_BASE = 'https://event-infra.local/contract/';
 
+interface PipeDef {
+  type: string;
+  in: z.ZodType;
+  out: z.ZodType;
+}
+
+const defOf = (schema: unknown): PipeDef => (schema as { _zod: { def: PipeDef } })._zod.def;
+
+/**
+ * `unknown().superRefine(…).pipe(schema)` checks the raw input, then parses it with `schema`
+ * (the job data's reserved `__` keys): as an input schema zod describes only the `unknown`
+ * side, which says nothing. Such a pipe is described by its output side instead, what the
+ * server actually requires; the refinement itself stays the server's.
+ */
+function describePipesByOutput(io: 'input' | 'output') {
+  return (context: { zodSchema: unknown; jsonSchema: Record<string, unknown> }): void => {
+    const def = defOf(context.zodSchema);
+    if (io !== 'input' || def.type !== 'pipe' || defOf(def.in).type !== 'unknown') return;
+    const { $schema: _ignored, ...out } = schemaOf(def.out, io);
+    Object.assign(context.jsonSchema, out);
+  };
+}
+
 function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   // `unrepresentable: 'throw'`: a zod construct JSON Schema cannot say must fail the build,
   // not vanish from the contract. Refinements (the job id's) are not representable either,
   // and zod drops them silently: the server still checks them and answers 400.
-  return z.toJSONSchema(schema, { io, unrepresentable: 'throw', target: 'draft-2020-12' }) as Record<string, unknown>;
+  return z.toJSONSchema(schema, { io, unrepresentable: 'throw', target: 'draft-2020-12', override: describePipesByOutput(io) as never }) as Record<string, unknown>;
 }
 
 function titled(file: string, title: string, body: Record<string, unknown>): Record<string, unknown> {
