@@ -120,3 +120,44 @@ def test_the_fast_checks_agree_with_the_full_validators_and_do_run():
         assert fast == (not data_issues), candidate
         accepted_fast += fast
     assert accepted_fast >= 10
+
+
+def _mutations(rng, value, depth=0):
+    """A few random variants of a JSON value: each field dropped, retyped, stretched or emptied."""
+    replacements = [None, True, 0, -1, 1.5, 2**53, "", "x" * 300, "\U0001F600" * 257, [], {}, "2026-02-29T00:00:00Z", "a@b.co\n"]
+    if isinstance(value, dict) and value:
+        key = rng.choice(sorted(value))
+        dropped = {k: v for k, v in value.items() if k != key}
+        changed = dict(value, **{key: rng.choice(replacements)})
+        yield dropped
+        yield changed
+        if depth < 2:
+            for inner in _mutations(rng, value[key], depth + 1):
+                yield dict(value, **{key: inner})
+    else:
+        yield rng.choice(replacements)
+
+
+def test_fast_and_full_validators_agree_on_random_variants_of_the_fixtures():
+    """Property test (seeded, no third-party library): thousands of variants, same verdicts."""
+    import random
+
+    import evinfra.events as events
+
+    rng = random.Random(18)
+    checked = fast_accepted = 0
+    for _ in range(30):
+        for candidate in _all_candidates():
+            for variant in _mutations(rng, candidate):
+                issues = []
+                events._check_envelope(variant, "", issues)
+                assert events._fast_envelope(variant) == (not issues), variant
+                if isinstance(variant, dict) and isinstance(variant.get("type"), str) and variant["type"] in events._DATA_CHECKS and isinstance(variant.get("data"), dict):
+                    for data in _mutations(rng, variant["data"]):
+                        data_issues = []
+                        events._DATA_CHECKS[variant["type"]](data, "data", data_issues)
+                        fast = events._FAST_DATA[variant["type"]](data)
+                        assert fast == (not data_issues), (variant["type"], data)
+                        fast_accepted += fast
+                checked += 1
+    assert checked > 2000 and fast_accepted > 100
