@@ -175,12 +175,15 @@ cmd_up() {
   done
 
   ((${#already[@]} == 0)) || say "already running: ${already[*]}"
-  local timeout=${STACK_START_TIMEOUT_SEC:-60} deadline pending
+  local timeout=${STACK_START_TIMEOUT_SEC:-60} deadline pending forked
   deadline=$(( $(now_ms) + timeout * 1000 ))
   while :; do
     pending=()
     for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
       if ! service_pid "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" >/dev/null; then
+        # Forked but not yet exec'd into node (its command line is still the shell's): starting.
+        forked=$(tr -dc '0-9' <"$RUN_DIR/${SERVICE_NAMES[$i]}.pid" 2>/dev/null || true)
+        if [ -n "$forked" ] && alive "$forked"; then pending+=("${SERVICE_NAMES[$i]}"); continue; fi
         log_tail "$LOG_DIR/${SERVICE_NAMES[$i]}.log"
         die "${SERVICE_NAMES[$i]} exited during start-up (log: $LOG_DIR/${SERVICE_NAMES[$i]}.log); 'scripts/stack.sh down' stops the rest"
       fi

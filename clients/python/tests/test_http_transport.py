@@ -1,0 +1,77 @@
+"""StackClient's transport against small real HTTP servers on 127.0.0.1: 503/429 with
+Retry-After, timeouts, oversized answers. (The stack itself: test_stack.py.)"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+
+from evinfra import StackClient, TimeoutError, UnavailableError
+from evinfra.http_client import MAX_RESPONSE_BYTES
+
+
+@contextmanager
+def server(handler_body):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            handler_body(self)
+
+        def log_message(self, *args):
+            pass  # quiet test output
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def answer(status, body=b"", headers=()):
+    def handle(request):
+        request.send_response(status)
+        for name, value in headers:
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    return handle
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_unavailable_carries_retry_after(status):
+    body = b'{"error":"unavailable","message":"redis-queue is unavailable"}'
+    with server(answer(status, body, [("Retry-After", "3")])) as url:
+        with pytest.raises(UnavailableError) as raised:
+            StackClient(url).get_job("q", "1")
+    assert raised.value.retry_after_sec == 3.0
+    assert "redis-queue is unavailable" in str(raised.value)
+
+
+def test_no_answer_within_the_timeout():
+    release = threading.Event()
+
+    def stall(request):
+        release.wait(10)
+
+    with server(stall) as url:
+        started = time.monotonic()
+        try:
+            with pytest.raises(TimeoutError):
+                StackClient(url, timeout_sec=0.5).get_job("q", "1")
+        finally:
+            release.set()
+        assert time.monotonic() - started < 5
+
+
+def test_an_oversized_answer_is_refused():
+    with server(answer(200, b"[" + b"0," * (MAX_RESPONSE_BYTES // 2) + b"0]")) as url:
+        with pytest.raises(Exception, match="response over"):
+            StackClient(url).health()
