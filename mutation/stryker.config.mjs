@@ -34,7 +34,8 @@ export default {
   // No tsconfig rewrite: the sandbox is a full copy of the repository, so relative paths hold,
   // and TypeScript 7 has no JavaScript API for Stryker's rewriter to call.
   tsconfigFile: 'mutation/none.tsconfig.json',
-  tempDirName: '.stryker-tmp',
+  // One temp dir per target: two targets may run at once, and each cleans its own.
+  tempDirName: `.stryker-tmp-${target.name}`,
   cleanTempDir: 'always',
   ignorePatterns: ['.data', '.logs', '.artifacts', 'coverage', 'reports', 'bench', 'docs', 'dist'],
 };
