@@ -5,7 +5,8 @@ import { ProcessorMetrics } from '../src/core/processor-metrics';
 
 async function metricValues(registry: Registry, name: string) {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  return metric?.values ?? [];
+  // Histogram values also name their series (`_bucket`, `_sum`, `_count`).
+  return (metric?.values ?? []) as { value: number; labels: Record<string, string | number>; metricName?: string }[];
 }
 
 describe('processor metrics', () => {
