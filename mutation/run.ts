@@ -9,7 +9,9 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-const TARGETS = ['event', 'dlq'] as const;
+const TARGETS = ['event', 'dlq', 'dlq-stable'] as const;
+/** Run when no target is named. */
+const DEFAULT_TARGETS: readonly Target[] = ['event', 'dlq'];
 type Target = (typeof TARGETS)[number];
 
 interface MutantResult {
@@ -28,7 +30,7 @@ function parseArgs(argv: readonly string[]): { targets: Target[]; full: boolean 
   for (const name of named) {
     if (!(TARGETS as readonly string[]).includes(name)) throw new Error(`unknown target ${name}: use ${TARGETS.join(', ')} or --full`);
   }
-  return { targets: named.length > 0 ? (named as Target[]) : [...TARGETS], full };
+  return { targets: named.length > 0 ? (named as Target[]) : [...DEFAULT_TARGETS], full };
 }
 
 function runStryker(target: Target, full: boolean): Promise<number> {

@@ -17,6 +17,14 @@ export const MUTATION_TARGETS = {
     include: ['dlq-system/test/**/*.test.ts'],
     exclude: ['dlq-system/test/dlq-restart.test.ts', 'dlq-system/test/health.test.ts'],
   },
+  // The DLQ's pure modules outside the entry state machine, with their unit tests only: a
+  // quick run. Their module-level rule tables are "static" mutants, each of which runs every
+  // test file of the target, so a small, fast test set matters.
+  'dlq-stable': {
+    mutate: ['dlq-system/src/core/dlq-classifier.ts', 'dlq-system/src/core/retry-policy.ts', 'dlq-system/src/core/webhook-sender.ts'],
+    include: ['dlq-system/test/dlq-classifier*.test.ts', 'dlq-system/test/retry-policy.test.ts', 'dlq-system/test/webhook-sender*.test.ts'],
+    exclude: [],
+  },
 };
 
 /** The target named by `MUTATE_TARGET` (event | dlq), or an error naming the choices. */
