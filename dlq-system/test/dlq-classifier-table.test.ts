@@ -95,6 +95,7 @@ describe('dlq-classifier lists', () => {
     expect(classifyFailure({ message: 'x', status: 428 }).rule).toBe('http-client-status');
     expect(classifyFailure({ message: 'x', status: 430 }).rule).toBe('http-client-status');
     expect(classifyFailure({ message: 'x', status: 599 }).rule).toBe('http-retryable-status');
+    expect(classifyFailure({ message: 'x', status: 500 }).rule).toBe('http-retryable-status');
     // Matching is on whole words of the lists, not on substrings of the code.
     expect(classifyFailure({ message: 'x', code: 'ECONNREFUSED_X' }).rule).toBe('default');
     expect(classifyFailure({ message: 'plain failure', permanent: false, code: undefined }).rule).toBe('default');
