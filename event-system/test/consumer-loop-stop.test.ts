@@ -1,0 +1,56 @@
+/**
+ * Stopping consumer loops: a loop blocked in XREADGROUP is interrupted (CLIENT UNBLOCK) rather
+ * than waited out, and a batch in hand when the stop comes is finished and acknowledged.
+ */
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '@event-infra/testing';
+import { useTestResources, pendingCount, startTestProcessor, testEnv, testPublisher, workspaceCreated } from './helpers';
+
+const { open, client } = useTestResources();
+
+describe('consumer loop stop', () => {
+  it('interrupts a read blocked for a minute instead of waiting for it', async () => {
+    const env = testEnv({ EVENT_BLOCK_MS: '60000', EVENT_CONSUMERS: '2' });
+    const processor = await startTestProcessor(env);
+    open.push(processor);
+    const streams = client('streams');
+    // Both loops are in their blocking read once Redis lists two blocked clients on the stream.
+    await waitFor(async () => {
+      const list = String(await streams.call('CLIENT', 'LIST'));
+      return list.split('\n').filter((line) => line.includes('cmd=xreadgroup') && line.includes('flags=b')).length >= 2;
+    }, 'two blocked reads');
+    const closing = processor.close();
+    const outcome = await Promise.race([closing.then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 10_000, 'still blocked'))]);
+    expect(outcome).toBe('closed');
+  });
+
+  it('finishes and acknowledges the batch in hand when stopped mid-batch', async () => {
+    const env = testEnv({ EVENT_CLAIM_IDLE_MS: '60000' });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered = 0;
+    let finished = 0;
+    const processor = await startTestProcessor(env, (router) =>
+      router.on('*', 'slow', async () => {
+        entered += 1;
+        await gate;
+        finished += 1;
+      }),
+    );
+    open.push(processor);
+    const streams = client('streams');
+    await testPublisher(streams, env.STREAM_NAME!).publishBatch([workspaceCreated('a'), workspaceCreated('b')]);
+    // The first read may hold only the first entry; the second is then read while it runs.
+    await waitFor(() => entered >= 1, 'a handler running');
+    const closing = processor.close();
+    let closed = false;
+    void closing.then(() => (closed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(finished).toBe(2);
+    expect(await pendingCount(streams, env.STREAM_NAME!, env.CONSUMER_GROUP!)).toBe(0);
+    expect(processor.engine.metrics.counters.processed).toBe(2);
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * StrykerJS configuration, one target per run (`MUTATE_TARGET=event|dlq`); `npm run mutate`
+ * runs them in turn and prints the scores. Bounded for a shared 2-core machine: one or two
+ * sandboxes (`MUTATE_CONCURRENCY`, default 1), per-test coverage so a mutant runs only the
+ * tests that reach it, a timeout per mutant, and incremental mode (a re-run only tests the
+ * mutants whose code or tests changed; `npm run mutate -- --full` forces a complete run).
+ */
+import { mutationTarget } from './targets.mjs';
+
+const target = mutationTarget();
+const reports = `reports/mutation/${target.name}`;
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner', './mutation/ignore-logging.mjs'],
+  ignorers: ['logging'],
+  vitest: { configFile: 'mutation/vitest.config.mjs', related: false },
+  mutate: target.mutate,
+  coverageAnalysis: 'perTest',
+  concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
+  // A mutant's run may take timeoutFactor × its tests' normal time + timeoutMS before it
+  // counts as a timeout (detected: an endless loop or a wait that never ends). Kept short: a
+  // mutant that stalls a real-Redis wait would otherwise hold a sandbox for the wait's limit.
+  timeoutMS: 5_000,
+  timeoutFactor: 1.5,
+  incremental: true,
+  incrementalFile: `${reports}/incremental.json`,
+  reporters: ['clear-text', 'progress', 'json', 'html'],
+  jsonReporter: { fileName: `${reports}/mutation.json` },
+  htmlReporter: { fileName: `${reports}/mutation.html` },
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+  thresholds: { high: 85, low: 75, break: null },
+  // No tsconfig rewrite: the sandbox is a full copy of the repository, so relative paths hold,
+  // and TypeScript 7 has no JavaScript API for Stryker's rewriter to call.
+  tsconfigFile: 'mutation/none.tsconfig.json',
+  // One temp dir per target: two targets may run at once, and each cleans its own.
+  tempDirName: `.stryker-tmp-${target.name}`,
+  cleanTempDir: 'always',
+  ignorePatterns: ['.data', '.logs', '.artifacts', 'coverage', 'reports', 'bench', 'docs', 'dist'],
+};

@@ -1,0 +1,35 @@
+/**
+ * Mutation targets (`npm run mutate`): the sources Stryker mutates and the test files that may
+ * kill their mutants. Left out everywhere: crash and restart tests (their child processes run
+ * without Stryker's mutant switch, so they cannot kill a mutant) and the service contract
+ * suites (they kill and restart the shared Redis servers mid-run).
+ *
+ * @type {Record<string, { mutate: string[]; include: string[]; exclude: string[] }>}
+ */
+export const MUTATION_TARGETS = {
+  event: {
+    mutate: ['event-system/src/core/**/*.ts'],
+    include: ['event-system/test/**/*.test.ts'],
+    exclude: ['event-system/test/crash.test.ts', 'event-system/test/health.test.ts'],
+  },
+  dlq: {
+    mutate: ['dlq-system/src/core/**/*.ts'],
+    include: ['dlq-system/test/**/*.test.ts'],
+    exclude: ['dlq-system/test/dlq-restart.test.ts', 'dlq-system/test/health.test.ts'],
+  },
+  // The DLQ's pure modules outside the entry state machine, with their unit tests only: a
+  // quick run. Their module-level rule tables are "static" mutants, each of which runs every
+  // test file of the target, so a small, fast test set matters.
+  'dlq-stable': {
+    mutate: ['dlq-system/src/core/dlq-classifier.ts', 'dlq-system/src/core/retry-policy.ts', 'dlq-system/src/core/webhook-sender.ts'],
+    include: ['dlq-system/test/dlq-classifier*.test.ts', 'dlq-system/test/retry-policy.test.ts', 'dlq-system/test/webhook-sender*.test.ts'],
+    exclude: [],
+  },
+};
+
+/** The target named by `MUTATE_TARGET` (event | dlq), or an error naming the choices. */
+export function mutationTarget(name = process.env.MUTATE_TARGET) {
+  const target = name === undefined ? undefined : MUTATION_TARGETS[name];
+  if (!target) throw new Error(`MUTATE_TARGET must be one of: ${Object.keys(MUTATION_TARGETS).join(', ')}`);
+  return { name, ...target };
+}
