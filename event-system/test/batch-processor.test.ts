@@ -4,7 +4,7 @@
  * batch; handlers that throw synchronously; entries a dead consumer left past RETRY_ATTEMPTS.
  */
 import { describe, expect, it } from 'vitest';
-import { createEvent, type EventEnvelope } from '@event-infra/shared';
+import { createEvent, encodeEventRetryRef, newRetryToken, type EventEnvelope } from '@event-infra/shared';
 import { waitFor } from '@event-infra/testing';
 import type { EventHandler } from '../src/core/router';
 import { useTestResources, pendingCount, queueJobs, startTestProcessor, testEnv, testPublisher, workspaceCreated } from './helpers';
@@ -56,12 +56,14 @@ describe('batch processor settlement', () => {
         throw new Error(`attempt ${context.deliveries}`);
       }),
     );
-    const event: EventEnvelope = createEvent({ ...workspaceCreated(), dlqretries: 2, dlqentryid: 'dlq-entry-7' }, 'test');
+    // A DLQ retry carries its entry id with the entry's token: that lineage is passed on as a claim.
+    const token = newRetryToken();
+    const event: EventEnvelope = createEvent({ ...workspaceCreated(), dlqretries: 2, dlqentryid: encodeEventRetryRef('dlq-entry-7', token) }, 'test');
     const before = Date.now();
     await testPublisher(client('streams'), env.STREAM_NAME!).publishEnvelope(event);
     const [job] = await dlqJobs(env, 1);
     expect(seen).toEqual([1, 2]);
-    expect(job!.data).toMatchObject({ attempts: 2, dlqRetries: 2, dlqEntryId: 'dlq-entry-7', data: { id: event.id } });
+    expect(job!.data).toMatchObject({ attempts: 2, dlqRetries: 2, dlqEntryId: 'dlq-entry-7', dlqToken: token, data: { id: event.id } });
     expect(job!.data.error.message).toBe('handler failing failed: attempt 2');
     const first = Date.parse(job!.data.firstFailedAt);
     const last = Date.parse(job!.data.lastFailedAt);
