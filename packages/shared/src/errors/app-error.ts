@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'forbidden_queue',
   'conflict',
   'unauthorized',
+  'forbidden',
+  'rate_limited',
   'payload_too_large',
   'unavailable',
   'internal',
