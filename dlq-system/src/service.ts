@@ -3,8 +3,10 @@ import {
   BULL_PREFIX,
   REDIS_ROLES,
   SERVICES,
+  accessOf,
   closeAll,
   connectRole,
+  createAccessMetrics,
   createCloser,
   createMetricsRegistry,
   redisChecks,
@@ -65,6 +67,8 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   }) as ConnectionOptions;
 
   const registry = createMetricsRegistry(SERVICES.dlq);
+  // The DLQ has no Bull Board: only ADMIN_USERS (and API keys) log in here.
+  const access = accessOf(config, undefined, master);
   const store = new DlqStore(master);
   const metrics = createDlqMetrics(registry, store);
   const alerter = new Alerter(
@@ -97,7 +101,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   });
   // The queue only adds delayed retries; the worker runs them through the handler: no cycle.
   const scheduler = new RetryQueue({ dlqQueueName: config.DLQ_QUEUE_NAME, connection: bullConnection });
-  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, logger });
+  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, audit: access.audit, logger });
   const retryWorker = new RetryWorker({ queueName: scheduler.queue.name, connection: bullConnection }, { handler, logger });
   const consumer = new DlqConsumer(
     {
@@ -156,7 +160,11 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       store,
       handler,
       alerter,
-      apiKey: config.API_KEY,
+      credentials: access.credentials,
+      authenticator: access.authenticator,
+      accessMetrics: createAccessMetrics(registry),
+      audit: access.audit,
+      auditRoutes: access.auditRoutes,
       bodyLimit: config.HTTP_BODY_LIMIT,
       maxPageSize: config.DLQ_PAGE_MAX_LIMIT,
       stats: async () => ({

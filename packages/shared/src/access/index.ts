@@ -8,3 +8,4 @@ export * from './authenticator';
 export * from './access-metrics';
 export * from './access-control';
 export * from './access-config';
+export * from './common-routes';

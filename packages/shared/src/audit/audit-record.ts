@@ -5,6 +5,8 @@ export interface AuditTarget {
   queue?: string;
   jobId?: string;
   entryId?: string;
+  /** Events: the stream published to. */
+  stream?: string;
   /** Bulk actions: the filter as given (status, origin, …). */
   filter?: Record<string, unknown>;
   /** Bulk actions: how many items the filter matched when the action started. */
@@ -48,6 +50,7 @@ export function targetOf(detail: AuditTarget): string {
   if (detail.entryId !== undefined) return `dlq/${detail.entryId}`;
   if (detail.queue !== undefined && detail.jobId !== undefined) return `${detail.queue}/${detail.jobId}`;
   if (detail.queue !== undefined) return detail.queue;
+  if (detail.stream !== undefined) return detail.stream;
   return 'dlq';
 }
 
