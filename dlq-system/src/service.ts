@@ -1,3 +1,4 @@
+import type { Express } from 'express';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import {
   BULL_PREFIX,
@@ -32,6 +33,8 @@ import { createApp } from './http/app';
 
 export interface DlqProcessor {
   url: string;
+  /** The express app (the route-table test walks its routes). */
+  app: Express;
   store: DlqStore;
   handler: DlqHandler;
   alerter: Alerter;
@@ -147,13 +150,14 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     logger,
   );
   let server: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  let app: Express;
   try {
     await alerter.start();
     await tracker.start();
     retryWorker.start();
     consumer.start();
     retention.start();
-    const app = createApp({
+    app = createApp({
       logger,
       metrics: registry,
       checks: redisChecks(clients),
@@ -182,5 +186,5 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     throw caught;
   }
   logger.info({ url: server.url, maxRetries: config.DLQ_MAX_RETRIES, webhook: alerter.hasWebhook }, 'dlq processor listening');
-  return { url: server.url, store, handler, alerter, close };
+  return { url: server.url, app, store, handler, alerter, close };
 }

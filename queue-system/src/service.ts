@@ -1,3 +1,4 @@
+import type { Express } from 'express';
 import { Queue } from 'bullmq';
 import {
   REDIS_ROLES,
@@ -36,6 +37,8 @@ import { jobBodySchemas } from './http/schemas';
 
 export interface QueueProcessor {
   url: string;
+  /** The express app (the route-table test walks its routes). */
+  app: Express;
   close(): Promise<void>;
 }
 
@@ -187,5 +190,5 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     await closeSteps();
     if (unfinished > 0) throw new Error(`grace period over: ${unfinished} active job(s) left to run again after restart`);
   };
-  return { url: server.url, close };
+  return { url: server.url, app, close };
 }

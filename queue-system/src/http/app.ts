@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Express } from 'express';
+import { Router, type Express } from 'express';
 import type { Registry } from 'prom-client';
 import {
   SERVICES,
@@ -68,14 +68,15 @@ export function createApp(deps: AppDeps): Express {
   // Before every route: the route table decides who may call what (route-table.ts).
   app.use(accessControl({ table: QUEUE_ROUTE_TABLE, authenticator: deps.authenticator, credentials: deps.credentials, metrics: deps.accessMetrics }));
   app.use('/stats', statsRoutes({ queues: deps.queues, workers: deps.workers, queueEnabled: deps.queueEnabled }));
-  const body = jsonBody(deps.bodyLimit);
+  // Body parsers inside a router (not path-mounted on the app): every path-mounted layer of the
+  // app is then a route or a router, which the route-table test walks.
+  const withBody = (router: Router): Router => Router().use(...jsonBody(deps.bodyLimit), router);
   app.use('/audit', auditRoutes(deps.audit, deps.auditRoutes));
   app.use(
     '/jobs',
-    ...body,
-    jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue, schemas: deps.schemas, exposeStacks: deps.exposeStacks, audit: deps.audit, owners: deps.owners }),
+    withBody(jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue, schemas: deps.schemas, exposeStacks: deps.exposeStacks, audit: deps.audit, owners: deps.owners })),
   );
-  app.use('/events', ...body, eventRoutes({ publisher: deps.publisher, source: deps.eventsSource, audit: deps.audit }));
+  app.use('/events', withBody(eventRoutes({ publisher: deps.publisher, source: deps.eventsSource, audit: deps.audit })));
   app.use(
     BULL_BOARD_PATH,
     bullBoardRouter({

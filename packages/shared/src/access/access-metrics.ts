@@ -16,7 +16,7 @@ export function createAccessMetrics(registry: Registry): AccessMetrics {
     }),
     denied: new Counter({
       name: 'auth_denied_total',
-      help: 'Requests refused by the access check, per surface and status (401 no or bad credentials, 403 role lacks the permission, 429 throttled)',
+      help: 'Requests refused by the access check, per surface and status (401 no or bad credentials, 403 role lacks the permission)',
       labelNames: ['surface', 'status'],
       registers: [registry],
     }),

@@ -15,8 +15,7 @@ export interface AuthenticatorOptions {
 
 export type AuthResult =
   | { ok: true; principal: Principal }
-  | { ok: false; reason: 'missing' | 'invalid' }
-  | { ok: false; reason: 'throttled'; retryAfterSec: number };
+  | { ok: false; reason: 'missing' | 'invalid' };
 
 function safeEqual(a: string, b: string): boolean {
   // Both sides hashed first: equal lengths, so the comparison time says nothing about either.
@@ -54,8 +53,8 @@ export class Authenticator {
     const cacheKey = createHash('sha256').update(header).digest('base64url');
     const cached = this.cache.get(cacheKey);
     if (cached !== undefined) return { ok: true, principal: cached };
-    const delayMs = this.throttle.delayFor(address);
-    if (delayMs > this.throttle.options.maxDelayMs) return { ok: false, reason: 'throttled', retryAfterSec: Math.ceil(delayMs / 1000) };
+    // Slowed, never refused: a right password is accepted after the wait (see FailureThrottle).
+    const delayMs = Math.min(this.throttle.delayFor(address), this.throttle.options.maxDelayMs);
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const principal = await this.verify(header);
     if (principal === undefined) {

@@ -1,16 +1,16 @@
 /**
  * A token bucket per client address that only failed logins drain. While an address has
- * tokens its attempts go through at once; once empty, its next attempt with credentials
- * not yet verified waits for the next token (at most `maxDelayMs`, then 429). Credentials
- * verified before (in the cache) never wait, and a correct password is always accepted once
- * its turn comes: the real admin is slowed at worst, never locked out.
+ * tokens its attempts go through at once; once empty, an attempt with credentials not yet
+ * verified waits until the next token is due (at most `maxDelayMs`), then is checked as
+ * usual. Credentials verified before (in the cache) never wait, and a correct password is
+ * always accepted after the wait: the real admin is slowed at worst, never locked out.
  */
 export interface FailureThrottleOptions {
   /** Failures an address may have in a burst before waiting (default 10). */
   burst: number;
   /** Tokens refilled per second (default 1). */
   refillPerSec: number;
-  /** Longest wait before an attempt; beyond it the answer is 429, ms (default 5000). */
+  /** Longest wait before an attempt is checked, ms (default 5000). */
   maxDelayMs: number;
   /** Addresses tracked at most; the least recently failing are forgotten (default 10000). */
   maxAddresses: number;

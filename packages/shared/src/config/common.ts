@@ -48,7 +48,7 @@ export const commonEnvShape = {
   AUTH_FAILURE_BURST: positiveInt.max(10_000).default(10),
   /** Tokens per second an address earns back after failed logins. */
   AUTH_FAILURE_REFILL_PER_SEC: positiveInt.max(10_000).default(1),
-  /** Longest wait of a throttled attempt before it is answered 429, ms. */
+  /** Longest wait of an attempt from an address whose failures used up its burst, ms (then it is checked). */
   AUTH_FAILURE_MAX_DELAY_MS: nonNegativeInt.max(60_000).default(5_000),
   /** Audit records older than this are trimmed from the audit stream, days. */
   AUDIT_RETENTION_DAYS: positiveInt.max(36_500).default(90),

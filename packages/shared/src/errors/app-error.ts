@@ -13,7 +13,6 @@ export const ERROR_CODES = [
   'conflict',
   'unauthorized',
   'forbidden',
-  'rate_limited',
   'payload_too_large',
   'unavailable',
   'internal',

@@ -11,7 +11,6 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden_queue: 403,
   forbidden: 403,
-  rate_limited: 429,
   not_found: 404,
   unknown_queue: 404,
   conflict: 409,
