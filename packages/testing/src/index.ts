@@ -6,3 +6,4 @@ export * from './event-samples';
 export * from './service-contract';
 export * from './requirements';
 export * from './express-routes';
+export * from './principals';
