@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AUDIT_STREAM, ROLES, type Role } from '@event-infra/shared';
-import { testPrincipals, type RedisServer, type TestPrincipal } from '@event-infra/testing';
+import { testPrincipals, waitFor, type RedisServer, type TestPrincipal } from '@event-infra/testing';
 import { request, startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
 
 const QUEUE = 'async-processing';
@@ -134,11 +134,9 @@ describe('roles on the queue processor (8009): API keys and users, every role ag
     expect(await master.xlen(AUDIT_STREAM)).toBe(4);
   });
 
-  async function waitForRecords(count: number): Promise<any[]> {
-    for (;;) {
+  const waitForRecords = (count: number): Promise<any[]> =>
+    waitFor(async () => {
       const records = await auditRecords();
-      if (records.length >= count) return records;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
+      return records.length >= count ? records : undefined;
+    }, `${count} audit records`);
 });
