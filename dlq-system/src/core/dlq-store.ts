@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { AUDIT_STREAM, type AuditWrite } from '@event-infra/shared';
+import { AUDIT_STREAM, AuditUnavailableError, type AuditWrite } from '@event-infra/shared';
 import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeys, type EntryKind, type EntryState, type EntryStatus, type StoredEntry } from './stored-entry';
 import type { FailureClass } from './dlq-classifier';
 import { LuaScript } from './lua-script';
@@ -96,7 +96,8 @@ export class DlqStore {
    * Applies one transition atomically (`entry-transition-17.lua`): the entry must be in one of
    * `from` at `expectedVersion`. Writes `entry` (with `status` `to`) and its indexes, or
    * removes it (`discarded`, `purged`), and increments `counters`. Resolves with the conflict
-   * (current status and version) instead when the check fails.
+   * (current status and version) instead when the check fails; throws `AuditUnavailableError`
+   * (nothing written) when `audit` is given and cannot be appended.
    */
   async transition(change: StoredTransition): Promise<{ ok: true; version: number } | { ok: false; status: EntryState; version: number }> {
     const { id, entry } = change;
@@ -136,6 +137,7 @@ export class DlqStore {
       change.audit?.minId ?? 0,
     ];
     const reply = (await TRANSITION.run(this.redis, keys, args)) as [number, string, string];
+    if (reply[0] === -1) throw new AuditUnavailableError(new Error(reply[1]));
     return reply[0] === 1 ? { ok: true, version: Number(reply[2]) } : { ok: false, status: reply[1] as EntryState, version: Number(reply[2]) };
   }
 

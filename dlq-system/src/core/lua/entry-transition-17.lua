@@ -4,8 +4,8 @@ Checks that the entry is in one of the allowed states at the expected version, t
 the entry, its indexes, its state record and the counters, or removes it (discard, purge);
 a park also adds the entry to its origin's alert bucket (see alerter.ts), in the same step.
 An operator's transition appends its audit record to the audit stream first, before any
-other write: if that XADD fails the script stops with nothing changed (Redis does not roll
-back earlier writes of a script, so the order matters).
+other write: if that XADD fails the script returns with nothing changed (Redis does not
+roll back earlier writes of a script, so the order matters).
 
 KEYS[1]  entry JSON                      (dlqKeys.entry(id))
 KEYS[2]  state hash: id -> "status|version|token"   (dlqKeys.state())
@@ -35,7 +35,8 @@ ARGV[16] entry ids kept per bucket
 ARGV[17] audit record fields as a JSON array [name, value, ...] ("" writes no record)
 ARGV[18] audit retention bound: XADD MINID ~ this (ms)
 
-Returns {1, new status, new version} or, on conflict, {0, current status, current version}.
+Returns {1, new status, new version}, on conflict {0, current status, current version}, or
+{-1, error, current version} when the audit record could not be appended (nothing written).
 ]]
 local id = ARGV[1]
 local status, version, token = 'new', 0, ''
@@ -52,7 +53,8 @@ if not allowed or version ~= tonumber(ARGV[2]) then
   return {0, status, tostring(version)}
 end
 if ARGV[17] ~= '' then
-  redis.call('XADD', KEYS[17], 'MINID', '~', ARGV[18], '*', unpack(cjson.decode(ARGV[17])))
+  local added = redis.pcall('XADD', KEYS[17], 'MINID', '~', ARGV[18], '*', unpack(cjson.decode(ARGV[17])))
+  if type(added) == 'table' and added.err then return {-1, added.err, tostring(version)} end
 end
 local next_version = version + 1
 local to = ARGV[4]
