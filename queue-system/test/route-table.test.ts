@@ -6,6 +6,9 @@ import { startDlqProcessor, type DlqProcessor } from '../../dlq-system/src/servi
 import { QUEUE_ROUTE_TABLE } from '../src/http/route-table';
 import { startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
 import { silentLogger } from '@event-infra/testing';
+import { createMetricsRegistry } from '@event-infra/shared';
+import { createApp as createEventApp } from '../../event-system/src/http/app';
+import { EVENT_ROUTE_TABLE } from '../../event-system/src/http/route-table';
 
 describe('route table: every registered route of every service has a row', () => {
   let redis: RedisServer;
@@ -39,6 +42,12 @@ describe('route table: every registered route of every service has a row', () =>
   it('DLQ processor (8011)', () => {
     expect(registeredRoutes(dlq.app)).toContainEqual({ method: 'DELETE', path: '/dlq/:id' });
     expect(routesMissingFrom(dlq.app, DLQ_ROUTE_TABLE)).toEqual([]);
+  });
+
+  it('event processor (8010)', () => {
+    const app = createEventApp({ logger: silentLogger(), metrics: createMetricsRegistry('event-processor'), checks: {}, stats: async () => ({}) as never });
+    expect(registeredRoutes(app)).toContainEqual({ method: 'GET', path: '/stats' });
+    expect(routesMissingFrom(app, EVENT_ROUTE_TABLE)).toEqual([]);
   });
 
   it('a route without a row is reported', () => {
