@@ -78,10 +78,19 @@ export function auditRoutes(audit: AuditLog, options: AuditRoutesOptions): Route
       const { limit: _limit, cursor: _cursor, ...filter } = parseQuery(req.query, options.maxPageSize);
       res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
       res.setHeader('Content-Disposition', 'attachment; filename="audit.jsonl"');
-      await audit.export(filter, options.exportMax, async (records) => {
-        const ok = res.write(records.map((record) => JSON.stringify(record)).join('\n') + '\n');
-        if (!ok) await new Promise((resolve) => res.once('drain', resolve));
-      });
+      try {
+        await audit.export(filter, options.exportMax, async (records) => {
+          const ok = res.write(records.map((record) => JSON.stringify(record)).join('\n') + '\n');
+          if (!ok) await new Promise((resolve) => res.once('drain', resolve));
+        });
+      } catch (caught) {
+        // Before the first line the error answer can still be sent; after it, the only honest
+        // signal is a cut connection (a truncated export must not look complete).
+        if (!res.headersSent) throw caught;
+        req.log.error({ err: caught }, 'audit export failed mid-stream');
+        res.destroy();
+        return;
+      }
       res.end();
     }),
   );
