@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AUDIT_STREAM, ROLES, type Role } from '@event-infra/shared';
 import { testPrincipals, waitFor, type RedisServer, type TestPrincipal } from '@event-infra/testing';
-import { request, startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
+import { inspectQueues, request, startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
 
 const QUEUE = 'async-processing';
 const job = (marker: string) => ({ name: 'demo.sleep', data: { durationMs: 5, marker } });
@@ -51,6 +51,26 @@ describe('roles on the queue processor (8009): API keys and users, every role ag
     const cancelled = await as(key, 'DELETE', `/jobs/${QUEUE}/${own.body.id}`);
     expect(cancelled.status).toBe(may.operate!.includes(role) ? 200 : 403);
     expect((await as(principals.keys.admin, 'GET', `/jobs/${QUEUE}/${own.body.id}`)).status).toBe(may.operate!.includes(role) ? 404 : 200);
+  });
+
+  // Express and the table's matcher (both path-to-regexp 8) agree on these today; the access
+  // check also answers any request no row matches with 404, so a disagreement cannot open a door.
+  it('other spellings of a route (case, slashes, encoding) never get past the check', async () => {
+    for (const path of [`/JOBS/${QUEUE}`, `/Jobs/${QUEUE}/`, `//jobs/${QUEUE}`, `/jobs/${QUEUE.toUpperCase()}`, `/%6Aobs/${QUEUE}`, `/jobs/${QUEUE}/bulk/`]) {
+      const answer = await as(principals.keys.viewer, 'POST', path, path.includes('bulk') ? { jobs: [job('x')] } : job('x'));
+      expect([403, 404], `${path}: ${answer.status}`).toContain(answer.status);
+    }
+    for (const path of ['/ADMIN/queues/api/queues/async-processing/pause', '/admin/QUEUES/api/queues/async-processing/pause', '/admin/queues/api/queues/async-processing/pause/']) {
+      const answer = await as(principals.users.viewer, 'PUT', path);
+      expect([403, 404], `${path}: ${answer.status}`).toContain(answer.status);
+    }
+    const inspect = inspectQueues(redis);
+    try {
+      expect(await inspect.queue(QUEUE).count()).toBe(0);
+      expect(await inspect.queue(QUEUE).isPaused()).toBe(false);
+    } finally {
+      await inspect.close();
+    }
   });
 
   it('no or wrong credentials: 401, counted per surface in /metrics as denied and failed logins', async () => {

@@ -30,8 +30,8 @@ export const clientAddress = (req: Request): string => req.socket.remoteAddress 
  * in the route table, authenticates the caller and checks the row's permission against the
  * caller's role. A surface with no credentials configured stays open (the anonymous
  * principal is an admin, as before roles existed); credentials that are presented are
- * always checked. A request matching no row goes on to the 404 handler: the route-table
- * test guarantees every registered route has a row.
+ * always checked. A request matching no row is a 404 at once (the route-table test
+ * guarantees every registered route has a row).
  */
 export function accessControl(deps: AccessControlDeps): RequestHandler {
   const table = compileRouteTable(deps.table);
@@ -39,7 +39,9 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
   const boardOpen = !hasUsers(deps.credentials);
   return (req, res, next) => {
     const found = table.lookup(req.method, req.path);
-    if (found === undefined) return next();
+    // Deny by default: a request no row matches is answered 404 here, never passed on, so a
+    // spelling express would still route (case, slashes, encoding) cannot skip the check.
+    if (found === undefined) return next(new AppError('not_found', `no route for ${req.method} ${req.path}`));
     req.access = found;
     const { surface, permission } = found.rule;
     if (permission === 'public') return next();
