@@ -59,6 +59,7 @@ describe('route table', () => {
     expect(lookup.lookup('HEAD', '/q/x/7')?.rule.permission).toBe('read');
     expect(lookup.lookup('DELETE', '/q/x/7')).toBeUndefined();
     expect(lookup.lookup('GET', '/static/js/app.js')?.rule.path).toBe('/static');
+    expect(() => lookup.lookup('GET', '/q/%E0%A4%A/1')).toThrow(/malformed percent-encoding/);
   });
 
   it('of several matching rows the most demanding wins', () => {

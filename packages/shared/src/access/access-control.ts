@@ -38,7 +38,12 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
   const apiOpen = !hasApiKeys(deps.credentials);
   const boardOpen = !hasUsers(deps.credentials);
   return (req, res, next) => {
-    const found = table.lookup(req.method, req.path);
+    let found: MatchedRoute | undefined;
+    try {
+      found = table.lookup(req.method, req.path);
+    } catch (caught) {
+      return next(caught);
+    }
     // Deny by default: a request no row matches is answered 404 here, never passed on, so a
     // spelling express would still route (case, slashes, encoding) cannot skip the check.
     if (found === undefined) return next(new AppError('not_found', `no route for ${req.method} ${req.path}`));

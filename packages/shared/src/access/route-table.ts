@@ -1,4 +1,5 @@
 import { match } from 'path-to-regexp';
+import { ValidationError } from '../errors';
 import type { Permission } from './roles';
 
 /** Where a request came in: the machine API (`/jobs`, `/events`, `/dlq`, `/audit`) or Bull Board. */
@@ -36,7 +37,8 @@ const PERMISSION_RANK: Record<Permission, number> = { public: 0, readOwn: 1, rea
 /**
  * Compiles a table once. `lookup` returns the row for a request: of several matching rows
  * (`/api/queues/pause` and `/api/queues/:queueName/:jobId` can both match a path) the one
- * needing the most wins, so an ambiguity never lowers the bar. Undefined: no route.
+ * needing the most wins, so an ambiguity never lowers the bar. Undefined: no route. Throws
+ * `ValidationError` (400) for a matching path whose parameter is malformed percent-encoding.
  */
 export function compileRouteTable(table: RouteTable): { lookup(method: string, path: string): MatchedRoute | undefined } {
   const compiled: CompiledRule[] = table.map((rule) => ({
@@ -52,9 +54,10 @@ export function compileRouteTable(table: RouteTable): { lookup(method: string, p
         let found: ReturnType<CompiledRule['test']>;
         try {
           found = entry.test(path);
-        } catch {
-          // Malformed percent-encoding: no row matches; the router answers it with a 400 itself.
-          found = false;
+        } catch (caught) {
+          // The row matches but a parameter is malformed percent-encoding (`/jobs/q/%E0%A4%A`).
+          if (caught instanceof URIError) throw new ValidationError('malformed percent-encoding in the URL');
+          throw caught;
         }
         if (found === false) continue;
         if (best === undefined || PERMISSION_RANK[entry.rule.permission] > PERMISSION_RANK[best.rule.permission]) {
