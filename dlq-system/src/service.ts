@@ -1,10 +1,13 @@
+import type { Express } from 'express';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import {
   BULL_PREFIX,
   REDIS_ROLES,
   SERVICES,
+  accessOf,
   closeAll,
   connectRole,
+  createAccessMetrics,
   createCloser,
   createMetricsRegistry,
   redisChecks,
@@ -30,6 +33,8 @@ import { createApp } from './http/app';
 
 export interface DlqProcessor {
   url: string;
+  /** The express app (the route-table test walks its routes). */
+  app: Express;
   store: DlqStore;
   handler: DlqHandler;
   alerter: Alerter;
@@ -65,6 +70,8 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   }) as ConnectionOptions;
 
   const registry = createMetricsRegistry(SERVICES.dlq);
+  // The DLQ has no Bull Board: only ADMIN_USERS (and API keys) log in here.
+  const access = accessOf(config, undefined, master);
   const store = new DlqStore(master);
   const metrics = createDlqMetrics(registry, store);
   const alerter = new Alerter(
@@ -97,7 +104,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   });
   // The queue only adds delayed retries; the worker runs them through the handler: no cycle.
   const scheduler = new RetryQueue({ dlqQueueName: config.DLQ_QUEUE_NAME, connection: bullConnection });
-  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, logger });
+  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, audit: access.audit, logger });
   const retryWorker = new RetryWorker({ queueName: scheduler.queue.name, connection: bullConnection }, { handler, logger });
   const consumer = new DlqConsumer(
     {
@@ -143,20 +150,25 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     logger,
   );
   let server: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  let app: Express;
   try {
     await alerter.start();
     await tracker.start();
     retryWorker.start();
     consumer.start();
     retention.start();
-    const app = createApp({
+    app = createApp({
       logger,
       metrics: registry,
       checks: redisChecks(clients),
       store,
       handler,
       alerter,
-      apiKey: config.API_KEY,
+      credentials: access.credentials,
+      authenticator: access.authenticator,
+      accessMetrics: createAccessMetrics(registry),
+      audit: access.audit,
+      auditRoutes: access.auditRoutes,
       bodyLimit: config.HTTP_BODY_LIMIT,
       maxPageSize: config.DLQ_PAGE_MAX_LIMIT,
       stats: async () => ({
@@ -174,5 +186,5 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     throw caught;
   }
   logger.info({ url: server.url, maxRetries: config.DLQ_MAX_RETRIES, webhook: alerter.hasWebhook }, 'dlq processor listening');
-  return { url: server.url, store, handler, alerter, close };
+  return { url: server.url, app, store, handler, alerter, close };
 }

@@ -1,11 +1,15 @@
+import type { Express } from 'express';
 import { Queue } from 'bullmq';
 import {
   REDIS_ROLES,
   SERVICES,
   WORK_QUEUES,
   BULL_PREFIX,
+  accessOf,
   closeAll,
   connectRole,
+  createAccessMetrics,
+  hasUsers,
   createCloser,
   createDeadLetterSink,
   createEventPublisher,
@@ -21,6 +25,7 @@ import {
 import { concurrencyFor, jobLimitsOf, type QueueConfig } from './config';
 import { createBuiltInRegistry, loadCustomHandlers } from './core/create-registry';
 import { createJobRunner } from './core/job-runner';
+import { JobOwners } from './core/job-owners';
 import { createJobSubmitter } from './core/job-submitter';
 import { createLifecycleEvents } from './core/lifecycle-events';
 import { createQueueMetrics } from './core/queue-metrics';
@@ -32,6 +37,8 @@ import { jobBodySchemas } from './http/schemas';
 
 export interface QueueProcessor {
   url: string;
+  /** The express app (the route-table test walks its routes). */
+  app: Express;
   close(): Promise<void>;
 }
 
@@ -49,7 +56,9 @@ export function enabledWorkQueues(config: QueueConfig): WorkQueueName[] {
 export async function startQueueProcessor(config: QueueConfig, logger: Logger): Promise<QueueProcessor> {
   const queueRedis = connectRole(config, REDIS_ROLES.queue, 'producer', logger);
   const streamsRedis = connectRole(config, REDIS_ROLES.streams, 'producer', logger);
-  const clients = { [REDIS_ROLES.queue]: queueRedis, [REDIS_ROLES.streams]: streamsRedis };
+  // The master holds the audit log: an action that cannot be recorded there is refused.
+  const masterRedis = connectRole(config, REDIS_ROLES.master, 'producer', logger);
+  const clients = { [REDIS_ROLES.queue]: queueRedis, [REDIS_ROLES.streams]: streamsRedis, [REDIS_ROLES.master]: masterRedis };
   try {
     await waitForAll(clients, config.REDIS_CONNECT_TIMEOUT_MS);
   } catch (caught) {
@@ -89,6 +98,8 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     { queues: new Map(queues.map((queue) => [queue.name, queue])), registry, redis: queueRedis },
   );
   const metrics = createMetricsRegistry(SERVICES.queue);
+  const legacyAdmin = config.ADMIN_USER !== undefined && config.ADMIN_PASSWORD !== undefined ? { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD } : undefined;
+  const access = accessOf(config, legacyAdmin, masterRedis);
   const observer = createQueueMetrics(metrics, queues, queueCounts);
   const events = config.PUBLISH_EVENTS
     ? createLifecycleEvents({ progressIntervalMs: config.PROGRESS_EVENT_INTERVAL_MS }, { publisher, logger })
@@ -138,8 +149,12 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     publisher,
     workers: () => pool?.info() ?? [],
     queueEnabled: config.QUEUE_ENABLED,
-    apiKey: config.API_KEY,
-    admin: { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD },
+    credentials: access.credentials,
+    authenticator: access.authenticator,
+    accessMetrics: createAccessMetrics(metrics),
+    audit: access.audit,
+    auditRoutes: access.auditRoutes,
+    owners: new JobOwners(queueRedis),
     bodyLimit: config.HTTP_BODY_LIMIT,
     schemas: jobBodySchemas(jobLimitsOf(config)),
     maxDelayMs: config.JOB_MAX_DELAY_MS,
@@ -149,7 +164,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     exposeStacks: config.EXPOSE_STACKS,
   });
   const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
-  if (config.ADMIN_USER === undefined) logger.warn('Bull Board at /admin/queues is open: set ADMIN_USER and ADMIN_PASSWORD');
+  if (!hasUsers(access.credentials)) logger.warn('Bull Board at /admin/queues is open: set ADMIN_USERS (or ADMIN_USER and ADMIN_PASSWORD)');
   logger.info({ url: server.url, workers: workQueues }, 'queue processor listening');
   let unfinished = 0;
   const closeSteps = createCloser(
@@ -175,5 +190,5 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     await closeSteps();
     if (unfinished > 0) throw new Error(`grace period over: ${unfinished} active job(s) left to run again after restart`);
   };
-  return { url: server.url, close };
+  return { url: server.url, app, close };
 }

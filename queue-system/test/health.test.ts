@@ -6,7 +6,7 @@ import { startQueueProcessor } from '../src/service';
 
 describeServiceContract({
   service: SERVICES.queue,
-  roles: [REDIS_ROLES.queue, REDIS_ROLES.streams],
+  roles: [REDIS_ROLES.queue, REDIS_ROLES.streams, REDIS_ROLES.master],
   start: (env, logger) => startQueueProcessor(loadConfig(env), logger),
   main: fileURLToPath(new URL('../src/main.ts', import.meta.url)),
 });

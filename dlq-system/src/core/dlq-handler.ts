@@ -1,4 +1,4 @@
-import { NotFoundError, deadLetterEntrySchema, toError, type Logger, type ParsedDeadLetterEntry } from '@event-infra/shared';
+import { NotFoundError, deadLetterEntrySchema, toError, type AuditActor, type AuditLog, type AuditTarget, type AuditWrite, type Logger, type ParsedDeadLetterEntry } from '@event-infra/shared';
 import type { Alerter } from './alerter';
 import { classifyFailure } from './dlq-classifier';
 import type { DlqMetrics } from './dlq-metrics';
@@ -39,10 +39,18 @@ export interface DlqHandlerDeps {
   alerter: Alerter;
   metrics: DlqMetrics;
   scheduler: RetrySchedule;
+  /** Operators' actions are recorded here, in the same step as their transition. */
+  audit: AuditLog;
   logger: Logger;
 }
 
 const now = (): string => new Date().toISOString();
+
+/** Who asked for a manual retry, and what it is recorded against. */
+interface ManualAudit {
+  actor: AuditActor;
+  detail: AuditTarget;
+}
 
 /**
  * The DLQ's orchestrator: classifies each incoming failure, then moves its entry through the
@@ -161,26 +169,35 @@ export class DlqHandler {
     return true;
   }
 
-  /** `POST /dlq/:id/retry`: sends a parked entry back now. 404 unknown, 409 not parked (or another retry won). */
-  async manualRetry(entryId: string): Promise<StoredEntry> {
+  /**
+   * `POST /dlq/:id/retry`: sends a parked entry back now. 404 unknown, 409 not parked (or
+   * another retry won). `actor`'s audit record (`dlq.retry`, `via` a bulk redrive's filter)
+   * is written by the `startRetry` transition itself; a send that then fails adds a `failed` one.
+   */
+  async manualRetry(entryId: string, actor?: AuditActor, via?: AuditTarget['filter']): Promise<StoredEntry> {
     const found = await this.deps.store.read(entryId);
     if (found === undefined) throw new NotFoundError(`no DLQ entry ${entryId}`);
     if (found.state.status !== 'parked') {
       throw new EntryConflictError(entryId, 'startRetry', found.state);
     }
-    return this.sendBack(found, found.entry.retries + 1, 'manual');
+    const audit = actor === undefined ? undefined : { actor, detail: { entryId, ...(via !== undefined ? { filter: via } : {}) } };
+    return this.sendBack(found, found.entry.retries + 1, 'manual', audit);
   }
 
   /**
    * `POST /dlq/retry`: sends back up to `limit` parked entries matching `filter`, newest
    * first. One entry failing does not stop the others; each failure is reported.
    */
-  async retryMatching(filter: Omit<EntryFilter, 'status'>, limit: number): Promise<BulkRetryResult> {
+  async retryMatching(filter: Omit<EntryFilter, 'status'>, limit: number, actor?: AuditActor): Promise<BulkRetryResult> {
     const { items, total } = await this.deps.store.list({ ...filter, status: 'parked' }, 0, limit);
     const result: BulkRetryResult = { matched: total, retried: 0, ids: [], failed: [] };
+    const via = { ...filter, limit };
+    // The redrive itself (filter and count) is recorded before any entry moves; each entry's
+    // retry then carries its own record in its transition.
+    if (actor !== undefined) await this.deps.audit.append(actor, 'dlq.redrive', { filter: via, count: total }, 'attempted');
     for (const entry of items) {
       try {
-        await this.manualRetry(entry.id);
+        await this.manualRetry(entry.id, actor, actor === undefined ? undefined : via);
         result.retried += 1;
         result.ids.push(entry.id);
       } catch (caught) {
@@ -193,10 +210,10 @@ export class DlqHandler {
   }
 
   /** `DELETE /dlq/:id`: 404 unknown, 409 when another transition came first. */
-  async discard(entryId: string): Promise<void> {
+  async discard(entryId: string, actor?: AuditActor): Promise<void> {
     const found = await this.deps.store.read(entryId);
     if (found === undefined) throw new NotFoundError(`no DLQ entry ${entryId}`);
-    await this.machine.discard(found);
+    await this.machine.discard(found, actor === undefined ? undefined : this.deps.audit.prepare(actor, 'dlq.discard', { entryId }, 'ok'));
     if (found.entry.retriedTo?.kind === 'job') await this.deps.store.untrack(found.entry.retriedTo.queue, found.entry.retriedTo.jobId);
     this.logger.info({ entryId, status: found.state.status }, 'entry discarded');
   }
@@ -238,14 +255,14 @@ export class DlqHandler {
   }
 
   /** Sends `found` back: `startRetry` first (the one transition concurrent callers race for), then the send. */
-  private async sendBack(found: VersionedEntry, retry: number, mode: 'auto' | 'manual'): Promise<StoredEntry> {
+  private async sendBack(found: VersionedEntry, retry: number, mode: 'auto' | 'manual', audit?: ManualAudit): Promise<StoredEntry> {
     this.deps.sender.assertRetryable(found.entry);
     const token = found.state.token;
     const next: StoredEntry = { ...found.entry, status: 'retried', retries: retry, retriedAt: now() };
     next.updatedAt = next.retriedAt!;
     delete next.nextRetryAt;
     next.retriedTo = this.deps.sender.plannedTarget(next, retry, token);
-    const retried = await this.machine.apply('startRetry', found.state, next);
+    const retried = await this.machine.apply('startRetry', found.state, next, undefined, audit && this.auditWrite(audit, 'ok'));
     // Tracked before sending: the retried job may complete before the send returns.
     if (next.retriedTo.kind === 'job') await this.deps.store.track(next.retriedTo.queue, next.retriedTo.jobId, next.id);
     else if (next.origin.kind === 'event') await this.deps.store.noteEventGroup(next.origin.group);
@@ -253,7 +270,7 @@ export class DlqHandler {
     try {
       target = await this.deps.sender.send(next, retry, retried.state.token);
     } catch (caught) {
-      await this.unsend(retried, found, toError(caught), mode);
+      await this.unsend(retried, found, toError(caught), mode, audit);
       // A taken retry id parks the entry (alerted): nothing for the scheduler to try again.
       if (caught instanceof RetryIdTakenError && mode === 'auto') return { ...found.entry, status: 'parked', parkReason: 'retry_id_taken' };
       throw caught;
@@ -271,28 +288,32 @@ export class DlqHandler {
   }
 
   /** The send failed: the entry goes back to where it was (parked if the retry id was taken). */
-  private async unsend(retried: VersionedEntry, before: VersionedEntry, err: Error, mode: 'auto' | 'manual'): Promise<void> {
+  private auditWrite(audit: ManualAudit, outcome: 'ok' | 'failed', error?: string): AuditWrite {
+    return this.deps.audit.prepare(audit.actor, 'dlq.retry', audit.detail, outcome, error === undefined ? undefined : { status: 502, error });
+  }
+
+  private async unsend(retried: VersionedEntry, before: VersionedEntry, err: Error, mode: 'auto' | 'manual', audit?: ManualAudit): Promise<void> {
     const target = retried.entry.retriedTo;
     if (target?.kind === 'job') await this.deps.store.untrack(target.queue, target.jobId);
     const restored: StoredEntry = { ...before.entry, updatedAt: now() };
     if (err instanceof RetryIdTakenError) {
       this.logger.error({ entryId: restored.id, err }, 'retry job id already taken: entry stays parked');
-      await this.park('sendFailed', retried.state, { ...restored, retries: retried.entry.retries }, 'retry_id_taken');
+      await this.park('sendFailed', retried.state, { ...restored, retries: retried.entry.retries }, 'retry_id_taken', audit && this.auditWrite(audit, 'failed', 'retry_id_taken'));
       return;
     }
     this.logger.warn({ entryId: restored.id, err, mode }, 'sending back failed');
     restored.status = before.state.status === 'parked' ? 'parked' : 'scheduled';
-    await this.machine.apply('sendFailed', retried.state, restored);
+    await this.machine.apply('sendFailed', retried.state, restored, undefined, audit && this.auditWrite(audit, 'failed', 'send_failed'));
   }
 
-  private async park(transition: TransitionName, from: VersionedEntry['state'] | undefined, entry: StoredEntry, parkReason: ParkReason): Promise<void> {
+  private async park(transition: TransitionName, from: VersionedEntry['state'] | undefined, entry: StoredEntry, parkReason: ParkReason, audit?: AuditWrite): Promise<void> {
     entry.status = 'parked';
     entry.parkedAt = now();
     entry.updatedAt = entry.parkedAt;
     entry.parkReason = parkReason;
     delete entry.nextRetryAt;
     const alert = this.deps.alerter.bucketOf(entry);
-    await this.machine.apply(transition, from, entry, alert);
+    await this.machine.apply(transition, from, entry, alert, audit);
     this.deps.alerter.parked(alert.key);
     this.deps.metrics.parked.inc({ origin: entry.originName, classification: entry.classification, reason: parkReason });
     this.logger.error(

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { AUDIT_STREAM, AuditUnavailableError, type AuditWrite } from '@event-infra/shared';
 import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeys, type EntryKind, type EntryState, type EntryStatus, type StoredEntry } from './stored-entry';
 import type { FailureClass } from './dlq-classifier';
 import { LuaScript } from './lua-script';
 
-const TRANSITION = new LuaScript('entry-transition-16.lua');
+const TRANSITION = new LuaScript('entry-transition-17.lua');
 
 /** The state machine's record of one entry (kept beside the entry, never in API answers). */
 export interface EntryStateRecord {
@@ -27,6 +28,8 @@ export interface StoredTransition {
   counters?: readonly CounterName[];
   /** Parks only: the alert bucket the entry joins in the same step (`Alerter.bucketOf`). */
   alert?: AlertBucketWrite | undefined;
+  /** An operator's action: its audit record, appended in the same step (before any other write). */
+  audit?: AuditWrite | undefined;
 }
 
 /** What a park adds to its origin's alert bucket. */
@@ -90,10 +93,11 @@ export class DlqStore {
   }
 
   /**
-   * Applies one transition atomically (`entry-transition-16.lua`): the entry must be in one of
+   * Applies one transition atomically (`entry-transition-17.lua`): the entry must be in one of
    * `from` at `expectedVersion`. Writes `entry` (with `status` `to`) and its indexes, or
    * removes it (`discarded`, `purged`), and increments `counters`. Resolves with the conflict
-   * (current status and version) instead when the check fails.
+   * (current status and version) instead when the check fails; throws `AuditUnavailableError`
+   * (nothing written) when `audit` is given and cannot be appended.
    */
   async transition(change: StoredTransition): Promise<{ ok: true; version: number } | { ok: false; status: EntryState; version: number }> {
     const { id, entry } = change;
@@ -110,6 +114,7 @@ export class DlqStore {
       dlqKeys.alertBucket(change.alert?.key ?? ''),
       dlqKeys.alertBucketIds(change.alert?.key ?? ''),
       dlqKeys.alertBuckets(),
+      change.audit?.key ?? AUDIT_STREAM,
     ];
     const args = [
       id,
@@ -128,8 +133,11 @@ export class DlqStore {
       change.alert?.lastError ?? '',
       change.alert?.lastReason ?? '',
       change.alert?.idLimit ?? 1,
+      change.audit === undefined ? '' : JSON.stringify(change.audit.fields),
+      change.audit?.minId ?? 0,
     ];
     const reply = (await TRANSITION.run(this.redis, keys, args)) as [number, string, string];
+    if (reply[0] === -1) throw new AuditUnavailableError(new Error(reply[1]));
     return reply[0] === 1 ? { ok: true, version: Number(reply[2]) } : { ok: false, status: reply[1] as EntryState, version: Number(reply[2]) };
   }
 

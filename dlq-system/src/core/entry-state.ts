@@ -1,10 +1,10 @@
-import { AppError, newRetryToken } from '@event-infra/shared';
+import { AppError, newRetryToken, type AuditWrite } from '@event-infra/shared';
 import type { AlertBucketWrite, CounterName, DlqStore, EntryStateRecord } from './dlq-store';
 import type { EntryState, EntryStatus, StoredEntry } from './stored-entry';
 
 /**
  * The DLQ entry as a state machine: its states and the only legal transitions. Every
- * transition is one atomic step in Redis (`entry-transition-16.lua`) that checks the current
+ * transition is one atomic step in Redis (`entry-transition-17.lua`) that checks the current
  * state and version: of concurrent callers one wins, the others get a 409 `conflict` naming
  * the current state. Orchestrators (the handler) decide when to move an entry; this module
  * decides whether it may.
@@ -74,9 +74,9 @@ export class EntryStateMachine {
    * Applies `name` to the entry read at `from` (undefined for `receive`): `next` is the entry
    * after it, its `status` one of the transition's targets. Resolves with the new version and
    * retry token; throws `EntryConflictError` when another transition came first. A park
-   * joins `alert`'s bucket in the same step.
+   * joins `alert`'s bucket in the same step; an operator's transition appends `audit` in it.
    */
-  async apply(name: TransitionName, from: EntryStateRecord | undefined, next: StoredEntry, alert?: AlertBucketWrite): Promise<VersionedEntry> {
+  async apply(name: TransitionName, from: EntryStateRecord | undefined, next: StoredEntry, alert?: AlertBucketWrite, audit?: AuditWrite): Promise<VersionedEntry> {
     const rule = TRANSITIONS[name];
     if (!(rule.to as readonly string[]).includes(next.status)) throw new Error(`${name} cannot lead to ${next.status}`);
     const version = from?.version ?? 0;
@@ -95,13 +95,14 @@ export class EntryStateMachine {
       token: token === '' ? '-' : token,
       counters,
       alert,
+      audit,
     });
     if (!result.ok) throw new EntryConflictError(next.id, name, result);
     return { entry: next, state: { status: next.status, version: result.version, token } };
   }
 
   /** `discard`: the entry is removed (its state record stays `discarded`, so late reports about it are ignored). */
-  async discard(current: VersionedEntry): Promise<void> {
+  async discard(current: VersionedEntry, audit?: AuditWrite): Promise<void> {
     const result = await this.store.transition({
       id: current.entry.id,
       entry: current.entry,
@@ -110,6 +111,7 @@ export class EntryStateMachine {
       expectedVersion: current.state.version,
       token: '-',
       counters: ['deleted'],
+      audit,
     });
     if (!result.ok) throw new EntryConflictError(current.entry.id, 'discard', result);
   }

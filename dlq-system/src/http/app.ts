@@ -1,6 +1,21 @@
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
-import { SERVICES, asyncHandler, createServiceApp, finishServiceApp, type HealthCheck, type Logger } from '@event-infra/shared';
+import {
+  SERVICES,
+  accessControl,
+  asyncHandler,
+  auditRoutes,
+  createServiceApp,
+  finishServiceApp,
+  type AccessMetrics,
+  type AuditLog,
+  type AuditRoutesOptions,
+  type Authenticator,
+  type CredentialSet,
+  type HealthCheck,
+  type Logger,
+} from '@event-infra/shared';
+import { DLQ_ROUTE_TABLE } from './route-table';
 import { dlqRoutes, type DlqRoutesDeps } from './routes/dlq';
 
 export interface AppDeps extends DlqRoutesDeps {
@@ -8,11 +23,18 @@ export interface AppDeps extends DlqRoutesDeps {
   metrics: Registry;
   checks: Record<string, HealthCheck>;
   stats: () => Promise<Record<string, unknown>>;
+  credentials: CredentialSet;
+  authenticator: Authenticator;
+  accessMetrics: AccessMetrics;
+  audit: AuditLog;
+  auditRoutes: AuditRoutesOptions;
 }
 
-/** The DLQ processor's HTTP app: `/health`, `/metrics`, `/stats`, and the recovery API under `/dlq`. */
+/** The DLQ processor's HTTP app: `/health`, `/metrics`, `/stats`, the recovery API under `/dlq`, and `/audit`. */
 export function createApp(deps: AppDeps): Express {
   const app = createServiceApp({ service: SERVICES.dlq, logger: deps.logger, checks: deps.checks, metrics: deps.metrics });
+  // Before every route: the route table decides who may call what (route-table.ts).
+  app.use(accessControl({ table: DLQ_ROUTE_TABLE, authenticator: deps.authenticator, credentials: deps.credentials, metrics: deps.accessMetrics }));
   app.get(
     '/stats',
     asyncHandler(async (_req, res) => {
@@ -20,5 +42,6 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use('/dlq', dlqRoutes(deps));
+  app.use('/audit', auditRoutes(deps.audit, deps.auditRoutes));
   return finishServiceApp(app, deps.logger);
 }

@@ -106,3 +106,11 @@ export const TRIGGER_JOB_ID_PREFIX = 'evt';
 export function dlqHandledKey(group: string): string {
   return `${MASTER_PREFIX}:dlq-handled:${group}`;
 }
+
+/** The audit log: one Redis stream on the master, every action of a principal (README "Audit log"). */
+export const AUDIT_STREAM = masterKey('audit');
+
+/** Queue Redis: who submitted a job, for a `publisher` reading its own submissions (expires). */
+export function jobOwnerKey(queue: string, jobId: string): string {
+  return `${MASTER_PREFIX}:job-owner:${queue}:${jobId}`;
+}

@@ -5,3 +5,5 @@ export * from './helpers';
 export * from './event-samples';
 export * from './service-contract';
 export * from './requirements';
+export * from './express-routes';
+export * from './principals';

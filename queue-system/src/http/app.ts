@@ -1,21 +1,28 @@
 import type { Queue } from 'bullmq';
-import type { Express } from 'express';
+import { Router, type Express } from 'express';
 import type { Registry } from 'prom-client';
 import {
   SERVICES,
   createServiceApp,
   finishServiceApp,
+  accessControl,
+  auditRoutes,
   jsonBody,
-  requireBasicAuth,
-  requireBearer,
+  type AccessMetrics,
+  type AuditLog,
+  type AuditRoutesOptions,
+  type Authenticator,
+  type CredentialSet,
   type EventPublisher,
   type HealthCheck,
   type Logger,
 } from '@event-infra/shared';
+import type { JobOwners } from '../core/job-owners';
 import type { JobSubmitter } from '../core/job-submitter';
 import type { WorkerInfo } from '../core/worker-pool';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
 import type { QueueResolver } from './queue-resolver';
+import { QUEUE_ROUTE_TABLE } from './route-table';
 import type { JobBodySchemas } from './schemas';
 import { eventRoutes } from './routes/events';
 import { jobRoutes } from './routes/jobs';
@@ -32,8 +39,13 @@ export interface AppDeps {
   publisher: EventPublisher;
   workers: () => WorkerInfo[];
   queueEnabled: boolean;
-  apiKey: string | undefined;
-  admin: { user: string | undefined; password: string | undefined };
+  /** API keys and users (with the old single `API_KEY` / `ADMIN_USER` as admins). */
+  credentials: CredentialSet;
+  authenticator: Authenticator;
+  accessMetrics: AccessMetrics;
+  audit: AuditLog;
+  auditRoutes: AuditRoutesOptions;
+  owners: JobOwners;
   /** `HTTP_BODY_LIMIT`, e.g. `1mb`. */
   bodyLimit: string;
   /** The bounded job body schemas (API and Bull Board). */
@@ -53,20 +65,28 @@ export interface AppDeps {
 /** The queue processor's HTTP app, not listening. */
 export function createApp(deps: AppDeps): Express {
   const app = createServiceApp({ service: SERVICES.queue, logger: deps.logger, checks: deps.checks, metrics: deps.metrics });
+  // Before every route: the route table decides who may call what (route-table.ts).
+  app.use(accessControl({ table: QUEUE_ROUTE_TABLE, authenticator: deps.authenticator, credentials: deps.credentials, metrics: deps.accessMetrics }));
   app.use('/stats', statsRoutes({ queues: deps.queues, workers: deps.workers, queueEnabled: deps.queueEnabled }));
-  const auth = requireBearer(deps.apiKey);
-  const body = jsonBody(deps.bodyLimit);
-  app.use('/jobs', auth, ...body, jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue, schemas: deps.schemas, exposeStacks: deps.exposeStacks }));
-  app.use('/events', auth, ...body, eventRoutes({ publisher: deps.publisher, source: deps.eventsSource }));
+  // Body parsers inside a router (not path-mounted on the app): every path-mounted layer of the
+  // app is then a route or a router, which the route-table test walks.
+  const withBody = (router: Router): Router => Router().use(...jsonBody(deps.bodyLimit), router);
+  app.use('/audit', auditRoutes(deps.audit, deps.auditRoutes));
+  app.use(
+    '/jobs',
+    withBody(jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue, schemas: deps.schemas, exposeStacks: deps.exposeStacks, audit: deps.audit, owners: deps.owners })),
+  );
+  app.use('/events', withBody(eventRoutes({ publisher: deps.publisher, source: deps.eventsSource, audit: deps.audit })));
   app.use(
     BULL_BOARD_PATH,
-    requireBasicAuth(deps.admin.user, deps.admin.password, 'Bull Board'), bullBoardRouter({
+    bullBoardRouter({
       queues: deps.queues,
       deadLetterQueue: deps.deadLetterQueue,
       readOnly: deps.adminReadOnly,
       schemas: deps.schemas,
       maxDelayMs: deps.maxDelayMs,
       bodyLimit: deps.bodyLimit,
+      audit: deps.audit,
     }),
   );
   return finishServiceApp(app, deps.logger);

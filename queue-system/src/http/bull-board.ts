@@ -1,15 +1,16 @@
 import type { Queue } from 'bullmq';
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { AppError, jsonBody } from '@event-infra/shared';
+import { AppError, jsonBody, roleAllows, type AuditLog } from '@event-infra/shared';
+import { boardAudit } from './board-audit';
+import { BULL_BOARD_PATH } from './board-path';
 import { parseBody } from './parse-body';
 import type { JobBodySchemas } from './schemas';
 
-/** Base path of Bull Board. */
-export const BULL_BOARD_PATH = '/admin/queues';
+export { BULL_BOARD_PATH } from './board-path';
 
 export interface BullBoardOptions {
   /** All four queues. */
@@ -24,6 +25,8 @@ export interface BullBoardOptions {
   maxDelayMs: number;
   /** `HTTP_BODY_LIMIT`. */
   bodyLimit: string;
+  /** Where every board write is recorded before it runs. */
+  audit: AuditLog;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -100,19 +103,38 @@ function boardGuard(options: BullBoardOptions): RequestHandler[] {
   return [refuse, ...body, validate];
 }
 
-/** The Bull Board router over `options.queues` (mount it at `BULL_BOARD_PATH`, behind basic auth). */
-export function bullBoardRouter(options: BullBoardOptions): Router {
+function createBoard(options: BullBoardOptions, readOnly: boolean): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
   createBullBoard({
-    queues: options.queues.map(
-      (queue) => new BullMQAdapter(queue, { readOnlyMode: options.readOnly || queue.name === options.deadLetterQueue }),
-    ),
+    queues: options.queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: readOnly || queue.name === options.deadLetterQueue })),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Queue processor' } },
   });
+  return serverAdapter.getRouter() as Router;
+}
+
+/**
+ * The Bull Board router over `options.queues` (mount it at `BULL_BOARD_PATH`, behind the
+ * access check). Two boards share the path: a read-only one (no action buttons) for
+ * principals without `operate`, or for everyone while `ADMIN_READONLY` is on, and a writable
+ * one for operators and admins; the access check and the guard decide at the server anyway.
+ */
+export function bullBoardRouter(options: BullBoardOptions): Router {
+  const readOnlyBoard = createBoard(options, true);
+  const writableBoard = options.readOnly ? readOnlyBoard : createBoard(options, false);
   const router = Router();
   router.use(boardGuard(options));
-  router.use(serverAdapter.getRouter() as Router);
+  router.use(boardAudit(options.audit, options.queues));
+  const isWritable = (req: Request): boolean => !options.readOnly && req.principal !== undefined && roleAllows(req.principal.role, 'operate');
+  // Each board in its own router behind a gate (`next('router')` passes to the other), so both
+  // stay in the router stack where the route-table test walks them.
+  if (writableBoard !== readOnlyBoard) {
+    const writable = Router();
+    writable.use((req, _res, next) => next(isWritable(req) ? undefined : 'router'));
+    writable.use(writableBoard);
+    router.use(writable);
+  }
+  router.use(readOnlyBoard);
   return router;
 }

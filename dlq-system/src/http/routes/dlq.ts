@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import type { z } from 'zod';
-import { NotFoundError, ValidationError, asyncHandler, jsonBody, requireBearer } from '@event-infra/shared';
+import { NotFoundError, ValidationError, asyncHandler, auditActorOf, jsonBody } from '@event-infra/shared';
 import type { Alerter } from '../../core/alerter';
 import type { DlqHandler } from '../../core/dlq-handler';
 import type { DlqStore, EntryFilter } from '../../core/dlq-store';
@@ -11,8 +11,6 @@ export interface DlqRoutesDeps {
   store: DlqStore;
   handler: DlqHandler;
   alerter: Alerter;
-  /** `API_KEY`: Bearer token required on every `/dlq` route when set. */
-  apiKey: string | undefined;
   /** `HTTP_BODY_LIMIT`. */
   bodyLimit: string;
   /** `DLQ_PAGE_MAX_LIMIT`: largest `limit` of a `GET /dlq` page. */
@@ -44,7 +42,6 @@ function filterOf(input: { origin?: string | undefined; kind?: EntryFilter['kind
 /** The manual recovery API, mounted at `/dlq`. */
 export function dlqRoutes(deps: DlqRoutesDeps): Router {
   const router = Router();
-  router.use(requireBearer(deps.apiKey));
 
   // Summaries only (no payload, stack or history): those are for `GET /dlq/:id`.
   router.get(
@@ -82,7 +79,7 @@ export function dlqRoutes(deps: DlqRoutesDeps): Router {
     ...jsonBody(deps.bodyLimit),
     asyncHandler(async (req, res) => {
       const body = parse(bulkRetrySchema, req.body, 'body');
-      res.json(await deps.handler.retryMatching({ ...filterOf(body), ...timeBounds(body) }, body.limit));
+      res.json(await deps.handler.retryMatching({ ...filterOf(body), ...timeBounds(body) }, body.limit, auditActorOf(req)));
     }),
   );
 
@@ -99,7 +96,7 @@ export function dlqRoutes(deps: DlqRoutesDeps): Router {
   router.post(
     '/:id/retry',
     asyncHandler(async (req, res) => {
-      const entry = await deps.handler.manualRetry(entryId(req));
+      const entry = await deps.handler.manualRetry(entryId(req), auditActorOf(req));
       res.status(202).json({ id: entry.id, status: entry.status, retries: entry.retries, retriedTo: entry.retriedTo });
     }),
   );
@@ -108,7 +105,7 @@ export function dlqRoutes(deps: DlqRoutesDeps): Router {
     '/:id',
     asyncHandler(async (req, res) => {
       const id = entryId(req);
-      await deps.handler.discard(id);
+      await deps.handler.discard(id, auditActorOf(req));
       res.json({ id, deleted: true });
     }),
   );

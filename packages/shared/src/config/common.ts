@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STREAM_DEFAULTS, QUEUES } from '../names';
+import { credentialList } from '../access/credentials';
 import { bool, csv, logLevel, nonNegativeInt, optionalSecret, positiveInt, port, redisUrl } from './fragments';
 
 /**
@@ -33,8 +34,30 @@ export const commonEnvShape = {
   /** Base of the exponential backoff, in milliseconds. */
   RETRY_DELAY: nonNegativeInt.default(60_000),
 
-  /** Bearer token for `/jobs`, `/events` and `/dlq` routes; unset means open. */
+  /** Bearer token for `/jobs`, `/events` and `/dlq` routes; unset means open. One admin principal named `api-key`. */
   API_KEY: optionalSecret,
+  /** API keys with roles: `name:role:scrypt-hash,…` (hash from `npm run hash-secret`); any set closes the API surface. */
+  API_KEYS: credentialList,
+  /** Users with roles (Basic auth, Bull Board and the API): `name:role:scrypt-hash,…`. */
+  ADMIN_USERS: credentialList,
+  /** Verified credentials remembered, so only a key's first request pays scrypt. */
+  AUTH_CACHE_MAX_ENTRIES: positiveInt.max(1_000_000).default(1000),
+  /** How long a verified credential is remembered, ms. */
+  AUTH_CACHE_TTL_MS: positiveInt.max(86_400_000).default(300_000),
+  /** Failed logins one address may have in a burst before its attempts wait. */
+  AUTH_FAILURE_BURST: positiveInt.max(10_000).default(10),
+  /** Tokens per second an address earns back after failed logins. */
+  AUTH_FAILURE_REFILL_PER_SEC: positiveInt.max(10_000).default(1),
+  /** Longest wait of an attempt from an address whose failures used up its burst, ms (then it is checked). */
+  AUTH_FAILURE_MAX_DELAY_MS: nonNegativeInt.max(60_000).default(5_000),
+  /** Audit records older than this are trimmed from the audit stream, days. */
+  AUDIT_RETENTION_DAYS: positiveInt.max(36_500).default(90),
+  /** Largest `limit` of one `GET /audit` page. */
+  AUDIT_PAGE_MAX_LIMIT: positiveInt.max(10_000).default(500),
+  /** Records one `GET /audit` request reads at most while filtering (then it answers a cursor). */
+  AUDIT_SCAN_MAX: positiveInt.max(1_000_000).default(10_000),
+  /** Records one `GET /audit/export` answers at most. */
+  AUDIT_EXPORT_MAX: positiveInt.max(10_000_000).default(100_000),
   /** Maximum accepted JSON body, e.g. `1mb`, `512kb`. */
   HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'must be a size like 1mb or 512kb').default('1mb'),
   /** Time a client has to send the complete request headers, ms (slow-header clients are cut). */

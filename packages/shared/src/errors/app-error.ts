@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'forbidden_queue',
   'conflict',
   'unauthorized',
+  'forbidden',
   'payload_too_large',
   'unavailable',
   'internal',

@@ -10,6 +10,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   unauthorized: 401,
   forbidden_queue: 403,
+  forbidden: 403,
   not_found: 404,
   unknown_queue: 404,
   conflict: 409,

@@ -17,6 +17,8 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** Child logger carrying the request id. */
     log: Logger;
+    /** `X-Request-Id` as given (word characters, 1-64) or a new UUID. */
+    requestId: string;
   }
 }
 
@@ -33,6 +35,7 @@ export function createServiceApp(deps: ServiceAppDeps): Express {
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && /^[\w.-]{1,64}$/.test(header) ? header : randomUUID();
     res.setHeader('X-Request-Id', requestId);
+    req.requestId = requestId;
     req.log = httpLogger.child({ requestId });
     const started = process.hrtime.bigint();
     res.on('finish', () => {

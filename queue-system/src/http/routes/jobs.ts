@@ -1,5 +1,7 @@
 import { Router } from 'express';
-import { NotFoundError, asyncHandler } from '@event-infra/shared';
+import type { Request } from 'express';
+import { ANONYMOUS, NotFoundError, asyncHandler, auditAttempt, roleAllows, type AuditLog } from '@event-infra/shared';
+import type { JobOwners } from '../../core/job-owners';
 import type { JobSubmitter } from '../../core/job-submitter';
 import { toJobView } from '../../core/job-view';
 import { parseBody } from '../parse-body';
@@ -13,7 +15,14 @@ export interface JobRoutesDeps {
   schemas: JobBodySchemas;
   /** `EXPOSE_STACKS`: stack traces in job answers (default off). */
   exposeStacks: boolean;
+  audit: AuditLog;
+  owners: JobOwners;
 }
+
+/** Submissions by people are audited; services' (API keys) are not: they are the traffic itself. */
+const isHuman = (req: Request): boolean => req.principal?.kind === 'human';
+/** A principal that may read only its own jobs gets an owner record for what it submits. */
+const readsOwnOnly = (req: Request): boolean => !roleAllows((req.principal ?? ANONYMOUS).role, 'read');
 
 /** `/jobs/:queue`, `/jobs/:queue/bulk`, `/jobs/:queue/:id` (mounted under `/jobs`). */
 export function jobRoutes(deps: JobRoutesDeps): Router {
@@ -24,8 +33,10 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req);
       const submission = parseBody(deps.schemas.submission, req.body, 'job');
+      if (isHuman(req)) await auditAttempt(req, deps.audit, 'job.submit', { queue, ...(submission.opts?.jobId !== undefined ? { jobId: submission.opts.jobId } : {}) });
       const { job, created } = await deps.jobs.add(queue, submission);
       const id = String(job.id);
+      if (created && readsOwnOnly(req)) await deps.owners.set(queue, [id], req.principal!.name);
       res.setHeader('Location', `/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`);
       res.status(created ? 201 : 200).json({ id, queue, name: job.name, ...(created ? {} : { existing: true }) });
     }),
@@ -36,7 +47,11 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req);
       const { jobs } = parseBody(deps.schemas.bulk, req.body, 'bulk request');
+      if (isHuman(req)) await auditAttempt(req, deps.audit, 'job.submit-bulk', { queue, count: jobs.length });
       const added = await deps.jobs.addBulk(queue, jobs);
+      if (readsOwnOnly(req)) {
+        await deps.owners.set(queue, added.filter((entry) => entry.created).map((entry) => String(entry.job.id)), req.principal!.name);
+      }
       res.status(201).json({
         jobs: added.map(({ job, created }) => ({ id: String(job.id), queue, name: job.name, ...(created ? {} : { existing: true }) })),
       });
@@ -48,6 +63,8 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req, { readOnly: true });
       const id = String(req.params.id);
+      // Someone else's job is "not found" to a principal that reads only its own: no existence leak.
+      if (readsOwnOnly(req) && (await deps.owners.get(queue, id)) !== req.principal?.name) throw new NotFoundError(`no job ${id} in ${queue}`);
       // State first, then the hash: a job seen "completed" then carries its return value
       // (the other order can pair a pre-completion hash with the new state).
       const state = await deps.jobs.state(queue, id);
@@ -63,6 +80,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req);
       const id = String(req.params.id);
+      await auditAttempt(req, deps.audit, 'job.cancel', { queue, jobId: id });
       const result = await deps.jobs.cancel(queue, id);
       if (!result) throw new NotFoundError(`no job ${id} in ${queue}`);
       res.json({ id, queue, previousState: result.state, result: result.outcome });

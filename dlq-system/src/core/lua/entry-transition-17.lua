@@ -3,6 +3,9 @@ One transition of one DLQ entry, applied atomically (see entry-state.ts for the 
 Checks that the entry is in one of the allowed states at the expected version, then writes
 the entry, its indexes, its state record and the counters, or removes it (discard, purge);
 a park also adds the entry to its origin's alert bucket (see alerter.ts), in the same step.
+An operator's transition appends its audit record to the audit stream first, before any
+other write: if that XADD fails the script returns with nothing changed (Redis does not
+roll back earlier writes of a script, so the order matters).
 
 KEYS[1]  entry JSON                      (dlqKeys.entry(id))
 KEYS[2]  state hash: id -> "status|version|token"   (dlqKeys.state())
@@ -14,6 +17,7 @@ KEYS[10] index: status scheduled         KEYS[11] index: status retried
 KEYS[12] index: status recovered         KEYS[13] index: status parked
 KEYS[14] alert bucket of the entry's origin (hash)      KEYS[15] its entry ids (list)
 KEYS[16] set of alert bucket names
+KEYS[17] audit stream (AUDIT_STREAM)
 
 ARGV[1]  entry id
 ARGV[2]  expected version (0: the entry must not exist yet)
@@ -28,8 +32,11 @@ ARGV[10] counters to increment by 1, space-separated (may be empty)
 ARGV[11] alert bucket name ("" raises no alert; only used when the new status is parked)
 ARGV[12] now, ms    ARGV[13] kind    ARGV[14] last error    ARGV[15] park reason
 ARGV[16] entry ids kept per bucket
+ARGV[17] audit record fields as a JSON array [name, value, ...] ("" writes no record)
+ARGV[18] audit retention bound: XADD MINID ~ this (ms)
 
-Returns {1, new status, new version} or, on conflict, {0, current status, current version}.
+Returns {1, new status, new version}, on conflict {0, current status, current version}, or
+{-1, error, current version} when the audit record could not be appended (nothing written).
 ]]
 local id = ARGV[1]
 local status, version, token = 'new', 0, ''
@@ -44,6 +51,10 @@ for name in string.gmatch(ARGV[3], '%S+') do
 end
 if not allowed or version ~= tonumber(ARGV[2]) then
   return {0, status, tostring(version)}
+end
+if ARGV[17] ~= '' then
+  local added = redis.pcall('XADD', KEYS[17], 'MINID', '~', ARGV[18], '*', unpack(cjson.decode(ARGV[17])))
+  if type(added) == 'table' and added.err then return {-1, added.err, tostring(version)} end
 end
 local next_version = version + 1
 local to = ARGV[4]

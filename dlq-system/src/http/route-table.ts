@@ -1,0 +1,13 @@
+import { AUDIT_ROUTES, PROBE_ROUTES, type RouteTable } from '@event-infra/shared';
+
+/** Every route of the DLQ processor (port 8011) and the permission it needs. */
+export const DLQ_ROUTE_TABLE: RouteTable = [
+  ...PROBE_ROUTES,
+  ...AUDIT_ROUTES,
+  { method: 'GET', path: '/dlq', permission: 'read', surface: 'api' },
+  { method: 'GET', path: '/dlq/alerts', permission: 'read', surface: 'api' },
+  { method: 'GET', path: '/dlq/:id', permission: 'read', surface: 'api' },
+  { method: 'POST', path: '/dlq/retry', permission: 'operate', surface: 'api', action: 'dlq.redrive' },
+  { method: 'POST', path: '/dlq/:id/retry', permission: 'operate', surface: 'api', action: 'dlq.retry' },
+  { method: 'DELETE', path: '/dlq/:id', permission: 'administer', surface: 'api', action: 'dlq.discard' },
+];

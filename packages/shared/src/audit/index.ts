@@ -1,0 +1,3 @@
+export * from './audit-record';
+export * from './audit-log';
+export * from './audit-http';
