@@ -57,6 +57,8 @@ export function engineOptions(config: EventConfig, consumerBaseName: string) {
       maxLenApprox: config.STREAM_MAXLEN_APPROX,
       alertRatio: config.EVENT_CAP_ALERT_RATIO,
       pendingAlertAgeMs: config.EVENT_PENDING_ALERT_AGE_MS,
+      retentionMs: config.STREAM_RETENTION_MS,
+      retentionMaxLen: config.STREAM_RETENTION_MAXLEN,
     },
     maxEntryBytes: config.EVENT_MAX_ENTRY_BYTES,
     service: SERVICES.event,
