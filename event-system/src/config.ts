@@ -55,6 +55,18 @@ export const eventConfigSchema = z
     STREAM_RETENTION_MS: nonNegativeInt.max(365 * 86_400_000).default(0),
     /** At most this many newest entries are kept once acknowledged; 0: no length limit. Max 100,000,000. */
     STREAM_RETENTION_MAXLEN: nonNegativeInt.max(100_000_000).default(0),
+    /** A replay task whose runner has not written for this long is taken over by another, ms. */
+    REPLAY_LEASE_MS: positiveInt.min(100).max(3_600_000).default(30_000),
+    /** How often a processor looks for replay tasks to run, ms. */
+    REPLAY_POLL_MS: positiveInt.max(600_000).default(1_000),
+    /** Entries a replay reads and checkpoints at once (fewer when its rate is low). */
+    REPLAY_BATCH_SIZE: positiveInt.max(10_000).default(100),
+    /** Most replays to the handlers running at once (a new one beyond gets 409). */
+    REPLAY_MAX_RUNNING: positiveInt.max(100).default(4),
+    /** Largest `ratePerSec` a replay request may ask for. */
+    REPLAY_MAX_RATE: positiveInt.max(1_000_000).default(10_000),
+    /** How long a finished replay task stays readable, ms. */
+    REPLAY_KEEP_MS: positiveInt.max(365 * 86_400_000).default(7 * 86_400_000),
     /** Alert when the stream length reaches this share of STREAM_MAXLEN_APPROX. */
     EVENT_CAP_ALERT_RATIO: ratio.default(0.8),
     /** Alert when the oldest entry pending in any group is older than this, ms; 0 disables the alert (the gauge stays). */

@@ -19,6 +19,9 @@ import { defaultConsumerName } from './core/consumer-name';
 import { createEventEngine, type EventEngine } from './core/event-engine';
 import { createFanOutHandler } from './core/fan-out';
 import { Router } from './core/router';
+import { ReplayPlanner } from './core/replay/replay-planner';
+import { ReplayRunner } from './core/replay/replay-runner';
+import { ReplayTaskStore } from './core/replay/replay-task';
 import { createTriggerHandler, loadTriggersFile } from './core/triggers';
 import { createApp } from './http/app';
 
@@ -26,6 +29,7 @@ export interface EventProcessor {
   url: string;
   engine: EventEngine;
   router: Router;
+  replay: ReplayRunner;
   close(): Promise<void>;
 }
 
@@ -102,11 +106,25 @@ export async function startEventProcessor(config: EventConfig, logger: Logger, e
     registry: metrics,
     logger,
   });
-  const app = createApp({ logger, metrics, checks, stats: engine.stats });
+  const replayStore = new ReplayTaskStore(streamsRedis, { log: config.STREAM_NAME, maxRunning: config.REPLAY_MAX_RUNNING, keepMs: config.REPLAY_KEEP_MS });
+  const logStreams = [config.STREAM_NAME];
+  const replayPlanner = new ReplayPlanner({ streams: logStreams, group: config.CONSUMER_GROUP }, { store: replayStore, streams: streamsRedis, logger });
+  const replay = new ReplayRunner(
+    { owner: consumerBaseName, leaseMs: config.REPLAY_LEASE_MS, pollMs: config.REPLAY_POLL_MS, batchSize: config.REPLAY_BATCH_SIZE },
+    { store: replayStore, streams: streamsRedis, router, logger },
+  );
+  const app = createApp({
+    logger,
+    metrics,
+    checks,
+    stats: engine.stats,
+    replay: { store: replayStore, planner: replayPlanner, apiKey: config.API_KEY, bodyLimit: config.HTTP_BODY_LIMIT, maxRatePerSec: config.REPLAY_MAX_RATE },
+  });
   const server = await startHttpServer(app, config.EVENT_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   const close = createCloser(
     () => [
       { name: 'http', run: () => server.close() },
+      { name: 'replay', run: () => replay.close() },
       { name: 'engine', run: () => engine.close() },
       { name: 'triggers', run: () => triggerHandler.close() },
       { name: 'dlq', run: () => dlq.close() },
@@ -115,11 +133,14 @@ export async function startEventProcessor(config: EventConfig, logger: Logger, e
     logger,
   );
   try {
-    if (config.EVENT_BUS_ENABLED) await engine.start();
+    if (config.EVENT_BUS_ENABLED) {
+      await engine.start();
+      replay.start();
+    }
   } catch (caught) {
     await close();
     throw caught;
   }
   logger.info({ url: server.url, consumer: consumerBaseName, handlers: router.describe(), busEnabled: config.EVENT_BUS_ENABLED }, 'event processor listening');
-  return { url: server.url, engine, router, close };
+  return { url: server.url, engine, router, replay, close };
 }

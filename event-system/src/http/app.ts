@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import { SERVICES, asyncHandler, createServiceApp, finishServiceApp, type HealthCheck, type Logger } from '@event-infra/shared';
 import type { EventStats } from '../core/event-engine';
+import { replayRoutes, type ReplayRoutesDeps } from './routes/replay';
 
 export interface AppDeps {
   logger: Logger;
@@ -9,11 +10,13 @@ export interface AppDeps {
   checks: Record<string, HealthCheck>;
   /** Reads the stream, group and consumer figures (also refreshes the stream gauges). */
   stats: () => Promise<EventStats>;
+  /** The replay API (`/replay`). */
+  replay: ReplayRoutesDeps;
 }
 
 /**
  * The event processor's HTTP app: `/health`, `/stats`, `/metrics` (the stream gauges refresh
- * themselves on each scrape).
+ * themselves on each scrape), `/replay`.
  */
 export function createApp(deps: AppDeps): Express {
   const app = createServiceApp({ service: SERVICES.event, logger: deps.logger, checks: deps.checks, metrics: deps.metrics });
@@ -23,5 +26,6 @@ export function createApp(deps: AppDeps): Express {
       res.json({ service: SERVICES.event, ...(await deps.stats()) });
     }),
   );
+  app.use('/replay', replayRoutes(deps.replay));
   return finishServiceApp(app, deps.logger);
 }

@@ -106,3 +106,16 @@ export const TRIGGER_JOB_ID_PREFIX = 'evt';
 export function dlqHandledKey(group: string): string {
   return `${MASTER_PREFIX}:dlq-handled:${group}`;
 }
+
+/**
+ * Replay tasks of the event processor over the event log `stream` (STREAM_NAME), on the streams
+ * Redis next to it: one hash per task (`evinfra:replay:<stream>:task:<id>`), an index of all
+ * tasks by creation time and the set of running ones (the bound on concurrent replays).
+ */
+export function replayKeys(stream: string) {
+  return {
+    task: (id: string): string => `${MASTER_PREFIX}:replay:${stream}:task:${id}`,
+    index: `${MASTER_PREFIX}:replay:${stream}:index`,
+    running: `${MASTER_PREFIX}:replay:${stream}:running`,
+  } as const;
+}
