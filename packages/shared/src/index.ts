@@ -10,3 +10,4 @@ export * from './lifecycle';
 export * from './events';
 export * from './publisher';
 export * from './dlq';
+export * from './partition';
