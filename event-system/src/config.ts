@@ -55,6 +55,8 @@ export const eventConfigSchema = z
     STREAM_RETENTION_MS: nonNegativeInt.max(365 * 86_400_000).default(0),
     /** At most this many newest entries are kept once acknowledged; 0: no length limit. Max 100,000,000. */
     STREAM_RETENTION_MAXLEN: nonNegativeInt.max(100_000_000).default(0),
+    /** With STREAM_PARTITIONS > 1: a partition lease not renewed for this long expires (renewed every third), ms. */
+    EVENT_PARTITION_LEASE_MS: positiveInt.min(300).max(600_000).default(10_000),
     /** A replay task whose runner has not written for this long is taken over by another, ms. */
     REPLAY_LEASE_MS: positiveInt.min(100).max(3_600_000).default(30_000),
     /** How often a processor looks for replay tasks to run, ms. */

@@ -16,7 +16,8 @@ import {
 } from '@event-infra/shared';
 import type { EventConfig } from './config';
 import { defaultConsumerName } from './core/consumer-name';
-import { createEventEngine, type EventEngine } from './core/event-engine';
+import { createEventEngine, type EventEngine, type EventEngineDeps, type EventStats } from './core/event-engine';
+import { createPartitionedEngine, type PartitionedEngine, type PartitionedStats } from './core/partition/partitioned-engine';
 import { createFanOutHandler } from './core/fan-out';
 import { Router } from './core/router';
 import { ReplayPlanner } from './core/replay/replay-planner';
@@ -25,12 +26,33 @@ import { ReplayTaskStore } from './core/replay/replay-task';
 import { createTriggerHandler, loadTriggersFile } from './core/triggers';
 import { createApp } from './http/app';
 
-export interface EventProcessor {
+/** What the composition needs of an engine (single stream or partitioned). */
+export interface LogEngine {
+  /** The streams of the log (the partitions, or the one stream). */
+  readonly streams: readonly string[];
+  start(): Promise<void>;
+  stats(): Promise<EventStats | PartitionedStats>;
+  close(): Promise<void>;
+}
+
+export interface ProcessorOf<E extends LogEngine> {
   url: string;
-  engine: EventEngine;
+  engine: E;
   router: Router;
   replay: ReplayRunner;
   close(): Promise<void>;
+}
+
+/** The processor on one stream (STREAM_PARTITIONS=1). */
+export type EventProcessor = ProcessorOf<EventEngine & LogEngine>;
+/** The processor on STREAM_PARTITIONS > 1 partitions. */
+export type PartitionedEventProcessor = ProcessorOf<PartitionedEngine>;
+
+/** The clients and collaborators both engines are built from. */
+interface EngineBase {
+  config: EventConfig;
+  consumerBaseName: string;
+  deps: Omit<EventEngineDeps, 'registry'> & { registry: ReturnType<typeof createMetricsRegistry> };
 }
 
 export interface EventProcessorExtras {
@@ -69,11 +91,32 @@ export function engineOptions(config: EventConfig, consumerBaseName: string) {
   };
 }
 
+/** The processor STREAM_PARTITIONS asks for (the entry point's choice). */
+export function startConfiguredProcessor(config: EventConfig, logger: Logger, extras: EventProcessorExtras = {}): Promise<ProcessorOf<LogEngine>> {
+  return config.STREAM_PARTITIONS > 1 ? startPartitionedEventProcessor(config, logger, extras) : startEventProcessor(config, logger, extras);
+}
+
+/** The processor on the single stream STREAM_NAME (consumer loops, reclaimer, janitor, autoscaler). */
+export function startEventProcessor(config: EventConfig, logger: Logger, extras: EventProcessorExtras = {}): Promise<EventProcessor> {
+  if (config.STREAM_PARTITIONS > 1) throw new Error('STREAM_PARTITIONS > 1: use startPartitionedEventProcessor');
+  return startProcessor(config, logger, extras, ({ config: c, consumerBaseName, deps }) => {
+    const engine = createEventEngine(engineOptions(c, consumerBaseName), deps);
+    return Object.assign(engine, { streams: [c.STREAM_NAME] as const });
+  });
+}
+
+/** The processor on STREAM_PARTITIONS partitions (leases, one reader per partition, per-key order). */
+export function startPartitionedEventProcessor(config: EventConfig, logger: Logger, extras: EventProcessorExtras = {}): Promise<PartitionedEventProcessor> {
+  return startProcessor(config, logger, extras, ({ config: c, consumerBaseName, deps }) =>
+    createPartitionedEngine({ ...engineOptions(c, consumerBaseName), partitions: c.STREAM_PARTITIONS, leaseMs: c.EVENT_PARTITION_LEASE_MS }, deps),
+  );
+}
+
 /**
  * Composition: Redis clients, router with the built-in handlers (fan-out, triggers), the
- * engine (consumer loops, reclaimer, janitor, autoscaler), HTTP app on EVENT_PROCESSOR_PORT.
+ * engine `makeEngine` builds, the replay runner, HTTP app on EVENT_PROCESSOR_PORT.
  */
-export async function startEventProcessor(config: EventConfig, logger: Logger, extras: EventProcessorExtras = {}): Promise<EventProcessor> {
+async function startProcessor<E extends LogEngine>(config: EventConfig, logger: Logger, extras: EventProcessorExtras, makeEngine: (base: EngineBase) => E): Promise<ProcessorOf<E>> {
   // Read the triggers file first: a bad file stops the start before any connection is made.
   const triggers = config.EVENT_TRIGGERS_FILE ? loadTriggersFile(config.EVENT_TRIGGERS_FILE) : [];
   const streamsRedis = connectRole(config, REDIS_ROLES.streams, 'producer', logger);
@@ -96,19 +139,22 @@ export async function startEventProcessor(config: EventConfig, logger: Logger, e
 
   const metrics = createMetricsRegistry(SERVICES.event);
   const consumerBaseName = config.CONSUMER_NAME ?? defaultConsumerName();
-  const engine = createEventEngine(engineOptions(config, consumerBaseName), {
-    streams: streamsRedis,
-    master: masterRedis,
-    openReader: (consumer: string): Redis => connectRole(config, REDIS_ROLES.streams, 'consumer', logger, consumer),
-    closeReader: (redis: Redis) => closeRedis(redis),
-    router,
-    dlq,
-    registry: metrics,
-    logger,
+  const engine = makeEngine({
+    config,
+    consumerBaseName,
+    deps: {
+      streams: streamsRedis,
+      master: masterRedis,
+      openReader: (consumer: string): Redis => connectRole(config, REDIS_ROLES.streams, 'consumer', logger, consumer),
+      closeReader: (redis: Redis) => closeRedis(redis),
+      router,
+      dlq,
+      registry: metrics,
+      logger,
+    },
   });
   const replayStore = new ReplayTaskStore(streamsRedis, { log: config.STREAM_NAME, maxRunning: config.REPLAY_MAX_RUNNING, keepMs: config.REPLAY_KEEP_MS });
-  const logStreams = [config.STREAM_NAME];
-  const replayPlanner = new ReplayPlanner({ streams: logStreams, group: config.CONSUMER_GROUP }, { store: replayStore, streams: streamsRedis, logger });
+  const replayPlanner = new ReplayPlanner({ streams: [...engine.streams], group: config.CONSUMER_GROUP }, { store: replayStore, streams: streamsRedis, logger });
   const replay = new ReplayRunner(
     { owner: consumerBaseName, leaseMs: config.REPLAY_LEASE_MS, pollMs: config.REPLAY_POLL_MS, batchSize: config.REPLAY_BATCH_SIZE },
     { store: replayStore, streams: streamsRedis, router, logger },

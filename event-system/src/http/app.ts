@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import { SERVICES, asyncHandler, createServiceApp, finishServiceApp, type HealthCheck, type Logger } from '@event-infra/shared';
 import type { EventStats } from '../core/event-engine';
+import type { PartitionedStats } from '../core/partition/partitioned-engine';
 import { replayRoutes, type ReplayRoutesDeps } from './routes/replay';
 
 export interface AppDeps {
@@ -9,7 +10,7 @@ export interface AppDeps {
   metrics: Registry;
   checks: Record<string, HealthCheck>;
   /** Reads the stream, group and consumer figures (also refreshes the stream gauges). */
-  stats: () => Promise<EventStats>;
+  stats: () => Promise<EventStats | PartitionedStats>;
   /** The replay API (`/replay`). */
   replay: ReplayRoutesDeps;
 }
