@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { partitionKeys, partitionOf, partitionStreams, type EventInput, type Redis } from '@event-infra/shared';
-import { uniqueName, waitFor } from '@event-infra/testing';
+import { createEventPublisher, partitionKeys, partitionOf, partitionStreams, type EventInput, type Redis } from '@event-infra/shared';
+import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { LeaseLostError, PartitionLease } from '../src/core/partition/partition-lease';
 import { useChildProcessors } from './child-processor';
-import { pendingCount, testEnv, testPublisher, useTestResources } from './helpers';
+import { pendingCount, testEnv, useTestResources } from './helpers';
 
 const { client } = useTestResources();
 const spawnProcessor = useChildProcessors();
@@ -61,11 +61,11 @@ describe('partitions: per-key order across replicas', () => {
     const streams = client('streams');
     const replicas = await Promise.all([spawnProcessor(env), spawnProcessor(env), spawnProcessor(env)]);
     const keys = Array.from({ length: 50 }, (_, k) => `key-${k}`);
-    const publisher = testPublisher(streams, env.STREAM_NAME!);
+    const publisher = createEventPublisher({ stream: env.STREAM_NAME!, source: 'test', partitions: 8 }, { redis: streams, logger: silentLogger() });
     const total = keys.length * 200;
     const publishing = (async () => {
       for (let seq = 0; seq < 200; seq += 1) {
-        const batch: EventInput[] = keys.map((key) => ({ type: 'workspace.updated', subject: key, data: { workspaceId: key, seq } }));
+        const batch: EventInput[] = keys.map((key) => ({ type: 'workspace.updated', subject: key, data: { workspaceId: key, changes: {}, seq } }));
         await publisher.publishBatch(batch);
       }
     })();
