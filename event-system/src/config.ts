@@ -80,7 +80,7 @@ export const eventConfigSchema = z
     message: 'must not exceed EVENT_CONSUMERS_MAX',
     path: ['EVENT_CONSUMERS_MIN'],
   })
-  .refine((c) => c.STREAM_MAXLEN_APPROX === 0 || c.STREAM_RETENTION_MAXLEN < c.STREAM_MAXLEN_APPROX, {
+  .refine((c) => !(c.STREAM_MAXLEN_APPROX > 0) || c.STREAM_RETENTION_MAXLEN < c.STREAM_MAXLEN_APPROX, {
     // Else the publishers' safety cap, not retention, decides what history is kept.
     message: 'must be below STREAM_MAXLEN_APPROX',
     path: ['STREAM_RETENTION_MAXLEN'],
