@@ -49,7 +49,8 @@ async function drain(url: string, processes: number, partitions: number, count: 
             STREAM_NAME: stream,
             CONSUMER_GROUP: group,
             STREAM_PARTITIONS: String(partitions),
-            EVENT_PARTITION_LEASE_MS: '3000',
+            // Longer than the pause while the events are published: no lease runs out meanwhile.
+            EVENT_PARTITION_LEASE_MS: '60000',
             EVENT_CONSUMERS: '1',
             EVENT_BATCH_SIZE: '100',
             EVENT_FANOUT_ENABLED: 'false',
@@ -78,7 +79,7 @@ async function drain(url: string, processes: number, partitions: number, count: 
     for (const child of children) child.pause();
     const publisher = createEventPublisher({ stream, source: 'bench', partitions, maxLenApprox: 0 }, { redis, logger: createLogger({ service: 'bench', level: 'silent' }) });
     for (let offset = 0; offset < count; offset += 1000) {
-      const batch: EventInput[] = Array.from({ length: Math.min(1000, count - offset) }, (_, i) => ({ type: 'workspace.created', subject: `workspace/ws_${(offset + i) % 500}`, data: { ...SAMPLE_EVENT_DATA } }));
+      const batch: EventInput[] = Array.from({ length: Math.min(1000, count - offset) }, (_, i) => ({ type: 'workspace.created', subject: `workspace/ws_${(offset + i) % 500}`, data: { ...SAMPLE_EVENT_DATA['workspace.created'] } }));
       await publisher.publishBatch(batch);
     }
     const started = Date.now();
