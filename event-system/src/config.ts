@@ -51,6 +51,24 @@ export const eventConfigSchema = z
     EVENT_TRIGGERS_FILE: optionalString,
     /** How often the retention janitor trims the stream (XTRIM MINID), ms; 0 disables it. */
     EVENT_TRIM_INTERVAL_MS: nonNegativeInt.default(60_000),
+    /** Acknowledged entries are kept this long at least (unless past STREAM_RETENTION_MAXLEN), ms; 0: no time limit. Max 365 days. */
+    STREAM_RETENTION_MS: nonNegativeInt.max(365 * 86_400_000).default(0),
+    /** At most this many newest entries are kept once acknowledged; 0: no length limit. Max 100,000,000. */
+    STREAM_RETENTION_MAXLEN: nonNegativeInt.max(100_000_000).default(0),
+    /** With STREAM_PARTITIONS > 1: a partition lease not renewed for this long expires (renewed every third), ms. */
+    EVENT_PARTITION_LEASE_MS: positiveInt.min(300).max(600_000).default(10_000),
+    /** A replay task whose runner has not written for this long is taken over by another, ms. */
+    REPLAY_LEASE_MS: positiveInt.min(100).max(3_600_000).default(30_000),
+    /** How often a processor looks for replay tasks to run, ms. */
+    REPLAY_POLL_MS: positiveInt.max(600_000).default(1_000),
+    /** Entries a replay reads and checkpoints at once (fewer when its rate is low). */
+    REPLAY_BATCH_SIZE: positiveInt.max(10_000).default(100),
+    /** Most replays to the handlers running at once (a new one beyond gets 409). */
+    REPLAY_MAX_RUNNING: positiveInt.max(100).default(4),
+    /** Largest `ratePerSec` a replay request may ask for. */
+    REPLAY_MAX_RATE: positiveInt.max(1_000_000).default(10_000),
+    /** How long a finished replay task stays readable, ms. */
+    REPLAY_KEEP_MS: positiveInt.max(365 * 86_400_000).default(7 * 86_400_000),
     /** Alert when the stream length reaches this share of STREAM_MAXLEN_APPROX. */
     EVENT_CAP_ALERT_RATIO: ratio.default(0.8),
     /** Alert when the oldest entry pending in any group is older than this, ms; 0 disables the alert (the gauge stays). */
@@ -61,6 +79,11 @@ export const eventConfigSchema = z
   .refine((c) => c.EVENT_CONSUMERS_MIN <= c.EVENT_CONSUMERS_MAX, {
     message: 'must not exceed EVENT_CONSUMERS_MAX',
     path: ['EVENT_CONSUMERS_MIN'],
+  })
+  .refine((c) => !(c.STREAM_MAXLEN_APPROX > 0) || c.STREAM_RETENTION_MAXLEN < c.STREAM_MAXLEN_APPROX, {
+    // Else the publishers' safety cap, not retention, decides what history is kept.
+    message: 'must be below STREAM_MAXLEN_APPROX',
+    path: ['STREAM_RETENTION_MAXLEN'],
   })
   .refine((c) => c.EVENT_SCALE_DOWN_LAG < c.EVENT_SCALE_UP_LAG, {
     message: 'must be below EVENT_SCALE_UP_LAG',

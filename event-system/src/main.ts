@@ -1,5 +1,5 @@
 import { SERVICES, runService } from '@event-infra/shared';
 import { loadConfig } from './config';
-import { startEventProcessor } from './service';
+import { startConfiguredProcessor } from './service';
 
-await runService({ service: SERVICES.event, loadConfig, start: startEventProcessor });
+await runService({ service: SERVICES.event, loadConfig, start: startConfiguredProcessor });

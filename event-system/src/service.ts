@@ -1,10 +1,12 @@
 import {
   REDIS_ROLES,
   SERVICES,
+  accessOf,
   closeAll,
   closeRedis,
   connectRole,
   createCloser,
+  createAccessMetrics,
   createDeadLetterSink,
   createMetricsRegistry,
   redisChecks,
@@ -14,19 +16,48 @@ import {
   type Logger,
   type Redis,
 } from '@event-infra/shared';
+import type { Express } from 'express';
 import type { EventConfig } from './config';
 import { defaultConsumerName } from './core/consumer-name';
-import { createEventEngine, type EventEngine } from './core/event-engine';
+import { createEventEngine, type EventEngine, type EventEngineDeps, type EventStats } from './core/event-engine';
+import { createPartitionedEngine, type PartitionedEngine, type PartitionedStats } from './core/partition/partitioned-engine';
 import { createFanOutHandler } from './core/fan-out';
 import { Router } from './core/router';
+import { ReplayPlanner } from './core/replay/replay-planner';
+import { ReplayRunner } from './core/replay/replay-runner';
+import { ReplayTaskStore } from './core/replay/replay-task';
 import { createTriggerHandler, loadTriggersFile } from './core/triggers';
 import { createApp } from './http/app';
 
-export interface EventProcessor {
-  url: string;
-  engine: EventEngine;
-  router: Router;
+/** What the composition needs of an engine (single stream or partitioned). */
+export interface LogEngine {
+  /** The streams of the log (the partitions, or the one stream). */
+  readonly streams: readonly string[];
+  start(): Promise<void>;
+  stats(): Promise<EventStats | PartitionedStats>;
   close(): Promise<void>;
+}
+
+export interface ProcessorOf<E extends LogEngine> {
+  url: string;
+  /** The HTTP app (tests walk its routes against the route table). */
+  app: Express;
+  engine: E;
+  router: Router;
+  replay: ReplayRunner;
+  close(): Promise<void>;
+}
+
+/** The processor on one stream (STREAM_PARTITIONS=1). */
+export type EventProcessor = ProcessorOf<EventEngine & LogEngine>;
+/** The processor on STREAM_PARTITIONS > 1 partitions. */
+export type PartitionedEventProcessor = ProcessorOf<PartitionedEngine>;
+
+/** The clients and collaborators both engines are built from. */
+interface EngineBase {
+  config: EventConfig;
+  consumerBaseName: string;
+  deps: Omit<EventEngineDeps, 'registry'> & { registry: ReturnType<typeof createMetricsRegistry> };
 }
 
 export interface EventProcessorExtras {
@@ -57,17 +88,40 @@ export function engineOptions(config: EventConfig, consumerBaseName: string) {
       maxLenApprox: config.STREAM_MAXLEN_APPROX,
       alertRatio: config.EVENT_CAP_ALERT_RATIO,
       pendingAlertAgeMs: config.EVENT_PENDING_ALERT_AGE_MS,
+      retentionMs: config.STREAM_RETENTION_MS,
+      retentionMaxLen: config.STREAM_RETENTION_MAXLEN,
     },
     maxEntryBytes: config.EVENT_MAX_ENTRY_BYTES,
     service: SERVICES.event,
   };
 }
 
+/** The processor STREAM_PARTITIONS asks for (the entry point's choice). */
+export function startConfiguredProcessor(config: EventConfig, logger: Logger, extras: EventProcessorExtras = {}): Promise<ProcessorOf<LogEngine>> {
+  return config.STREAM_PARTITIONS > 1 ? startPartitionedEventProcessor(config, logger, extras) : startEventProcessor(config, logger, extras);
+}
+
+/** The processor on the single stream STREAM_NAME (consumer loops, reclaimer, janitor, autoscaler). */
+export function startEventProcessor(config: EventConfig, logger: Logger, extras: EventProcessorExtras = {}): Promise<EventProcessor> {
+  if (config.STREAM_PARTITIONS > 1) throw new Error('STREAM_PARTITIONS > 1: use startPartitionedEventProcessor');
+  return startProcessor(config, logger, extras, ({ config: c, consumerBaseName, deps }) => {
+    const engine = createEventEngine(engineOptions(c, consumerBaseName), deps);
+    return Object.assign(engine, { streams: [c.STREAM_NAME] as const });
+  });
+}
+
+/** The processor on STREAM_PARTITIONS partitions (leases, one reader per partition, per-key order). */
+export function startPartitionedEventProcessor(config: EventConfig, logger: Logger, extras: EventProcessorExtras = {}): Promise<PartitionedEventProcessor> {
+  return startProcessor(config, logger, extras, ({ config: c, consumerBaseName, deps }) =>
+    createPartitionedEngine({ ...engineOptions(c, consumerBaseName), partitions: c.STREAM_PARTITIONS, leaseMs: c.EVENT_PARTITION_LEASE_MS }, deps),
+  );
+}
+
 /**
  * Composition: Redis clients, router with the built-in handlers (fan-out, triggers), the
- * engine (consumer loops, reclaimer, janitor, autoscaler), HTTP app on EVENT_PROCESSOR_PORT.
+ * engine `makeEngine` builds, the replay runner, HTTP app on EVENT_PROCESSOR_PORT.
  */
-export async function startEventProcessor(config: EventConfig, logger: Logger, extras: EventProcessorExtras = {}): Promise<EventProcessor> {
+async function startProcessor<E extends LogEngine>(config: EventConfig, logger: Logger, extras: EventProcessorExtras, makeEngine: (base: EngineBase) => E): Promise<ProcessorOf<E>> {
   // Read the triggers file first: a bad file stops the start before any connection is made.
   const triggers = config.EVENT_TRIGGERS_FILE ? loadTriggersFile(config.EVENT_TRIGGERS_FILE) : [];
   const streamsRedis = connectRole(config, REDIS_ROLES.streams, 'producer', logger);
@@ -90,21 +144,42 @@ export async function startEventProcessor(config: EventConfig, logger: Logger, e
 
   const metrics = createMetricsRegistry(SERVICES.event);
   const consumerBaseName = config.CONSUMER_NAME ?? defaultConsumerName();
-  const engine = createEventEngine(engineOptions(config, consumerBaseName), {
-    streams: streamsRedis,
-    master: masterRedis,
-    openReader: (consumer: string): Redis => connectRole(config, REDIS_ROLES.streams, 'consumer', logger, consumer),
-    closeReader: (redis: Redis) => closeRedis(redis),
-    router,
-    dlq,
-    registry: metrics,
-    logger,
+  const engine = makeEngine({
+    config,
+    consumerBaseName,
+    deps: {
+      streams: streamsRedis,
+      master: masterRedis,
+      openReader: (consumer: string): Redis => connectRole(config, REDIS_ROLES.streams, 'consumer', logger, consumer),
+      closeReader: (redis: Redis) => closeRedis(redis),
+      router,
+      dlq,
+      registry: metrics,
+      logger,
+    },
   });
-  const app = createApp({ logger, metrics, checks, stats: engine.stats });
+  const access = accessOf(config, undefined, masterRedis);
+  const replayStore = new ReplayTaskStore(streamsRedis, { log: config.STREAM_NAME, maxRunning: config.REPLAY_MAX_RUNNING, keepMs: config.REPLAY_KEEP_MS });
+  const replayPlanner = new ReplayPlanner({ streams: [...engine.streams], group: config.CONSUMER_GROUP }, { store: replayStore, streams: streamsRedis, logger });
+  const replay = new ReplayRunner(
+    { owner: consumerBaseName, leaseMs: config.REPLAY_LEASE_MS, pollMs: config.REPLAY_POLL_MS, batchSize: config.REPLAY_BATCH_SIZE },
+    { store: replayStore, streams: streamsRedis, router, logger },
+  );
+  const app = createApp({
+    logger,
+    metrics,
+    checks,
+    stats: engine.stats,
+    replay: { store: replayStore, planner: replayPlanner, audit: access.audit, stream: config.STREAM_NAME, bodyLimit: config.HTTP_BODY_LIMIT, maxRatePerSec: config.REPLAY_MAX_RATE },
+    credentials: access.credentials,
+    authenticator: access.authenticator,
+    accessMetrics: createAccessMetrics(metrics),
+  });
   const server = await startHttpServer(app, config.EVENT_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   const close = createCloser(
     () => [
       { name: 'http', run: () => server.close() },
+      { name: 'replay', run: () => replay.close() },
       { name: 'engine', run: () => engine.close() },
       { name: 'triggers', run: () => triggerHandler.close() },
       { name: 'dlq', run: () => dlq.close() },
@@ -113,11 +188,14 @@ export async function startEventProcessor(config: EventConfig, logger: Logger, e
     logger,
   );
   try {
-    if (config.EVENT_BUS_ENABLED) await engine.start();
+    if (config.EVENT_BUS_ENABLED) {
+      await engine.start();
+      replay.start();
+    }
   } catch (caught) {
     await close();
     throw caught;
   }
   logger.info({ url: server.url, consumer: consumerBaseName, handlers: router.describe(), busEnabled: config.EVENT_BUS_ENABLED }, 'event processor listening');
-  return { url: server.url, engine, router, close };
+  return { url: server.url, app, engine, router, replay, close };
 }

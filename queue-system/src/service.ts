@@ -66,7 +66,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     throw caught;
   }
   const publisher = createEventPublisher(
-    { stream: config.STREAM_NAME, source: SERVICES.queue, maxLenApprox: config.STREAM_MAXLEN_APPROX },
+    { stream: config.STREAM_NAME, source: SERVICES.queue, maxLenApprox: config.STREAM_MAXLEN_APPROX, partitions: config.STREAM_PARTITIONS },
     { redis: streamsRedis, logger },
   );
   const registry = createBuiltInRegistry({

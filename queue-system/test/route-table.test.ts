@@ -6,14 +6,15 @@ import { startDlqProcessor, type DlqProcessor } from '../../dlq-system/src/servi
 import { QUEUE_ROUTE_TABLE } from '../src/http/route-table';
 import { startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
 import { silentLogger } from '@event-infra/testing';
-import { createMetricsRegistry } from '@event-infra/shared';
-import { createApp as createEventApp } from '../../event-system/src/http/app';
+import { loadConfig as loadEventConfig } from '../../event-system/src/config';
 import { EVENT_ROUTE_TABLE } from '../../event-system/src/http/route-table';
+import { startEventProcessor, type EventProcessor } from '../../event-system/src/service';
 
 describe('route table: every registered route of every service has a row', () => {
   let redis: RedisServer;
   let queue: StartedProcessor;
   let dlq: DlqProcessor;
+  let events: EventProcessor;
 
   beforeAll(async () => {
     redis = await startTestRedis();
@@ -23,10 +24,15 @@ describe('route table: every registered route of every service has a row', () =>
       loadDlqConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', REDIS_URL: redis.url, REDIS_QUEUE_URL: redis.url, REDIS_STREAMS_URL: redis.url, DLQ_PROCESSOR_PORT: '0' }),
       silentLogger(),
     );
+    events = await startEventProcessor(
+      loadEventConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', REDIS_URL: redis.url, REDIS_QUEUE_URL: redis.url, REDIS_STREAMS_URL: redis.url, EVENT_PROCESSOR_PORT: '0' }),
+      silentLogger(),
+    );
   });
   afterAll(async () => {
     await queue?.close();
     await dlq?.close();
+    await events?.close();
     await redis?.stop();
   });
 
@@ -45,9 +51,8 @@ describe('route table: every registered route of every service has a row', () =>
   });
 
   it('event processor (8010)', () => {
-    const app = createEventApp({ logger: silentLogger(), metrics: createMetricsRegistry('event-processor'), checks: {}, stats: async () => ({}) as never });
-    expect(registeredRoutes(app)).toContainEqual({ method: 'GET', path: '/stats' });
-    expect(routesMissingFrom(app, EVENT_ROUTE_TABLE)).toEqual([]);
+    expect(registeredRoutes(events.app)).toContainEqual({ method: 'POST', path: '/replay/:id/cancel' });
+    expect(routesMissingFrom(events.app, EVENT_ROUTE_TABLE)).toEqual([]);
   });
 
   it('a route without a row is reported', () => {

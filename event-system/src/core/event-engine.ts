@@ -26,7 +26,7 @@ export interface EventEngineOptions {
   claim: { idleMs: number; intervalMs: number; cleanupIdleMs: number };
   dedupe: { enabled: boolean; windowMs: number };
   /** Retention janitor; `intervalMs` 0 disables it. */
-  trim: { intervalMs: number; maxLenApprox: number; alertRatio: number; pendingAlertAgeMs: number };
+  trim: { intervalMs: number; maxLenApprox: number; alertRatio: number; pendingAlertAgeMs: number; retentionMs?: number; retentionMaxLen?: number };
   /** `EVENT_MAX_ENTRY_BYTES`: larger stream entries go to the DLQ undecoded. */
   maxEntryBytes: number;
   service: string;
@@ -58,6 +58,9 @@ export interface EventStats {
   groups: { name: string; pending: number; lag: number | null; lastDeliveredId: string; consumers: number }[];
   counters: ProcessorCounters;
   trimPoint: string | null;
+  /** Age of the oldest entry the stream still holds (retained history), ms; null when empty. */
+  oldestEntryAgeMs: number | null;
+  retention: { ms: number; maxLen: number };
   lastTrimAt: string | null;
   handlers: { name: string; pattern: string }[];
 }
@@ -112,6 +115,8 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
       maxLenApprox: options.trim.maxLenApprox,
       alertRatio: options.trim.alertRatio,
       pendingAlertAgeMs: options.trim.pendingAlertAgeMs,
+      retentionMs: options.trim.retentionMs ?? 0,
+      retentionMaxLen: options.trim.retentionMaxLen ?? 0,
       service: options.service,
     },
     { streams: deps.streams, master: deps.master, metrics, logger },
@@ -123,7 +128,8 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
   const tasks: PeriodicTask[] = [];
 
   const stats = async (): Promise<EventStats> => {
-    const snapshot = await readStreamSnapshot(deps.streams, stream, group);
+    const [snapshot, oldestEntryAgeMs] = await Promise.all([readStreamSnapshot(deps.streams, stream, group), janitor.oldestEntryAgeMs()]);
+    metrics.gauges.oldestEntryAge.set((oldestEntryAgeMs ?? 0) / 1000);
     metrics.gauges.streamLength.set(snapshot.length);
     metrics.gauges.groupLag.set(snapshot.lag);
     metrics.gauges.groupPending.set(snapshot.group?.pending ?? 0);
@@ -139,6 +145,8 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
       groups: snapshot.groups.map(({ name, pending, lag, lastDeliveredId, consumers }) => ({ name, pending, lag, lastDeliveredId, consumers })),
       counters: { ...metrics.counters },
       trimPoint: janitor.lastTrimPoint,
+      oldestEntryAgeMs,
+      retention: { ms: options.trim.retentionMs ?? 0, maxLen: options.trim.retentionMaxLen ?? 0 },
       lastTrimAt: janitor.lastRunAt,
       handlers: deps.router.describe(),
     };

@@ -17,7 +17,7 @@ const PUBLISH_ALL_SCRIPT = "for i = 1, #ARGV - 1, 2 do redis.call('PUBLISH', ARG
  * ONE command, a script that PUBLISHes them in call order: one ioredis command per batch
  * instead of one per event (each costs Node a few µs). Every handler of the tick resolves
  * with that command's reply. Pub/sub is fire-and-forget: a subscriber that is not connected
- * misses the message.
+ * misses the message. A replayed event (`POST /replay`) is marked with `replay: {taskId}`.
  */
 export function createFanOutHandler(master: Redis): EventHandler {
   let queued: Outgoing[] = [];
@@ -36,10 +36,11 @@ export function createFanOutHandler(master: Redis): EventHandler {
       },
     );
   };
-  return (event) =>
+  return (event, context) =>
     new Promise<void>((resolve, reject) => {
       if (queued.length === 0) queueMicrotask(flush);
       queued.push({ resolve, reject });
-      args.push(eventChannel(event.type), JSON.stringify(event));
+      // A replayed delivery carries `"replay":{"taskId"}` after the envelope's attributes; a live one is the envelope alone.
+      args.push(eventChannel(event.type), JSON.stringify(context?.replay === undefined ? event : { ...event, replay: context.replay }));
     });
 }

@@ -35,6 +35,7 @@ export class ProcessorMetrics {
     consumerLoops: Gauge;
     capUsage: Gauge;
     oldestPendingAge: Gauge;
+    oldestEntryAge: Gauge;
   };
 
   /** Called before `/metrics` is rendered, to refresh the stream gauges (set by the engine). */
@@ -75,6 +76,11 @@ export class ProcessorMetrics {
       capUsage: new Gauge({
         name: 'event_processor_stream_cap_usage_ratio',
         help: 'Stream length / STREAM_MAXLEN_APPROX (1 means the safety cap drops entries)',
+        registers,
+      }),
+      oldestEntryAge: new Gauge({
+        name: 'event_processor_oldest_entry_age_seconds',
+        help: 'Age of the oldest entry the stream still holds (retained history; 0: empty)',
         registers,
       }),
       oldestPendingAge: new Gauge({

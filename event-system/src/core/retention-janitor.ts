@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ALERT_CHANNEL, toError, type Logger } from '@event-infra/shared';
+import { LuaScript } from './lua-script';
 import type { ProcessorMetrics } from './processor-metrics';
 import { compareStreamIds, isNoSuchKeyError, nextStreamId, parsePendingReply, xinfoGroups } from './stream-replies';
 
@@ -15,7 +16,16 @@ export interface RetentionJanitorOptions {
   pendingAlertAgeMs?: number;
   /** `source` of the alert message. */
   service: string;
+  /** `STREAM_RETENTION_MS`: acknowledged entries younger than this are kept, ms; 0: no time limit. Default 0. */
+  retentionMs?: number;
+  /** `STREAM_RETENTION_MAXLEN`: at most this many newest entries are kept once acknowledged; 0: no length limit. Default 0. */
+  retentionMaxLen?: number;
+  now?: () => number;
 }
+
+/** Most entries one janitor run lets go for the length limit (the next run takes the rest). */
+const MAXLEN_STEP = 100_000;
+const MAXLEN_POINT = new LuaScript('retention-maxlen-point-1.lua');
 
 export interface RetentionJanitorDeps {
   /** Non-blocking client on the streams Redis. */
@@ -35,7 +45,8 @@ export interface TrimReport {
 }
 
 /**
- * Retention: trims the stream below the oldest entry some group still needs. For each group
+ * Retention: trims the stream below the oldest entry some group still needs, and (when
+ * `retentionMs` / `retentionMaxLen` are set) only below what retention lets go. For each group
  * (every group on the stream, not only ours) that is its oldest pending entry, or the entry
  * after its last-delivered-id when nothing is pending (later entries are undelivered). The
  * minimum over groups is the XTRIM MINID, so no group ever loses an unacknowledged entry.
@@ -114,8 +125,40 @@ export class RetentionJanitor {
     });
   }
 
+  /**
+   * The id below which retention lets entries go, or null when no limit is set (then only
+   * acknowledgement holds entries: the behaviour before retention). With both limits set, an
+   * entry goes once it is past either (older than `retentionMs` or not among the newest
+   * `retentionMaxLen`), as Kafka's retention.ms and retention.bytes do.
+   */
+  async retentionPoint(): Promise<string | null> {
+    const retentionMs = this.options.retentionMs ?? 0;
+    const maxLen = this.options.retentionMaxLen ?? 0;
+    if (retentionMs <= 0 && maxLen <= 0) return null;
+    let point = '0-0';
+    if (retentionMs > 0) point = `${Math.max(0, (this.options.now ?? Date.now)() - retentionMs)}-0`;
+    if (maxLen > 0) {
+      const last = (await MAXLEN_POINT.run(this.deps.streams, [this.options.stream], [maxLen, MAXLEN_STEP])) as string | null;
+      if (last !== null) {
+        const byLength = nextStreamId(last);
+        if (compareStreamIds(byLength, point) > 0) point = byLength;
+      }
+    }
+    return point;
+  }
+
+  /** Age of the oldest entry still in the stream (from its id), ms; null when the stream is empty. */
+  async oldestEntryAgeMs(): Promise<number | null> {
+    const [first] = await this.deps.streams.xrange(this.options.stream, '-', '+', 'COUNT', 1);
+    if (first === undefined) return null;
+    return Math.max(0, (this.options.now ?? Date.now)() - Number(first[0].split('-')[0]));
+  }
+
   async runOnce(): Promise<TrimReport> {
-    const point = await this.safeTrimPoint();
+    const safe = await this.safeTrimPoint();
+    // Never past what some group still needs; retention may only hold entries back further.
+    const kept = safe === null ? null : await this.retentionPoint();
+    const point = safe !== null && kept !== null && compareStreamIds(kept, safe) < 0 ? kept : safe;
     let trimmed = 0;
     if (point !== null) {
       trimmed = Number(await this.deps.streams.xtrim(this.options.stream, 'MINID', point));

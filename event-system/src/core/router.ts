@@ -6,6 +6,12 @@ export interface HandlerContext {
   entryId: string;
   /** How many times this entry has been delivered (1 on the first read). */
   deliveries: number;
+  /**
+   * Set only when the delivery is a replay (`POST /replay`), never from the entry's fields: the
+   * replay task's id. Duplicate suppression does not apply to replays; handlers with side
+   * effects decide themselves whether to repeat them.
+   */
+  replay?: { taskId: string };
 }
 
 /** An event handler: resolves when done; a rejection leaves the entry pending for redelivery. */

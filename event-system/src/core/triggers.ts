@@ -99,8 +99,10 @@ export interface TriggerHandler {
 export function createTriggerHandler(connection: Redis): TriggerHandler {
   const queue = new Queue(QUEUES.eventDriven, { connection, prefix: BULL_PREFIX });
   return {
-    handlerFor: (trigger) => async (event) => {
-      const opts: JobsOptions = { ...(trigger.opts as JobsOptions), jobId: triggerJobId(trigger, event) };
+    handlerFor: (trigger) => async (event, context) => {
+      // A replay makes its own job (once per task and event), beside the live delivery's.
+      const jobId = context?.replay === undefined ? triggerJobId(trigger, event) : `${triggerJobId(trigger, event)}-replay-${context.replay.taskId}`;
+      const opts: JobsOptions = { ...(trigger.opts as JobsOptions), jobId };
       await queue.add(trigger.job, triggerJobData(trigger, event), opts);
     },
     close: () => queue.close(),

@@ -12,3 +12,4 @@ export * from './publisher';
 export * from './dlq';
 export * from './access';
 export * from './audit';
+export * from './partition';

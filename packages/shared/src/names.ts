@@ -114,3 +114,37 @@ export const AUDIT_STREAM = masterKey('audit');
 export function jobOwnerKey(queue: string, jobId: string): string {
   return `${MASTER_PREFIX}:job-owner:${queue}:${jobId}`;
 }
+
+/**
+ * Replay tasks of the event processor over the event log `stream` (STREAM_NAME), on the streams
+ * Redis next to it: one hash per task (`evinfra:replay:<stream>:task:<id>`), an index of all
+ * tasks by creation time and the set of running ones (the bound on concurrent replays).
+ */
+export function replayKeys(stream: string) {
+  return {
+    task: (id: string): string => `${MASTER_PREFIX}:replay:${stream}:task:${id}`,
+    index: `${MASTER_PREFIX}:replay:${stream}:index`,
+    running: `${MASTER_PREFIX}:replay:${stream}:running`,
+  } as const;
+}
+
+/**
+ * The streams of the event log `stream` split into `partitions` (STREAM_PARTITIONS): one
+ * partition is the stream itself, same name (nothing changes for existing users); more are
+ * `<stream>:{p<i>}`, each with its own hash tag, so Redis Cluster may place them on different
+ * nodes while every key of one partition (its stream, lease, token) shares a slot.
+ */
+export function partitionStreams(stream: string, partitions: number): string[] {
+  if (partitions <= 1) return [stream];
+  return Array.from({ length: partitions }, (_, index) => `${stream}:{p${index}}`);
+}
+
+/** Partition leases of one consumer group (streams Redis, next to the partition's stream). */
+export const partitionKeys = {
+  /** `"<token> <owner>"` with a TTL: who reads `partitionStream` now. */
+  lease: (partitionStream: string, group: string): string => `${partitionStream}:lease:${group}`,
+  /** Fencing token counter: each new lease takes the next value. */
+  token: (partitionStream: string, group: string): string => `${partitionStream}:lease-token:${group}`,
+  /** Live processors of a group (sorted set, score = last heartbeat, ms), for the assignment. */
+  members: (stream: string, group: string): string => `${MASTER_PREFIX}:members:${stream}:${group}`,
+} as const;

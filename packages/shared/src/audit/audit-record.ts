@@ -5,8 +5,10 @@ export interface AuditTarget {
   queue?: string;
   jobId?: string;
   entryId?: string;
-  /** Events: the stream published to. */
+  /** Events: the stream published to (a replay: the event log it reads). */
   stream?: string;
+  /** Replays of the event processor: the task id. */
+  replayId?: string;
   /** Bulk actions: the filter as given (status, origin, …). */
   filter?: Record<string, unknown>;
   /** Bulk actions: how many items the filter matched when the action started. */
@@ -48,6 +50,7 @@ export interface AuditRecord extends AuditActor {
 /** The target string of `detail`. */
 export function targetOf(detail: AuditTarget): string {
   if (detail.entryId !== undefined) return `dlq/${detail.entryId}`;
+  if (detail.replayId !== undefined) return `replay/${detail.replayId}`;
   if (detail.queue !== undefined && detail.jobId !== undefined) return `${detail.queue}/${detail.jobId}`;
   if (detail.queue !== undefined) return detail.queue;
   if (detail.stream !== undefined) return detail.stream;

@@ -28,6 +28,8 @@ export const commonEnvShape = {
   CONSUMER_GROUP: z.string().min(1).default(STREAM_DEFAULTS.group),
   /** Safety cap on the stream length (approximate MAXLEN on XADD); 0 disables it. */
   STREAM_MAXLEN_APPROX: nonNegativeInt.default(1_000_000),
+  /** Partitions of the event log (README "Partitions"); 1: the single stream STREAM_NAME. Max 1024. */
+  STREAM_PARTITIONS: positiveInt.max(1024).default(1),
 
   DLQ_QUEUE_NAME: z.string().min(1).default(QUEUES.deadLetter),
   RETRY_ATTEMPTS: positiveInt.default(3),

@@ -21,5 +21,6 @@ export function createEvent(input: EventInput, defaultSource: string, now?: stri
     data: input.data,
     dlqretries: input.dlqretries,
     dlqentryid: input.dlqentryid,
+    partitionkey: input.partitionkey,
   });
 }

@@ -18,6 +18,11 @@ export const envelopeSchema = z.object({
   subject: z.string().min(1).max(512).optional(),
   correlationid: z.string().min(1).max(256).optional(),
   causationid: z.string().min(1).max(256).optional(),
+  /**
+   * CloudEvents `partitionkey` extension: the key that picks the partition (else `subject`,
+   * else `id`); events with one key keep their order (README "Partitions").
+   */
+  partitionkey: z.string().min(1).max(256).optional(),
   data: z.record(z.string(), z.unknown()),
   /**
    * Extension attributes set by the DLQ processor when it sends a dead event back onto the

@@ -30,6 +30,8 @@ const optionalText = (value: unknown, max: number): boolean => value === undefin
 export function encodeNewEvent(input: EventInput, defaultSource: string, now: string | undefined): EncodedEvent | undefined {
   const { id, type, time, data, subject, correlationid, causationid, dlqentryid, dlqretries } = input;
   const source = input.source ?? defaultSource;
+  // A partition key is rare: the slow path validates and encodes it.
+  if (input.partitionkey !== undefined) return undefined;
   if (id !== undefined && (typeof id !== 'string' || !ID_PATTERN.test(id))) return undefined;
   if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type) || !isKnownEventType(type)) return undefined;
   if (!isText(source, 256) || (input.specversion !== undefined && input.specversion !== SPEC_VERSION)) return undefined;

@@ -33,7 +33,8 @@ function retries(value: unknown): number | undefined {
 
 /** The envelope as zod would output it, or `undefined` when zod has to decide. */
 export function parseEnvelopeFast(candidate: unknown): EventEnvelope | undefined {
-  if (!isPlainData(candidate)) return undefined;
+  // A partition key is rare: zod decides (and keeps it).
+  if (!isPlainData(candidate) || candidate.partitionkey !== undefined) return undefined;
   const { id, type, source, time, specversion, subject, correlationid, causationid, data, dlqretries, dlqentryid } = candidate;
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) return undefined;
   if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) return undefined;

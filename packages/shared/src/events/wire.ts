@@ -15,7 +15,7 @@ import { InvalidEventError, validateEvent } from './validate';
  */
 export const WIRE_FIELDS = {
   required: ['id', 'type', 'source', 'specversion', 'time', 'data'],
-  optional: ['subject', 'correlationid', 'causationid', 'datacontenttype', 'dlqretries', 'dlqentryid'],
+  optional: ['subject', 'correlationid', 'causationid', 'datacontenttype', 'dlqretries', 'dlqentryid', 'partitionkey'],
 } as const;
 
 const OPTIONAL_ATTRIBUTES = ['subject', 'correlationid', 'causationid', 'dlqentryid'] as const;
@@ -39,6 +39,8 @@ export function encodeEvent(event: EventEnvelope): string[] {
     if (value !== undefined) fields.push(name, value);
   }
   if (event.dlqretries !== undefined) fields.push('dlqretries', String(event.dlqretries));
+  // Written for non-Node readers; the processor's decoders skip it (only the publisher needs it: it picks the partition).
+  if (event.partitionkey !== undefined) fields.push('partitionkey', event.partitionkey);
   fields.push('data', JSON.stringify(event.data));
   return fields;
 }

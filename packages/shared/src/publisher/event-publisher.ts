@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { toError } from '../errors';
 import { createEvent, encodeEvent, encodeNewEvent, InvalidEventError, isValidEventTime, type EncodedEvent, type EventEnvelope, type EventInput } from '../events';
 import type { Logger } from '../logger';
+import { partitionStreams } from '../names';
+import { partitionKeyOf, partitionOf } from '../partition';
 import { queueFlatCommand, sendFlatCommand } from '../redis/flat-command';
 
 export interface EventPublisherOptions {
@@ -14,6 +16,11 @@ export interface EventPublisherOptions {
    * `XTRIM MINID` below what every group acknowledged. 0 disables the cap. Default 1,000,000.
    */
   maxLenApprox?: number;
+  /**
+   * `STREAM_PARTITIONS`: with more than 1, each event goes to `partitionStreams(stream, n)[i]`,
+   * i = `partitionOf(partitionkey ?? subject ?? id, n)`. Default 1: the stream itself.
+   */
+  partitions?: number;
 }
 
 export interface EventPublisherDeps {
@@ -61,7 +68,11 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
   const cap = options.maxLenApprox ?? 1_000_000;
   // MAXLEN ~ lets Redis trim whole macro nodes only: cheap, and never below the cap.
   const head = cap > 0 ? ['MAXLEN', '~', String(cap), '*'] : ['*'];
-  const stream = [options.stream];
+  const partitions = Math.max(1, options.partitions ?? 1);
+  const targets = partitionStreams(options.stream, partitions).map((name) => [name]);
+  /** `[stream]` of an encoded event: the only one with one partition, else by its key. */
+  const streamOf = (input: { id?: string | undefined; subject?: string | undefined; partitionkey?: string | undefined }, id: string): string[] =>
+    partitions === 1 ? targets[0]! : targets[partitionOf(partitionKeyOf({ ...input, id }), partitions)]!;
   const logger = deps.logger.child({ component: 'publisher', stream: options.stream });
 
   const prepare = (input: EventInput, index?: number, now?: string): EventEnvelope => {
@@ -96,7 +107,7 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
   };
 
   const send = async (event: EventEnvelope): Promise<PublishedEvent> => {
-    const streamId = await deps.redis.xadd(options.stream, ...head, ...encodeEvent(event));
+    const streamId = await deps.redis.xadd(streamOf(event, event.id)[0]!, ...head, ...encodeEvent(event));
     if (streamId === null) throw new Error('XADD returned no entry id');
     return { id: event.id, streamId, type: event.type };
   };
@@ -105,7 +116,7 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
     // async: an invalid event must reject the returned promise, not throw at the call site.
     publish: async (input) => {
       const { id, type, fields } = encode(input, undefined, currentTime());
-      const streamId = await sendFlatCommand<string | null>(deps.redis, 'xadd', stream, head, fields);
+      const streamId = await sendFlatCommand<string | null>(deps.redis, 'xadd', streamOf(input, id), head, fields);
       if (streamId === null) throw new Error('XADD returned no entry id');
       return { id, streamId, type };
     },
@@ -124,7 +135,7 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
         const { id, type, fields } = encode(inputs[index]!, index, now);
         ids[index] = id;
         types[index] = type;
-        queueFlatCommand(pipeline, 'xadd', stream, head, fields);
+        queueFlatCommand(pipeline, 'xadd', streamOf(inputs[index]!, id), head, fields);
       }
       const results = await pipeline.exec();
       if (results === null) throw new PublishError([], ids.map((id, index) => ({ index, id, error: new Error('pipeline was discarded') })));
