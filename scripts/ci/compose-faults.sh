@@ -63,7 +63,7 @@ _submit_work() {
   KILL_JOB="kill-$1-$(new_uuid)"
   api POST "$QUEUE_API/jobs/async-processing" "{\"name\":\"demo.sleep\",\"data\":{\"durationMs\":100,\"steps\":1},\"opts\":{\"jobId\":\"$KILL_JOB\",\"delay\":3000}}"
   [ "$API_STATUS" = 201 ] || { echo "POST /jobs answered $API_STATUS: $API_BODY"; return 1; }
-  api POST "$QUEUE_API/events" "{\"type\":\"workspace.created\",\"source\":\"compose-kill\",\"data\":{\"workspaceId\":\"w-kill-$1\",\"name\":\"kill $1\",\"ownerId\":\"u-kill\"}}"
+  api POST "$QUEUE_API/events" "{\"type\":\"workspace.created\",\"data\":{\"workspaceId\":\"w-kill-$1\",\"name\":\"kill $1\",\"ownerId\":\"u-kill\"}}"
   [ "$API_STATUS" = 202 ] || { echo "POST /events answered $API_STATUS: $API_BODY"; return 1; }
   KILL_EVENT=$(echo "$API_BODY" | json_get id) || return 1
   KILL_FAILING="kill-fail-$1-$(new_uuid)"
