@@ -1,9 +1,6 @@
 import type { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import { AppError, jsonBody } from '@event-infra/shared';
 import { parseBody } from './parse-body';
 import type { JobBodySchemas } from './schemas';
@@ -100,19 +97,27 @@ function boardGuard(options: BullBoardOptions): RequestHandler[] {
   return [refuse, ...body, validate];
 }
 
-/** The Bull Board router over `options.queues` (mount it at `BULL_BOARD_PATH`, behind basic auth). */
+/**
+ * The Bull Board router over `options.queues` (mount it at `BULL_BOARD_PATH`, behind basic auth).
+ * The guard is in place at once; the board itself (`./bull-board-ui`) is imported and built on
+ * the first request that reaches it, once per process. A failed load answers that request
+ * with the error and is tried again on the next one.
+ */
 export function bullBoardRouter(options: BullBoardOptions): Router {
-  const serverAdapter = new ExpressAdapter();
-  serverAdapter.setBasePath(BULL_BOARD_PATH);
-  createBullBoard({
-    queues: options.queues.map(
-      (queue) => new BullMQAdapter(queue, { readOnlyMode: options.readOnly || queue.name === options.deadLetterQueue }),
-    ),
-    serverAdapter,
-    options: { uiConfig: { boardTitle: 'Queue processor' } },
-  });
+  let board: Promise<Router> | undefined;
+  const loadBoard = (): Promise<Router> =>
+    (board ??= import('./bull-board-ui').then(
+      ({ boardUiRouter }) => boardUiRouter({ queues: options.queues, basePath: BULL_BOARD_PATH, readOnly: options.readOnly, deadLetterQueue: options.deadLetterQueue }),
+      (caught: unknown) => {
+        board = undefined;
+        throw caught;
+      },
+    ));
+  const lazyBoard: RequestHandler = (req, res, next) => {
+    loadBoard().then((router) => router(req, res, next), next);
+  };
   const router = Router();
   router.use(boardGuard(options));
-  router.use(serverAdapter.getRouter() as Router);
+  router.use(lazyBoard);
   return router;
 }
