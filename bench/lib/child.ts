@@ -1,6 +1,7 @@
 /**
  * Child processes for the stack benchmark: the compiled entry (`node --conditions=evinfra-dist
- * <dist js>`, as local mode and the image run the services; `npm run bench` builds first) with its own env,
+ * <dist js>`, as local mode and the image run the services; `npm run bench` builds first) with its own env
+ * and production's NODE_OPTIONS,
  * readiness by a line on stdout or an HTTP `/health` answering 200, pause/resume with
  * SIGSTOP/SIGCONT, peak RSS from /proc, stop with SIGTERM (SIGKILL after 10 s).
  */
@@ -11,6 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { pollUntil } from './stats';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * NODE_OPTIONS of the image and of local mode (Dockerfile, scripts/stack.sh): every child gets
+ * it, services and bare children alike, so the comparison runs production's V8 settings on
+ * both sides. `BENCH_CHILD_NODE_OPTIONS` replaces it (empty: V8's defaults).
+ */
+export const PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=2';
 
 export interface BenchChild {
   name: string;
@@ -60,7 +68,7 @@ export function compiledEntry(entry: string): string {
 export async function spawnChild(options: SpawnOptions): Promise<BenchChild> {
   const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=evinfra-dist', compiledEntry(options.entry)], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...options.env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -46,6 +46,20 @@ describe('stream snapshot', () => {
     expect(snapshot.lag).toBe(3);
   });
 
+  it('counts past one XRANGE page (1,000 entries) exactly when Redis reports no lag', async () => {
+    const streams = client('streams');
+    const stream = uniqueName('stream');
+    const pipeline = streams.pipeline();
+    for (let i = 0; i < 2_503; i += 1) pipeline.xadd(stream, `1-${i + 1}`, 'n', String(i));
+    await pipeline.exec();
+    await streams.xgroup('CREATE', stream, 'g', '0');
+    await streams.xreadgroup('GROUP', 'g', 'c1', 'COUNT', 2, 'STREAMS', stream, '>');
+    await streams.xdel(stream, '1-100');
+    const snapshot = await readStreamSnapshot(streams, stream, 'g', false);
+    expect(snapshot.group?.lag).toBeNull();
+    expect(snapshot.lag).toBe(2_500);
+  });
+
   it('rethrows errors other than a missing stream', async () => {
     const streams = client('streams');
     const key = uniqueName('key');

@@ -13,11 +13,26 @@ export interface StreamSnapshot {
 
 /** Ceiling of the fallback lag count (XRANGE) when Redis reports no lag. */
 const LAG_COUNT_CAP = 100_000;
+/** Entries per XRANGE page of that count: what is held in memory at once. */
+const LAG_COUNT_PAGE = 1_000;
+
+/** Entries after `afterId` (exclusive), counted in pages of LAG_COUNT_PAGE, at most LAG_COUNT_CAP. */
+async function countAfter(redis: Redis, stream: string, afterId: string): Promise<number> {
+  let counted = 0;
+  let from = afterId;
+  while (counted < LAG_COUNT_CAP) {
+    const page = await redis.xrange(stream, `(${from}`, '+', 'COUNT', Math.min(LAG_COUNT_PAGE, LAG_COUNT_CAP - counted));
+    counted += page.length;
+    if (page.length < LAG_COUNT_PAGE) break;
+    from = page.at(-1)![0];
+  }
+  return counted;
+}
 
 /**
  * Reads XLEN, XINFO GROUPS and XINFO CONSUMERS of our group. Missing stream or group reads as
  * empty. Redis reports `lag` as null after some deletions; then the undelivered entries are
- * counted with XRANGE from the last-delivered id (capped).
+ * counted with XRANGE from the last-delivered id (capped), a page at a time.
  */
 export async function readStreamSnapshot(redis: Redis, stream: string, group: string, withConsumers = true): Promise<StreamSnapshot> {
   let groups: GroupInfo[] = [];
@@ -30,7 +45,7 @@ export async function readStreamSnapshot(redis: Redis, stream: string, group: st
   const ours = groups.find((info) => info.name === group);
   let lag = 0;
   if (ours) {
-    lag = ours.lag ?? (await redis.xrange(stream, `(${ours.lastDeliveredId}`, '+', 'COUNT', LAG_COUNT_CAP)).length;
+    lag = ours.lag ?? (await countAfter(redis, stream, ours.lastDeliveredId));
   }
   let consumers: ConsumerInfo[] = [];
   if (ours && withConsumers) {
