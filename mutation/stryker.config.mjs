@@ -19,6 +19,10 @@ export default {
   mutate: target.mutate,
   coverageAnalysis: 'perTest',
   concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
+  // MUTATE_IGNORE_STATIC=true: skip static mutants (module-level code that every test file
+  // runs; for dlq-system/src/core 41 % of the mutants and ~80 % of the time). They are then
+  // reported as ignored and left out of the score.
+  ignoreStatic: process.env.MUTATE_IGNORE_STATIC === 'true',
   // A mutant's run may take timeoutFactor × its tests' normal time + timeoutMS before it
   // counts as a timeout (detected: an endless loop or a wait that never ends). Kept short: a
   // mutant that stalls a real-Redis wait would otherwise hold a sandbox for the wait's limit.
