@@ -3,9 +3,9 @@ import type { Redis } from 'ioredis';
 import { AUDIT_STREAM, AuditUnavailableError, type AuditWrite } from '@event-infra/shared';
 import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeys, type EntryKind, type EntryState, type EntryStatus, type StoredEntry } from './stored-entry';
 import type { FailureClass } from './dlq-classifier';
-import { LuaScript } from './lua-script';
+import { LuaScript } from '@event-infra/shared';
 
-const TRANSITION = new LuaScript('entry-transition-17.lua');
+const TRANSITION = new LuaScript(new URL('./lua/entry-transition-17.lua', import.meta.url));
 
 /** The state machine's record of one entry (kept beside the entry, never in API answers). */
 export interface EntryStateRecord {

@@ -3,9 +3,9 @@ import type { Redis } from 'ioredis';
 import { BULL_PREFIX, dlqHandledKey, toError, type Logger } from '@event-infra/shared';
 import type { DlqHandler } from './dlq-handler';
 import type { DlqStore } from './dlq-store';
-import { LuaScript } from './lua-script';
+import { LuaScript } from '@event-infra/shared';
 
-const HDEL_IF_EQUAL = new LuaScript('hdel-if-equal-1.lua');
+const HDEL_IF_EQUAL = new LuaScript(new URL('./lua/hdel-if-equal-1.lua', import.meta.url));
 
 export interface RecoveryTrackerOptions {
   /** Queue Redis, for QueueEvents and job state look-ups. */

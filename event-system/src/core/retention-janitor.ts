@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ALERT_CHANNEL, toError, type Logger } from '@event-infra/shared';
-import { LuaScript } from './lua-script';
+import { LuaScript } from '@event-infra/shared';
 import type { ProcessorMetrics } from './processor-metrics';
 import { compareStreamIds, isNoSuchKeyError, nextStreamId, parsePendingReply, xinfoGroups } from './stream-replies';
 
@@ -25,7 +25,7 @@ export interface RetentionJanitorOptions {
 
 /** Most entries one janitor run lets go for the length limit (the next run takes the rest). */
 const MAXLEN_STEP = 100_000;
-const MAXLEN_POINT = new LuaScript('retention-maxlen-point-1.lua');
+const MAXLEN_POINT = new LuaScript(new URL('./lua/retention-maxlen-point-1.lua', import.meta.url));
 
 export interface RetentionJanitorDeps {
   /** Non-blocking client on the streams Redis. */

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { partitionKeys } from '@event-infra/shared';
-import { LuaScript } from '../lua-script';
+import { LuaScript } from '@event-infra/shared';
 
-const ACQUIRE = new LuaScript('lease-acquire-2.lua');
-const RENEW = new LuaScript('lease-renew-1.lua');
-const FENCED_ACK = new LuaScript('fenced-ack-2.lua');
+const ACQUIRE = new LuaScript(new URL('../lua/lease-acquire-2.lua', import.meta.url));
+const RENEW = new LuaScript(new URL('../lua/lease-renew-1.lua', import.meta.url));
+const FENCED_ACK = new LuaScript(new URL('../lua/fenced-ack-2.lua', import.meta.url));
 
 /** The worker must stop: its lease expired (a stale owner's write is refused), or an entry has to stay pending. */
 export class LeaseLostError extends Error {

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { AppError, NotFoundError, replayKeys } from '@event-infra/shared';
-import { LuaScript } from '../lua-script';
+import { LuaScript } from '@event-infra/shared';
 
-const TRANSITION = new LuaScript('replay-transition-3.lua');
+const TRANSITION = new LuaScript(new URL('../lua/replay-transition-3.lua', import.meta.url));
 
 /**
  * A replay task's states. `running` is the only live state; the others are final.

@@ -3,3 +3,4 @@ export * from './clients';
 export * from './unavailable';
 export type { Redis } from 'ioredis';
 export * from './flat-command';
+export * from './lua-script';

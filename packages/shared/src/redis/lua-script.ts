@@ -2,21 +2,24 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-/** A Lua script of `./lua/`, run with EVALSHA (EVAL once when the server does not have it yet). */
+/**
+ * A Lua script kept in its own file, run with EVALSHA (EVAL once when the server does not
+ * have it yet). The file is named `<name>-<key count>.lua` and starts with a KEYS/ARGV header;
+ * callers pass its URL (`new URL('./lua/x-2.lua', import.meta.url)`), so each package keeps
+ * its scripts beside the module that runs them (the build copies them into `dist/`).
+ */
 export class LuaScript {
   private readonly source: string;
   private readonly sha: string;
+  readonly keyCount: number;
 
-  /** `file` is `<name>-<key count>.lua` under `./lua/`. */
-  constructor(file: string) {
-    this.source = readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
+  constructor(file: URL) {
+    this.source = readFileSync(file, 'utf8');
     this.sha = createHash('sha1').update(this.source).digest('hex');
-    const keys = /-(\d+)\.lua$/.exec(file)?.[1];
-    if (keys === undefined) throw new Error(`script file ${file} does not name its key count`);
+    const keys = /-(\d+)\.lua$/.exec(file.pathname)?.[1];
+    if (keys === undefined) throw new Error(`script file ${file.pathname} does not name its key count`);
     this.keyCount = Number(keys);
   }
-
-  readonly keyCount: number;
 
   async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     if (keys.length !== this.keyCount) throw new Error(`script needs ${this.keyCount} keys, got ${keys.length}`);
