@@ -7,6 +7,7 @@ import {
   closeAll,
   connectRole,
   createCloser,
+  createTimelineRecorder,
   createDeadLetterSink,
   createEventPublisher,
   createMetricsRegistry,
@@ -16,6 +17,7 @@ import {
   httpServerLimitsOf,
   waitForAll,
   type Logger,
+  type Redis,
   type WorkQueueName,
 } from '@event-infra/shared';
 import { concurrencyFor, jobLimitsOf, type QueueConfig } from './config';
@@ -49,7 +51,10 @@ export function enabledWorkQueues(config: QueueConfig): WorkQueueName[] {
 export async function startQueueProcessor(config: QueueConfig, logger: Logger): Promise<QueueProcessor> {
   const queueRedis = connectRole(config, REDIS_ROLES.queue, 'producer', logger);
   const streamsRedis = connectRole(config, REDIS_ROLES.streams, 'producer', logger);
-  const clients = { [REDIS_ROLES.queue]: queueRedis, [REDIS_ROLES.streams]: streamsRedis };
+  // The master holds only the timeline here: no connection to it when TIMELINE_ENABLED is off.
+  const masterRedis = config.TIMELINE_ENABLED ? connectRole(config, REDIS_ROLES.master, 'producer', logger) : undefined;
+  const clients: Record<string, Redis> = { [REDIS_ROLES.queue]: queueRedis, [REDIS_ROLES.streams]: streamsRedis };
+  if (masterRedis !== undefined) clients[REDIS_ROLES.master] = masterRedis;
   try {
     await waitForAll(clients, config.REDIS_CONNECT_TIMEOUT_MS);
   } catch (caught) {
@@ -78,6 +83,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
   const queueNames = [...WORK_QUEUES, config.DLQ_QUEUE_NAME];
   const queues = queueNames.map((name) => new Queue(name, { connection: queueRedis, prefix: BULL_PREFIX }));
   const deadLetters = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: queueRedis });
+  const timeline = masterRedis === undefined ? undefined : createTimelineRecorder(config, SERVICES.queue, { redis: masterRedis, logger });
   const maxTimeoutMs = config.MAX_JOB_DURATION * 1000;
   const secrets = secretsOf(config as unknown as Record<string, unknown>);
   const jobs = createJobSubmitter(
@@ -86,7 +92,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
       backoffDelayMs: config.RETRY_DELAY,
       maxTimeoutMs,
     },
-    { queues: new Map(queues.map((queue) => [queue.name, queue])), registry, redis: queueRedis },
+    { queues: new Map(queues.map((queue) => [queue.name, queue])), registry, redis: queueRedis, timeline },
   );
   const metrics = createMetricsRegistry(SERVICES.queue);
   const observer = createQueueMetrics(metrics, queues, queueCounts);
@@ -118,7 +124,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
         runnerFor: (queue) =>
           createJobRunner(
             { queue, maxTimeoutMs, secrets },
-            { registry, deadLetters: sink, events, observer, logger },
+            { registry, deadLetters: sink, events, observer, logger, timeline },
           ),
         deadLetters: sink,
         logger,
@@ -147,6 +153,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     adminReadOnly: config.ADMIN_READONLY,
     eventsSource: config.EVENTS_API_SOURCE,
     exposeStacks: config.EXPOSE_STACKS,
+    timeline: masterRedis !== undefined && timeline !== undefined ? { master: masterRedis, recorder: timeline } : undefined,
   });
   const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   if (config.ADMIN_USER === undefined) logger.warn('Bull Board at /admin/queues is open: set ADMIN_USER and ADMIN_PASSWORD');
@@ -164,6 +171,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
           unfinished = (await workers)?.unfinished ?? 0;
         },
       },
+      { name: 'timeline', run: () => timeline?.close() },
       { name: 'dlq-sink', run: async () => void (await Promise.allSettled([deadLetters.close(), workerDeadLetters?.close()])) },
       { name: 'queues', run: async () => void (await Promise.allSettled(queues.map((queue) => queue.close()))) },
       { name: 'redis', run: () => closeAll([...Object.values(clients), ...(workerSinkRedis ? [workerSinkRedis] : [])]) },

@@ -10,3 +10,5 @@ export * from './lifecycle';
 export * from './events';
 export * from './publisher';
 export * from './dlq';
+export * from './trace';
+export * from './timeline';

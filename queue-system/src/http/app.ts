@@ -11,6 +11,8 @@ import {
   type EventPublisher,
   type HealthCheck,
   type Logger,
+  type Redis,
+  type TimelineRecorder,
 } from '@event-infra/shared';
 import type { JobSubmitter } from '../core/job-submitter';
 import type { WorkerInfo } from '../core/worker-pool';
@@ -20,6 +22,7 @@ import type { JobBodySchemas } from './schemas';
 import { eventRoutes } from './routes/events';
 import { jobRoutes } from './routes/jobs';
 import { statsRoutes } from './routes/stats';
+import { timelineRoutes } from './routes/timeline';
 
 export interface AppDeps {
   logger: Logger;
@@ -48,6 +51,8 @@ export interface AppDeps {
   eventsSource: string;
   /** `EXPOSE_STACKS`: stack traces in job answers. */
   exposeStacks: boolean;
+  /** Master Redis client and recorder of the timeline (absent: TIMELINE_ENABLED off, no `/timeline`). */
+  timeline?: { master: Redis; recorder: TimelineRecorder } | undefined;
 }
 
 /** The queue processor's HTTP app, not listening. */
@@ -57,7 +62,8 @@ export function createApp(deps: AppDeps): Express {
   const auth = requireBearer(deps.apiKey);
   const body = jsonBody(deps.bodyLimit);
   app.use('/jobs', auth, ...body, jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue, schemas: deps.schemas, exposeStacks: deps.exposeStacks }));
-  app.use('/events', auth, ...body, eventRoutes({ publisher: deps.publisher, source: deps.eventsSource }));
+  app.use('/events', auth, ...body, eventRoutes({ publisher: deps.publisher, source: deps.eventsSource, timeline: deps.timeline?.recorder }));
+  if (deps.timeline !== undefined) app.use('/timeline', auth, timelineRoutes({ master: deps.timeline.master }));
   app.use(
     BULL_BOARD_PATH,
     requireBasicAuth(deps.admin.user, deps.admin.password, 'Bull Board'), bullBoardRouter({

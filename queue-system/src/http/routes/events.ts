@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import { asyncHandler, type EventInput, type EventPublisher } from '@event-infra/shared';
+import { randomUUID } from 'node:crypto';
+import { asyncHandler, requestCorrelation, sendCorrelation, type EventInput, type EventPublisher, type TimelineRecorder } from '@event-infra/shared';
 import { parseBody } from '../parse-body';
 import { eventBodySchema } from '../schemas';
 
@@ -7,15 +8,24 @@ import { eventBodySchema } from '../schemas';
  * `POST /events`: publishes one event to the stream; 202 `{id}`. The server sets `source`
  * (`EVENTS_API_SOURCE`), so a client cannot speak as one of the stack's services.
  */
-export function eventRoutes(deps: { publisher: EventPublisher; source: string }): Router {
+export function eventRoutes(deps: { publisher: EventPublisher; source: string; timeline?: TimelineRecorder | undefined }): Router {
   const router = Router();
   router.post(
     '/',
     asyncHandler(async (req, res) => {
       const body = parseBody(eventBodySchema, req.body, 'event');
+      // An event without a correlation starts its own: the correlation id is the event's id.
+      const id = randomUUID();
+      const correlationid = requestCorrelation(req, (body as { correlationid?: string }).correlationid, () => id);
       // The publisher validates the envelope and family schema (InvalidEventError is a 400).
-      const published = await deps.publisher.publish({ ...body, source: deps.source } as unknown as EventInput);
-      res.status(202).json({ id: published.id });
+      const published = await deps.publisher.publish({ ...body, id, correlationid, source: deps.source } as unknown as EventInput);
+      deps.timeline?.record(
+        correlationid,
+        { kind: 'event.published', subject: published.id, cause: (body as { causationid?: string }).causationid, detail: { type: published.type, source: deps.source, via: 'http' } },
+        { eventId: published.id },
+      );
+      sendCorrelation(res, correlationid);
+      res.status(202).json({ id: published.id, correlationid });
     }),
   );
   return router;

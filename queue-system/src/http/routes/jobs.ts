@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { NotFoundError, asyncHandler } from '@event-infra/shared';
+import { NotFoundError, asyncHandler, requestCorrelation, sendCorrelation } from '@event-infra/shared';
 import type { JobSubmitter } from '../../core/job-submitter';
 import { toJobView } from '../../core/job-view';
 import { parseBody } from '../parse-body';
@@ -24,10 +24,12 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req);
       const submission = parseBody(deps.schemas.submission, req.body, 'job');
-      const { job, created } = await deps.jobs.add(queue, submission);
+      const correlationId = requestCorrelation(req);
+      const { job, created } = await deps.jobs.add(queue, submission, { correlationId });
       const id = String(job.id);
       res.setHeader('Location', `/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`);
-      res.status(created ? 201 : 200).json({ id, queue, name: job.name, ...(created ? {} : { existing: true }) });
+      sendCorrelation(res, correlationId);
+      res.status(created ? 201 : 200).json({ id, queue, name: job.name, correlationId, ...(created ? {} : { existing: true }) });
     }),
   );
 
@@ -36,8 +38,11 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req);
       const { jobs } = parseBody(deps.schemas.bulk, req.body, 'bulk request');
-      const added = await deps.jobs.addBulk(queue, jobs);
+      const correlationId = requestCorrelation(req);
+      const added = await deps.jobs.addBulk(queue, jobs, { correlationId });
+      sendCorrelation(res, correlationId);
       res.status(201).json({
+        correlationId,
         jobs: added.map(({ job, created }) => ({ id: String(job.id), queue, name: job.name, ...(created ? {} : { existing: true }) })),
       });
     }),
