@@ -5,6 +5,7 @@ import {
   closeRedis,
   connectRole,
   createCloser,
+  createTimelineRecorder,
   createDeadLetterSink,
   createMetricsRegistry,
   redisChecks,
@@ -82,7 +83,8 @@ export async function startEventProcessor(config: EventConfig, logger: Logger, e
   }
   const checks = redisChecks({ [REDIS_ROLES.master]: masterRedis, [REDIS_ROLES.streams]: streamsRedis, [REDIS_ROLES.queue]: queueRedis });
   const dlq = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: queueRedis });
-  const triggerHandler = createTriggerHandler(queueRedis);
+  const timeline = createTimelineRecorder(config, SERVICES.event, { redis: masterRedis, logger });
+  const triggerHandler = createTriggerHandler(queueRedis, timeline);
   const router = new Router();
   if (config.EVENT_FANOUT_ENABLED) router.on('*', 'fan-out', createFanOutHandler(masterRedis));
   for (const trigger of triggers) router.on(trigger.on, `trigger:${trigger.name}`, triggerHandler.handlerFor(trigger));
@@ -99,6 +101,7 @@ export async function startEventProcessor(config: EventConfig, logger: Logger, e
     dlq,
     registry: metrics,
     logger,
+    timeline,
   });
   const app = createApp({ logger, metrics, checks, stats: engine.stats });
   const server = await startHttpServer(app, config.EVENT_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
@@ -108,6 +111,7 @@ export async function startEventProcessor(config: EventConfig, logger: Logger, e
       { name: 'engine', run: () => engine.close() },
       { name: 'triggers', run: () => triggerHandler.close() },
       { name: 'dlq', run: () => dlq.close() },
+      { name: 'timeline', run: () => timeline?.close() },
       { name: 'redis', run: () => closeAll(all) },
     ],
     logger,

@@ -4,7 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { BULL_PREFIX, QUEUES, TRIGGER_JOB_ID_PREFIX, ValidationError, toError, withoutReservedKeys, type EventEnvelope } from '@event-infra/shared';
+import {
+  BULL_PREFIX,
+  QUEUES,
+  TRIGGER_JOB_ID_PREFIX,
+  ValidationError,
+  jobCauseId,
+  toError,
+  traceFromEvent,
+  withJobTrace,
+  withoutReservedKeys,
+  type EventEnvelope,
+  type TimelineRecorder,
+} from '@event-infra/shared';
 import type { EventHandler } from './router';
 
 /** One trigger of the triggers file (README "Triggers file"). */
@@ -74,7 +86,10 @@ function pathValue(source: unknown, path: string): unknown {
   return value;
 }
 
-/** The job data a trigger builds from an event; reserved `__…` keys of the event never reach it. */
+/**
+ * The job data a trigger builds from an event; reserved `__…` keys of the event never reach it,
+ * and the stack's own `__trace` (cause: the event; correlation: the event's) is added.
+ */
 export function triggerJobData(trigger: Trigger, event: EventEnvelope): Record<string, unknown> {
   const base = trigger.include === 'event' ? { ...event } : trigger.include === 'data' ? { ...event.data } : {};
   const mapped = Object.fromEntries(
@@ -82,7 +97,7 @@ export function triggerJobData(trigger: Trigger, event: EventEnvelope): Record<s
       .map(([field, path]) => [field, pathValue(event, path)] as const)
       .filter(([, value]) => value !== undefined),
   );
-  return withoutReservedKeys({ ...base, ...mapped, ...trigger.data });
+  return withJobTrace(withoutReservedKeys({ ...base, ...mapped, ...trigger.data }), traceFromEvent(event));
 }
 
 export interface TriggerHandler {
@@ -96,12 +111,22 @@ export interface TriggerHandler {
  * event id, and BullMQ does not add a job whose id exists: a redelivered event never creates
  * a second job.
  */
-export function createTriggerHandler(connection: Redis): TriggerHandler {
+export function createTriggerHandler(connection: Redis, timeline?: TimelineRecorder): TriggerHandler {
   const queue = new Queue(QUEUES.eventDriven, { connection, prefix: BULL_PREFIX });
   return {
     handlerFor: (trigger) => async (event) => {
-      const opts: JobsOptions = { ...(trigger.opts as JobsOptions), jobId: triggerJobId(trigger, event) };
+      const jobId = triggerJobId(trigger, event);
+      const opts: JobsOptions = { ...(trigger.opts as JobsOptions), jobId };
       await queue.add(trigger.job, triggerJobData(trigger, event), opts);
+      if (timeline !== undefined) {
+        const trace = traceFromEvent(event);
+        // A redelivered event records this step again (the add itself is a no-op then).
+        timeline.record(
+          trace.correlationId,
+          { kind: 'job.created', subject: jobCauseId(QUEUES.eventDriven, jobId), cause: event.id, detail: { name: trigger.job, trigger: trigger.name } },
+          { job: `${QUEUES.eventDriven}:${jobId}` },
+        );
+      }
     },
     close: () => queue.close(),
   };

@@ -130,3 +130,6 @@ export function timelineKeys(correlationId: string): { head: string; tail: strin
 export function timelineRefKey(kind: 'event' | 'job', id: string): string {
   return masterKey('timeline-ref', kind, id);
 }
+
+/** Type prefix of the job lifecycle family (`job.started`, …), published by the stack only. */
+export const JOB_EVENT_TYPE_PREFIX = 'job.';
