@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import { jobTraceOf } from '@event-infra/shared';
 import { effectiveTimeoutMs } from './job-runner';
 
 const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
@@ -21,6 +22,8 @@ export function toJobView(job: Job, queue: string, state: string, progressMessag
     attemptsStarted: job.attemptsStarted,
     stalledCounter: job.stalledCounter,
     data: job.data,
+    /** The job's correlation (`data.__trace`), for `GET /timeline?correlationid=`. */
+    correlationId: jobTraceOf(job.data)?.correlationId ?? null,
     opts: {
       attempts: opts.attempts,
       backoff: opts.backoff,

@@ -8,6 +8,8 @@ export type TimelineQuery = { correlationId: string } | { eventId: string } | { 
 /** The correlation id a query names, or undefined when no timeline knows the event or job. */
 export async function resolveCorrelation(redis: Redis, query: TimelineQuery): Promise<string | undefined> {
   if ('correlationId' in query) return query.correlationId;
+  // An event without a correlationid is its own correlation (no look-up key is written for it).
+  if ('eventId' in query && (await redis.exists(timelineKeys(query.eventId).meta)) === 1) return query.eventId;
   const key = 'eventId' in query ? timelineRefKey('event', query.eventId) : timelineRefKey('job', `${query.queue}:${query.jobId}`);
   return (await redis.get(key)) ?? undefined;
 }

@@ -113,7 +113,8 @@ export class TimelineRecorder {
     for (const pending of batch) {
       const keys = timelineKeys(pending.correlationId);
       pipeline.evalsha(SCRIPT_SHA, 3, keys.head, keys.tail, keys.meta, pending.step, this.headSize, this.tailSize, ttl);
-      if (pending.refs?.eventId !== undefined) pipeline.set(timelineRefKey('event', pending.refs.eventId), pending.correlationId, 'EX', ttl);
+      // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
+      if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) pipeline.set(timelineRefKey('event', pending.refs.eventId), pending.correlationId, 'EX', ttl);
       if (pending.refs?.job !== undefined) pipeline.set(timelineRefKey('job', pending.refs.job), pending.correlationId, 'EX', ttl);
     }
     try {
