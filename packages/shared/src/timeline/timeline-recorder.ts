@@ -110,9 +110,18 @@ export class TimelineRecorder {
   private async write(batch: Pending[]): Promise<void> {
     const ttl = this.options.retentionSec;
     const pipeline = this.deps.redis.pipeline();
+    // One script call per correlation and flush, its steps in recording order.
+    const byCorrelation = new Map<string, string[]>();
     for (const pending of batch) {
-      const keys = timelineKeys(pending.correlationId);
-      pipeline.evalsha(SCRIPT_SHA, 3, keys.head, keys.tail, keys.meta, pending.step, this.headSize, this.tailSize, ttl);
+      const steps = byCorrelation.get(pending.correlationId);
+      if (steps === undefined) byCorrelation.set(pending.correlationId, [pending.step]);
+      else steps.push(pending.step);
+    }
+    for (const [correlationId, steps] of byCorrelation) {
+      const keys = timelineKeys(correlationId);
+      pipeline.evalsha(SCRIPT_SHA, 3, keys.head, keys.tail, keys.meta, this.headSize, this.tailSize, ttl, ...steps);
+    }
+    for (const pending of batch) {
       // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
       if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) pipeline.set(timelineRefKey('event', pending.refs.eventId), pending.correlationId, 'EX', ttl);
       if (pending.refs?.job !== undefined) pipeline.set(timelineRefKey('job', pending.refs.job), pending.correlationId, 'EX', ttl);
