@@ -54,11 +54,12 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
   // The master holds only the timeline here: no connection to it when TIMELINE_ENABLED is off.
   const masterRedis = config.TIMELINE_ENABLED ? connectRole(config, REDIS_ROLES.master, 'producer', logger) : undefined;
   const clients: Record<string, Redis> = { [REDIS_ROLES.queue]: queueRedis, [REDIS_ROLES.streams]: streamsRedis };
-  if (masterRedis !== undefined) clients[REDIS_ROLES.master] = masterRedis;
   try {
     await waitForAll(clients, config.REDIS_CONNECT_TIMEOUT_MS);
+    // Not a health check: the timeline is diagnostics, a master outage does not stop the queue.
+    if (masterRedis !== undefined) await waitForAll({ [REDIS_ROLES.master]: masterRedis }, config.REDIS_CONNECT_TIMEOUT_MS);
   } catch (caught) {
-    await closeAll(Object.values(clients));
+    await closeAll([...Object.values(clients), ...(masterRedis ? [masterRedis] : [])]);
     throw caught;
   }
   const publisher = createEventPublisher(
@@ -174,7 +175,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
       { name: 'timeline', run: () => timeline?.close() },
       { name: 'dlq-sink', run: async () => void (await Promise.allSettled([deadLetters.close(), workerDeadLetters?.close()])) },
       { name: 'queues', run: async () => void (await Promise.allSettled(queues.map((queue) => queue.close()))) },
-      { name: 'redis', run: () => closeAll([...Object.values(clients), ...(workerSinkRedis ? [workerSinkRedis] : [])]) },
+      { name: 'redis', run: () => closeAll([...Object.values(clients), ...(workerSinkRedis ? [workerSinkRedis] : []), ...(masterRedis ? [masterRedis] : [])]) },
     ],
     logger,
   );

@@ -86,10 +86,7 @@ function pathValue(source: unknown, path: string): unknown {
   return value;
 }
 
-/**
- * The job data a trigger builds from an event; reserved `__…` keys of the event never reach it,
- * and the stack's own `__trace` (cause: the event; correlation: the event's) is added.
- */
+/** The job data a trigger builds from an event; reserved `__…` keys of the event never reach it. */
 export function triggerJobData(trigger: Trigger, event: EventEnvelope): Record<string, unknown> {
   const base = trigger.include === 'event' ? { ...event } : trigger.include === 'data' ? { ...event.data } : {};
   const mapped = Object.fromEntries(
@@ -97,7 +94,7 @@ export function triggerJobData(trigger: Trigger, event: EventEnvelope): Record<s
       .map(([field, path]) => [field, pathValue(event, path)] as const)
       .filter(([, value]) => value !== undefined),
   );
-  return withJobTrace(withoutReservedKeys({ ...base, ...mapped, ...trigger.data }), traceFromEvent(event));
+  return withoutReservedKeys({ ...base, ...mapped, ...trigger.data });
 }
 
 export interface TriggerHandler {
@@ -117,7 +114,8 @@ export function createTriggerHandler(connection: Redis, timeline?: TimelineRecor
     handlerFor: (trigger) => async (event) => {
       const jobId = triggerJobId(trigger, event);
       const opts: JobsOptions = { ...(trigger.opts as JobsOptions), jobId };
-      await queue.add(trigger.job, triggerJobData(trigger, event), opts);
+      // The stack's own `__trace` (cause: the event; correlation: the event's) is added last.
+      await queue.add(trigger.job, withJobTrace(triggerJobData(trigger, event), traceFromEvent(event)), opts);
       if (timeline !== undefined) {
         const trace = traceFromEvent(event);
         // A redelivered event records this step again (the add itself is a no-op then).
