@@ -95,10 +95,14 @@ describe('timeline of one event through a failing trigger job, the DLQ and a ret
     const retry = await fetch(`${dlqApi()}/dlq/${encodeURIComponent(entry.id)}/retry`, { method: 'POST', headers: headers() });
     expect(retry.status).toBe(202);
 
+    let lastSeen: string[] = [];
     const done = await waitFor(async () => {
       const { status, body } = await timeline(`correlationid=${CORRELATION}`);
+      lastSeen = status === 200 ? body.steps.map((step) => step.kind) : [String(status)];
       return status === 200 && body.steps.some((step) => step.kind === 'dlq.recovered') ? body : undefined;
-    }, 'the recovered step in the timeline', { timeoutMs: 60_000, intervalMs: 200 });
+    }, 'the recovered step in the timeline', { timeoutMs: 120_000, intervalMs: 200 }).catch((caught: unknown) => {
+      throw new Error(`${String(caught)}; steps so far: ${JSON.stringify(lastSeen)}`);
+    });
 
     const steps = done.steps;
     const triggerJob = steps.find((step) => step.kind === 'job.created')!;
@@ -145,7 +149,7 @@ describe('timeline of one event through a failing trigger job, the DLQ and a ret
       .filter((fields) => fields.type === 'job.failed');
     expect(failed.length).toBeGreaterThanOrEqual(2);
     for (const fields of failed) expect([fields.correlationid, fields.causationid]).toEqual([CORRELATION, eventId]);
-  }, 180_000);
+  }, 240_000);
 
   it('answers 404 for an unknown correlation, 400 for a bad query, 401 without the key', async () => {
     expect((await timeline('correlationid=never-seen')).status).toBe(404);

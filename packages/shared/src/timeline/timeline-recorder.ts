@@ -89,7 +89,7 @@ export class TimelineRecorder {
       subject: step.subject,
       ...(step.cause !== undefined ? { cause: step.cause } : {}),
       ...(step.detail !== undefined ? { detail: boundedDetail(step.detail) } : {}),
-      at: new Date().toISOString(),
+      at: step.at ?? new Date().toISOString(),
       service: this.options.service,
     };
     this.buffer.push({ correlationId, step: JSON.stringify(stored), refs });

@@ -29,9 +29,11 @@ export interface TimelineStepInput {
   cause?: string | undefined;
   /** Small facts of the step (consumer, delivery count, attempt, error, progress, state). */
   detail?: Record<string, unknown> | undefined;
+  /** When it happened, when that was before the call (default: now). */
+  at?: string | undefined;
 }
 
-export interface TimelineStep extends TimelineStepInput {
+export interface TimelineStep extends Omit<TimelineStepInput, 'at'> {
   /** ISO 8601 time the recording service saw the step. */
   at: string;
   /** Service that recorded it. */
