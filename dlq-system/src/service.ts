@@ -9,6 +9,7 @@ import {
   connectRole,
   createAccessMetrics,
   createCloser,
+  createTimelineRecorder,
   createMetricsRegistry,
   redisChecks,
   redisEndpoint,
@@ -104,7 +105,8 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   });
   // The queue only adds delayed retries; the worker runs them through the handler: no cycle.
   const scheduler = new RetryQueue({ dlqQueueName: config.DLQ_QUEUE_NAME, connection: bullConnection });
-  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, audit: access.audit, logger });
+  const timeline = createTimelineRecorder(config, SERVICES.dlq, { redis: master, logger });
+  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, audit: access.audit, logger, timeline });
   const retryWorker = new RetryWorker({ queueName: scheduler.queue.name, connection: bullConnection }, { handler, logger });
   const consumer = new DlqConsumer(
     {
@@ -144,6 +146,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       { name: 'retention', run: () => retention.close() },
       { name: 'alerter', run: () => alerter.close() },
       { name: 'origin-sender', run: () => sender.close() },
+      { name: 'timeline', run: () => timeline?.close() },
       { name: 'dlq-queue', run: () => dlqQueue.close() },
       { name: 'redis', run: () => closeAll(allClients) },
     ],

@@ -7,6 +7,7 @@ import {
   connectRole,
   createCloser,
   createAccessMetrics,
+  createTimelineRecorder,
   createDeadLetterSink,
   createMetricsRegistry,
   redisChecks,
@@ -136,7 +137,8 @@ async function startProcessor<E extends LogEngine>(config: EventConfig, logger: 
   }
   const checks = redisChecks({ [REDIS_ROLES.master]: masterRedis, [REDIS_ROLES.streams]: streamsRedis, [REDIS_ROLES.queue]: queueRedis });
   const dlq = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: queueRedis });
-  const triggerHandler = createTriggerHandler(queueRedis);
+  const timeline = createTimelineRecorder(config, SERVICES.event, { redis: masterRedis, logger });
+  const triggerHandler = createTriggerHandler(queueRedis, timeline);
   const router = new Router();
   if (config.EVENT_FANOUT_ENABLED) router.on('*', 'fan-out', createFanOutHandler(masterRedis));
   for (const trigger of triggers) router.on(trigger.on, `trigger:${trigger.name}`, triggerHandler.handlerFor(trigger));
@@ -156,6 +158,7 @@ async function startProcessor<E extends LogEngine>(config: EventConfig, logger: 
       dlq,
       registry: metrics,
       logger,
+      timeline,
     },
   });
   const access = accessOf(config, undefined, masterRedis);
@@ -183,6 +186,7 @@ async function startProcessor<E extends LogEngine>(config: EventConfig, logger: 
       { name: 'engine', run: () => engine.close() },
       { name: 'triggers', run: () => triggerHandler.close() },
       { name: 'dlq', run: () => dlq.close() },
+      { name: 'timeline', run: () => timeline?.close() },
       { name: 'redis', run: () => closeAll(all) },
     ],
     logger,

@@ -11,6 +11,7 @@ import {
   createAccessMetrics,
   hasUsers,
   createCloser,
+  createTimelineRecorder,
   createDeadLetterSink,
   createEventPublisher,
   createMetricsRegistry,
@@ -20,6 +21,7 @@ import {
   httpServerLimitsOf,
   waitForAll,
   type Logger,
+  type Redis,
   type WorkQueueName,
 } from '@event-infra/shared';
 import { concurrencyFor, jobLimitsOf, type QueueConfig } from './config';
@@ -87,6 +89,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
   const queueNames = [...WORK_QUEUES, config.DLQ_QUEUE_NAME];
   const queues = queueNames.map((name) => new Queue(name, { connection: queueRedis, prefix: BULL_PREFIX }));
   const deadLetters = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: queueRedis });
+  const timeline = createTimelineRecorder(config, SERVICES.queue, { redis: masterRedis, logger });
   const maxTimeoutMs = config.MAX_JOB_DURATION * 1000;
   const secrets = secretsOf(config as unknown as Record<string, unknown>);
   const jobs = createJobSubmitter(
@@ -95,7 +98,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
       backoffDelayMs: config.RETRY_DELAY,
       maxTimeoutMs,
     },
-    { queues: new Map(queues.map((queue) => [queue.name, queue])), registry, redis: queueRedis },
+    { queues: new Map(queues.map((queue) => [queue.name, queue])), registry, redis: queueRedis, timeline },
   );
   const metrics = createMetricsRegistry(SERVICES.queue);
   const legacyAdmin = config.ADMIN_USER !== undefined && config.ADMIN_PASSWORD !== undefined ? { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD } : undefined;
@@ -129,7 +132,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
         runnerFor: (queue) =>
           createJobRunner(
             { queue, maxTimeoutMs, secrets },
-            { registry, deadLetters: sink, events, observer, logger },
+            { registry, deadLetters: sink, events, observer, logger, timeline },
           ),
         deadLetters: sink,
         logger,
@@ -162,6 +165,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     adminReadOnly: config.ADMIN_READONLY,
     eventsSource: config.EVENTS_API_SOURCE,
     exposeStacks: config.EXPOSE_STACKS,
+    timeline: timeline !== undefined ? { master: masterRedis, recorder: timeline } : undefined,
   });
   const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   if (!hasUsers(access.credentials)) logger.warn('Bull Board at /admin/queues is open: set ADMIN_USERS (or ADMIN_USER and ADMIN_PASSWORD)');
@@ -179,6 +183,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
           unfinished = (await workers)?.unfinished ?? 0;
         },
       },
+      { name: 'timeline', run: () => timeline?.close() },
       { name: 'dlq-sink', run: async () => void (await Promise.allSettled([deadLetters.close(), workerDeadLetters?.close()])) },
       { name: 'queues', run: async () => void (await Promise.allSettled(queues.map((queue) => queue.close()))) },
       { name: 'redis', run: () => closeAll([...Object.values(clients), ...(workerSinkRedis ? [workerSinkRedis] : [])]) },

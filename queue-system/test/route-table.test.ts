@@ -19,7 +19,7 @@ describe('route table: every registered route of every service has a row', () =>
   beforeAll(async () => {
     redis = await startTestRedis();
     // ADMIN_READONLY=false: both Bull Board instances (read-only and writable) are mounted.
-    queue = await startProcessor(redis, { QUEUE_ENABLED: 'false', ADMIN_READONLY: 'false' });
+    queue = await startProcessor(redis, { QUEUE_ENABLED: 'false', ADMIN_READONLY: 'false', TIMELINE_ENABLED: 'true' });
     dlq = await startDlqProcessor(
       loadDlqConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', REDIS_URL: redis.url, REDIS_QUEUE_URL: redis.url, REDIS_STREAMS_URL: redis.url, DLQ_PROCESSOR_PORT: '0' }),
       silentLogger(),

@@ -202,7 +202,7 @@ describe('queue processor (8009): bad input', () => {
     const reply = await call(processor.url, { path: jobs, body: { name: 'demo.sleep', data, opts: { jobId, delay: 3_600_000 } } });
     expect(reply.status, reply.text).toBe(201);
     const job = await inspector.queue(QUEUE).getJob(jobId);
-    expect(job?.data).toEqual(data);
+    expect(job?.data).toEqual({ ...data, __trace: { correlationId: expect.any(String) } });
     await inspector.queue(QUEUE).remove(jobId);
   });
 

@@ -1,4 +1,4 @@
-import { NotFoundError, deadLetterEntrySchema, toError, type AuditActor, type AuditLog, type AuditTarget, type AuditWrite, type Logger, type ParsedDeadLetterEntry } from '@event-infra/shared';
+import { NotFoundError, deadLetterEntrySchema, toError, type AuditActor, type AuditLog, type AuditTarget, type AuditWrite, type Logger, type ParsedDeadLetterEntry, type TimelineRecorder } from '@event-infra/shared';
 import type { Alerter } from './alerter';
 import { classifyFailure } from './dlq-classifier';
 import type { DlqMetrics } from './dlq-metrics';
@@ -42,6 +42,8 @@ export interface DlqHandlerDeps {
   /** Operators' actions are recorded here, in the same step as their transition. */
   audit: AuditLog;
   logger: Logger;
+  /** Timeline of each entry's correlation (absent: TIMELINE_ENABLED off). */
+  timeline?: TimelineRecorder | undefined;
 }
 
 const now = (): string => new Date().toISOString();
@@ -65,7 +67,7 @@ export class DlqHandler {
 
   constructor(private readonly deps: DlqHandlerDeps) {
     this.logger = deps.logger.child({ component: 'dlq-handler' });
-    this.machine = new EntryStateMachine(deps.store);
+    this.machine = new EntryStateMachine(deps.store, deps.timeline);
   }
 
   /** Handles one DLQ queue job (`source` is its id). Idempotent for a redelivered job. */
@@ -372,6 +374,8 @@ export class DlqHandler {
       name: incoming.name,
       data: incoming.data,
       firstFailedAt: incoming.firstFailedAt,
+      ...(incoming.correlationId !== undefined ? { correlationId: incoming.correlationId } : {}),
+      ...(incoming.causationId !== undefined ? { causationId: incoming.causationId } : {}),
       createdAt: at,
       failures: 0,
       version: 0,

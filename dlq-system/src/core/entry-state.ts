@@ -1,4 +1,4 @@
-import { AppError, newRetryToken, type AuditWrite } from '@event-infra/shared';
+import { AppError, newRetryToken, type AuditWrite, type TimelineRecorder } from '@event-infra/shared';
 import type { AlertBucketWrite, CounterName, DlqStore, EntryStateRecord } from './dlq-store';
 import type { EntryState, EntryStatus, StoredEntry } from './stored-entry';
 
@@ -68,7 +68,29 @@ export interface VersionedEntry {
 }
 
 export class EntryStateMachine {
-  constructor(private readonly store: DlqStore) {}
+  constructor(
+    private readonly store: DlqStore,
+    /** Records each applied transition in the entry's timeline (absent: TIMELINE_ENABLED off). */
+    private readonly timeline?: TimelineRecorder | undefined,
+  ) {}
+
+  private recordStep(name: TransitionName | 'discard', entry: StoredEntry, status: string = entry.status): void {
+    if (this.timeline === undefined || entry.correlationId === undefined) return;
+    const kind = name === 'receive' ? 'dlq.received' : name === 'retrySent' ? 'dlq.retry-sent' : name === 'recover' ? 'dlq.recovered' : 'dlq.transition';
+    this.timeline.record(entry.correlationId, {
+      kind,
+      subject: entry.id,
+      cause: entry.causationId,
+      detail: {
+        transition: name,
+        status,
+        classification: entry.classification,
+        retries: entry.retries,
+        ...(entry.parkReason !== undefined && entry.status === 'parked' ? { parkReason: entry.parkReason } : {}),
+        ...(name === 'retrySent' && entry.retriedTo !== undefined ? { retriedTo: entry.retriedTo } : {}),
+      },
+    });
+  }
 
   /**
    * Applies `name` to the entry read at `from` (undefined for `receive`): `next` is the entry
@@ -98,6 +120,7 @@ export class EntryStateMachine {
       audit,
     });
     if (!result.ok) throw new EntryConflictError(next.id, name, result);
+    this.recordStep(name, next);
     return { entry: next, state: { status: next.status, version: result.version, token } };
   }
 
@@ -114,5 +137,6 @@ export class EntryStateMachine {
       audit,
     });
     if (!result.ok) throw new EntryConflictError(current.entry.id, 'discard', result);
+    this.recordStep('discard', current.entry, 'discarded');
   }
 }

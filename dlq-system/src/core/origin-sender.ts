@@ -70,12 +70,18 @@ export class OriginSender {
     if (typeof entry.data !== 'object' || entry.data === null || Array.isArray(entry.data)) {
       throw new AppError('conflict', `entry ${entry.id} has no object job data to send back`);
     }
-    return retryJobData(entry.data as Record<string, unknown>, { entryId: entry.id, retries: retry, token });
+    return retryJobData(entry.data as Record<string, unknown>, { entryId: entry.id, retries: retry, token }, entry.correlationId);
   }
 
   private envelope(entry: StoredEntry, retry: number, token: string) {
     try {
-      return validateEvent({ ...(entry.data as Record<string, unknown>), dlqretries: retry, dlqentryid: encodeEventRetryRef(entry.id, token) });
+      // A replayed event keeps its id and correlation; its cause becomes the DLQ entry.
+      return validateEvent({
+        ...(entry.data as Record<string, unknown>),
+        ...(entry.correlationId !== undefined ? { correlationid: entry.correlationId, causationid: entry.id } : {}),
+        dlqretries: retry,
+        dlqentryid: encodeEventRetryRef(entry.id, token),
+      });
     } catch (caught) {
       throw new AppError('conflict', `entry ${entry.id} is not a valid event and cannot be re-published`, undefined, { cause: caught });
     }

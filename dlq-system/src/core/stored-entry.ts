@@ -65,6 +65,10 @@ export interface StoredEntry {
   history: EntryHistoryItem[];
   /** DLQ queue job id last handled: a redelivered DLQ job is recognised and not counted twice. */
   lastSource: string;
+  /** Correlation of what failed (its timeline); absent for failures reported without one. */
+  correlationId?: string;
+  /** What failed: `job:<queue>:<jobId>` or the event id. */
+  causationId?: string;
 }
 
 export const HISTORY_LIMIT = 20;

@@ -46,6 +46,8 @@ export function toEntrySummary(entry: StoredEntry) {
     ...(entry.recoveredAt === undefined ? {} : { recoveredAt: entry.recoveredAt }),
     ...(entry.parkedAt === undefined ? {} : { parkedAt: entry.parkedAt }),
     ...(entry.parkReason === undefined ? {} : { parkReason: entry.parkReason }),
+    ...(entry.correlationId === undefined ? {} : { correlationId: entry.correlationId }),
+    ...(entry.causationId === undefined ? {} : { causationId: entry.causationId }),
   };
 }
 

@@ -3,11 +3,14 @@ import {
   decodeEvent,
   decodeEventRetryRef,
   dlqHandledKey,
+  eventCorrelation,
   queueFlatCommand,
   toError,
+  JOB_EVENT_TYPE_PREFIX,
   type DeadLetterSink,
   type EventEnvelope,
   type Logger,
+  type TimelineRecorder,
   type WireFields,
 } from '@event-infra/shared';
 import type { DuplicateFilter } from './dedupe';
@@ -38,6 +41,8 @@ export interface BatchProcessorDeps {
   dlq: DeadLetterSink;
   metrics: ProcessorMetrics;
   logger: Logger;
+  /** Records each delivery's outcome in the event's timeline (absent: TIMELINE_ENABLED off). */
+  timeline?: TimelineRecorder | undefined;
 }
 
 /** A decoded batch waiting for its duplicate look-up and its handlers. */
@@ -238,10 +243,12 @@ export class BatchProcessor {
           settlement.processedEventIds.push(event.id);
           if (event.dlqentryid !== undefined) (settlement.handledRetries ??= []).push(event.dlqentryid);
           if (later) (succeeded ??= new Set()).add(event.id);
+          if (this.deps.timeline !== undefined) this.recordDelivery(id, event, deliveries?.get(id) ?? 1, undefined);
           continue;
         }
         const name = names[index];
         const err = name === undefined ? toError(outcome.reason) : new HandlerFailure(name, outcome.reason);
+        if (this.deps.timeline !== undefined) this.recordDelivery(id, event, deliveries?.get(id) ?? 1, err);
         await this.settleFailure(id, event, err, deliveries?.get(id) ?? 1, settlement);
       }
       pending = later ?? [];
@@ -249,6 +256,21 @@ export class BatchProcessor {
     // Counted once per batch: a labelled counter per event would cost more than the event.
     this.deps.metrics.count('processed', processed);
     this.deps.metrics.count('duplicates', duplicates);
+  }
+
+  /**
+   * One timeline step per delivery: its count and every handler's outcome. `job.*` events are
+   * left out: the queue processor records those facts in the job's own steps.
+   */
+  private recordDelivery(entryId: string, event: EventEnvelope, deliveries: number, err: Error | undefined): void {
+    if (event.type.startsWith(JOB_EVENT_TYPE_PREFIX)) return;
+    const handlers = this.deps.router.routesFor(event.type).map((route) => route.name);
+    this.deps.timeline!.record(eventCorrelation(event), {
+      kind: err === undefined ? 'event.handled' : 'event.handler-failed',
+      subject: event.id,
+      cause: event.causationid,
+      detail: { type: event.type, source: event.source, entryId, deliveries, handlers, ...(err !== undefined ? { error: err.message } : {}) },
+    }, deliveries === 1 ? { eventId: event.id } : undefined);
   }
 
   /** A failed event: DLQ (and acknowledgement) when permanent or out of deliveries, else it stays pending. */

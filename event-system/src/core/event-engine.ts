@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createCloser, toError, type DeadLetterSink, type Logger, type Registry } from '@event-infra/shared';
+import { createCloser, toError, type DeadLetterSink, type Logger, type Registry, type TimelineRecorder } from '@event-infra/shared';
 import { Autoscaler } from './autoscaler';
 import { BatchProcessor } from './batch-processor';
 import { ConsumerPool } from './consumer-pool';
@@ -44,6 +44,8 @@ export interface EventEngineDeps {
   dlq: DeadLetterSink;
   registry: Registry;
   logger: Logger;
+  /** Timeline of each delivery (absent: TIMELINE_ENABLED off). */
+  timeline?: TimelineRecorder | undefined;
 }
 
 export interface EventStats {
@@ -91,7 +93,7 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
       heartbeatMs: Math.max(1, Math.floor(options.claim.idleMs / 3)),
       maxEntryBytes: options.maxEntryBytes,
     },
-    { router: deps.router, dedupe: new DuplicateFilter({ group, ...options.dedupe }), dlq: deps.dlq, metrics, logger },
+    { router: deps.router, dedupe: new DuplicateFilter({ group, ...options.dedupe }), dlq: deps.dlq, metrics, logger, timeline: deps.timeline },
   );
   const pool = new ConsumerPool(
     { stream, group, baseName: options.consumerBaseName, batchSize: options.batchSize, blockMs: options.blockMs, ...options.consumers },

@@ -4,7 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { BULL_PREFIX, QUEUES, TRIGGER_JOB_ID_PREFIX, ValidationError, toError, withoutReservedKeys, type EventEnvelope } from '@event-infra/shared';
+import {
+  BULL_PREFIX,
+  QUEUES,
+  TRIGGER_JOB_ID_PREFIX,
+  ValidationError,
+  jobCauseId,
+  toError,
+  traceFromEvent,
+  withJobTrace,
+  withoutReservedKeys,
+  type EventEnvelope,
+  type TimelineRecorder,
+} from '@event-infra/shared';
 import type { EventHandler } from './router';
 
 /** One trigger of the triggers file (README "Triggers file"). */
@@ -96,14 +108,24 @@ export interface TriggerHandler {
  * event id, and BullMQ does not add a job whose id exists: a redelivered event never creates
  * a second job.
  */
-export function createTriggerHandler(connection: Redis): TriggerHandler {
+export function createTriggerHandler(connection: Redis, timeline?: TimelineRecorder): TriggerHandler {
   const queue = new Queue(QUEUES.eventDriven, { connection, prefix: BULL_PREFIX });
   return {
     handlerFor: (trigger) => async (event, context) => {
       // A replay makes its own job (once per task and event), beside the live delivery's.
       const jobId = context?.replay === undefined ? triggerJobId(trigger, event) : `${triggerJobId(trigger, event)}-replay-${context.replay.taskId}`;
       const opts: JobsOptions = { ...(trigger.opts as JobsOptions), jobId };
-      await queue.add(trigger.job, triggerJobData(trigger, event), opts);
+      const trace = traceFromEvent(event);
+      // The stack's own `__trace` (cause: the event; correlation: the event's) is added last.
+      await queue.add(trigger.job, withJobTrace(triggerJobData(trigger, event), trace), opts);
+      if (timeline !== undefined) {
+        // A redelivered event records this step again (the add itself is a no-op then).
+        timeline.record(
+          trace.correlationId,
+          { kind: 'job.created', subject: jobCauseId(QUEUES.eventDriven, jobId), cause: event.id, detail: { name: trigger.job, trigger: trigger.name } },
+          { job: `${QUEUES.eventDriven}:${jobId}` },
+        );
+      }
     },
     close: () => queue.close(),
   };

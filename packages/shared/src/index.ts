@@ -13,3 +13,5 @@ export * from './dlq';
 export * from './access';
 export * from './audit';
 export * from './partition';
+export * from './trace';
+export * from './timeline';

@@ -148,3 +148,30 @@ export const partitionKeys = {
   /** Live processors of a group (sorted set, score = last heartbeat, ms), for the assignment. */
   members: (stream: string, group: string): string => `${MASTER_PREFIX}:members:${stream}:${group}`,
 } as const;
+
+/**
+ * Reserved key in a job's `data` that carries its causality (`JobTrace`: correlation id and
+ * cause). Set by the stack alone (HTTP intake, triggers, DLQ retries); stripped before the
+ * handler runs like every `__…` key.
+ */
+export const JOB_TRACE_KEY = '__trace';
+
+/** HTTP header a caller may send (and always gets back) on `POST /jobs` and `POST /events`. */
+export const CORRELATION_HEADER = 'x-correlation-id';
+
+/** Master keys of one correlation's timeline: first steps, last steps, counters. */
+export function timelineKeys(correlationId: string): { head: string; tail: string; meta: string } {
+  return {
+    head: masterKey('timeline', correlationId, 'head'),
+    tail: masterKey('timeline', correlationId, 'tail'),
+    meta: masterKey('timeline', correlationId, 'meta'),
+  };
+}
+
+/** Master key mapping an event id or a job (`<queue>:<jobId>`) to its correlation id. */
+export function timelineRefKey(kind: 'event' | 'job', id: string): string {
+  return masterKey('timeline-ref', kind, id);
+}
+
+/** Type prefix of the job lifecycle family (`job.started`, …), published by the stack only. */
+export const JOB_EVENT_TYPE_PREFIX = 'job.';

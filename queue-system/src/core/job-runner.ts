@@ -4,12 +4,17 @@ import {
   buildJobDeadLetterEntry,
   dataWithFirstFailure,
   isPermanentError,
+  jobCauseId,
+  jobTraceOf,
   redactError,
+  withJobTrace,
   splitReservedMeta,
   toError,
   type DeadLetterSink,
   type JobDlqMeta,
+  type JobTrace,
   type Logger,
+  type TimelineRecorder,
 } from '@event-infra/shared';
 import type { HandlerRegistry } from './handler-registry';
 import { JobAttempt, type AttemptShared } from './job-attempt';
@@ -43,6 +48,8 @@ export interface JobRunnerDeps {
   events?: LifecycleEvents | undefined;
   observer?: JobObserver | undefined;
   logger: Logger;
+  /** Records each attempt in the job's timeline (absent: TIMELINE_ENABLED off). */
+  timeline?: TimelineRecorder | undefined;
 }
 
 /** `timeoutMs` from the job's options, capped by `maxTimeoutMs` (the default when absent). */
@@ -62,8 +69,15 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
   const logger = deps.logger.child({ component: 'job-runner', queue });
   const events = deps.events;
 
-  async function deadLetter(job: Job, data: Record<string, unknown>, meta: JobDlqMeta, error: Error, now: Date): Promise<void> {
-    const ref = { queue, jobId: String(job.id), name: job.name };
+  const timeline = deps.timeline;
+  /** One step of the job's timeline, when it has a trace and the timeline is on. */
+  const step = (trace: JobTrace | undefined, jobId: string, kind: 'job.started' | 'job.completed' | 'job.failed' | 'job.dead-lettered', detail: Record<string, unknown>): void => {
+    if (timeline === undefined || trace === undefined) return;
+    timeline.record(trace.correlationId, { kind, subject: jobCauseId(queue, jobId), cause: trace.causationId, detail });
+  };
+
+  async function deadLetter(job: Job, data: Record<string, unknown>, meta: JobDlqMeta, error: Error, now: Date, trace: JobTrace | undefined): Promise<void> {
+    const ref = { queue, jobId: String(job.id), name: job.name, trace };
     try {
       const entry = buildJobDeadLetterEntry({
         queue,
@@ -75,8 +89,10 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
         error,
         attempts: job.attemptsMade + 1,
         lastFailedAt: now,
+        trace,
       });
       const dlqId = await deps.deadLetters.add(entry);
+      step(trace, String(job.id), 'job.dead-lettered', { attempts: job.attemptsMade + 1, error: error.message });
       logger.warn({ jobId: job.id, name: job.name, dlqId, err: error }, 'job dead-lettered');
       events?.deadLettered(ref, error.message, job.attemptsMade + 1);
     } catch (caught) {
@@ -107,12 +123,14 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
   async function processJob(job: Job): Promise<unknown> {
     const started = performance.now();
     const { data, meta } = splitReservedMeta(job.data);
+    const trace = jobTraceOf(job.data);
     const attemptNumber = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     const timeoutMs = effectiveTimeoutMs((job.opts as { timeoutMs?: unknown }).timeoutMs, options.maxTimeoutMs);
     const attempt = new JobAttempt(job, data, timeoutMs, attemptNumber, maxAttempts, shared);
-    const ref = events ? { queue, jobId: attempt.id, name: job.name } : undefined;
+    const ref = events ? { queue, jobId: attempt.id, name: job.name, trace } : undefined;
     if (ref) events!.started(ref, attemptNumber);
+    step(trace, attempt.id, 'job.started', { attempt: attemptNumber, maxAttempts });
     try {
       const handler = deps.registry.get(queue, job.name);
       if (handler === undefined) throw new PermanentJobError(`no handler for job name ${job.name} on ${queue}`, { code: 'no_handler' });
@@ -120,6 +138,7 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       const durationMs = performance.now() - started;
       deps.observer?.finished(queue, job.name, 'completed', durationMs);
       if (ref) events!.completed(ref, durationMs, attemptNumber);
+      step(trace, attempt.id, 'job.completed', { attempt: attemptNumber, durationMs: Math.round(durationMs) });
       return result;
     } catch (caught) {
       // Redacted once, here: the failedReason, the job log, the event, the DLQ entry and the
@@ -130,14 +149,15 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       const cancelled = error instanceof JobCancelledError;
       const permanent = isPermanentError(error);
       const final = permanent || attemptNumber >= maxAttempts;
+      step(trace, attempt.id, 'job.failed', { attempt: attemptNumber, error: error.message, willRetry: !final && !permanent, permanent });
       if (ref) {
         events!.failed(ref, error.message, attemptNumber, !final);
         if (cancelled) events!.cancelled(ref);
       }
-      if (final && !cancelled) await deadLetter(job, data, meta, error, now);
+      if (final && !cancelled) await deadLetter(job, data, meta, error, now, trace);
       else if (!final && meta.firstFailedAt === undefined) {
         // The first failure time travels in the job's reserved data (one write, on the first failure only).
-        await job.updateData(dataWithFirstFailure(data, meta, now)).catch((updateError: unknown) => {
+        await job.updateData(withJobTrace(dataWithFirstFailure(data, meta, now), trace)).catch((updateError: unknown) => {
           attempt.logger.warn({ err: toError(updateError) }, 'could not record the first failure time');
         });
       }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
-import { AppError, type Redis } from '@event-infra/shared';
+import { AppError, jobCauseId, withJobTrace, type JobTrace, type Redis, type TimelineRecorder } from '@event-infra/shared';
 import { JOB_CANCEL_CHANNEL } from '@event-infra/shared';
 import type { HandlerRegistry } from './handler-registry';
 
@@ -36,6 +36,8 @@ export interface JobSubmitterDeps {
   registry: HandlerRegistry;
   /** Producer client on the queue Redis (publishes cancel requests, reads add tokens back). */
   redis: Redis;
+  /** Records `job.created` in the job's timeline (absent: TIMELINE_ENABLED off). */
+  timeline?: TimelineRecorder | undefined;
 }
 
 /** A job of a bulk and whether this request created it (false: its `jobId` already existed). */
@@ -110,21 +112,42 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
     });
   };
 
+  const created = (queue: string, job: Job, trace: JobTrace | undefined): void => {
+    if (deps.timeline === undefined || trace === undefined) return;
+    const jobId = String(job.id);
+    deps.timeline.record(
+      trace.correlationId,
+      { kind: 'job.created', subject: jobCauseId(queue, jobId), cause: trace.causationId, detail: { name: job.name, via: 'http' } },
+      { job: `${queue}:${jobId}` },
+    );
+  };
+
   return {
     /** `MAX_JOB_DURATION` in ms: default and cap of `timeoutMs`. */
     maxTimeoutMs: options.maxTimeoutMs,
 
-    /** Adds one job. With an existing `jobId`, nothing is added and `created` is false. */
-    async add(queueName: string, submission: JobSubmission): Promise<{ job: Job; created: boolean }> {
+    /**
+     * Adds one job (with `trace` in its reserved data). With an existing `jobId`, nothing is
+     * added and `created` is false.
+     */
+    async add(queueName: string, submission: JobSubmission, trace?: JobTrace): Promise<{ job: Job; created: boolean }> {
       const queue = queueOf(queueName);
       checkHandler(queueName, submission.name);
       const jobId = submission.opts?.jobId;
-      if (jobId === undefined) return { job: await queue.add(submission.name, submission.data, toBullOptions(submission)), created: true };
+      const data = withJobTrace(submission.data, trace);
+      if (jobId === undefined) {
+        const job = await queue.add(submission.name, data, toBullOptions(submission));
+        created(queueName, job, trace);
+        return { job, created: true };
+      }
       const token = randomUUID();
-      const job = await queue.add(submission.name, submission.data, { ...toBullOptions(submission), [ADD_TOKEN]: token } as JobsOptions);
+      const job = await queue.add(submission.name, data, { ...toBullOptions(submission), [ADD_TOKEN]: token } as JobsOptions);
       const [stored] = await storedTokens(queue, [jobId]);
       // Gone already (completed and trimmed): it was stored, and by this add only if nobody else held the id.
-      if (stored === token || stored === undefined) return { job, created: true };
+      if (stored === token || stored === undefined) {
+        created(queueName, job, trace);
+        return { job, created: true };
+      }
       return { job: (await queue.getJob(jobId)) ?? job, created: false };
     },
 
@@ -132,21 +155,23 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
      * Adds all jobs atomically (one MULTI), after checking every one; any bad job: none added.
      * A job whose `jobId` already existed is left as it was and reported with `created: false`.
      */
-    async addBulk(queueName: string, submissions: readonly JobSubmission[]): Promise<BulkResult[]> {
+    async addBulk(queueName: string, submissions: readonly JobSubmission[], trace?: JobTrace): Promise<BulkResult[]> {
       const queue = queueOf(queueName);
       submissions.forEach((submission, index) => checkHandler(queueName, submission.name, index));
       const tokens = submissions.map(() => randomUUID());
       const added = await queue.addBulk(
         submissions.map((submission, index) => ({
           name: submission.name,
-          data: submission.data,
+          data: withJobTrace(submission.data, trace),
           opts: (submission.opts?.jobId === undefined ? toBullOptions(submission) : { ...toBullOptions(submission), [ADD_TOKEN]: tokens[index] }) as JobsOptions,
         })),
       );
       const withIds = submissions.flatMap((submission, index) => (submission.opts?.jobId === undefined ? [] : [{ index, id: submission.opts.jobId }]));
       const stored = await storedTokens(queue, withIds.map((entry) => entry.id));
       const existing = new Set(withIds.filter((entry, at) => stored[at] !== undefined && stored[at] !== tokens[entry.index]).map((entry) => entry.index));
-      return added.map((job, index) => ({ job, created: !existing.has(index) }));
+      const results = added.map((job, index) => ({ job, created: !existing.has(index) }));
+      for (const result of results) if (result.created) created(queueName, result.job, trace);
+      return results;
     },
 
     /** The last `count` log lines of a job (progress messages, failed attempts). */

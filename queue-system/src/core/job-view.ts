@@ -1,7 +1,15 @@
 import type { Job } from 'bullmq';
+import { JOB_TRACE_KEY, jobTraceOf } from '@event-infra/shared';
 import { effectiveTimeoutMs } from './job-runner';
 
 const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
+
+/** The job's data without its trace (answered as `correlationId`). */
+function withoutTrace(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null || !(JOB_TRACE_KEY in data)) return data;
+  const { [JOB_TRACE_KEY]: _trace, ...rest } = data as Record<string, unknown>;
+  return rest;
+}
 
 /** The JSON shape of `GET /jobs/:queue/:id`. */
 /**
@@ -20,7 +28,9 @@ export function toJobView(job: Job, queue: string, state: string, progressMessag
     attemptsMade: job.attemptsMade,
     attemptsStarted: job.attemptsStarted,
     stalledCounter: job.stalledCounter,
-    data: job.data,
+    data: withoutTrace(job.data),
+    /** The job's correlation (`data.__trace`), for `GET /timeline?correlationid=`. */
+    correlationId: jobTraceOf(job.data)?.correlationId ?? null,
     opts: {
       attempts: opts.attempts,
       backoff: opts.backoff,

@@ -1,9 +1,11 @@
-import { toError, type EventPublisher, type Logger } from '@event-infra/shared';
+import { toError, type EventPublisher, type JobTrace, type Logger } from '@event-infra/shared';
 
 export interface JobRef {
   queue: string;
   jobId: string;
   name: string;
+  /** The job's trace: its events carry its correlation and cause (not part of their data). */
+  trace?: JobTrace | undefined;
 }
 
 /**
@@ -34,8 +36,10 @@ export function createLifecycleEvents(
   deps: { publisher: EventPublisher; logger: Logger },
 ): LifecycleEvents {
   const logger = deps.logger.child({ component: 'lifecycle-events' });
-  const emit = (type: string, data: Record<string, unknown>): void => {
-    deps.publisher.publish({ type, data, subject: String(data.jobId) }).catch((caught: unknown) => {
+  const emit = (type: string, withTrace: Record<string, unknown> & { trace?: JobTrace | undefined }): void => {
+    const { trace, ...data } = withTrace;
+    const event = { type, data, subject: String(data.jobId), correlationid: trace?.correlationId, causationid: trace?.causationId };
+    deps.publisher.publish(event).catch((caught: unknown) => {
       logger.warn({ err: toError(caught), type, jobId: data.jobId }, 'lifecycle event not published');
     });
   };

@@ -16,6 +16,8 @@ import {
   type EventPublisher,
   type HealthCheck,
   type Logger,
+  type Redis,
+  type TimelineRecorder,
 } from '@event-infra/shared';
 import type { JobOwners } from '../core/job-owners';
 import type { JobSubmitter } from '../core/job-submitter';
@@ -27,6 +29,7 @@ import type { JobBodySchemas } from './schemas';
 import { eventRoutes } from './routes/events';
 import { jobRoutes } from './routes/jobs';
 import { statsRoutes } from './routes/stats';
+import { timelineRoutes } from './routes/timeline';
 
 export interface AppDeps {
   logger: Logger;
@@ -60,6 +63,8 @@ export interface AppDeps {
   eventsSource: string;
   /** `EXPOSE_STACKS`: stack traces in job answers. */
   exposeStacks: boolean;
+  /** Master Redis client and recorder of the timeline (absent: TIMELINE_ENABLED off, no `/timeline`). */
+  timeline?: { master: Redis; recorder: TimelineRecorder } | undefined;
 }
 
 /** The queue processor's HTTP app, not listening. */
@@ -76,7 +81,8 @@ export function createApp(deps: AppDeps): Express {
     '/jobs',
     withBody(jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue, schemas: deps.schemas, exposeStacks: deps.exposeStacks, audit: deps.audit, owners: deps.owners })),
   );
-  app.use('/events', withBody(eventRoutes({ publisher: deps.publisher, source: deps.eventsSource, audit: deps.audit })));
+  app.use('/events', withBody(eventRoutes({ publisher: deps.publisher, source: deps.eventsSource, audit: deps.audit, timeline: deps.timeline?.recorder })));
+  if (deps.timeline !== undefined) app.use('/timeline', timelineRoutes({ master: deps.timeline.master }));
   app.use(
     BULL_BOARD_PATH,
     bullBoardRouter({

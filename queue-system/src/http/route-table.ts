@@ -68,5 +68,7 @@ export const QUEUE_ROUTE_TABLE: RouteTable = [
   { method: 'GET', path: '/jobs/:queue/:id', permission: 'readOwn', surface: 'api' },
   { method: 'DELETE', path: '/jobs/:queue/:id', permission: 'operate', surface: 'api', action: 'job.cancel' },
   { method: 'POST', path: '/events', permission: 'submit', surface: 'api', action: 'event.publish' },
+  // Mounted only with TIMELINE_ENABLED (README "Correlation, causation and the timeline").
+  { method: 'GET', path: '/timeline', permission: 'read', surface: 'api' },
   ...BOARD_ROUTES,
 ];

@@ -65,6 +65,10 @@ export const deadLetterEntrySchema = z.object({
   dlqEntryId: z.string().optional(),
   /** The retry token the DLQ processor gave that retry. */
   dlqToken: z.string().optional(),
+  /** Correlation of what failed (README "Correlation and causation"); set by the stack. */
+  correlationId: z.string().min(1).max(256).optional(),
+  /** What failed: `job:<queue>:<jobId>` or the event id. */
+  causationId: z.string().min(1).max(1024).optional(),
 });
 export type DeadLetterEntry = z.input<typeof deadLetterEntrySchema>;
 export type ParsedDeadLetterEntry = z.output<typeof deadLetterEntrySchema>;

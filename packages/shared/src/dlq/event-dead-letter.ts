@@ -1,3 +1,4 @@
+import { eventCorrelation } from '../trace/job-trace';
 import type { EventEnvelope } from '../events/envelope';
 import type { WireFields } from '../events/wire';
 import { describeFailure, type DeadLetterEntry } from './dead-letter-entry';
@@ -50,6 +51,8 @@ export function buildEventDeadLetterEntry(input: EventFailureInput): DeadLetterE
     lastFailedAt: input.lastFailedAt,
     dlqRetries: claimed ? (event.dlqretries ?? 0) : 0,
     ...(claimed ? { dlqEntryId: ref.entryId, dlqToken: ref.token } : {}),
+    correlationId: eventCorrelation(event),
+    causationId: event.id,
   };
 }
 

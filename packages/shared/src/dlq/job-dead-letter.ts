@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { DLQ_META_KEY } from '../names';
+import { DLQ_META_KEY, JOB_TRACE_KEY } from '../names';
 import { describeFailure, type DeadLetterEntry } from './dead-letter-entry';
 import { isReservedDataKey } from './reserved';
 import { RETRY_TOKEN_PATTERN } from './retry-ref';
+import { jobCauseId, type JobTrace } from '../trace/job-trace';
 
 /**
  * The job side of the job→DLQ contract: what the stack keeps in a job's reserved
@@ -57,8 +58,10 @@ export function dataWithFirstFailure(data: Record<string, unknown>, meta: JobDlq
 }
 
 /** The data of a retry job: the original data with the DLQ's retry metadata. */
-export function retryJobData(data: Record<string, unknown>, meta: JobRetryMeta): Record<string, unknown> {
-  return { ...data, [DLQ_META_KEY]: { entryId: meta.entryId, retries: meta.retries, token: meta.token } };
+export function retryJobData(data: Record<string, unknown>, meta: JobRetryMeta, correlationId?: string): Record<string, unknown> {
+  const retry = { ...data, [DLQ_META_KEY]: { entryId: meta.entryId, retries: meta.retries, token: meta.token } };
+  // The retry's cause is the DLQ entry; its correlation stays the failed job's.
+  return correlationId === undefined ? retry : { ...retry, [JOB_TRACE_KEY]: { correlationId, causationId: meta.entryId } };
 }
 
 /** Job options kept in the DLQ entry, so a retry from the DLQ submits the same. */
@@ -84,6 +87,8 @@ export interface JobFailureInput {
   error: Error;
   attempts: number;
   lastFailedAt: Date;
+  /** The job's trace (`data.__trace`), when it has one. */
+  trace?: JobTrace | undefined;
 }
 
 /** The DLQ entry of a job that used its attempts or failed permanently. */
@@ -101,5 +106,6 @@ export function buildJobDeadLetterEntry(input: JobFailureInput): DeadLetterEntry
     lastFailedAt: input.lastFailedAt.toISOString(),
     dlqRetries: claimed ? (meta.retries ?? 0) : 0,
     ...(claimed ? { dlqEntryId: meta.entryId, dlqToken: meta.token } : {}),
+    ...(input.trace ? { correlationId: input.trace.correlationId, causationId: jobCauseId(input.queue, input.jobId) } : {}),
   };
 }

@@ -5,3 +5,4 @@ export * from './json-body';
 export * from './health';
 export * from './server';
 export * from './service-app';
+export * from './correlation';

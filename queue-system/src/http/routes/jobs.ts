@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Request } from 'express';
-import { ANONYMOUS, NotFoundError, asyncHandler, auditAttempt, roleAllows, type AuditLog } from '@event-infra/shared';
+import { ANONYMOUS, NotFoundError, asyncHandler, auditAttempt, requestCorrelation, roleAllows, sendCorrelation, type AuditLog } from '@event-infra/shared';
 import type { JobOwners } from '../../core/job-owners';
 import type { JobSubmitter } from '../../core/job-submitter';
 import { toJobView } from '../../core/job-view';
@@ -33,12 +33,14 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req);
       const submission = parseBody(deps.schemas.submission, req.body, 'job');
+      const correlationId = requestCorrelation(req);
       if (isHuman(req)) await auditAttempt(req, deps.audit, 'job.submit', { queue, ...(submission.opts?.jobId !== undefined ? { jobId: submission.opts.jobId } : {}) });
-      const { job, created } = await deps.jobs.add(queue, submission);
+      const { job, created } = await deps.jobs.add(queue, submission, { correlationId });
       const id = String(job.id);
       if (created && readsOwnOnly(req)) await deps.owners.set(queue, [id], req.principal!.name);
       res.setHeader('Location', `/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`);
-      res.status(created ? 201 : 200).json({ id, queue, name: job.name, ...(created ? {} : { existing: true }) });
+      sendCorrelation(res, correlationId);
+      res.status(created ? 201 : 200).json({ id, queue, name: job.name, correlationId, ...(created ? {} : { existing: true }) });
     }),
   );
 
@@ -47,12 +49,15 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     asyncHandler(async (req, res) => {
       const queue = deps.resolveQueue(req);
       const { jobs } = parseBody(deps.schemas.bulk, req.body, 'bulk request');
+      const correlationId = requestCorrelation(req);
       if (isHuman(req)) await auditAttempt(req, deps.audit, 'job.submit-bulk', { queue, count: jobs.length });
-      const added = await deps.jobs.addBulk(queue, jobs);
+      const added = await deps.jobs.addBulk(queue, jobs, { correlationId });
       if (readsOwnOnly(req)) {
         await deps.owners.set(queue, added.filter((entry) => entry.created).map((entry) => String(entry.job.id)), req.principal!.name);
       }
+      sendCorrelation(res, correlationId);
       res.status(201).json({
+        correlationId,
         jobs: added.map(({ job, created }) => ({ id: String(job.id), queue, name: job.name, ...(created ? {} : { existing: true }) })),
       });
     }),

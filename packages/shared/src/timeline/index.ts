@@ -1,0 +1,3 @@
+export * from './timeline-step';
+export * from './timeline-recorder';
+export * from './timeline-reader';

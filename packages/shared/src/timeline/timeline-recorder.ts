@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger';
+import { timelineKeys, timelineRefKey } from '../names';
+import { toError } from '../errors';
+import type { TimelineStepInput } from './timeline-step';
+
+export interface TimelineOptions {
+  /** Service name stored with each step. */
+  service: string;
+  /** `TIMELINE_RETENTION_SEC`: a timeline (and its id look-ups) expires this long after its last step. */
+  retentionSec: number;
+  /** `TIMELINE_MAX_STEPS`: steps kept per correlation (the first half and the last half). */
+  maxSteps: number;
+  /** Buffered steps are written at most this often, ms. Default 50. */
+  flushIntervalMs?: number;
+  /** Steps buffered at most; beyond that, steps are dropped and counted. Default 10000. */
+  maxBuffered?: number;
+}
+
+export interface TimelineRefs {
+  /** Event id whose look-up (`?eventId=`) should find this correlation. */
+  eventId?: string | undefined;
+  /** `<queue>:<jobId>` whose look-up (`?jobId=&queue=`) should find this correlation. */
+  job?: string | undefined;
+}
+
+/** Longest string kept in a step's detail, characters. */
+const MAX_DETAIL_CHARS = 1024;
+
+const SCRIPT = readFileSync(new URL('./lua/timeline-append-3.lua', import.meta.url), 'utf8');
+const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
+
+interface Pending {
+  correlationId: string;
+  step: string;
+  refs: TimelineRefs | undefined;
+}
+
+function boundedDetail(detail: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (detail === undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(detail)) {
+    if (value === undefined) continue;
+    out[key] = typeof value === 'string' && value.length > MAX_DETAIL_CHARS ? `${value.slice(0, MAX_DETAIL_CHARS)}…` : value;
+  }
+  return out;
+}
+
+/**
+ * Records timeline steps on the master Redis (README "Timeline"). `record` never blocks nor
+ * throws: steps are buffered and written in one pipeline per flush interval; a failed write
+ * is logged and the steps are dropped (the timeline is diagnostics, the work goes on).
+ */
+export class TimelineRecorder {
+  private readonly logger: Logger;
+  private readonly flushIntervalMs: number;
+  private readonly maxBuffered: number;
+  private readonly headSize: number;
+  private readonly tailSize: number;
+  private buffer: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+  /** Steps dropped (buffer full or write failed), since start. */
+  dropped = 0;
+
+  constructor(
+    private readonly options: TimelineOptions,
+    private readonly deps: { redis: Redis; logger: Logger },
+  ) {
+    this.logger = deps.logger.child({ component: 'timeline' });
+    this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    this.maxBuffered = options.maxBuffered ?? 10_000;
+    this.headSize = Math.ceil(options.maxSteps / 2);
+    this.tailSize = Math.max(1, options.maxSteps - this.headSize);
+  }
+
+  /** Buffers one step of `correlationId`'s timeline. */
+  record(correlationId: string, step: TimelineStepInput, refs?: TimelineRefs): void {
+    if (this.closing !== undefined) return;
+    if (this.buffer.length >= this.maxBuffered) {
+      this.dropped += 1;
+      return;
+    }
+    const stored = {
+      kind: step.kind,
+      subject: step.subject,
+      ...(step.cause !== undefined ? { cause: step.cause } : {}),
+      ...(step.detail !== undefined ? { detail: boundedDetail(step.detail) } : {}),
+      at: step.at ?? new Date().toISOString(),
+      service: this.options.service,
+    };
+    this.buffer.push({ correlationId, step: JSON.stringify(stored), refs });
+    this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes what is buffered now (chained after a flush in progress). */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.flushing = this.flushing.then(() => (batch.length > 0 ? this.write(batch) : undefined));
+    return this.flushing;
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    const ttl = this.options.retentionSec;
+    const pipeline = this.deps.redis.pipeline();
+    // One script call per correlation and flush, its steps in recording order.
+    const byCorrelation = new Map<string, string[]>();
+    for (const pending of batch) {
+      const steps = byCorrelation.get(pending.correlationId);
+      if (steps === undefined) byCorrelation.set(pending.correlationId, [pending.step]);
+      else steps.push(pending.step);
+    }
+    for (const [correlationId, steps] of byCorrelation) {
+      const keys = timelineKeys(correlationId);
+      pipeline.evalsha(SCRIPT_SHA, 3, keys.head, keys.tail, keys.meta, this.headSize, this.tailSize, ttl, ...steps);
+    }
+    for (const pending of batch) {
+      // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
+      if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) pipeline.set(timelineRefKey('event', pending.refs.eventId), pending.correlationId, 'EX', ttl);
+      if (pending.refs?.job !== undefined) pipeline.set(timelineRefKey('job', pending.refs.job), pending.correlationId, 'EX', ttl);
+    }
+    try {
+      const replies = (await pipeline.exec()) ?? [];
+      if (replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
+        // The master does not know the script yet (first write, or it restarted): load it and
+        // write the batch again; the script's writes happened for no step of this batch.
+        await this.deps.redis.script('LOAD', SCRIPT);
+        return await this.write(batch);
+      }
+      const failed = replies.filter(([err]) => err);
+      if (failed.length > 0) {
+        this.dropped += failed.length;
+        this.logger.warn({ err: failed[0]![0], failed: failed.length }, 'timeline steps not written');
+      }
+    } catch (caught) {
+      this.dropped += batch.length;
+      this.logger.warn({ err: toError(caught), steps: batch.length }, 'timeline steps not written');
+    }
+  }
+
+  /** Flushes what is buffered and stops recording; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.flush();
+    return this.closing;
+  }
+}
+
+/** The recorder of a service from its config, or undefined when `TIMELINE_ENABLED` is off. */
+export function createTimelineRecorder(
+  config: { TIMELINE_ENABLED: boolean; TIMELINE_RETENTION_SEC: number; TIMELINE_MAX_STEPS: number },
+  service: string,
+  deps: { redis: Redis; logger: Logger },
+): TimelineRecorder | undefined {
+  if (!config.TIMELINE_ENABLED) return undefined;
+  return new TimelineRecorder({ service, retentionSec: config.TIMELINE_RETENTION_SEC, maxSteps: config.TIMELINE_MAX_STEPS }, deps);
+}
