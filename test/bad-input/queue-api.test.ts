@@ -3,11 +3,10 @@
  * and `{error, message, details?}`; afterwards the service still answers and nothing was
  * added by a rejected request (no job id of a rejected bulk exists, the stream did not grow).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { createRedis, REDIS_ROLES, WORK_QUEUES, type Redis } from '@event-infra/shared';
-import { sampleEventInput, silentLogger, uniqueName } from '@event-infra/testing';
-import { baseEnv, call, expectError, expectNoSecret, queueInspector, startQueueApi, type ExpectedError, type RequestSpec } from './support';
+import { describe, expect, it } from 'vitest';
+import { WORK_QUEUES } from '@event-infra/shared';
+import { sampleEventInput, uniqueName } from '@event-infra/testing';
+import { baseEnv, call, expectError, expectNoSecret, queueInspector, startQueueApi, type ExpectedError, type RequestSpec, useQueueApi } from './support';
 
 const QUEUE = WORK_QUEUES[1] ?? 'async-processing';
 const JOB = { name: 'demo.sleep', data: { durationMs: 1 } };
@@ -160,74 +159,60 @@ const cases: Case[] = [
 ];
 
 describe('queue processor (8009): bad input', () => {
-  let processor: Awaited<ReturnType<typeof startQueueApi>>;
-  let inspector: ReturnType<typeof queueInspector>;
-  let streams: Redis;
-
-  beforeAll(async () => {
-    processor = await startQueueApi(env);
-    inspector = queueInspector();
-    streams = createRedis({ url: inject('redis').streams, role: REDIS_ROLES.streams, profile: 'producer', logger: silentLogger() });
-  });
-
-  afterAll(async () => {
-    await processor?.close();
-    await inspector?.close();
-    streams?.disconnect();
-  });
+  const api = useQueueApi(env);
 
   it(`has at least 100 cases (${cases.length})`, () => {
     expect(cases.length).toBeGreaterThanOrEqual(100);
   });
 
   it.each(cases)('$name → $status $error', async (testCase) => {
-    const reply = await call(processor.url, testCase.request);
+    const reply = await call(api.processor.url, testCase.request);
     expectError(reply, testCase);
     expectNoSecret(reply);
   });
 
   it('a timeoutMs of exactly MAX_JOB_DURATION is accepted and stored as given', async () => {
     const jobId = uniqueName('at-bound');
-    const reply = await call(processor.url, { path: jobs, body: withOpts({ jobId, timeoutMs: 60_000 }) });
+    const reply = await call(api.processor.url, { path: jobs, body: withOpts({ jobId, timeoutMs: 60_000 }) });
     expect(reply.status, reply.text).toBe(201);
-    const view = await call(processor.url, { path: `${jobs}/${jobId}` });
+    const view = await call(api.processor.url, { path: `${jobs}/${jobId}` });
     expect(view.status).toBe(200);
     expect((view.body as { opts: { timeoutMs: number } }).opts.timeoutMs).toBe(60_000);
-    await inspector.queue(QUEUE).remove(jobId);
+    await api.inspector.queue(QUEUE).remove(jobId);
   });
 
   it('unicode and control characters in data round-trip unchanged', async () => {
     const jobId = uniqueName('unicode');
     const data = { durationMs: 1, text: 'zß水🀄\u0000\u0007\u202e', nested: { '\u0000key': ['\ud83d\ude00'] } };
-    const reply = await call(processor.url, { path: jobs, body: { name: 'demo.sleep', data, opts: { jobId, delay: 3_600_000 } } });
+    const reply = await call(api.processor.url, { path: jobs, body: { name: 'demo.sleep', data, opts: { jobId, delay: 3_600_000 } } });
     expect(reply.status, reply.text).toBe(201);
-    const job = await inspector.queue(QUEUE).getJob(jobId);
+    const job = await api.inspector.queue(QUEUE).getJob(jobId);
     expect(job?.data).toEqual({ ...data, __trace: { correlationId: expect.any(String) } });
-    await inspector.queue(QUEUE).remove(jobId);
+    await api.inspector.queue(QUEUE).remove(jobId);
   });
 
   it('a rejected bulk leaves the queue counts unchanged', async () => {
-    const counts = () => inspector.queue(QUEUE).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+    const counts = () => api.inspector.queue(QUEUE).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
     const before = await counts();
     const ids = freshIds();
-    const reply = await call(processor.url, { path: `${jobs}/bulk`, body: bulkWith({ opts: { jobId: ids[2], priority: -3 } }, ids) });
+    const reply = await call(api.processor.url, { path: `${jobs}/bulk`, body: bulkWith({ opts: { jobId: ids[2], priority: -3 } }, ids) });
     expectError(reply, { status: 400, error: 'validation_failed', detailPath: 'jobs.2.opts.priority' });
-    const late = await call(processor.url, { path: `${jobs}/bulk`, body: { jobs: [...bulkWith({}, ids).jobs, { name: 'no.such.handler' }] } });
+    const late = await call(api.processor.url, { path: `${jobs}/bulk`, body: { jobs: [...bulkWith({}, ids).jobs, { name: 'no.such.handler' }] } });
     expectError(late, { status: 422, error: 'no_handler' });
     expect(await counts()).toEqual(before);
   });
 
   it('after the table: still healthy, no job of a rejected bulk exists, nothing reached the stream or the DLQ queue', async () => {
-    const health = await call(processor.url, { path: '/health', auth: false });
+    const health = await call(api.processor.url, { path: '/health', auth: false });
     expect(health.status).toBe(200);
     expect(rejectedBulkIds.length).toBe(4);
-    for (const id of rejectedBulkIds.flat()) expect(await inspector.queue(QUEUE).getJob(id), id).toBeUndefined();
-    expect(await streams.xlen(env.STREAM_NAME!)).toBe(0);
-    const dlqCounts = await inspector.queue(DLQ).getJobCounts();
+    for (const id of rejectedBulkIds.flat()) expect(await api.inspector.queue(QUEUE).getJob(id), id).toBeUndefined();
+    expect(await api.streams.xlen(env.STREAM_NAME!)).toBe(0);
+    const dlqCounts = await api.inspector.queue(DLQ).getJobCounts();
     expect(Object.values(dlqCounts).reduce((sum, count) => sum + count, 0)).toBe(0);
     // The API still accepts a good job and a good event after all of that.
-    const event = await call(processor.url, { path: '/events', body: sampleEventInput() });
+    const event = await call(api.processor.url, { path: '/events', body: sampleEventInput() });
     expect(event.status, event.text).toBe(202);
-    expect(await streams.xlen(env.STREAM_NAME!)).toBe(1);
+    expect(await api.streams.xlen(env.STREAM_NAME!)).toBe(1);
   });
 });

@@ -6,13 +6,12 @@
  * handled as any other and claims no DLQ entry.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { createRedis, dlqHandledKey, REDIS_ROLES, WORK_QUEUES, type Redis } from '@event-infra/shared';
+import { describe, expect, it } from 'vitest';
+import { dlqHandledKey, WORK_QUEUES } from '@event-infra/shared';
 import { sampleEventInput, silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { loadConfig as loadEventConfig } from '../../event-system/src/config';
 import { startEventProcessor } from '../../event-system/src/service';
-import { baseEnv, call, expectError, expectNoSecret, queueInspector, startQueueApi, type ExpectedError, type RequestSpec } from './support';
+import { baseEnv, call, expectError, expectNoSecret, queueInspector, startQueueApi, type ExpectedError, type RequestSpec, useQueueApi } from './support';
 
 const QUEUE = WORK_QUEUES[1] ?? 'async-processing';
 const JOB = { name: 'demo.sleep', data: { durationMs: 1 } };
@@ -82,35 +81,21 @@ const cases: Case[] = [
 ];
 
 describe('reserved metadata over every client surface', () => {
-  let processor: Awaited<ReturnType<typeof startQueueApi>>;
-  let inspector: ReturnType<typeof queueInspector>;
-  let streams: Redis;
-
-  beforeAll(async () => {
-    processor = await startQueueApi(env);
-    inspector = queueInspector();
-    streams = createRedis({ url: inject('redis').streams, role: REDIS_ROLES.streams, profile: 'producer', logger: silentLogger() });
-  });
-
-  afterAll(async () => {
-    await processor?.close();
-    await inspector?.close();
-    streams?.disconnect();
-  });
+  const api = useQueueApi(env);
 
   it(`has at least 20 cases (${cases.length})`, () => {
     expect(cases.length).toBeGreaterThanOrEqual(20);
   });
 
   it.each(cases)('$name → $status naming $detailPath', async (testCase) => {
-    const reply = await call(processor.url, testCase.request);
+    const reply = await call(api.processor.url, testCase.request);
     expectError(reply, testCase);
     expectNoSecret(reply);
   });
 
   it('after the table: no refused job exists and nothing reached the stream', async () => {
-    for (const id of refusedIds) expect(await inspector.queue(QUEUE).getJob(id), id).toBeUndefined();
-    expect(await streams.xlen(env.STREAM_NAME!)).toBe(0);
+    for (const id of refusedIds) expect(await api.inspector.queue(QUEUE).getJob(id), id).toBeUndefined();
+    expect(await api.streams.xlen(env.STREAM_NAME!)).toBe(0);
   });
 
   it('raw stream entries carrying forged DLQ attributes are handled as plain events and claim nothing', async () => {
@@ -125,15 +110,15 @@ describe('reserved metadata over every client surface', () => {
         const id = randomUUID();
         ids.push(id);
         const data = JSON.stringify({ workspaceId: 'w1', name: 'n', ownerId: 'u1' });
-        await streams.xadd(streamEnv.STREAM_NAME!, '*', 'id', id, 'type', 'workspace.created', 'source', 'foreign', 'specversion', '1.0', 'time', new Date().toISOString(), 'data', data, ...extra);
+        await api.streams.xadd(streamEnv.STREAM_NAME!, '*', 'id', id, 'type', 'workspace.created', 'source', 'foreign', 'specversion', '1.0', 'time', new Date().toISOString(), 'data', data, ...extra);
       }
-      await waitFor(async () => ids.every((id) => handled.has(id)) && ((await streams.xpending(streamEnv.STREAM_NAME!, streamEnv.CONSUMER_GROUP!)) as [number])[0] === 0, 'the entries handled');
+      await waitFor(async () => ids.every((id) => handled.has(id)) && ((await api.streams.xpending(streamEnv.STREAM_NAME!, streamEnv.CONSUMER_GROUP!)) as [number])[0] === 0, 'the entries handled');
       // Only a claim with a token shape leaves a record, and the DLQ processor checks that token (it matches nothing here).
-      expect(await streams.hgetall(dlqHandledKey(streamEnv.CONSUMER_GROUP!))).toEqual({ 'job-x-1-0': TOKEN });
-      expect(await inspector.queue(streamEnv.DLQ_QUEUE_NAME!).count()).toBe(0);
+      expect(await api.streams.hgetall(dlqHandledKey(streamEnv.CONSUMER_GROUP!))).toEqual({ 'job-x-1-0': TOKEN });
+      expect(await api.inspector.queue(streamEnv.DLQ_QUEUE_NAME!).count()).toBe(0);
     } finally {
       await events.close();
-      await streams.del(dlqHandledKey(streamEnv.CONSUMER_GROUP!));
+      await api.streams.del(dlqHandledKey(streamEnv.CONSUMER_GROUP!));
     }
   });
 });

@@ -1,4 +1,4 @@
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { expect } from 'vitest';
 import { BULL_PREFIX, createRedis, REDIS_ROLES, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName } from '@event-infra/testing';
@@ -155,4 +155,27 @@ export function queueInspector(): { redis: Redis; queue: (name: string) => Queue
       redis.disconnect();
     },
   };
+}
+
+/**
+ * One queue processor on the test Redis for a describe block, plus an inspector of its queues
+ * and a client on the streams Redis; started in `beforeAll`, closed in `afterAll`.
+ */
+export function useQueueApi(overrides: Record<string, string>): {
+  processor: Awaited<ReturnType<typeof startQueueApi>>;
+  inspector: ReturnType<typeof queueInspector>;
+  streams: Redis;
+} {
+  const fixture = {} as ReturnType<typeof useQueueApi>;
+  beforeAll(async () => {
+    fixture.processor = await startQueueApi(overrides);
+    fixture.inspector = queueInspector();
+    fixture.streams = createRedis({ url: inject('redis').streams, role: REDIS_ROLES.streams, profile: 'producer', logger: silentLogger() });
+  });
+  afterAll(async () => {
+    await fixture.processor?.close();
+    await fixture.inspector?.close();
+    fixture.streams?.disconnect();
+  });
+  return fixture;
 }
