@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnvShape, nonNegativeInt, optionalSecret, parseConfig, positiveInt } from '@event-infra/shared';
+import { commonEnvShape, httpUrl, nonNegativeInt, optionalSecret, parseConfig, positiveInt } from '@event-infra/shared';
 
 /** An optional http(s) URL; empty means unset. May carry a token, so it is never logged. */
 const optionalHttpUrl = optionalSecret.refine((value) => {
@@ -56,6 +56,12 @@ export const dlqConfigSchema = z.object({
   ALERT_COALESCE_WINDOW_MS: nonNegativeInt.default(10_000),
   /** Alerts kept in the history on the master. */
   ALERT_HISTORY_MAX: positiveInt.default(1_000),
+
+  /**
+   * The queue processor's base URL as an operator's browser reaches it: the console links to
+   * Bull Board (`<url>/admin/queues`) and to the timeline (`<url>/timeline`) there.
+   */
+  CONSOLE_QUEUE_PROCESSOR_URL: httpUrl.default('http://localhost:8009'),
 });
 
 export type DlqConfig = z.output<typeof dlqConfigSchema>;

@@ -7,6 +7,7 @@ import {
   auditRoutes,
   createServiceApp,
   finishServiceApp,
+  sameOriginWrites,
   type AccessMetrics,
   type AuditLog,
   type AuditRoutesOptions,
@@ -15,6 +16,7 @@ import {
   type HealthCheck,
   type Logger,
 } from '@event-infra/shared';
+import { CONSOLE_PATH, consoleRoutes, type ConsoleRoutesOptions } from './console/console-routes';
 import { DLQ_ROUTE_TABLE } from './route-table';
 import { dlqRoutes, type DlqRoutesDeps } from './routes/dlq';
 
@@ -28,13 +30,30 @@ export interface AppDeps extends DlqRoutesDeps {
   accessMetrics: AccessMetrics;
   audit: AuditLog;
   auditRoutes: AuditRoutesOptions;
+  console: ConsoleRoutesOptions;
 }
 
-/** The DLQ processor's HTTP app: `/health`, `/metrics`, `/stats`, the recovery API under `/dlq`, and `/audit`. */
+/**
+ * The Basic realm of the console and of the API: one realm, so the browser that logged in to
+ * a console page answers the JSON routes' challenge from its cache, without asking again.
+ */
+export const CONSOLE_REALM = 'evinfra operator console';
+
+/** The DLQ processor's HTTP app: `/health`, `/metrics`, `/stats`, the recovery API under `/dlq`, `/audit`, and the console at `/console`. */
 export function createApp(deps: AppDeps): Express {
   const app = createServiceApp({ service: SERVICES.dlq, logger: deps.logger, checks: deps.checks, metrics: deps.metrics });
   // Before every route: the route table decides who may call what (route-table.ts).
-  app.use(accessControl({ table: DLQ_ROUTE_TABLE, authenticator: deps.authenticator, credentials: deps.credentials, metrics: deps.accessMetrics }));
+  // A browser holding a console login would send it with a forged cross-site POST too.
+  app.use(sameOriginWrites());
+  app.use(
+    accessControl({
+      table: DLQ_ROUTE_TABLE,
+      authenticator: deps.authenticator,
+      credentials: deps.credentials,
+      metrics: deps.accessMetrics,
+      realms: { console: CONSOLE_REALM, api: CONSOLE_REALM },
+    }),
+  );
   app.get(
     '/stats',
     asyncHandler(async (_req, res) => {
@@ -43,5 +62,6 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use('/dlq', dlqRoutes(deps));
   app.use('/audit', auditRoutes(deps.audit, deps.auditRoutes));
+  app.use(CONSOLE_PATH, consoleRoutes(deps.console));
   return finishServiceApp(app, deps.logger);
 }

@@ -1,4 +1,5 @@
 import { AUDIT_ROUTES, PROBE_ROUTES, type RouteTable } from '@event-infra/shared';
+import { CONSOLE_ROUTES } from './console/console-routes';
 
 /** Every route of the DLQ processor (port 8011) and the permission it needs. */
 export const DLQ_ROUTE_TABLE: RouteTable = [
@@ -10,4 +11,5 @@ export const DLQ_ROUTE_TABLE: RouteTable = [
   { method: 'POST', path: '/dlq/retry', permission: 'operate', surface: 'api', action: 'dlq.redrive' },
   { method: 'POST', path: '/dlq/:id/retry', permission: 'operate', surface: 'api', action: 'dlq.retry' },
   { method: 'DELETE', path: '/dlq/:id', permission: 'administer', surface: 'api', action: 'dlq.discard' },
+  ...CONSOLE_ROUTES,
 ];
