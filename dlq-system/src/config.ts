@@ -22,6 +22,21 @@ export const dlqConfigSchema = z.object({
   DLQ_CONCURRENCY: positiveInt.default(5),
   /** Largest `limit` of a `GET /dlq` page (list items are summaries). */
   DLQ_PAGE_MAX_LIMIT: positiveInt.max(500).default(200),
+  /** Index entries one `GET /dlq` page examines at most when filters are combined or `q` is set. */
+  DLQ_SCAN_MAX: positiveInt.max(100_000).default(5_000),
+  /** Highest `rate` of a redrive task, entries/s. */
+  DLQ_REDRIVE_MAX_RATE: positiveInt.max(100_000).default(5_000),
+  /** Most parked entries one redrive task selects. */
+  DLQ_REDRIVE_MAX_ENTRIES: positiveInt.max(1_000_000).default(100_000),
+  /** A redrive task is its runner's for this long after each checkpoint; a runner that died is replaced after it, ms. */
+  DLQ_REDRIVE_LEASE_MS: positiveInt.default(10_000),
+  /** How often each DLQ processor looks for a redrive task to run, ms. */
+  DLQ_REDRIVE_POLL_MS: positiveInt.default(1_000),
+  /** How long a finished redrive task stays readable, ms (7 days). */
+  DLQ_REDRIVE_KEEP_MS: positiveInt.default(7 * 86_400_000),
+  /** How often each queue's counts are sampled for the console's throughput chart, ms. */
+  CONSOLE_SAMPLE_INTERVAL_MS: positiveInt.default(60_000),
+
   /** Automatic retries back to the origin per original failure; 0 parks every failure. */
   DLQ_MAX_RETRIES: nonNegativeInt.default(3),
   /** Base of the DLQ's exponential backoff, ms (delay before retry n is base * 2^(n-1)). Default RETRY_DELAY. */

@@ -24,7 +24,12 @@ import { Alerter } from './core/alerter';
 import { DlqConsumer } from './core/dlq-consumer';
 import { DlqHandler } from './core/dlq-handler';
 import { createDlqMetrics } from './core/dlq-metrics';
+import { DlqQuery } from './core/dlq-query';
 import { DlqStore } from './core/dlq-store';
+import { IndexBackfill } from './core/index-backfill';
+import { RedrivePlanner } from './core/redrive-planner';
+import { RedriveRunner } from './core/redrive-runner';
+import { RedriveTaskStore } from './core/redrive-task';
 import { OriginSender } from './core/origin-sender';
 import { RecoveryTracker } from './core/recovery-tracker';
 import { RetentionSweeper } from './core/retention';
@@ -39,6 +44,10 @@ export interface DlqProcessor {
   store: DlqStore;
   handler: DlqHandler;
   alerter: Alerter;
+  query: DlqQuery;
+  tasks: RedriveTaskStore;
+  runner: RedriveRunner;
+  backfill: IndexBackfill;
   close(): Promise<void>;
 }
 
@@ -134,11 +143,21 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     },
     { store, logger },
   );
+  const query = new DlqQuery({ redis: master, store }, { scanMax: config.DLQ_SCAN_MAX });
+  const tasks = new RedriveTaskStore(master, { keepMs: config.DLQ_REDRIVE_KEEP_MS });
+  const planner = new RedrivePlanner({ query, tasks }, { maxEntries: config.DLQ_REDRIVE_MAX_ENTRIES });
+  const runner = new RedriveRunner(
+    { leaseMs: config.DLQ_REDRIVE_LEASE_MS, pollMs: config.DLQ_REDRIVE_POLL_MS, batchMax: 200, concurrency: 16 },
+    { tasks, handler, logger },
+  );
+  const backfill = new IndexBackfill({ redis: master, handler, logger });
   const dlqQueue = new Queue(config.DLQ_QUEUE_NAME, { connection: clients[REDIS_ROLES.queue], prefix: BULL_PREFIX });
 
   const close = createCloser(
     () => [
       { name: 'http', run: () => server?.close() },
+      { name: 'redrive-runner', run: () => runner.close() },
+      { name: 'index-backfill', run: () => backfill.close() },
       { name: 'dlq-consumer', run: () => consumer.close() },
       { name: 'retry-worker', run: () => retryWorker.close() },
       { name: 'retry-queue', run: () => scheduler.close() },
@@ -160,13 +179,20 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     retryWorker.start();
     consumer.start();
     retention.start();
+    backfill.start();
+    runner.start();
     app = createApp({
       logger,
       metrics: registry,
       checks: redisChecks(clients),
       store,
+      query,
       handler,
       alerter,
+      planner,
+      tasks,
+      runner,
+      maxRate: config.DLQ_REDRIVE_MAX_RATE,
       credentials: access.credentials,
       authenticator: access.authenticator,
       accessMetrics: createAccessMetrics(registry),
@@ -190,5 +216,5 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     throw caught;
   }
   logger.info({ url: server.url, maxRetries: config.DLQ_MAX_RETRIES, webhook: alerter.hasWebhook }, 'dlq processor listening');
-  return { url: server.url, app, store, handler, alerter, close };
+  return { url: server.url, app, store, handler, alerter, query, tasks, runner, backfill, close };
 }

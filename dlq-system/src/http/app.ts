@@ -19,8 +19,9 @@ import {
 import { CONSOLE_PATH, consoleRoutes, type ConsoleRoutesOptions } from './console/console-routes';
 import { DLQ_ROUTE_TABLE } from './route-table';
 import { dlqRoutes, type DlqRoutesDeps } from './routes/dlq';
+import { redriveRoutes, type RedriveRoutesDeps } from './routes/redrive';
 
-export interface AppDeps extends DlqRoutesDeps {
+export interface AppDeps extends DlqRoutesDeps, RedriveRoutesDeps {
   logger: Logger;
   metrics: Registry;
   checks: Record<string, HealthCheck>;
@@ -60,6 +61,8 @@ export function createApp(deps: AppDeps): Express {
       res.json({ service: SERVICES.dlq, ...(await deps.stats()) });
     }),
   );
+  // Before the entry routes: `/dlq/tasks` and `/dlq/redrive` are not entry ids.
+  app.use('/dlq', redriveRoutes(deps));
   app.use('/dlq', dlqRoutes(deps));
   app.use('/audit', auditRoutes(deps.audit, deps.auditRoutes));
   app.use(CONSOLE_PATH, consoleRoutes(deps.console));
