@@ -62,8 +62,8 @@ export async function show(main, { me, query }) {
     main,
     h('h1', {}, 'DLQ triage'),
     h('section', { class: 'card' }, form, redriveLink ? h('div', { class: 'actions' }, redriveLink) : null),
-    h('section', { class: 'card' }, h('h2', {}, 'Entries'), listBox),
     h('section', { class: 'card' }, h('h2', {}, 'Failure fingerprints'), groupsBox),
+    h('section', { class: 'card' }, h('h2', {}, 'Entries'), listBox),
   );
 
   // Cursor paging: the cursors of the pages before this one, so "previous" can go back.

@@ -44,7 +44,7 @@ function taskView(task, me, onCancel) {
   );
 }
 
-function watchTask(box, id, me) {
+function watchTask(box, id, me, onFinished) {
   let stop = () => {};
   const tick = async () => {
     const task = await api('GET', `/dlq/tasks/${encodeURIComponent(id)}`);
@@ -58,7 +58,10 @@ function watchTask(box, id, me) {
         }
       }),
     );
-    if (FINISHED.has(task.status)) stop();
+    if (FINISHED.has(task.status)) {
+      stop();
+      onFinished();
+    }
   };
   stop = poll(tick, PROGRESS_MS);
 }
@@ -111,7 +114,7 @@ export async function show(main, { me, query }) {
     try {
       const task = await api('POST', '/dlq/redrive', { ...selection, rate, ...(name ? { name } : {}) });
       window.history.replaceState(null, '', withQuery('/console/redrive', { task: task.taskId }));
-      watchTask(taskBox, task.taskId, me);
+      watchTask(taskBox, task.taskId, me, () => void loadTasks());
       void loadTasks();
     } catch (caught) {
       render(result, errorBox(caught));
@@ -153,6 +156,6 @@ export async function show(main, { me, query }) {
     h('section', { class: 'card' }, h('h2', {}, 'Recent tasks'), tasksBox),
   );
   const taskId = query.get('task');
-  if (taskId) watchTask(taskBox, taskId, me);
+  if (taskId) watchTask(taskBox, taskId, me, () => void loadTasks());
   await loadTasks();
 }
