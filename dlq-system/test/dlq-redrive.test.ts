@@ -95,8 +95,11 @@ describe('edit-then-retry and bulk redrive tasks (real Redis, real HTTP)', () =>
       expect(await streams.xlen(stream)).toBe(0);
       const fixed = await as(principals.keys.admin, 'POST', `/dlq/${entry.id}/retry`, { data: { workspaceId: 'w1', name: 'Acme', ownerId: 'u1' } });
       expect(fixed.status).toBe(202);
-      const [[, fields]] = (await streams.xrange(stream, '-', '+')) as [string, string[]][];
-      const wire = Object.fromEntries(fields!.reduce<string[][]>((pairs, value, index) => (index % 2 === 0 ? [...pairs, [value]] : (pairs[pairs.length - 1]!.push(value), pairs)), []));
+      const rows = (await streams.xrange(stream, '-', '+')) as [string, string[]][];
+      expect(rows).toHaveLength(1);
+      const fields = rows[0]![1];
+      const wire: Record<string, string> = {};
+      for (let index = 0; index + 1 < fields.length; index += 2) wire[fields[index]!] = fields[index + 1]!;
       expect(wire.id).toBe((entry.data as { id: string }).id);
       expect(JSON.parse(wire.data!)).toEqual({ workspaceId: 'w1', name: 'Acme', ownerId: 'u1' });
     });
