@@ -171,7 +171,7 @@ export class RedriveTaskStore {
   }
 
   /** A runner takes a live task that is unowned, or whose lease ran out. A lost race is a conflict. */
-  claim(task: RedriveTask, owner: string, leaseMs: number): Promise<RedriveTask> {
+  async claim(task: RedriveTask, owner: string, leaseMs: number): Promise<RedriveTask> {
     if (task.owner !== null && task.owner !== owner && task.leaseUntil > this.now()) throw new TaskConflictError(task, task.status, task.version);
     return this.apply(task.id, task.version, ['pending', 'running'], 'running', '', {
       owner,
