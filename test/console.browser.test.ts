@@ -20,6 +20,9 @@ const SHOTS = join(ROOT, '.screenshots');
 const QUEUE = 'async-processing';
 const RECOVERABLE = 300;
 const XSS = '<img src=x onerror="window.__xss=1">';
+const STREAM = 'pyairtable-events';
+/** A consumer group whose only consumer read one event and never acknowledged it. */
+const STUCK_GROUP = 'console-stuck';
 
 describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install -y chromium`, 'operator console in a real browser', () => {
   let dir: string;
@@ -87,6 +90,11 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
       ...Array.from({ length: 5 }, (_, index) => ({ name: 'demo.fail', data: { message: `card declined for order ${index}`, permanent: true }, opts: { attempts: 1 } })),
       { name: 'demo.fail', data: { message: `bad ${XSS}`, permanent: true, note: XSS }, opts: { jobId: 'xss-job', attempts: 1 } },
     ]);
+    await streams.xgroup('CREATE', STREAM, STUCK_GROUP, '$');
+    const published = await fetch(`${queueApi()}/events`, { method: 'POST', headers: admin(), body: JSON.stringify({ type: 'workspace.created', data: { workspaceId: 'w-stuck', name: 'Stuck', ownerId: 'u1' } }) });
+    expect(published.status).toBe(202);
+    const read = (await streams.xreadgroup('GROUP', STUCK_GROUP, 'ghost', 'COUNT', 1, 'STREAMS', STREAM, '>')) as [string, [string, string[]][]][] | null;
+    expect(read?.[0]?.[1]).toHaveLength(1);
     await waitFor(async () => (await dlq('status=parked&limit=1')).total === RECOVERABLE + 6 || undefined, `${RECOVERABLE + 6} parked entries`, { timeoutMs: 120_000, intervalMs: 500 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -151,6 +159,9 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     await page.goto(consoleUrl('/redrive'));
     await page.getByTestId('redrive-form').waitFor();
     expect(await page.getByRole('button').count()).toBe(0);
+    await page.goto(consoleUrl(`/streams?group=${STUCK_GROUP}`));
+    await page.getByTestId(`pending-${STUCK_GROUP}`).locator('tbody tr td').first().waitFor();
+    expect(await page.locator('.dead-letter').count()).toBe(0);
     // The same login calling the API directly, from the page (same origin) and from outside.
     const fromPage = await page.evaluate(async (id) => (await fetch(`/dlq/${encodeURIComponent(id)}/retry`, { method: 'POST' })).status, entry.id);
     expect(fromPage).toBe(403);
@@ -232,6 +243,23 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     expect(await page.getByTestId('error-message').innerText()).toContain(XSS);
     expect(await page.locator('main img').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
+
+  it('an operator sees the pending entry of the stuck group and dead-letters it from the page', async () => {
+    const [pendingId] = ((await streams!.xpending(STREAM, STUCK_GROUP, '-', '+', 10)) as [string, string, number, number][]).map(([id]) => id);
+    expect(pendingId).toBeDefined();
+    const { context, page, problems } = await openAs('operator', `/streams?group=${STUCK_GROUP}`);
+    const row = page.getByTestId(`pending-${STUCK_GROUP}`).locator('tbody tr', { hasText: pendingId! });
+    await row.waitFor();
+    expect(await row.innerText()).toContain('ghost');
+    await shot(page, 'streams');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row.locator('.dead-letter').click();
+    await expect.poll(() => row.innerText()).toMatch(/dead-lettered \(DLQ job /);
+    expect(await streams!.xpending(STREAM, STUCK_GROUP, '-', '+', 10)).toEqual([]);
+    await waitFor(async () => (await dlq('kind=event&limit=50')).items.find((item: any) => item.origin.entryId === pendingId && item.origin.group === STUCK_GROUP), 'the dead-lettered event in the DLQ', { timeoutMs: 30_000, intervalMs: 250 });
     expect(problems).toEqual([]);
     await context.close();
   }, 90_000);
