@@ -72,6 +72,7 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
       DLQ_MAX_RETRIES: '0',
       DLQ_RECOVERY_CHECK_MS: '500',
       CONSOLE_SAMPLE_INTERVAL_MS: '1000',
+      TIMELINE_ENABLED: 'true',
       LOG_LEVEL: 'warn',
     });
     env.CONSOLE_QUEUE_PROCESSOR_URL = `http://127.0.0.1:${env.QUEUE_PROCESSOR_PORT}`;
@@ -223,6 +224,8 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     const refused = page.locator('[data-testid=edit-result] [role=alert]');
     await refused.waitFor();
     expect(await refused.innerText()).toMatch(/^400: .*__dlq/);
+    // The entry's correlation has a timeline (TIMELINE_ENABLED): shown in the page.
+    await expect.poll(() => page.getByTestId('timeline').innerText()).toContain('dlq.received');
     await shot(page, 'entry');
     await editor.fill('{"message": ');
     await page.getByRole('button', { name: /validate and retry/i }).click();

@@ -10,6 +10,7 @@ import {
   createAccessMetrics,
   createCloser,
   createTimelineRecorder,
+  readTimeline,
   createMetricsRegistry,
   redisChecks,
   redisEndpoint,
@@ -200,7 +201,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       auditRoutes: access.auditRoutes,
       bodyLimit: config.HTTP_BODY_LIMIT,
       maxPageSize: config.DLQ_PAGE_MAX_LIMIT,
-      console: { queueProcessorUrl: config.CONSOLE_QUEUE_PROCESSOR_URL },
+      console: { queueProcessorUrl: config.CONSOLE_QUEUE_PROCESSOR_URL, readTimeline: (correlationId) => readTimeline(master, correlationId) },
       stats: async () => ({
         queue: dlqQueue.name,
         counts: await dlqQueue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed'),

@@ -79,6 +79,14 @@ describe('operator console routes (/console on 8011)', () => {
     expect((await call('/console/assets/app.js')).status).toBe(401);
   });
 
+  it('the timeline of a correlation: 404 when none is stored, 400 for a malformed id, 401 without a login', async () => {
+    const missing = await call('/console/api/timeline/no-such-correlation', { who: principals.users.viewer });
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.text).message).toContain('no timeline');
+    expect((await call(`/console/api/timeline/${'x'.repeat(300)}`, { who: principals.users.viewer })).status).toBe(400);
+    expect((await call('/console/api/timeline/anything')).status).toBe(401);
+  });
+
   it('a cross-site POST with an operator login is refused 403 and the entry stays parked; the same POST from the page works', async () => {
     const id = await park('cross-site');
     const retry = `/dlq/${encodeURIComponent(id)}/retry`;

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Router, type RequestHandler } from 'express';
-import { AppError, NotFoundError, asyncHandler, roleAllows, type RouteRule } from '@event-infra/shared';
+import { AppError, NotFoundError, ValidationError, asyncHandler, correlationIdSchema, roleAllows, type RouteRule, type Timeline } from '@event-infra/shared';
 
 /** Where the console's pages are mounted (README "Operator console"). */
 export const CONSOLE_PATH = '/console';
@@ -15,6 +15,7 @@ export const CONSOLE_PAGES = ['', '/dlq', '/dlq/:id', '/redrive', '/streams'] as
 export const CONSOLE_ROUTES: readonly RouteRule[] = [
   ...CONSOLE_PAGES.map((page): RouteRule => ({ method: 'GET', path: `${CONSOLE_PATH}${page}`, permission: 'read', surface: 'console' })),
   { method: 'GET', path: `${CONSOLE_PATH}/api/me`, permission: 'read', surface: 'console' },
+  { method: 'GET', path: `${CONSOLE_PATH}/api/timeline/:correlationId`, permission: 'read', surface: 'console' },
   { method: 'GET', path: `${CONSOLE_PATH}/assets/:file`, permission: 'read', surface: 'console' },
   { method: 'GET', path: `${CONSOLE_PATH}/vendor/:file`, permission: 'read', surface: 'console' },
 ];
@@ -22,6 +23,8 @@ export const CONSOLE_ROUTES: readonly RouteRule[] = [
 export interface ConsoleRoutesOptions {
   /** `CONSOLE_QUEUE_PROCESSOR_URL`: Bull Board and the timeline live there. */
   queueProcessorUrl: string;
+  /** The stored timeline of a correlation (master Redis), undefined when none is stored. */
+  readTimeline: (correlationId: string) => Promise<Timeline | undefined>;
 }
 
 /**
@@ -110,6 +113,19 @@ export function consoleRoutes(options: ConsoleRoutesOptions): Router {
         may: { read: roleAllows(principal.role, 'read'), operate: roleAllows(principal.role, 'operate'), administer: roleAllows(principal.role, 'administer') },
         links: { bullBoard: `${base}/admin/queues`, timeline: `${base}/timeline` },
       });
+    }),
+  );
+  // The entry page shows the timeline of the entry's correlation (README "Correlation,
+  // causation and the timeline"): read here from the master, so the page needs no login on 8009.
+  router.get(
+    '/api/timeline/:correlationId',
+    asyncHandler(async (req, res) => {
+      const parsed = correlationIdSchema.safeParse(req.params.correlationId);
+      if (!parsed.success) throw new ValidationError('invalid correlation id', parsed.error.issues.map(({ path, message }) => ({ path: path.join('.'), message })));
+      const timeline = await options.readTimeline(parsed.data);
+      if (timeline === undefined) throw new NotFoundError('no timeline for that correlation (TIMELINE_ENABLED off, never recorded, or past TIMELINE_RETENTION_SEC)');
+      res.setHeader('Cache-Control', 'no-store');
+      res.json(timeline);
     }),
   );
   router.get('/assets/:file', fileRoute(assetFiles()));

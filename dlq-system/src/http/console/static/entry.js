@@ -52,6 +52,37 @@ function editor(entry, onDone) {
   return form;
 }
 
+/** The timeline of the entry's correlation, when one is stored (TIMELINE_ENABLED). */
+function timelineSection(entry, me) {
+  const box = h('div', { 'data-testid': 'timeline' }, h('p', { class: 'muted' }, 'Loading…'));
+  api('GET', `/console/api/timeline/${encodeURIComponent(entry.correlationId)}`).then(
+    (timeline) =>
+      render(
+        box,
+        h('p', { class: 'muted' }, `${formatNumber(timeline.totalSteps)} steps${timeline.omittedSteps > 0 ? `, ${formatNumber(timeline.omittedSteps)} in the middle not kept` : ''}`),
+        table(
+          [
+            ['#', (step) => step.seq],
+            ['at', (step) => formatTime(step.at)],
+            ['service', (step) => step.service],
+            ['step', (step) => step.kind],
+            ['subject', (step) => step.subject],
+            ['cause', (step) => step.cause ?? ''],
+            ['detail', (step) => (step.detail ? JSON.stringify(step.detail) : '')],
+          ],
+          timeline.steps ?? [],
+        ),
+      ),
+    (caught) =>
+      render(
+        box,
+        caught instanceof Error && caught.status === 404 ? h('p', { class: 'muted' }, 'No timeline stored for this correlation (TIMELINE_ENABLED is off, or it expired).') : errorBox(caught),
+        h('a', { href: withQuery(me.links.timeline, { correlationid: entry.correlationId }) }, 'GET /timeline on the queue processor'),
+      ),
+  );
+  return h('section', { class: 'card' }, h('h2', {}, 'Timeline of ', entry.correlationId), box);
+}
+
 export async function show(main, { me, param }) {
   const id = param;
   const load = async () => {
@@ -121,6 +152,7 @@ export async function show(main, { me, param }) {
       h('section', { class: 'card' }, h('h2', {}, 'Error'), h('p', { 'data-testid': 'error-message' }, `${error.name ?? 'Error'}: ${error.message ?? ''}`), error.stack ? h('pre', {}, error.stack) : null),
       h('section', { class: 'card' }, h('h2', {}, 'Payload'), h('pre', { 'data-testid': 'payload' }, pretty(entry.data)), entry.editedFrom !== undefined ? [h('h3', {}, 'original payload (before the edit)'), h('pre', {}, pretty(entry.editedFrom))] : null),
       me.may.administer ? h('section', { class: 'card' }, h('h2', {}, 'Edit, then retry'), editor(entry, () => void load())) : null,
+      entry.correlationId ? timelineSection(entry, me) : null,
       h(
         'section',
         { class: 'card' },
