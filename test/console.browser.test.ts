@@ -13,7 +13,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REDIS_ROLES, createRedis, waitForAll, type Redis, type Role } from '@event-infra/shared';
 import { describeWithTool, silentLogger, testPrincipals, waitFor } from '@event-infra/testing';
-import { ROOT, STACK, run, stackEnv } from './support/stack-runner';
+import { ROOT, STACK, run, stackEnv, stackUp } from './support/stack-runner';
 
 const CHROMIUM = process.env.EVINFRA_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, '.screenshots');
@@ -77,11 +77,7 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     });
     env.CONSOLE_QUEUE_PROCESSOR_URL = `http://127.0.0.1:${env.QUEUE_PROCESSOR_PORT}`;
     env.CONSOLE_URL = consoleUrl();
-    const up = await run('bash', [STACK, 'up'], env, 180_000);
-    if (up.code !== 0) {
-      await run('bash', [STACK, 'down'], env, 90_000);
-      throw new Error(`stack.sh up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
-    }
+    await stackUp(env);
     streams = createRedis({ url: env.REDIS_STREAMS_URL!, password: env.REDIS_STREAMS_PASSWORD, role: REDIS_ROLES.streams, profile: 'producer', logger: silentLogger() });
     await waitForAll({ streams }, 10_000);
     // 300 jobs failing with one message (one fingerprint) until the flag file exists, and a

@@ -157,3 +157,38 @@ export function poll(tick, intervalMs, status) {
     clearTimeout(timer);
   };
 }
+
+/**
+ * Cursor paging: `load()` fetches the page at `pager.cursor`; `pager.buttons(nextCursor)` gives
+ * "previous" (back through the cursors seen) and "next" buttons that move and call `load` again.
+ */
+export function cursorPager(load) {
+  const before = [];
+  let current;
+  return {
+    get cursor() {
+      return current;
+    },
+    reset() {
+      before.length = 0;
+      current = undefined;
+    },
+    buttons(nextCursor) {
+      const back = () => {
+        current = before.pop();
+        void load();
+      };
+      const forward = () => {
+        before.push(current);
+        current = nextCursor;
+        void load();
+      };
+      return h(
+        'div',
+        { class: 'pager' },
+        h('button', { type: 'button', class: 'secondary', disabled: before.length === 0, on: { click: back } }, '← Previous'),
+        h('button', { type: 'button', class: 'secondary', disabled: !nextCursor, 'data-testid': 'next-page', on: { click: forward } }, 'Next →'),
+      );
+    },
+  };
+}

@@ -1,6 +1,6 @@
 // DLQ triage: filters (kept in the URL), cursor paging over GET /dlq, and the fingerprint
 // groups of GET /dlq/fingerprints with counts and first/last seen.
-import { api, errorBox, formatNumber, formatTime, h, render, table, withQuery } from './common.js';
+import { api, cursorPager, errorBox, formatNumber, formatTime, h, render, table, withQuery } from './common.js';
 
 const FILTERS = ['origin', 'kind', 'classification', 'status', 'from', 'to', 'q', 'fingerprint'];
 const CHOICES = {
@@ -66,28 +66,15 @@ export async function show(main, { me, query }) {
     h('section', { class: 'card' }, h('h2', {}, 'Entries'), listBox),
   );
 
-  // Cursor paging: the cursors of the pages before this one, so "previous" can go back.
-  const cursors = [];
-  let cursor;
+  const pager = cursorPager(() => loadPage());
   const loadPage = async () => {
     render(listBox, h('p', { class: 'muted' }, 'Loading…'));
     try {
-      const page = await api('GET', withQuery('/dlq', { ...filters, limit: PAGE_SIZE, cursor }));
+      const page = await api('GET', withQuery('/dlq', { ...filters, limit: PAGE_SIZE, cursor: pager.cursor }));
       const summary = [
         page.total === null || page.total === undefined ? `${page.items.length} shown` : `${formatNumber(page.total)} matching`,
         page.complete === false ? ` (scanned ${formatNumber(page.scanned)} index entries: more may follow)` : '',
       ].join('');
-      const previous = h('button', { type: 'button', class: 'secondary', disabled: cursors.length === 0 }, '← Previous');
-      const next = h('button', { type: 'button', class: 'secondary', disabled: !page.nextCursor, 'data-testid': 'next-page' }, 'Next →');
-      previous.addEventListener('click', () => {
-        cursor = cursors.pop();
-        void loadPage();
-      });
-      next.addEventListener('click', () => {
-        cursors.push(cursor);
-        cursor = page.nextCursor;
-        void loadPage();
-      });
       render(
         listBox,
         h('p', { class: 'muted', 'data-testid': 'entries-summary' }, summary),
@@ -105,7 +92,7 @@ export async function show(main, { me, query }) {
           page.items,
           { 'data-testid': 'entries-table' },
         ),
-        h('div', { class: 'pager' }, previous, next),
+        pager.buttons(page.nextCursor),
       );
     } catch (caught) {
       render(listBox, errorBox(caught));

@@ -1,28 +1,16 @@
 // Stream tools: each consumer group of the event stream with its consumers, its pending
 // entries (consumer, idle, deliveries) and, for operators, "dead-letter now" on a stuck one.
-import { api, errorBox, formatAge, formatNumber, h, render, table, withQuery } from './common.js';
+import { api, cursorPager, errorBox, formatAge, formatNumber, h, render, table, withQuery } from './common.js';
 
 const PAGE_SIZE = 50;
 
 function pendingView(group, me) {
   const box = h('div', { 'data-testid': `pending-${group.name}` });
   const minIdle = h('input', { type: 'number', min: 0, value: 0, size: 8, name: 'minIdleMs' });
-  const cursors = [];
-  let cursor;
+  const pager = cursorPager(() => load());
   const load = async () => {
     try {
-      const page = await api('GET', withQuery(`/streams/groups/${encodeURIComponent(group.name)}/pending`, { stream: group.stream, minIdleMs: minIdle.value || undefined, cursor, limit: PAGE_SIZE }));
-      const previous = h('button', { type: 'button', class: 'secondary', disabled: cursors.length === 0 }, '← Previous');
-      const next = h('button', { type: 'button', class: 'secondary', disabled: !page.nextCursor }, 'Next →');
-      previous.addEventListener('click', () => {
-        cursor = cursors.pop();
-        void load();
-      });
-      next.addEventListener('click', () => {
-        cursors.push(cursor);
-        cursor = page.nextCursor;
-        void load();
-      });
+      const page = await api('GET', withQuery(`/streams/groups/${encodeURIComponent(group.name)}/pending`, { stream: group.stream, minIdleMs: minIdle.value || undefined, cursor: pager.cursor, limit: PAGE_SIZE }));
       const columns = [
         ['entry id', (item) => item.id],
         ['consumer', (item) => item.consumer],
@@ -49,15 +37,14 @@ function pendingView(group, me) {
           },
         ]);
       }
-      render(box, table(columns, page.items ?? []), h('div', { class: 'pager' }, previous, next));
+      render(box, table(columns, page.items ?? []), pager.buttons(page.nextCursor));
     } catch (caught) {
       render(box, errorBox(caught));
     }
   };
   const refresh = h('button', { type: 'button', class: 'secondary' }, 'Show pending entries');
   refresh.addEventListener('click', () => {
-    cursors.length = 0;
-    cursor = undefined;
+    pager.reset();
     void load();
   });
   return { element: h('div', {}, h('div', { class: 'actions' }, h('label', {}, 'idle at least (ms)', minIdle), refresh), box), load };
