@@ -55,7 +55,7 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     await page.locator(`[data-role="${role}"]`).waitFor({ timeout: 15_000 });
     return { context, page, problems };
   };
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
   const addJobs = async (jobs: unknown[]): Promise<void> => {
     const added = await fetch(`${queueApi()}/jobs/${QUEUE}/bulk`, { method: 'POST', headers: admin(), body: JSON.stringify({ jobs }) });
     expect(added.status, await added.clone().text()).toBe(201);
