@@ -18,8 +18,9 @@ import {
 import { DLQ_ROUTE_TABLE } from './route-table';
 import { dlqRoutes, type DlqRoutesDeps } from './routes/dlq';
 import { redriveRoutes, type RedriveRoutesDeps } from './routes/redrive';
+import { streamRoutes, type StreamRoutesDeps } from './routes/streams';
 
-export interface AppDeps extends DlqRoutesDeps, RedriveRoutesDeps {
+export interface AppDeps extends DlqRoutesDeps, RedriveRoutesDeps, StreamRoutesDeps {
   logger: Logger;
   metrics: Registry;
   checks: Record<string, HealthCheck>;
@@ -46,5 +47,6 @@ export function createApp(deps: AppDeps): Express {
   app.use('/dlq', redriveRoutes(deps));
   app.use('/dlq', dlqRoutes(deps));
   app.use('/audit', auditRoutes(deps.audit, deps.auditRoutes));
+  app.use(streamRoutes(deps));
   return finishServiceApp(app, deps.logger);
 }
