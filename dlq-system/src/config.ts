@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnvShape, httpUrl, nonNegativeInt, optionalSecret, parseConfig, positiveInt } from '@event-infra/shared';
+import { commonEnvShape, httpUrl, nonNegativeInt, optionalSecret, parseConfig, positiveInt, streamRetentionShape } from '@event-infra/shared';
 
 /** An optional http(s) URL; empty means unset. May carry a token, so it is never logged. */
 const optionalHttpUrl = optionalSecret.refine((value) => {
@@ -16,6 +16,8 @@ const optionalHttpUrl = optionalSecret.refine((value) => {
 /** DLQ processor configuration (SPEC sections 2 and 6). */
 export const dlqConfigSchema = z.object({
   ...commonEnvShape,
+  // Shown by the console overview (the event processor applies them).
+  ...streamRetentionShape,
   REDIS_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
 
   /** DLQ entries handled at once. */
@@ -34,8 +36,6 @@ export const dlqConfigSchema = z.object({
   DLQ_REDRIVE_POLL_MS: positiveInt.default(1_000),
   /** How long a finished redrive task stays readable, ms (7 days). */
   DLQ_REDRIVE_KEEP_MS: positiveInt.default(7 * 86_400_000),
-  /** How often each queue's counts are sampled for the console's throughput chart, ms. */
-  CONSOLE_SAMPLE_INTERVAL_MS: positiveInt.default(60_000),
 
   /** Automatic retries back to the origin per original failure; 0 parks every failure. */
   DLQ_MAX_RETRIES: nonNegativeInt.default(3),

@@ -2,8 +2,10 @@ import type { Express } from 'express';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import {
   BULL_PREFIX,
+  QUEUES,
   REDIS_ROLES,
   SERVICES,
+  createDeadLetterSink,
   accessOf,
   closeAll,
   connectRole,
@@ -27,7 +29,9 @@ import { DlqHandler } from './core/dlq-handler';
 import { createDlqMetrics } from './core/dlq-metrics';
 import { DlqQuery } from './core/dlq-query';
 import { DlqStore } from './core/dlq-store';
+import { ConsoleOverview } from './core/console-overview';
 import { IndexBackfill } from './core/index-backfill';
+import { StreamTools } from './core/stream-tools';
 import { RedrivePlanner } from './core/redrive-planner';
 import { RedriveRunner } from './core/redrive-runner';
 import { RedriveTaskStore } from './core/redrive-task';
@@ -152,6 +156,19 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     { tasks, handler, logger },
   );
   const backfill = new IndexBackfill({ redis: master, handler, logger });
+  // Stuck entries dead-lettered by an operator go the normal way: a job in the DLQ queue.
+  const operatorSink = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: clients[REDIS_ROLES.queue] });
+  const streamTools = new StreamTools(
+    { stream: config.STREAM_NAME, partitions: config.STREAM_PARTITIONS, maxStoredChars: 65_536 },
+    { streams: clients[REDIS_ROLES.streams], sink: operatorSink },
+  );
+  const overview = new ConsoleOverview(
+    {
+      queues: [QUEUES.longRunning, QUEUES.asyncProcessing, QUEUES.eventDriven, config.DLQ_QUEUE_NAME],
+      retention: { maxAgeMs: config.STREAM_RETENTION_MS, maxLen: config.STREAM_RETENTION_MAXLEN, maxLenApprox: config.STREAM_MAXLEN_APPROX },
+    },
+    { queueRedis: clients[REDIS_ROLES.queue], master, store, alerter, streams: streamTools, logger },
+  );
   const dlqQueue = new Queue(config.DLQ_QUEUE_NAME, { connection: clients[REDIS_ROLES.queue], prefix: BULL_PREFIX });
 
   const close = createCloser(
@@ -168,6 +185,8 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       { name: 'origin-sender', run: () => sender.close() },
       { name: 'timeline', run: () => timeline?.close() },
       { name: 'dlq-queue', run: () => dlqQueue.close() },
+      { name: 'console-overview', run: () => overview.close() },
+      { name: 'operator-sink', run: () => operatorSink.close() },
       { name: 'redis', run: () => closeAll(allClients) },
     ],
     logger,
@@ -194,6 +213,8 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       tasks,
       runner,
       maxRate: config.DLQ_REDRIVE_MAX_RATE,
+      streamTools,
+      overview,
       credentials: access.credentials,
       authenticator: access.authenticator,
       accessMetrics: createAccessMetrics(registry),

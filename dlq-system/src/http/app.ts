@@ -20,8 +20,9 @@ import { CONSOLE_PATH, consoleRoutes, type ConsoleRoutesOptions } from './consol
 import { DLQ_ROUTE_TABLE } from './route-table';
 import { dlqRoutes, type DlqRoutesDeps } from './routes/dlq';
 import { redriveRoutes, type RedriveRoutesDeps } from './routes/redrive';
+import { streamRoutes, type StreamRoutesDeps } from './routes/streams';
 
-export interface AppDeps extends DlqRoutesDeps, RedriveRoutesDeps {
+export interface AppDeps extends DlqRoutesDeps, RedriveRoutesDeps, StreamRoutesDeps {
   logger: Logger;
   metrics: Registry;
   checks: Record<string, HealthCheck>;
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/dlq', redriveRoutes(deps));
   app.use('/dlq', dlqRoutes(deps));
   app.use('/audit', auditRoutes(deps.audit, deps.auditRoutes));
+  app.use(streamRoutes(deps));
   app.use(CONSOLE_PATH, consoleRoutes(deps.console));
   return finishServiceApp(app, deps.logger);
 }

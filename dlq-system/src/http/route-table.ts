@@ -17,5 +17,9 @@ export const DLQ_ROUTE_TABLE: RouteTable = [
   // With a body carrying `data` (edit-then-retry) the route asks for `administer` itself.
   { method: 'POST', path: '/dlq/:id/retry', permission: 'operate', surface: 'api', action: 'dlq.retry' },
   { method: 'DELETE', path: '/dlq/:id', permission: 'administer', surface: 'api', action: 'dlq.discard' },
+  { method: 'GET', path: '/overview', permission: 'read', surface: 'api' },
+  { method: 'GET', path: '/streams/groups', permission: 'read', surface: 'api' },
+  { method: 'GET', path: '/streams/groups/:group/pending', permission: 'read', surface: 'api' },
+  { method: 'POST', path: '/streams/groups/:group/pending/:entryId/dead-letter', permission: 'operate', surface: 'api', action: 'stream.dead-letter' },
   ...CONSOLE_ROUTES,
 ];

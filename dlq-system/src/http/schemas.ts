@@ -94,3 +94,23 @@ export function timeBounds(input: { from?: string | undefined; to?: string | und
     ...(input.to !== undefined ? { toMs: Date.parse(input.to) } : {}),
   };
 }
+
+/** A stream entry id (`<ms>-<seq>`). */
+const streamId = z.string().regex(/^\d{1,20}-\d{1,20}$/, 'must be a stream entry id (<ms>-<seq>)');
+
+/** `GET /streams/groups/:group/pending` query. */
+export const pendingQuerySchema = z
+  .object({
+    stream: z.string().min(1).max(256).optional(),
+    consumer: z.string().min(1).max(256).optional(),
+    minIdleMs: z.coerce.number().int().min(0).max(365 * 86_400_000).optional(),
+    cursor: streamId.optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  })
+  .strict();
+
+/** `POST /streams/groups/:group/pending/:entryId/dead-letter` query. */
+export const deadLetterQuerySchema = z.object({ stream: z.string().min(1).max(256).optional() }).strict();
+
+export const groupNameSchema = z.string().min(1).max(256);
+export const streamEntryIdSchema = streamId;
