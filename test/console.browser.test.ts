@@ -127,10 +127,10 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     const stats = (await (await fetch(`${queueApi()}/stats`, { headers: admin() })).json()) as { queues: { name: string; counts: Record<string, number> }[] };
     const counts = stats.queues.find((queue) => queue.name === QUEUE)!.counts;
     expect(counts.failed).toBe(RECOVERABLE + 6);
-    // The row's cells: name, then waiting, active, completed, failed, delayed, paused as the queue processor counts them.
+    // The row's cells: name, then waiting, active, completed, failed, delayed, prioritized as the queue processor counts them.
     const row = page.locator('[data-testid=queues] tbody tr', { hasText: QUEUE });
     const cells = async () => (await row.locator('td').allInnerTexts()).map((cell) => cell.replace(/,/g, '').trim());
-    await expect.poll(cells, { timeout: 15_000 }).toEqual([QUEUE, ...['waiting', 'active', 'completed', 'failed', 'delayed', 'paused'].map((state) => String(counts[state] ?? 0))]);
+    await expect.poll(cells, { timeout: 15_000 }).toEqual([QUEUE, ...['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'].map((state) => String(counts[state] ?? 0))]);
     const parked = page.locator('[data-testid=dlq-totals] tr', { hasText: 'parked' }).first();
     await expect.poll(() => parked.innerText(), { timeout: 15_000 }).toContain(String(RECOVERABLE + 6));
     const length = Number(await streams!.xlen(env.STREAM_NAME ?? 'pyairtable-events'));

@@ -4,17 +4,19 @@ import uPlot from '/console/vendor/uplot.js';
 import { api, countsTable, formatAge, formatNumber, formatTime, h, poll, render, table, withQuery } from './common.js';
 
 const REFRESH_MS = 5000;
-const COUNT_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed', 'paused'];
+const COUNT_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'];
 const num = (value) => h('span', { class: 'num' }, formatNumber(value));
 
-/** uPlot's data: x (seconds) then one completed/min series per queue, aligned on the union of sample times. */
+/**
+ * uPlot's data: x (seconds), then completed/min per queue and failed/min of all queues
+ * together, aligned on the union of the sample times (a queue without a sample there: gap).
+ */
 function chartData(queues) {
   const times = [...new Set(queues.flatMap((queue) => (queue.throughput ?? []).map((sample) => Date.parse(sample.at))))].filter(Number.isFinite).sort((a, b) => a - b);
-  const series = queues.map((queue) => {
-    const byTime = new Map((queue.throughput ?? []).map((sample) => [Date.parse(sample.at), sample.completed]));
-    return times.map((time) => byTime.get(time) ?? null);
-  });
-  return [times.map((time) => time / 1000), ...series];
+  const perQueue = queues.map((queue) => new Map((queue.throughput ?? []).map((sample) => [Date.parse(sample.at), sample])));
+  const completed = perQueue.map((samples) => times.map((time) => samples.get(time)?.completed ?? null));
+  const failed = times.map((time) => perQueue.reduce((sum, samples) => sum + (samples.get(time)?.failed ?? 0), 0));
+  return [times.map((time) => time / 1000), ...completed, failed];
 }
 
 const COLORS = ['#2f5bd3', '#067647', '#b54708', '#7a2fd3', '#b42318', '#0e7490'];
@@ -24,7 +26,7 @@ function groupsTable(groups) {
     [
       ['group', (group) => h('a', { href: withQuery('/console/streams', { group: group.name }) }, group.name)],
       ['stream', (group) => group.stream],
-      ['lag (entries)', (group) => num(group.lag)],
+      ['lag (entries)', (group) => (group.lag === null ? 'unknown' : num(group.lag))],
       ['lag (time)', (group) => formatAge(group.oldestUndeliveredAgeMs)],
       ['pending', (group) => num(group.pending)],
       ['oldest pending', (group) => formatAge(group.oldestPendingAgeMs)],
@@ -45,7 +47,7 @@ export async function show(main) {
   render(
     main,
     h('h1', {}, 'Overview ', status),
-    h('section', { class: 'card' }, h('h2', {}, 'Queues'), queuesBox, h('h3', { class: 'chart-title' }, 'Completed jobs per minute, last hour'), chartBox),
+    h('section', { class: 'card' }, h('h2', {}, 'Queues'), queuesBox, h('h3', { class: 'chart-title' }, 'Jobs per minute, last hour: completed per queue, failed in all'), chartBox),
     h('section', { class: 'card' }, h('h2', {}, 'Event stream'), streamBox),
     h('section', { class: 'card' }, h('h2', {}, 'DLQ'), dlqBox),
     h('section', { class: 'card' }, h('h2', {}, 'Recent alerts'), alertsBox),
@@ -71,7 +73,11 @@ export async function show(main) {
         {
           width: Math.max(400, chartBox.clientWidth || 900),
           height: 220,
-          series: [{}, ...queues.map((queue, index) => ({ label: queue.name, stroke: COLORS[index % COLORS.length], width: 2, spanGaps: true }))],
+          series: [
+            {},
+            ...queues.map((queue, index) => ({ label: queue.name, stroke: COLORS[index % COLORS.length], width: 2, spanGaps: true })),
+            { label: 'failed (all queues)', stroke: '#b42318', width: 1.5, dash: [6, 4] },
+          ],
           axes: [{}, { label: 'jobs/min' }],
           scales: { x: { time: true } },
         },
@@ -81,21 +87,29 @@ export async function show(main) {
     } else {
       chart.setData(data);
     }
-    const stream = overview.stream ?? {};
-    const retention = stream.retention ?? {};
+    const log = overview.stream ?? {};
+    const retention = log.retention ?? {};
+    const streams = log.streams ?? [];
+    const retentionText = [
+      retention.maxAgeMs ? `entries older than ${formatAge(retention.maxAgeMs)} trimmed once every group acknowledged them` : 'trimmed below what every group acknowledged',
+      retention.maxLen ? `, at most ${formatNumber(retention.maxLen)} entries kept` : '',
+      retention.maxLenApprox ? `; memory cap ~${formatNumber(retention.maxLenApprox)} entries` : '',
+    ].join('');
     render(
       streamBox,
-      h(
-        'dl',
-        { class: 'fields' },
-        h('dt', {}, 'stream'), h('dd', {}, stream.name ?? '–'),
-        h('dt', {}, 'length'), h('dd', { 'data-testid': 'stream-length' }, formatNumber(stream.length)),
-        h('dt', {}, 'first id (trim point)'), h('dd', {}, stream.firstId ?? '–'),
-        h('dt', {}, 'last id'), h('dd', {}, stream.lastId ?? '–'),
-        h('dt', {}, 'retention'), h('dd', {}, retention.maxAgeMs ? `${formatAge(retention.maxAgeMs)} max age` : 'until every group acknowledged', retention.maxLen ? `, ${formatNumber(retention.maxLen)} entries max` : ''),
+      h('p', { class: 'muted' }, 'retention: ', retentionText),
+      table(
+        [
+          ['stream', (stream) => stream.name],
+          ['length', (stream) => h('span', { 'data-testid': 'stream-length' }, formatNumber(stream.length))],
+          ['first id (trim point)', (stream) => stream.firstId ?? '–'],
+          ['last id', (stream) => stream.lastId ?? '–'],
+          ['groups', (stream) => formatNumber((stream.groups ?? []).length)],
+        ],
+        streams,
       ),
       h('h3', {}, 'Consumer groups'),
-      groupsTable(stream.groups ?? []),
+      groupsTable(streams.flatMap((stream) => stream.groups ?? [])),
     );
     const dlq = overview.dlq ?? {};
     render(dlqBox, countsTable('by status', dlq.byStatus), countsTable('by origin', dlq.byOrigin), countsTable('by kind', dlq.byKind), countsTable('by classification', dlq.byClassification), countsTable('totals', dlq.totals));

@@ -51,14 +51,15 @@ function pendingView(group, me) {
 }
 
 export async function show(main, { me, query }) {
-  let groups;
+  let answer;
   try {
-    groups = await api('GET', '/streams/groups');
+    answer = await api('GET', '/streams/groups');
   } catch (caught) {
     return render(main, h('h1', {}, 'Stream tools'), errorBox(caught));
   }
   const wanted = query.get('group');
-  const sections = (groups.groups ?? []).map((group) => {
+  const streams = answer.streams ?? [];
+  const sections = streams.flatMap((stream) => stream.groups ?? []).map((group) => {
     const pending = pendingView(group, me);
     if (wanted === null || wanted === group.name) void pending.load();
     return h(
@@ -69,8 +70,9 @@ export async function show(main, { me, query }) {
         'dl',
         { class: 'fields' },
         [
-          ['lag', `${formatNumber(group.lag)} entries, oldest undelivered ${formatAge(group.oldestUndeliveredAgeMs)}`],
-          ['pending', `${formatNumber(group.pending)}, oldest ${formatAge(group.oldestPendingAgeMs)}`],
+          ['lag', `${group.lag === null ? 'unknown (Redis cannot tell)' : `${formatNumber(group.lag)} entries`}, oldest undelivered ${formatAge(group.oldestUndeliveredAgeMs)}`],
+          ['pending', `${formatNumber(group.pending)}, oldest added ${formatAge(group.oldestPendingAgeMs)} ago, idle ${formatAge(group.oldestPendingIdleMs)}`],
+          ['entries read', formatNumber(group.entriesRead)],
           ['last delivered', group.lastDeliveredId ?? '–'],
         ].map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]),
       ),
@@ -88,5 +90,5 @@ export async function show(main, { me, query }) {
       pending.element,
     );
   });
-  render(main, h('h1', {}, 'Stream tools ', h('span', { class: 'muted' }, groups.stream ?? '')), sections.length > 0 ? sections : h('p', { class: 'muted' }, 'No consumer group on the stream.'));
+  render(main, h('h1', {}, 'Stream tools ', h('span', { class: 'muted' }, streams.map((stream) => stream.name).join(', '))), sections.length > 0 ? sections : h('p', { class: 'muted' }, 'No consumer group on the stream.'));
 }
