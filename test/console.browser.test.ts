@@ -262,4 +262,22 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     expect(problems).toEqual([]);
     await context.close();
   }, 90_000);
+
+  it('an operator starts a slow redrive by filter and cancels it from the page', async () => {
+    const { context, page, problems } = await openAs('operator', '/redrive?q=card+declined&name=slow');
+    await page.locator('input[name=rate]').fill('1');
+    await page.getByTestId('dry-run').click();
+    await expect.poll(() => page.getByTestId('dry-run-count').innerText()).toContain('5 parked entries match');
+    await page.getByTestId('start-redrive').click();
+    await expect.poll(() => page.getByTestId('task-status').innerText(), { timeout: 30_000 }).toMatch(/pending|running/);
+    await page.getByTestId('cancel-task').click();
+    await expect.poll(() => page.getByTestId('task-status').innerText(), { timeout: 15_000 }).toBe('cancelled');
+    expect(await page.getByTestId('cancel-task').count()).toBe(0);
+    const taskId = new URL(page.url()).searchParams.get('task')!;
+    const task = (await (await fetch(dlqUrl(`/dlq/tasks/${taskId}`), { headers: admin() })).json()) as any;
+    expect(task).toMatchObject({ status: 'cancelled', name: 'slow', selected: 5, createdBy: 'operator-person' });
+    expect(task.cursor).toBeLessThan(5);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
 });
