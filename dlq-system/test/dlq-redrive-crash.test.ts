@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { BULL_PREFIX, DLQ_META_KEY, REDIS_ROLES, createRedis, waitForRedis } from '@event-infra/shared';
 import { freePort, silentLogger, startRedisServer, uniqueName, waitFor } from '@event-infra/testing';
 import { DlqStore } from '../src/core/dlq-store';
 import { dlqKeys } from '../src/core/stored-entry';
-import { testEnv } from './support/dlq-harness';
+import { spawnDlqProcessor, testEnv } from './support/dlq-harness';
 import { putEntries, storedEntry } from './support/stored-entries';
 
 /** Entries selected; at 1,000/s the runner's batches follow each other, so the kill lands inside one (its `inflight` range). */
@@ -39,16 +38,7 @@ describe('a redrive task survives kill -9 of its DLQ processor', () => {
     const entries = Array.from({ length: SELECTED }, (_, i) => storedEntry({ id: `${origin}-${String(i).padStart(3, '0')}`, origin }));
     await putEntries(new DlqStore(masterClient), entries);
 
-    const start = (): ChildProcess => {
-      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/main.ts', import.meta.url))], { env: { ...process.env, ...env }, stdio: 'ignore' });
-      cleanups.push(async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGKILL');
-          await new Promise((resolve) => child.once('exit', resolve));
-        }
-      });
-      return child;
-    };
+    const start = (): ChildProcess => spawnDlqProcessor(env, cleanups);
     const healthy = async () => (await fetch(`${url}/health`).catch(() => undefined))?.status === 200;
     const task = async (id: string) => (await (await fetch(`${url}/dlq/tasks/${id}`)).json()) as any;
 

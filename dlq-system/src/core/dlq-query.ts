@@ -91,6 +91,13 @@ export class DlqQuery {
    * time range and without `q` (`ZINTERCARD`); null otherwise.
    */
   async page(filter: ListFilter, cursor: string | undefined, limit: number): Promise<CursorPage> {
+    const candidates = this.indexesOf(filter);
+    const { ids, ...rest } = await this.scanIds(filter, cursor, limit);
+    return { items: await this.deps.store.getMany(ids), total: await this.totalOf(filter, candidates), ...rest };
+  }
+
+  /** `page` without loading the entries (and without the total): the ids of one page. */
+  async scanIds(filter: ListFilter, cursor: string | undefined, limit: number): Promise<Omit<CursorPage, 'items' | 'total'> & { ids: string[] }> {
     const position = cursor === undefined ? undefined : decodeCursor(cursor);
     const candidates = this.indexesOf(filter);
     const sizes = candidates.length <= 1 ? [] : await Promise.all(candidates.map((key) => this.deps.redis.zcard(key)));
@@ -121,12 +128,10 @@ export class DlqQuery {
       ],
     )) as [number, number, string, string, ...string[]];
     const [scanned, ended, lastScore, lastId, ...ids] = reply;
-    const complete = ended === 1 || ids.length >= limit;
     return {
-      items: await this.deps.store.getMany(ids),
-      total: await this.totalOf(filter, candidates),
+      ids,
       scanned,
-      complete,
+      complete: ended === 1 || ids.length >= limit,
       nextCursor: ended === 1 || scanned === 0 ? null : encodeCursor(String(lastScore), String(lastId)),
     };
   }

@@ -36,8 +36,8 @@ export class RedrivePlanner {
     let cursor: string | undefined;
     const pageSize = this.options.pageSize ?? 5_000;
     for (;;) {
-      const page = await this.deps.query.page(filter, cursor, pageSize);
-      for (const entry of page.items) ids.push(entry.id);
+      const page = await this.deps.query.scanIds(filter, cursor, pageSize);
+      ids.push(...page.ids);
       if (ids.length > this.options.maxEntries) {
         const message = `more than ${this.options.maxEntries} parked entries match (DLQ_REDRIVE_MAX_ENTRIES): narrow the filter`;
         throw new ValidationError(`invalid body: ${message}`, [{ path: 'filter', message }]);
