@@ -20,7 +20,7 @@ import {
   type Redis,
 } from '@event-infra/shared';
 import { silentLogger, waitFor } from '@event-infra/testing';
-import { STACK, recordedPids, run, stackEnv } from './support/stack-runner';
+import { STACK, recordedPids, run, stackEnv, stackUp } from './support/stack-runner';
 
 const REPLICAS = 3;
 const EVENTS = 2_000;
@@ -56,11 +56,7 @@ describe(`local mode with EVENT_PROCESSOR_REPLICAS=${REPLICAS}`, () => {
       },
       REPLICAS - 1,
     );
-    const up = await run('bash', [STACK, 'up'], env, 180_000);
-    if (up.code !== 0) {
-      await run('bash', [STACK, 'down'], env, 90_000);
-      throw new Error(`stack.sh up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
-    }
+    await stackUp(env);
     const logger = silentLogger();
     streams = createRedis({ url: env.REDIS_STREAMS_URL!, password: env.REDIS_STREAMS_PASSWORD, role: REDIS_ROLES.streams, profile: 'producer', logger });
     master = createRedis({ url: env.REDIS_URL!, password: env.REDIS_PASSWORD, role: REDIS_ROLES.master, profile: 'consumer', logger });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_ROLES, createRedis, fieldsToRecord, waitForAll, type Redis, type Timeline, type TimelineStep } from '@event-infra/shared';
 import { silentLogger, waitFor } from '@event-infra/testing';
-import { ROOT, STACK, run, stackEnv } from './support/stack-runner';
+import { ROOT, STACK, run, stackEnv, stackUp } from './support/stack-runner';
 
 const CORRELATION = `order-${Math.random().toString(36).slice(2)}`;
 
@@ -50,11 +50,7 @@ describe('timeline of one event through a failing trigger job, the DLQ and a ret
       TIMELINE_ENABLED: 'true',
       LOG_LEVEL: 'warn',
     });
-    const up = await run('bash', [STACK, 'up'], env, 180_000);
-    if (up.code !== 0) {
-      await run('bash', [STACK, 'down'], env, 90_000);
-      throw new Error(`stack.sh up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
-    }
+    await stackUp(env);
     streams = createRedis({ url: env.REDIS_STREAMS_URL!, password: env.REDIS_STREAMS_PASSWORD, role: REDIS_ROLES.streams, profile: 'producer', logger: silentLogger() });
     await waitForAll({ streams }, 10_000);
   }, 240_000);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnvShape, nonNegativeInt, optionalSecret, parseConfig, positiveInt } from '@event-infra/shared';
+import { commonEnvShape, httpUrl, nonNegativeInt, optionalSecret, parseConfig, positiveInt, streamRetentionShape } from '@event-infra/shared';
 
 /** An optional http(s) URL; empty means unset. May carry a token, so it is never logged. */
 const optionalHttpUrl = optionalSecret.refine((value) => {
@@ -16,12 +16,27 @@ const optionalHttpUrl = optionalSecret.refine((value) => {
 /** DLQ processor configuration (SPEC sections 2 and 6). */
 export const dlqConfigSchema = z.object({
   ...commonEnvShape,
+  // Shown by the console overview (the event processor applies them).
+  ...streamRetentionShape,
   REDIS_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
 
   /** DLQ entries handled at once. */
   DLQ_CONCURRENCY: positiveInt.default(5),
   /** Largest `limit` of a `GET /dlq` page (list items are summaries). */
   DLQ_PAGE_MAX_LIMIT: positiveInt.max(500).default(200),
+  /** Index entries one `GET /dlq` page examines at most when filters are combined or `q` is set. */
+  DLQ_SCAN_MAX: positiveInt.max(100_000).default(5_000),
+  /** Highest `rate` of a redrive task, entries/s. */
+  DLQ_REDRIVE_MAX_RATE: positiveInt.max(100_000).default(5_000),
+  /** Most parked entries one redrive task selects. */
+  DLQ_REDRIVE_MAX_ENTRIES: positiveInt.max(1_000_000).default(100_000),
+  /** A redrive task is its runner's for this long after each checkpoint; a runner that died is replaced after it, ms. */
+  DLQ_REDRIVE_LEASE_MS: positiveInt.default(10_000),
+  /** How often each DLQ processor looks for a redrive task to run, ms. */
+  DLQ_REDRIVE_POLL_MS: positiveInt.default(1_000),
+  /** How long a finished redrive task stays readable, ms (7 days). */
+  DLQ_REDRIVE_KEEP_MS: positiveInt.default(7 * 86_400_000),
+
   /** Automatic retries back to the origin per original failure; 0 parks every failure. */
   DLQ_MAX_RETRIES: nonNegativeInt.default(3),
   /** Base of the DLQ's exponential backoff, ms (delay before retry n is base * 2^(n-1)). Default RETRY_DELAY. */
@@ -56,6 +71,12 @@ export const dlqConfigSchema = z.object({
   ALERT_COALESCE_WINDOW_MS: nonNegativeInt.default(10_000),
   /** Alerts kept in the history on the master. */
   ALERT_HISTORY_MAX: positiveInt.default(1_000),
+
+  /**
+   * The queue processor's base URL as an operator's browser reaches it: the console links to
+   * Bull Board (`<url>/admin/queues`) and to the timeline (`<url>/timeline`) there.
+   */
+  CONSOLE_QUEUE_PROCESSOR_URL: httpUrl.default('http://localhost:8009'),
 });
 
 export type DlqConfig = z.output<typeof dlqConfigSchema>;

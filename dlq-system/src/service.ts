@@ -2,14 +2,17 @@ import type { Express } from 'express';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import {
   BULL_PREFIX,
+  QUEUES,
   REDIS_ROLES,
   SERVICES,
+  createDeadLetterSink,
   accessOf,
   closeAll,
   connectRole,
   createAccessMetrics,
   createCloser,
   createTimelineRecorder,
+  readTimeline,
   createMetricsRegistry,
   redisChecks,
   redisEndpoint,
@@ -24,7 +27,14 @@ import { Alerter } from './core/alerter';
 import { DlqConsumer } from './core/dlq-consumer';
 import { DlqHandler } from './core/dlq-handler';
 import { createDlqMetrics } from './core/dlq-metrics';
+import { DlqQuery } from './core/dlq-query';
 import { DlqStore } from './core/dlq-store';
+import { ConsoleOverview } from './core/console-overview';
+import { IndexBackfill } from './core/index-backfill';
+import { StreamTools } from './core/stream-tools';
+import { RedrivePlanner } from './core/redrive-planner';
+import { RedriveRunner } from './core/redrive-runner';
+import { RedriveTaskStore } from './core/redrive-task';
 import { OriginSender } from './core/origin-sender';
 import { RecoveryTracker } from './core/recovery-tracker';
 import { RetentionSweeper } from './core/retention';
@@ -39,6 +49,10 @@ export interface DlqProcessor {
   store: DlqStore;
   handler: DlqHandler;
   alerter: Alerter;
+  query: DlqQuery;
+  tasks: RedriveTaskStore;
+  runner: RedriveRunner;
+  backfill: IndexBackfill;
   close(): Promise<void>;
 }
 
@@ -134,11 +148,34 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     },
     { store, logger },
   );
+  const query = new DlqQuery({ redis: master, store }, { scanMax: config.DLQ_SCAN_MAX });
+  const tasks = new RedriveTaskStore(master, { keepMs: config.DLQ_REDRIVE_KEEP_MS });
+  const planner = new RedrivePlanner({ query, tasks }, { maxEntries: config.DLQ_REDRIVE_MAX_ENTRIES });
+  const runner = new RedriveRunner(
+    { leaseMs: config.DLQ_REDRIVE_LEASE_MS, pollMs: config.DLQ_REDRIVE_POLL_MS, batchMax: 200, concurrency: 16 },
+    { tasks, handler, logger },
+  );
+  const backfill = new IndexBackfill({ redis: master, handler, logger });
+  // Stuck entries dead-lettered by an operator go the normal way: a job in the DLQ queue.
+  const operatorSink = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: clients[REDIS_ROLES.queue] });
+  const streamTools = new StreamTools(
+    { stream: config.STREAM_NAME, partitions: config.STREAM_PARTITIONS, maxStoredChars: 65_536 },
+    { streams: clients[REDIS_ROLES.streams], sink: operatorSink },
+  );
+  const overview = new ConsoleOverview(
+    {
+      queues: [QUEUES.longRunning, QUEUES.asyncProcessing, QUEUES.eventDriven, config.DLQ_QUEUE_NAME],
+      retention: { maxAgeMs: config.STREAM_RETENTION_MS, maxLen: config.STREAM_RETENTION_MAXLEN, maxLenApprox: config.STREAM_MAXLEN_APPROX },
+    },
+    { queueRedis: clients[REDIS_ROLES.queue], master, store, alerter, streams: streamTools, logger },
+  );
   const dlqQueue = new Queue(config.DLQ_QUEUE_NAME, { connection: clients[REDIS_ROLES.queue], prefix: BULL_PREFIX });
 
   const close = createCloser(
     () => [
       { name: 'http', run: () => server?.close() },
+      { name: 'redrive-runner', run: () => runner.close() },
+      { name: 'index-backfill', run: () => backfill.close() },
       { name: 'dlq-consumer', run: () => consumer.close() },
       { name: 'retry-worker', run: () => retryWorker.close() },
       { name: 'retry-queue', run: () => scheduler.close() },
@@ -148,6 +185,8 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       { name: 'origin-sender', run: () => sender.close() },
       { name: 'timeline', run: () => timeline?.close() },
       { name: 'dlq-queue', run: () => dlqQueue.close() },
+      { name: 'console-overview', run: () => overview.close() },
+      { name: 'operator-sink', run: () => operatorSink.close() },
       { name: 'redis', run: () => closeAll(allClients) },
     ],
     logger,
@@ -160,13 +199,22 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     retryWorker.start();
     consumer.start();
     retention.start();
+    backfill.start();
+    runner.start();
     app = createApp({
       logger,
       metrics: registry,
       checks: redisChecks(clients),
       store,
+      query,
       handler,
       alerter,
+      planner,
+      tasks,
+      runner,
+      maxRate: config.DLQ_REDRIVE_MAX_RATE,
+      streamTools,
+      overview,
       credentials: access.credentials,
       authenticator: access.authenticator,
       accessMetrics: createAccessMetrics(registry),
@@ -174,6 +222,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       auditRoutes: access.auditRoutes,
       bodyLimit: config.HTTP_BODY_LIMIT,
       maxPageSize: config.DLQ_PAGE_MAX_LIMIT,
+      console: { queueProcessorUrl: config.CONSOLE_QUEUE_PROCESSOR_URL, readTimeline: (correlationId) => readTimeline(master, correlationId) },
       stats: async () => ({
         queue: dlqQueue.name,
         counts: await dlqQueue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed'),
@@ -189,5 +238,5 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     throw caught;
   }
   logger.info({ url: server.url, maxRetries: config.DLQ_MAX_RETRIES, webhook: alerter.hasWebhook }, 'dlq processor listening');
-  return { url: server.url, app, store, handler, alerter, close };
+  return { url: server.url, app, store, handler, alerter, query, tasks, runner, backfill, close };
 }

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { BULL_PREFIX, REDIS_ROLES, createRedis } from '@event-infra/shared';
 import { freePort, silentLogger, startRedisServer, uniqueName, waitFor, type RedisServer } from '@event-infra/testing';
-import { jobEntry, startDlqFixture, testEnv, type DlqFixture } from './support/dlq-harness';
+import { jobEntry, spawnDlqProcessor, startDlqFixture, testEnv, type DlqFixture } from './support/dlq-harness';
 import { startOriginWorker, type OriginWorker } from './support/real-queue-worker';
 
 const permanent = { message: 'schema mismatch', permanent: true };
@@ -73,19 +72,7 @@ describe('DLQ processor restarts', () => {
       sinkConnection.disconnect();
     });
 
-    const start = (): ChildProcess => {
-      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/main.ts', import.meta.url))], {
-        env: { ...process.env, ...env },
-        stdio: 'ignore',
-      });
-      cleanups.push(async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGKILL');
-          await new Promise((resolve) => child.once('exit', resolve));
-        }
-      });
-      return child;
-    };
+    const start = (): ChildProcess => spawnDlqProcessor(env, cleanups);
     const healthy = async () => (await fetch(`${url}/health`).catch(() => undefined))?.status === 200;
 
     const first = start();

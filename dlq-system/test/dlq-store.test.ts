@@ -4,32 +4,10 @@ import { silentLogger, startRedisServer, type RedisServer } from '@event-infra/t
 import { DlqStore } from '../src/core/dlq-store';
 import { RetentionSweeper } from '../src/core/retention';
 import { dlqKeys, type EntryStatus, type StoredEntry } from '../src/core/stored-entry';
+import { storedEntry } from './support/stored-entries';
 
 function entry(id: string, createdAt: Date, status: EntryStatus, origin = 'retention'): StoredEntry {
-  const at = createdAt.toISOString();
-  return {
-    id,
-    kind: 'job',
-    origin: { kind: 'job', queue: origin, jobId: id },
-    originName: origin,
-    name: 'demo.fail',
-    data: {},
-    error: { message: 'x' },
-    attempts: 1,
-    firstFailedAt: at,
-    lastFailedAt: at,
-    classification: 'permanent',
-    rule: 'permanent-marker',
-    reason: 'r',
-    status,
-    version: 1,
-    retries: 0,
-    failures: 1,
-    createdAt: at,
-    updatedAt: at,
-    history: [],
-    lastSource: id,
-  };
+  return { ...storedEntry({ id, origin, status, message: 'x', createdAtMs: createdAt.getTime() }), data: {}, reason: 'r', origin: { kind: 'job', queue: origin, jobId: id } };
 }
 
 /** Stores `value` as a fresh entry (the store's transition from `new`, as `receive` does). */

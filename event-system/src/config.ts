@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, commonEnvShape, nonNegativeInt, parseConfig, positiveInt } from '@event-infra/shared';
+import { bool, commonEnvShape, nonNegativeInt, parseConfig, positiveInt, streamRetentionShape } from '@event-infra/shared';
 
 const ratio = z.coerce.number().gt(0).max(1);
 /** Optional string: empty means unset (the env example lists the variable empty). */
@@ -51,10 +51,7 @@ export const eventConfigSchema = z
     EVENT_TRIGGERS_FILE: optionalString,
     /** How often the retention janitor trims the stream (XTRIM MINID), ms; 0 disables it. */
     EVENT_TRIM_INTERVAL_MS: nonNegativeInt.default(60_000),
-    /** Acknowledged entries are kept this long at least (unless past STREAM_RETENTION_MAXLEN), ms; 0: no time limit. Max 365 days. */
-    STREAM_RETENTION_MS: nonNegativeInt.max(365 * 86_400_000).default(0),
-    /** At most this many newest entries are kept once acknowledged; 0: no length limit. Max 100,000,000. */
-    STREAM_RETENTION_MAXLEN: nonNegativeInt.max(100_000_000).default(0),
+    ...streamRetentionShape,
     /** With STREAM_PARTITIONS > 1: a partition lease not renewed for this long expires (renewed every third), ms. */
     EVENT_PARTITION_LEASE_MS: positiveInt.min(300).max(600_000).default(10_000),
     /** A replay task whose runner has not written for this long is taken over by another, ms. */

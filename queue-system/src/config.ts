@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseAllowEntry } from './core/host-guard';
 import type { JobLimits } from './http/schemas';
-import { bool, commonEnvShape, optionalSecret, parseConfig, positiveInt, type WorkQueueName, QUEUES } from '@event-infra/shared';
+import { bool, commonEnvShape, httpUrl, optionalSecret, parseConfig, positiveInt, type WorkQueueName, QUEUES } from '@event-infra/shared';
 
 /** A positive integer, or unset (empty string counts as unset). */
 const optionalPositiveInt = z.preprocess(
@@ -52,6 +52,8 @@ export const queueConfigSchema = z.object({
   EXPOSE_STACKS: bool.default(false),
   /** Bull Board refuses every write (add, retry, clean, obliterate, …) unless false; the DLQ queue is always read-only. */
   ADMIN_READONLY: bool.default(true),
+  /** The operator console (DLQ processor's `/console`) as a browser reaches it: Bull Board's header links there. */
+  CONSOLE_URL: httpUrl.default('http://localhost:8011/console'),
   /** `source` of events published through `POST /events`. */
   EVENTS_API_SOURCE: z.string().trim().min(1).max(128).regex(/^[\w.:/-]+$/, 'letters, digits and . _ : / - only').default('http-api'),
   /** Path of a module exporting custom job handlers (see README "Custom handlers"). */

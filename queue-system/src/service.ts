@@ -163,6 +163,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     maxDelayMs: config.JOB_MAX_DELAY_MS,
     deadLetterQueue: config.DLQ_QUEUE_NAME,
     adminReadOnly: config.ADMIN_READONLY,
+    consoleUrl: config.CONSOLE_URL,
     eventsSource: config.EVENTS_API_SOURCE,
     exposeStacks: config.EXPOSE_STACKS,
     timeline: timeline !== undefined ? { master: masterRedis, recorder: timeline } : undefined,

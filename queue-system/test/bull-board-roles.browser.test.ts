@@ -51,6 +51,9 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
       await page.getByText('"two"').first().waitFor({ timeout: 15_000 });
       await page.getByRole('button', { name: /clean all/i }).first().waitFor({ timeout: 15_000 });
       expect(await page.getByRole('button', { name: /promote/i }).count()).toBeGreaterThan(0);
+      // The header's menu links to the operator console (CONSOLE_URL, default below): Bull Board's miscLinks.
+      const uiConfig = JSON.parse((await page.locator('#__UI_CONFIG__').textContent()) ?? '{}') as { miscLinks?: { text: string; url: string }[] };
+      expect(uiConfig.miscLinks).toEqual([{ text: 'Operator console', url: 'http://localhost:8011/console' }]);
     } finally {
       await context.close();
     }

@@ -1,17 +1,18 @@
 // After `tsc -b tsconfig.build.json`: tsc emits only JavaScript, but some modules read files
 // that sit beside them at run time (Lua scripts under `src/**/lua/`). This copies every such
-// asset from each workspace's src/ to the same place under its dist/. Usage:
+// asset from each workspace's src/ to the same place under its dist/ (and every file under a
+// `static/` directory: the operator console's pages). Usage:
 // node scripts/build/copy-assets.mjs WORKSPACE_DIR...
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 const ASSET = /\.lua$/;
 
-function assets(dir) {
+function assets(dir, underStatic = false) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return assets(path);
-    return ASSET.test(entry.name) ? [path] : [];
+    if (entry.isDirectory()) return assets(path, underStatic || entry.name === 'static');
+    return underStatic || ASSET.test(entry.name) ? [path] : [];
   });
 }
 

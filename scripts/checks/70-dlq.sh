@@ -44,3 +44,13 @@ check "POST /dlq/:id/retry sends the job back; it fails again and returns to the
 
 _dlq_404() { api GET "$DLQ_API/dlq/no-such-entry"; [ "$API_STATUS" = 404 ] && [ "$(echo "$API_BODY" | json_get error)" = not_found ]; }
 check "GET /dlq/<unknown> is 404 not_found" _dlq_404
+
+# The operator console (README "Operator console") serves its page shell. With ADMIN_USERS set and
+# no API_KEY in this environment, the check can only see the login challenge.
+_dlq_console() {
+  api GET "$DLQ_API/console"
+  if [ "$API_STATUS" = 401 ] && [ -z "${API_KEY:-}" ]; then return 0; fi
+  [ "$API_STATUS" = 200 ] || { echo "GET /console answered $API_STATUS"; return 1; }
+  echo "$API_BODY" | grep -q 'src="/console/assets/app.js"' || { echo "GET /console is not the console page"; return 1; }
+}
+check "GET /console serves the operator console" _dlq_console

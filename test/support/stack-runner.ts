@@ -101,3 +101,11 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** `stack.sh up`, or (when it fails) `stack.sh down` and an error carrying its output. */
+export async function stackUp(env: NodeJS.ProcessEnv, timeoutMs = 180_000): Promise<void> {
+  const up = await run('bash', [STACK, 'up'], env, timeoutMs);
+  if (up.code === 0) return;
+  await run('bash', [STACK, 'down'], env, 90_000);
+  throw new Error(`stack.sh up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
+}

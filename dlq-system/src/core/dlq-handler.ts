@@ -1,4 +1,4 @@
-import { NotFoundError, deadLetterEntrySchema, toError, type AuditActor, type AuditLog, type AuditTarget, type AuditWrite, type Logger, type ParsedDeadLetterEntry, type TimelineRecorder } from '@event-infra/shared';
+import { NotFoundError, ValidationError, deadLetterEntrySchema, jobDataSchema, toError, validateEvent, type AuditActor, type AuditLog, type AuditTarget, type AuditWrite, type Logger, type ParsedDeadLetterEntry, type TimelineRecorder } from '@event-infra/shared';
 import type { Alerter } from './alerter';
 import { classifyFailure } from './dlq-classifier';
 import type { DlqMetrics } from './dlq-metrics';
@@ -14,6 +14,34 @@ export interface BulkRetryResult {
   retried: number;
   ids: string[];
   failed: { id: string; error: string }[];
+}
+
+/** An operator's replacement payload: a job's `data`, or an event's `data`. */
+export interface PayloadEdit {
+  data: unknown;
+}
+
+/**
+ * The entry with `edit` applied, checked as POST /jobs checks job data (`jobDataSchema`)
+ * or as the event envelope and its family schema check an event (`validateEvent`): a
+ * `ValidationError` (400) with the schema's message otherwise. The original payload is
+ * kept in `editedFrom` (the first one, when edited twice).
+ */
+export function editedEntry(entry: StoredEntry, edit: PayloadEdit): StoredEntry {
+  let data: unknown;
+  if (entry.kind === 'job') {
+    const parsed = jobDataSchema.safeParse(edit.data);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => ({ path: ['data', ...issue.path.map(String)].join('.'), message: issue.message }));
+      throw new ValidationError(`invalid job data: ${issues[0]?.path ?? 'data'}: ${issues[0]?.message ?? 'invalid'}`, issues);
+    }
+    data = parsed.data;
+  } else {
+    if (typeof entry.data !== 'object' || entry.data === null) throw new ValidationError(`entry ${entry.id} is not a valid event: its data cannot be edited`);
+    const event = validateEvent({ ...(entry.data as Record<string, unknown>), data: edit.data });
+    data = { ...(entry.data as Record<string, unknown>), data: event.data };
+  }
+  return { ...entry, data, editedFrom: entry.editedFrom ?? entry.data };
 }
 
 /** A DLQ job whose data is not a dead-letter entry: it cannot be handled, only kept. */
@@ -176,14 +204,60 @@ export class DlqHandler {
    * another retry won). `actor`'s audit record (`dlq.retry`, `via` a bulk redrive's filter)
    * is written by the `startRetry` transition itself; a send that then fails adds a `failed` one.
    */
-  async manualRetry(entryId: string, actor?: AuditActor, via?: AuditTarget['filter']): Promise<StoredEntry> {
+  async manualRetry(entryId: string, actor?: AuditActor, via?: AuditTarget['filter'], edit?: PayloadEdit): Promise<StoredEntry> {
     const found = await this.deps.store.read(entryId);
     if (found === undefined) throw new NotFoundError(`no DLQ entry ${entryId}`);
     if (found.state.status !== 'parked') {
       throw new EntryConflictError(entryId, 'startRetry', found.state);
     }
-    const audit = actor === undefined ? undefined : { actor, detail: { entryId, ...(via !== undefined ? { filter: via } : {}) } };
-    return this.sendBack(found, found.entry.retries + 1, 'manual', audit);
+    const sent = edit === undefined ? found : { ...found, entry: editedEntry(found.entry, edit) };
+    const audit = actor === undefined ? undefined : { actor, detail: { entryId, ...(via !== undefined ? { filter: via } : {}), ...(edit !== undefined ? { edited: true } : {}) } };
+    return this.sendBack(sent, found.entry.retries + 1, 'manual', audit);
+  }
+
+  /**
+   * Sends a parked entry back if it is still parked: the redrive task's step. Resolves with
+   * `skipped` (no longer parked, or gone) instead of throwing the conflict.
+   */
+  async redriveOne(entryId: string, actor: AuditActor, via: AuditTarget['filter']): Promise<'retried' | 'skipped'> {
+    try {
+      await this.manualRetry(entryId, actor, via);
+      return 'retried';
+    } catch (caught) {
+      if (caught instanceof EntryConflictError || caught instanceof NotFoundError) return 'skipped';
+      throw caught;
+    }
+  }
+
+  /**
+   * A redrive step interrupted by a crash: the entry's retry was started (at or after
+   * `sinceMs`) but maybe never sent. Sends that same retry again (same id and token: a job
+   * already added is found by create-and-verify; an event goes out with the same envelope id).
+   */
+  async resendInterrupted(entryId: string, sinceMs: number): Promise<boolean> {
+    const found = await this.deps.store.read(entryId);
+    if (found?.state.status !== 'retried' || Date.parse(found.entry.retriedAt ?? '') < sinceMs) return false;
+    const target = await this.deps.sender.send(found.entry, found.entry.retries, found.state.token);
+    if (target.kind === 'event') {
+      await this.machine.apply('retrySent', found.state, { ...found.entry, retriedTo: target }).catch((caught: unknown) => {
+        if (!(caught instanceof EntryConflictError)) throw caught;
+      });
+    }
+    this.logger.warn({ entryId }, 'interrupted redrive retry sent again');
+    return true;
+  }
+
+  /** The console's reindex: an entry stored before the console's indexes joins them (its fingerprint fixed). */
+  async reindex(entryId: string): Promise<boolean> {
+    const found = await this.deps.store.read(entryId);
+    if (found === undefined) return false;
+    try {
+      await this.machine.reindex(found);
+      return true;
+    } catch (caught) {
+      if (caught instanceof EntryConflictError) return false;
+      throw caught;
+    }
   }
 
   /**

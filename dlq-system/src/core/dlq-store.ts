@@ -4,8 +4,9 @@ import { AUDIT_STREAM, AuditUnavailableError, type AuditWrite } from '@event-inf
 import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeys, type EntryKind, type EntryState, type EntryStatus, type StoredEntry } from './stored-entry';
 import type { FailureClass } from './dlq-classifier';
 import { LuaScript } from '@event-infra/shared';
+import { fingerprintOf } from './fingerprint';
 
-const TRANSITION = new LuaScript(new URL('./lua/entry-transition-17.lua', import.meta.url));
+const TRANSITION = new LuaScript(new URL('./lua/entry-transition-26.lua', import.meta.url));
 
 /** The state machine's record of one entry (kept beside the entry, never in API answers). */
 export interface EntryStateRecord {
@@ -93,14 +94,16 @@ export class DlqStore {
   }
 
   /**
-   * Applies one transition atomically (`entry-transition-17.lua`): the entry must be in one of
+   * Applies one transition atomically (`entry-transition-26.lua`): the entry must be in one of
    * `from` at `expectedVersion`. Writes `entry` (with `status` `to`) and its indexes, or
    * removes it (`discarded`, `purged`), and increments `counters`. Resolves with the conflict
    * (current status and version) instead when the check fails; throws `AuditUnavailableError`
    * (nothing written) when `audit` is given and cannot be appended.
    */
   async transition(change: StoredTransition): Promise<{ ok: true; version: number } | { ok: false; status: EntryState; version: number }> {
-    const { id, entry } = change;
+    const { id } = change;
+    const entry = change.entry === undefined ? undefined : withFingerprint(change.entry);
+    const fp = entry?.fingerprint ?? '';
     const keys = [
       dlqKeys.entry(id),
       dlqKeys.state(),
@@ -115,6 +118,12 @@ export class DlqStore {
       dlqKeys.alertBucketIds(change.alert?.key ?? ''),
       dlqKeys.alertBuckets(),
       change.audit?.key ?? AUDIT_STREAM,
+      dlqKeys.facets(),
+      dlqKeys.search(),
+      dlqKeys.indexFingerprint(fp),
+      dlqKeys.fingerprint(fp),
+      dlqKeys.fingerprints(),
+      ...ENTRY_STATUSES.map((status) => dlqKeys.fingerprintsByStatus(status)),
     ];
     const args = [
       id,
@@ -135,6 +144,13 @@ export class DlqStore {
       change.alert?.idLimit ?? 1,
       change.audit === undefined ? '' : JSON.stringify(change.audit.fields),
       change.audit?.minId ?? 0,
+      fp,
+      entry?.kind ?? 'job',
+      entry === undefined ? '' : searchTextOf(entry),
+      entry === undefined ? '' : entry.error.message.slice(0, SAMPLE_MESSAGE_CHARS),
+      entry === undefined ? '' : fingerprintOf(fingerprintInput(entry)).normalized,
+      entry?.name ?? '',
+      change.counters?.includes('received') === true ? '1' : '0',
     ];
     const reply = (await TRANSITION.run(this.redis, keys, args)) as [number, string, string];
     if (reply[0] === -1) throw new AuditUnavailableError(new Error(reply[1]));
@@ -267,6 +283,27 @@ export class DlqStore {
       await this.redis.del(tmp);
     }
   }
+}
+
+/** Characters of an error message kept as a fingerprint's sample. */
+export const SAMPLE_MESSAGE_CHARS = 300;
+/** Characters of the error message the `q` search looks at. */
+export const SEARCH_MESSAGE_CHARS = 512;
+
+const fingerprintInput = (entry: StoredEntry) => ({ originName: entry.originName, name: entry.name, message: entry.error.message });
+
+/** The entry with its fingerprint: computed from its first stored failure, then kept (so every index agrees on it). */
+function withFingerprint(entry: StoredEntry): StoredEntry {
+  if (entry.fingerprint !== undefined) return entry;
+  entry.fingerprint = fingerprintOf(fingerprintInput(entry)).fingerprint;
+  return entry;
+}
+
+/** What `q` searches: name, the start of the error message and an event's subject, lowercased. */
+export function searchTextOf(entry: StoredEntry): string {
+  const data = entry.data as { subject?: unknown } | null | undefined;
+  const subject = entry.kind === 'event' && typeof data?.subject === 'string' ? data.subject.slice(0, 256) : '';
+  return `${entry.name}\n${entry.error.message.slice(0, SEARCH_MESSAGE_CHARS)}\n${subject}`.toLowerCase();
 }
 
 function parseState(raw: string | null | undefined): EntryStateRecord | undefined {

@@ -35,6 +35,8 @@ export const TRANSITIONS = {
   recover: { from: ['retried'], to: ['recovered'] },
   /** Cannot be sent back, or sending failed for good. */
   park: { from: ['scheduled'], to: ['parked'] },
+  /** The console's indexes gain an entry stored before them (same status; its fingerprint is fixed). */
+  reindex: { from: ['scheduled', 'retried', 'recovered', 'parked'], to: ['scheduled', 'retried', 'recovered', 'parked'] },
   /** `DELETE /dlq/:id`. */
   discard: { from: ['scheduled', 'retried', 'recovered', 'parked'], to: ['discarded'] },
 } as const satisfies Record<string, { from: readonly EntryState[]; to: readonly (EntryStatus | 'discarded')[] }>;
@@ -122,6 +124,18 @@ export class EntryStateMachine {
     if (!result.ok) throw new EntryConflictError(next.id, name, result);
     this.recordStep(name, next);
     return { entry: next, state: { status: next.status, version: result.version, token } };
+  }
+
+  /** `reindex`: rewrites the entry in its own status (the store adds its fingerprint and console indexes). */
+  async reindex(current: VersionedEntry): Promise<void> {
+    const result = await this.store.transition({
+      id: current.entry.id,
+      entry: { ...current.entry, version: current.state.version + 1 },
+      from: [current.state.status],
+      to: current.entry.status,
+      expectedVersion: current.state.version,
+    });
+    if (!result.ok) throw new EntryConflictError(current.entry.id, 'reindex', result);
   }
 
   /** `discard`: the entry is removed (its state record stays `discarded`, so late reports about it are ignored). */

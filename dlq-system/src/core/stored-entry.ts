@@ -69,6 +69,10 @@ export interface StoredEntry {
   correlationId?: string;
   /** What failed: `job:<queue>:<jobId>` or the event id. */
   causationId?: string;
+  /** Failure fingerprint (`fingerprint.ts`), fixed when the entry is received; absent on entries stored before it (the reindex adds it). */
+  fingerprint?: string;
+  /** The payload as it failed, kept when an operator sent back an edited `data` (first edit only). */
+  editedFrom?: unknown;
 }
 
 export const HISTORY_LIMIT = 20;
@@ -95,6 +99,27 @@ export const dlqKeys = {
   /** Consumer groups whose "retry handled" records the recovery tracker reads. */
   eventGroups: () => masterKey('dlq', 'event-groups'),
   tmp: (token: string) => masterKey('dlq', 'tmp', token),
+  /** Hash id → `kind|class|status|fingerprint|origin`: what a filtered page checks per id. */
+  facets: () => masterKey('dlq', 'facets'),
+  /** Hash id → lowercase name, error message (first 512 chars) and subject: the `q` search text. */
+  search: () => masterKey('dlq', 'search'),
+  indexFingerprint: (fingerprint: string) => masterKey('dlq', 'index', 'fp', fingerprint),
+  /** Hash: origin, kind, name, normalized message, sample message, firstSeenMs, lastSeenMs of one fingerprint. */
+  fingerprint: (fingerprint: string) => masterKey('dlq', 'fp', fingerprint),
+  /** Sorted set fingerprint → stored entries with it. */
+  fingerprints: () => masterKey('dlq', 'fps'),
+  /** Sorted set fingerprint → stored entries with it in `status`. */
+  fingerprintsByStatus: (status: string) => masterKey('dlq', 'fps', status),
+  /** Hash: one redrive task (`redrive-task.ts`). */
+  task: (id: string) => masterKey('dlq', 'task', id),
+  /** List: a redrive task's frozen selection of entry ids. */
+  taskIds: (id: string) => masterKey('dlq', 'task', id, 'ids'),
+  /** Sorted set task id → creation time, ms. */
+  tasks: () => masterKey('dlq', 'tasks'),
+  /** Set of pending and running task ids. */
+  liveTasks: () => masterKey('dlq', 'tasks', 'live'),
+  /** `1` once every entry stored before the console's indexes is in them (the reindex at start). */
+  indexVersion: () => masterKey('dlq', 'index-version'),
   alert: (id: string) => masterKey('dlq', 'alert', id),
   alerts: () => masterKey('dlq', 'alerts'),
   alertBucket: (origin: string) => masterKey('dlq', 'alert-bucket', origin),

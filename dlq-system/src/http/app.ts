@@ -7,6 +7,7 @@ import {
   auditRoutes,
   createServiceApp,
   finishServiceApp,
+  sameOriginWrites,
   type AccessMetrics,
   type AuditLog,
   type AuditRoutesOptions,
@@ -15,10 +16,13 @@ import {
   type HealthCheck,
   type Logger,
 } from '@event-infra/shared';
+import { CONSOLE_PATH, consoleRoutes, type ConsoleRoutesOptions } from './console/console-routes';
 import { DLQ_ROUTE_TABLE } from './route-table';
 import { dlqRoutes, type DlqRoutesDeps } from './routes/dlq';
+import { redriveRoutes, type RedriveRoutesDeps } from './routes/redrive';
+import { streamRoutes, type StreamRoutesDeps } from './routes/streams';
 
-export interface AppDeps extends DlqRoutesDeps {
+export interface AppDeps extends DlqRoutesDeps, RedriveRoutesDeps, StreamRoutesDeps {
   logger: Logger;
   metrics: Registry;
   checks: Record<string, HealthCheck>;
@@ -28,20 +32,41 @@ export interface AppDeps extends DlqRoutesDeps {
   accessMetrics: AccessMetrics;
   audit: AuditLog;
   auditRoutes: AuditRoutesOptions;
+  console: ConsoleRoutesOptions;
 }
 
-/** The DLQ processor's HTTP app: `/health`, `/metrics`, `/stats`, the recovery API under `/dlq`, and `/audit`. */
+/**
+ * The Basic realm of the console and of the API: one realm, so the browser that logged in to
+ * a console page answers the JSON routes' challenge from its cache, without asking again.
+ */
+export const CONSOLE_REALM = 'evinfra operator console';
+
+/** The DLQ processor's HTTP app: `/health`, `/metrics`, `/stats`, the recovery API under `/dlq`, `/audit`, and the console at `/console`. */
 export function createApp(deps: AppDeps): Express {
   const app = createServiceApp({ service: SERVICES.dlq, logger: deps.logger, checks: deps.checks, metrics: deps.metrics });
   // Before every route: the route table decides who may call what (route-table.ts).
-  app.use(accessControl({ table: DLQ_ROUTE_TABLE, authenticator: deps.authenticator, credentials: deps.credentials, metrics: deps.accessMetrics }));
+  // A browser holding a console login would send it with a forged cross-site POST too.
+  app.use(sameOriginWrites());
+  app.use(
+    accessControl({
+      table: DLQ_ROUTE_TABLE,
+      authenticator: deps.authenticator,
+      credentials: deps.credentials,
+      metrics: deps.accessMetrics,
+      realms: { console: CONSOLE_REALM, api: CONSOLE_REALM },
+    }),
+  );
   app.get(
     '/stats',
     asyncHandler(async (_req, res) => {
       res.json({ service: SERVICES.dlq, ...(await deps.stats()) });
     }),
   );
+  // Before the entry routes: `/dlq/tasks` and `/dlq/redrive` are not entry ids.
+  app.use('/dlq', redriveRoutes(deps));
   app.use('/dlq', dlqRoutes(deps));
   app.use('/audit', auditRoutes(deps.audit, deps.auditRoutes));
+  app.use(streamRoutes(deps));
+  app.use(CONSOLE_PATH, consoleRoutes(deps.console));
   return finishServiceApp(app, deps.logger);
 }

@@ -48,6 +48,8 @@ export function toEntrySummary(entry: StoredEntry) {
     ...(entry.parkReason === undefined ? {} : { parkReason: entry.parkReason }),
     ...(entry.correlationId === undefined ? {} : { correlationId: entry.correlationId }),
     ...(entry.causationId === undefined ? {} : { causationId: entry.causationId }),
+    ...(entry.fingerprint === undefined ? {} : { fingerprint: entry.fingerprint }),
+    ...(entry.editedFrom === undefined ? {} : { edited: true }),
   };
 }
 

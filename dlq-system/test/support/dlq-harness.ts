@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { Queue } from 'bullmq';
@@ -92,6 +94,21 @@ export async function startDlqFixture(overrides: Record<string, string> = {}, lo
     },
   };
   return fixture;
+}
+
+/**
+ * Starts the DLQ processor as a real child process (`src/main.ts` through tsx) with `env`;
+ * `cleanups` gets a step that kills it (SIGKILL) if it still runs when the test ends.
+ */
+export function spawnDlqProcessor(env: Record<string, string>, cleanups: (() => Promise<void>)[]): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../src/main.ts', import.meta.url))], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+  return child;
 }
 
 /** A dead-letter entry for a job, as the queue processor writes it. */

@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
 import { toError, type WireFields } from '@event-infra/shared';
 
+// The XINFO/XPENDING readers live in the shared package (the DLQ console reads groups too).
+export { isNoGroupError, isNoSuchKeyError, parsePendingReply, xinfoConsumers, xinfoGroups, type ConsumerInfo, type GroupInfo, type PendingEntry } from '@event-infra/shared';
+
 /**
  * One stream entry as Redis returns it; `fields` is null when the entry was trimmed meanwhile.
  * The consumer loops read fields as Buffers (see `WireFields`), the reclaimer as strings.
@@ -8,28 +11,6 @@ import { toError, type WireFields } from '@event-infra/shared';
 export interface RawEntry {
   id: string;
   fields: WireFields | null;
-}
-
-/** A group as reported by XINFO GROUPS (Redis ≥ 7.0 fields; `lag` may be null). */
-export interface GroupInfo {
-  name: string;
-  consumers: number;
-  pending: number;
-  lastDeliveredId: string;
-  lag: number | null;
-}
-
-export interface ConsumerInfo {
-  name: string;
-  pending: number;
-  idleMs: number;
-}
-
-export interface PendingEntry {
-  id: string;
-  consumer: string;
-  idleMs: number;
-  deliveries: number;
 }
 
 type XReadBufferReply = [stream: Buffer, entries: [id: Buffer, fields: Buffer[] | null][]][] | null;
@@ -66,49 +47,6 @@ export function parseAutoClaimReply(reply: unknown): { next: string; entries: Ra
   // Read as strings or as Buffers (the reclaimer reads Buffers: binary fields reach the DLQ intact).
   const [next, entries, deleted] = reply as [string | Buffer, [string | Buffer, string[] | Buffer[] | null][], (string | Buffer)[] | undefined];
   return { next: String(next), entries: entries.map(([id, fields]) => ({ id: String(id), fields })), deleted: (deleted ?? []).map(String) };
-}
-
-/** XPENDING extended form reply. */
-export function parsePendingReply(reply: unknown): PendingEntry[] {
-  return (reply as [string, string, number, number][]).map(([id, consumer, idleMs, deliveries]) => ({ id, consumer, idleMs, deliveries }));
-}
-
-function flatToRecord(flat: unknown[]): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (let index = 0; index + 1 < flat.length; index += 2) record[String(flat[index])] = flat[index + 1];
-  return record;
-}
-
-export async function xinfoGroups(redis: Redis, stream: string): Promise<GroupInfo[]> {
-  const reply = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
-  return reply.map((flat) => {
-    const r = flatToRecord(flat);
-    return {
-      name: String(r.name),
-      consumers: Number(r.consumers),
-      pending: Number(r.pending),
-      lastDeliveredId: String(r['last-delivered-id']),
-      lag: r.lag === null || r.lag === undefined ? null : Number(r.lag),
-    };
-  });
-}
-
-export async function xinfoConsumers(redis: Redis, stream: string, group: string): Promise<ConsumerInfo[]> {
-  const reply = (await redis.call('XINFO', 'CONSUMERS', stream, group)) as unknown[][];
-  return reply.map((flat) => {
-    const r = flatToRecord(flat);
-    return { name: String(r.name), pending: Number(r.pending), idleMs: Number(r.idle) };
-  });
-}
-
-/** True for the error Redis gives when the stream or the group does not exist. */
-export function isNoGroupError(caught: unknown): boolean {
-  return toError(caught).message.includes('NOGROUP');
-}
-
-/** True for "ERR no such key" (XINFO on a stream that does not exist). */
-export function isNoSuchKeyError(caught: unknown): boolean {
-  return toError(caught).message.includes('no such key');
 }
 
 /**

@@ -59,6 +59,8 @@ export interface AppDeps {
   deadLetterQueue: string;
   /** `ADMIN_READONLY`. */
   adminReadOnly: boolean;
+  /** `CONSOLE_URL`: Bull Board's link to the operator console. */
+  consoleUrl: string;
   /** `EVENTS_API_SOURCE`: the `source` of events published over `POST /events`. */
   eventsSource: string;
   /** `EXPOSE_STACKS`: stack traces in job answers. */
@@ -89,6 +91,7 @@ export function createApp(deps: AppDeps): Express {
       queues: deps.queues,
       deadLetterQueue: deps.deadLetterQueue,
       readOnly: deps.adminReadOnly,
+      consoleUrl: deps.consoleUrl,
       schemas: deps.schemas,
       maxDelayMs: deps.maxDelayMs,
       bodyLimit: deps.bodyLimit,

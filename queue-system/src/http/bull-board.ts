@@ -27,6 +27,8 @@ export interface BullBoardOptions {
   bodyLimit: string;
   /** Where every board write is recorded before it runs. */
   audit: AuditLog;
+  /** `CONSOLE_URL`: shown as the "Operator console" link in the board's header. */
+  consoleUrl: string;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -109,7 +111,7 @@ function createBoard(options: BullBoardOptions, readOnly: boolean): Router {
   createBullBoard({
     queues: options.queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: readOnly || queue.name === options.deadLetterQueue })),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'Queue processor' } },
+    options: { uiConfig: { boardTitle: 'Queue processor', miscLinks: [{ text: 'Operator console', url: options.consoleUrl }] } },
   });
   return serverAdapter.getRouter() as Router;
 }

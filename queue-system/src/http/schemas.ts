@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RESERVED_EVENT_FIELDS, isReservedDataKey, reservedJobIdReason } from '@event-infra/shared';
+import { RESERVED_EVENT_FIELDS, jobDataSchema, reservedJobIdReason } from '@event-infra/shared';
 
 /** BullMQ job ids: no `:` (key separator) and not a bare integer (reserved for generated ids). */
 const jobId = z
@@ -14,19 +14,8 @@ const jobId = z
     if (reason !== undefined) ctx.addIssue({ code: 'custom', message: `jobId is reserved: ${reason}` });
   });
 
-/**
- * Job data: an object whose `__…` keys (`__dlq` and the like) are the stack's, never a
- * client's. Checked on the raw input, before the record parse (which drops `__proto__`).
- */
-const jobData = z
-  .unknown()
-  .superRefine((data, ctx) => {
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) return;
-    for (const key of Object.keys(data)) {
-      if (isReservedDataKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: `data.${key.slice(0, 64)} is reserved for the stack` });
-    }
-  })
-  .pipe(z.record(z.string(), z.unknown()));
+/** Job data: `jobDataSchema` of the shared package (no reserved `__…` keys). */
+const jobData = jobDataSchema;
 
 export const jobOptsSchema = z.strictObject({
   jobId: jobId.optional(),

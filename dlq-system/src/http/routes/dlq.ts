@@ -1,14 +1,16 @@
 import { Router, type Request } from 'express';
 import type { z } from 'zod';
-import { NotFoundError, ValidationError, asyncHandler, auditActorOf, jsonBody } from '@event-infra/shared';
+import { ANONYMOUS, AppError, NotFoundError, ValidationError, asyncHandler, auditActorOf, jsonBody, roleAllows } from '@event-infra/shared';
 import type { Alerter } from '../../core/alerter';
 import type { DlqHandler } from '../../core/dlq-handler';
+import type { DlqQuery, ListFilter } from '../../core/dlq-query';
 import type { DlqStore, EntryFilter } from '../../core/dlq-store';
 import { toEntrySummary } from '../entry-summary';
-import { alertsQuerySchema, bulkRetrySchema, entryIdSchema, listQuerySchema, timeBounds } from '../schemas';
+import { alertsQuerySchema, bulkRetrySchema, entryIdSchema, fingerprintsQuerySchema, listQuerySchema, retryBodySchema, timeBounds } from '../schemas';
 
 export interface DlqRoutesDeps {
   store: DlqStore;
+  query: DlqQuery;
   handler: DlqHandler;
   alerter: Alerter;
   /** `HTTP_BODY_LIMIT`. */
@@ -17,7 +19,7 @@ export interface DlqRoutesDeps {
   maxPageSize: number;
 }
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+export function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const result = schema.safeParse(value ?? {});
   // Same `details` as the queue processor: path and message of each issue, values never echoed.
   if (!result.success) {
@@ -52,16 +54,43 @@ export function dlqRoutes(deps: DlqRoutesDeps): Router {
         const message = `limit must be at most ${deps.maxPageSize} (DLQ_PAGE_MAX_LIMIT)`;
         throw new ValidationError(`invalid query: limit: ${message}`, [{ path: 'limit', message }]);
       }
-      const filter: EntryFilter = { ...filterOf(query), ...timeBounds(query), ...(query.status ? { status: query.status } : {}) };
-      const offset = (query.page - 1) * query.limit;
-      const { items, total } = await deps.store.list(filter, offset, query.limit);
+      const filter: ListFilter = {
+        ...filterOf(query),
+        ...timeBounds(query),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.fingerprint !== undefined ? { fingerprint: query.fingerprint } : {}),
+        ...(query.q !== undefined ? { q: query.q } : {}),
+      };
+      if (query.page !== undefined) {
+        // Legacy offset paging (indexes intersected into a short-lived key).
+        const offset = (query.page - 1) * query.limit;
+        const { items, total } = await deps.store.list(filter, offset, query.limit);
+        res.json({ items: items.map(toEntrySummary), total, page: query.page, limit: query.limit, nextPage: offset + items.length < total ? query.page + 1 : null });
+        return;
+      }
+      const page = await deps.query.page(filter, query.cursor, query.limit);
+      const first = query.cursor === undefined;
       res.json({
-        items: items.map(toEntrySummary),
-        total,
-        page: query.page,
+        items: page.items.map(toEntrySummary),
+        total: page.total,
         limit: query.limit,
-        nextPage: offset + items.length < total ? query.page + 1 : null,
+        nextCursor: page.nextCursor,
+        scanned: page.scanned,
+        complete: page.complete,
+        // The first page also answers as page 1 of the legacy paging.
+        ...(first && query.q === undefined && query.fingerprint === undefined
+          ? { page: 1, nextPage: page.total !== null && page.items.length < page.total ? 2 : null }
+          : {}),
       });
+    }),
+  );
+
+  router.get(
+    '/fingerprints',
+    asyncHandler(async (req, res) => {
+      const query = parse(fingerprintsQuerySchema, req.query, 'query');
+      const { items, total } = await deps.query.fingerprints(query);
+      res.json({ items, total, limit: query.limit });
     }),
   );
 
@@ -95,9 +124,18 @@ export function dlqRoutes(deps: DlqRoutesDeps): Router {
 
   router.post(
     '/:id/retry',
+    ...jsonBody(deps.bodyLimit),
     asyncHandler(async (req, res) => {
-      const entry = await deps.handler.manualRetry(entryId(req), auditActorOf(req));
-      res.status(202).json({ id: entry.id, status: entry.status, retries: entry.retries, retriedTo: entry.retriedTo });
+      const id = entryId(req);
+      const body = parse(retryBodySchema, req.body ?? {}, 'body');
+      const edited = body.data !== undefined;
+      // Editing a payload is an admin's right (README "Roles"); the route table lets operators retry as is.
+      const principal = req.principal ?? ANONYMOUS;
+      if (edited && !roleAllows(principal.role, 'administer')) {
+        throw new AppError('forbidden', `${principal.role} ${principal.name} may not edit a payload (needs administer)`);
+      }
+      const entry = await deps.handler.manualRetry(id, auditActorOf(req), undefined, edited ? { data: body.data } : undefined);
+      res.status(202).json({ id: entry.id, status: entry.status, retries: entry.retries, retriedTo: entry.retriedTo, edited });
     }),
   );
 

@@ -4,7 +4,7 @@ import type { Authenticator } from './authenticator';
 import type { AccessMetrics } from './access-metrics';
 import { hasApiKeys, hasUsers, type CredentialSet } from './credentials';
 import { ANONYMOUS, roleAllows, type Principal } from './roles';
-import { compileRouteTable, type MatchedRoute, type RouteTable } from './route-table';
+import { compileRouteTable, type MatchedRoute, type RouteTable, type Surface } from './route-table';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -20,6 +20,12 @@ export interface AccessControlDeps {
   authenticator: Authenticator;
   credentials: CredentialSet;
   metrics: AccessMetrics;
+  /**
+   * The `realm` of the Basic challenge a 401 carries, per surface. Default: `Bull Board` on the
+   * board, none elsewhere. The DLQ processor gives its console and its API one realm, so a
+   * browser logged in to `/console` answers the API's challenge from its cache (no prompt).
+   */
+  realms?: Partial<Record<Surface, string>>;
 }
 
 /** The client address as the socket sees it (`trust proxy` is off). */
@@ -37,6 +43,7 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
   const table = compileRouteTable(deps.table);
   const apiOpen = !hasApiKeys(deps.credentials);
   const boardOpen = !hasUsers(deps.credentials);
+  const realms: Partial<Record<Surface, string>> = { board: 'Bull Board', ...deps.realms };
   return (req, res, next) => {
     let found: MatchedRoute | undefined;
     try {
@@ -51,10 +58,12 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
     const { surface, permission } = found.rule;
     if (permission === 'public') return next();
     const header = req.headers.authorization;
-    const open = surface === 'board' ? boardOpen : apiOpen;
+    // The console logs users in like Bull Board does: open exactly when Bull Board would be.
+    const open = surface === 'board' || surface === 'console' ? boardOpen : apiOpen;
     const refuse = (error: AppError, status: number): void => {
       deps.metrics.denied.inc({ surface, status: String(status) });
-      if (status === 401 && surface === 'board') res.setHeader('WWW-Authenticate', 'Basic realm="Bull Board", charset="UTF-8"');
+      const realm = realms[surface];
+      if (status === 401 && realm !== undefined) res.setHeader('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`);
       next(error);
     };
     const check = (principal: Principal): void => {
@@ -67,7 +76,7 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
       (result) => {
         if (result.ok) return check(result.principal);
         if (result.reason === 'invalid') deps.metrics.loginFailures.inc({ surface });
-        const message = surface === 'board' ? 'admin credentials required' : 'missing or invalid credentials (Authorization: Bearer <key>, or Basic for users)';
+        const message = surface === 'board' || surface === 'console' ? 'admin credentials required' : 'missing or invalid credentials (Authorization: Bearer <key>, or Basic for users)';
         refuse(new AppError('unauthorized', message), 401);
       },
       (caught: unknown) => next(caught),

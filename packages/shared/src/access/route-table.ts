@@ -2,8 +2,11 @@ import { match } from 'path-to-regexp';
 import { ValidationError } from '../errors';
 import type { Permission } from './roles';
 
-/** Where a request came in: the machine API (`/jobs`, `/events`, `/dlq`, `/audit`) or Bull Board. */
-export type Surface = 'api' | 'board' | 'probe';
+/**
+ * Where a request came in: the machine API (`/jobs`, `/events`, `/dlq`, `/audit`), Bull Board,
+ * or the operator console's pages (`/console`, users of `ADMIN_USERS` like Bull Board).
+ */
+export type Surface = 'api' | 'board' | 'console' | 'probe';
 
 /**
  * One row of a service's route table: `method` and `path` exactly as the route is registered

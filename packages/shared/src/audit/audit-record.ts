@@ -13,6 +13,13 @@ export interface AuditTarget {
   filter?: Record<string, unknown>;
   /** Bulk actions: how many items the filter matched when the action started. */
   count?: number;
+  /** DLQ redrive tasks: the task id. */
+  taskId?: string;
+  /** A DLQ retry sent an operator's edited payload instead of the stored one. */
+  edited?: boolean;
+  /** Stream tools: the consumer group and stream entry id acted on. */
+  group?: string;
+  streamEntryId?: string;
 }
 
 /**
@@ -51,6 +58,8 @@ export interface AuditRecord extends AuditActor {
 export function targetOf(detail: AuditTarget): string {
   if (detail.entryId !== undefined) return `dlq/${detail.entryId}`;
   if (detail.replayId !== undefined) return `replay/${detail.replayId}`;
+  if (detail.taskId !== undefined) return `dlq-task/${detail.taskId}`;
+  if (detail.group !== undefined && detail.streamEntryId !== undefined) return `${detail.stream ?? ''}/${detail.group}/${detail.streamEntryId}`;
   if (detail.queue !== undefined && detail.jobId !== undefined) return `${detail.queue}/${detail.jobId}`;
   if (detail.queue !== undefined) return detail.queue;
   if (detail.stream !== undefined) return detail.stream;

@@ -87,5 +87,13 @@ export const commonEnvShape = {
   DLQ_PROCESSOR_PORT: port.default(8011),
 } as const;
 
+/** The event log's retention (README "Event log"): the event processor applies it, the DLQ console shows it. */
+export const streamRetentionShape = {
+  /** Acknowledged entries are kept this long at least (unless past STREAM_RETENTION_MAXLEN), ms; 0: no time limit. Max 365 days. */
+  STREAM_RETENTION_MS: nonNegativeInt.max(365 * 86_400_000).default(0),
+  /** At most this many newest entries are kept once acknowledged; 0: no length limit. Max 100,000,000. */
+  STREAM_RETENTION_MAXLEN: nonNegativeInt.max(100_000_000).default(0),
+} as const;
+
 export const commonEnvSchema = z.object(commonEnvShape);
 export type CommonConfig = z.output<typeof commonEnvSchema>;

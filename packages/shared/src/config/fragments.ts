@@ -19,6 +19,20 @@ export const redisUrl = z
     }
   }, 'must be a redis:// or rediss:// URL with a host');
 
+/** An `http://` or `https://` URL (a link the pages show: no credentials in it). */
+export const httpUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+    } catch {
+      // `new URL` throws on anything that is not a URL: that is the answer.
+      return false;
+    }
+  }, 'must be an http:// or https:// URL without credentials');
+
 export const port = z.coerce.number().int().min(0).max(65535);
 
 export const positiveInt = z.coerce.number().int().positive();

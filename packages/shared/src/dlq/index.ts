@@ -4,3 +4,4 @@ export * from './event-dead-letter';
 export * from './job-dead-letter';
 export * from './reserved';
 export * from './retry-ref';
+export * from './job-data-schema';

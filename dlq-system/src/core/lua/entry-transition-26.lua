@@ -6,6 +6,9 @@ a park also adds the entry to its origin's alert bucket (see alerter.ts), in the
 An operator's transition appends its audit record to the audit stream first, before any
 other write: if that XADD fails the script returns with nothing changed (Redis does not
 roll back earlier writes of a script, so the order matters).
+It also keeps the console's indexes in the same step: the facets hash (what a filtered page
+checks per id), the search text, the entry's fingerprint index and the fingerprint counters
+(stored entries per fingerprint, in total and per status).
 
 KEYS[1]  entry JSON                      (dlqKeys.entry(id))
 KEYS[2]  state hash: id -> "status|version|token"   (dlqKeys.state())
@@ -18,6 +21,10 @@ KEYS[12] index: status recovered         KEYS[13] index: status parked
 KEYS[14] alert bucket of the entry's origin (hash)      KEYS[15] its entry ids (list)
 KEYS[16] set of alert bucket names
 KEYS[17] audit stream (AUDIT_STREAM)
+KEYS[18] facets hash: id -> "kind|class|status|fingerprint|origin"   KEYS[19] search hash: id -> text
+KEYS[20] index: the entry's fingerprint  KEYS[21] that fingerprint's meta hash
+KEYS[22] fingerprint counts (sorted set fp -> stored entries)
+KEYS[23..26] fingerprint counts per status (scheduled, retried, recovered, parked)
 
 ARGV[1]  entry id
 ARGV[2]  expected version (0: the entry must not exist yet)
@@ -34,6 +41,9 @@ ARGV[12] now, ms    ARGV[13] kind    ARGV[14] last error    ARGV[15] park reason
 ARGV[16] entry ids kept per bucket
 ARGV[17] audit record fields as a JSON array [name, value, ...] ("" writes no record)
 ARGV[18] audit retention bound: XADD MINID ~ this (ms)
+ARGV[19] fingerprint    ARGV[20] kind    ARGV[21] search text (lowercase)
+ARGV[22] sample error message    ARGV[23] normalized message    ARGV[24] name
+ARGV[25] "1" when a failure was seen in this step (receive, failAgain): the fingerprint's last seen moves
 
 Returns {1, new status, new version}, on conflict {0, current status, current version}, or
 {-1, error, current version} when the audit record could not be appended (nothing written).
@@ -57,12 +67,31 @@ if ARGV[17] ~= '' then
   if type(added) == 'table' and added.err then return {-1, added.err, tostring(version)} end
 end
 local next_version = version + 1
+local fp = ARGV[19]
+-- The facets say whether the entry is in the console's indexes yet (entries stored before
+-- them are added by the reindex transition) and under which status it is counted.
+local facets = redis.call('HGET', KEYS[18], id)
+local counted_status = false
+if facets then counted_status = string.match(facets, '^[^|]*|[^|]*|([^|]*)|') end
+local fp_statuses = {scheduled = 23, retried = 24, recovered = 25, parked = 26}
+local function fp_count(key, delta)
+  local left = tonumber(redis.call('ZINCRBY', key, delta, fp))
+  if left <= 0 then redis.call('ZREM', key, fp) end
+end
 local to = ARGV[4]
 if ARGV[9] == '-' then token = '' elseif ARGV[9] ~= '' then token = ARGV[9] end
 if to == 'discarded' or to == 'purged' then
   redis.call('DEL', KEYS[1])
   for i = 3, 5 do redis.call('ZREM', KEYS[i], id) end
   for i = 8, 13 do redis.call('ZREM', KEYS[i], id) end
+  if counted_status then
+    redis.call('ZREM', KEYS[20], id)
+    fp_count(KEYS[22], -1)
+    if fp_statuses[counted_status] then fp_count(KEYS[fp_statuses[counted_status]], -1) end
+    if not redis.call('ZSCORE', KEYS[22], fp) then redis.call('DEL', KEYS[21]) end
+  end
+  redis.call('HDEL', KEYS[18], id)
+  redis.call('HDEL', KEYS[19], id)
   if to == 'purged' then
     redis.call('HDEL', KEYS[2], id)
   else
@@ -85,6 +114,25 @@ else
     if statuses[i] == to then redis.call('ZADD', KEYS[9 + i], score, id) else redis.call('ZREM', KEYS[9 + i], id) end
   end
   redis.call('HSET', KEYS[2], id, to .. '|' .. next_version .. '|' .. token)
+  if counted_status then
+    if counted_status ~= to then
+      if fp_statuses[counted_status] then fp_count(KEYS[fp_statuses[counted_status]], -1) end
+      fp_count(KEYS[fp_statuses[to]], 1)
+    end
+  else
+    redis.call('ZADD', KEYS[20], score, id)
+    fp_count(KEYS[22], 1)
+    fp_count(KEYS[fp_statuses[to]], 1)
+    redis.call('HSETNX', KEYS[21], 'firstSeenMs', score)
+    redis.call('HSET', KEYS[21], 'origin', ARGV[8], 'kind', ARGV[20], 'name', ARGV[24], 'normalized', ARGV[23])
+    redis.call('HSETNX', KEYS[21], 'lastSeenMs', score)
+    redis.call('HSETNX', KEYS[21], 'sample', ARGV[22])
+  end
+  if ARGV[25] == '1' then
+    redis.call('HSET', KEYS[21], 'lastSeenMs', ARGV[12], 'sample', ARGV[22])
+  end
+  redis.call('HSET', KEYS[18], id, ARGV[20] .. '|' .. ARGV[7] .. '|' .. to .. '|' .. fp .. '|' .. ARGV[8])
+  redis.call('HSET', KEYS[19], id, ARGV[21])
 end
 for counter in string.gmatch(ARGV[10], '%S+') do
   redis.call('HINCRBY', KEYS[7], counter, 1)

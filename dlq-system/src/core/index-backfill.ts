@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import { toError, type Logger } from '@event-infra/shared';
+import type { DlqHandler } from './dlq-handler';
+import { dlqKeys } from './stored-entry';
+
+/**
+ * Once per store: entries stored before the console's indexes (facets, search text,
+ * fingerprint index and counters) are added to them through the `reindex` transition,
+ * `batch` at a time, walking the `all` index by rank. Runs in the background at start; when
+ * every indexed entry has facets, `dlqKeys.indexVersion()` is set and later starts skip it.
+ * Replicas may run it at once: their transitions serialize, a lost one is skipped.
+ */
+export class IndexBackfill {
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: { redis: Redis; handler: DlqHandler; logger: Logger }, private readonly batch = 500) {}
+
+  start(): void {
+    this.running = this.run().then(() => undefined, (caught: unknown) => this.deps.logger.warn({ err: toError(caught) }, 'dlq index backfill failed (runs again at the next start)'));
+  }
+
+  /** One full pass; resolves with the entries reindexed. */
+  async run(): Promise<number> {
+    const { redis } = this.deps;
+    if ((await redis.get(dlqKeys.indexVersion())) === '1') return 0;
+    let reindexed = 0;
+    for (let rank = 0; !this.stopped; rank += this.batch) {
+      const ids = await redis.zrange(dlqKeys.indexAll(), String(rank), String(rank + this.batch - 1));
+      if (ids.length === 0) break;
+      const facets = await redis.hmget(dlqKeys.facets(), ...ids);
+      for (const [index, id] of ids.entries()) {
+        if (facets[index] === null && (await this.deps.handler.reindex(id))) reindexed += 1;
+      }
+    }
+    if (this.stopped) return reindexed;
+    // Entries removed during the pass shift ranks: only a complete count marks it done.
+    if ((await redis.hlen(dlqKeys.facets())) >= (await redis.zcard(dlqKeys.indexAll()))) await redis.set(dlqKeys.indexVersion(), '1');
+    if (reindexed > 0) this.deps.logger.info({ reindexed }, 'dlq entries added to the console indexes');
+    return reindexed;
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+}
