@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
     withBody(jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue, schemas: deps.schemas, exposeStacks: deps.exposeStacks, audit: deps.audit, owners: deps.owners })),
   );
   app.use('/events', withBody(eventRoutes({ publisher: deps.publisher, source: deps.eventsSource, audit: deps.audit, timeline: deps.timeline?.recorder })));
-  if (deps.timeline !== undefined) app.use('/timeline', timelineRoutes({ master: deps.timeline.master }));
+  if (deps.timeline !== undefined) app.use('/timeline', timelineRoutes({ master: deps.timeline.master, maxSteps: deps.timeline.recorder.maxSteps }));
   app.use(
     BULL_BOARD_PATH,
     bullBoardRouter({

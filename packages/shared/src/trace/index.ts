@@ -1,1 +1,2 @@
 export * from './job-trace';
+export * from './trace-context';

@@ -20,12 +20,12 @@ export function eventRoutes(deps: { publisher: EventPublisher; source: string; a
       const id = randomUUID();
       const correlationid = requestCorrelation(req, (body as { correlationid?: string }).correlationid, () => id);
       // Taken before the XADD: the event processor may record its steps before the publish returns.
-      const at = new Date().toISOString();
+      const atMs = Date.now();
       // The publisher validates the envelope and family schema (InvalidEventError is a 400).
       const published = await deps.publisher.publish({ ...body, id, correlationid, source: deps.source } as unknown as EventInput);
       deps.timeline?.record(
         correlationid,
-        { kind: 'event.published', subject: published.id, cause: (body as { causationid?: string }).causationid, detail: { type: published.type, source: deps.source, via: 'http' }, at },
+        { kind: 'event.published', subject: published.id, cause: (body as { causationid?: string }).causationid, detail: { type: published.type, source: deps.source, via: 'http' }, atMs },
         { eventId: published.id },
       );
       sendCorrelation(res, correlationid);
