@@ -10,6 +10,7 @@ import {
   createAccessMetrics,
   createCloser,
   createTimelineRecorder,
+  startTracing,
   createMetricsRegistry,
   redisChecks,
   redisEndpoint,
@@ -106,7 +107,8 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   // The queue only adds delayed retries; the worker runs them through the handler: no cycle.
   const scheduler = new RetryQueue({ dlqQueueName: config.DLQ_QUEUE_NAME, connection: bullConnection });
   const timeline = createTimelineRecorder(config, SERVICES.dlq, { redis: master, logger });
-  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, audit: access.audit, logger, timeline });
+  const tracing = await startTracing(config, SERVICES.dlq, logger);
+  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, audit: access.audit, logger, timeline, tracing });
   const retryWorker = new RetryWorker({ queueName: scheduler.queue.name, connection: bullConnection }, { handler, logger });
   const consumer = new DlqConsumer(
     {
@@ -147,6 +149,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       { name: 'alerter', run: () => alerter.close() },
       { name: 'origin-sender', run: () => sender.close() },
       { name: 'timeline', run: () => timeline?.close() },
+      { name: 'tracing', run: () => tracing?.close() },
       { name: 'dlq-queue', run: () => dlqQueue.close() },
       { name: 'redis', run: () => closeAll(allClients) },
     ],

@@ -70,7 +70,11 @@ export class OriginSender {
     if (typeof entry.data !== 'object' || entry.data === null || Array.isArray(entry.data)) {
       throw new AppError('conflict', `entry ${entry.id} has no object job data to send back`);
     }
-    return retryJobData(entry.data as Record<string, unknown>, { entryId: entry.id, retries: retry, token }, entry.correlationId);
+    return retryJobData(entry.data as Record<string, unknown>, { entryId: entry.id, retries: retry, token }, {
+      correlationId: entry.correlationId,
+      traceparent: entry.traceparent,
+      tracestate: entry.tracestate,
+    });
   }
 
   private envelope(entry: StoredEntry, retry: number, token: string) {
@@ -79,6 +83,8 @@ export class OriginSender {
       return validateEvent({
         ...(entry.data as Record<string, unknown>),
         ...(entry.correlationId !== undefined ? { correlationid: entry.correlationId, causationid: entry.id } : {}),
+        // The replay continues the failure's trace (the DLQ's retry span when tracing is on).
+        ...(entry.traceparent !== undefined ? { traceparent: entry.traceparent, tracestate: entry.tracestate } : {}),
         dlqretries: retry,
         dlqentryid: encodeEventRetryRef(entry.id, token),
       });

@@ -69,6 +69,9 @@ export interface StoredEntry {
   correlationId?: string;
   /** What failed: `job:<queue>:<jobId>` or the event id. */
   causationId?: string;
+  /** W3C trace context of the last failure: retries continue its trace. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export const HISTORY_LIMIT = 20;

@@ -6,3 +6,4 @@ export * from './health';
 export * from './server';
 export * from './service-app';
 export * from './correlation';
+export * from './request-trace';
