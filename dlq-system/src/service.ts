@@ -93,11 +93,13 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     },
     { redis: master, store, metrics, logger },
   );
+  const tracing = await startTracing(config, SERVICES.dlq, logger);
   const sender = new OriginSender({
     queueRedis: clients[REDIS_ROLES.queue],
     streamsRedis: clients[REDIS_ROLES.streams],
     logger,
     streamMaxLenApprox: config.STREAM_MAXLEN_APPROX,
+    tracing,
   });
   const policy = new RetryPolicy({
     maxRetries: config.DLQ_MAX_RETRIES,
@@ -107,8 +109,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   // The queue only adds delayed retries; the worker runs them through the handler: no cycle.
   const scheduler = new RetryQueue({ dlqQueueName: config.DLQ_QUEUE_NAME, connection: bullConnection });
   const timeline = createTimelineRecorder(config, SERVICES.dlq, { redis: master, logger });
-  const tracing = await startTracing(config, SERVICES.dlq, logger);
-  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, audit: access.audit, logger, timeline, tracing });
+  const handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler, audit: access.audit, logger, timeline });
   const retryWorker = new RetryWorker({ queueName: scheduler.queue.name, connection: bullConnection }, { handler, logger });
   const consumer = new DlqConsumer(
     {
@@ -117,7 +118,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       concurrency: config.DLQ_CONCURRENCY,
       handleRetryDelayMs: config.DLQ_HANDLE_RETRY_DELAY_MS,
     },
-    { handler, logger },
+    { handler, logger, tracing },
   );
   const tracker = new RecoveryTracker(
     {

@@ -1,4 +1,4 @@
-import { NotFoundError, deadLetterEntrySchema, toError, type AuditActor, type AuditLog, type AuditTarget, type AuditWrite, type Logger, type ParsedDeadLetterEntry, type TimelineRecorder, type Tracing } from '@event-infra/shared';
+import { NotFoundError, deadLetterEntrySchema, toError, type AuditActor, type AuditLog, type AuditTarget, type AuditWrite, type Logger, type ParsedDeadLetterEntry, type TimelineRecorder } from '@event-infra/shared';
 import type { Alerter } from './alerter';
 import { classifyFailure } from './dlq-classifier';
 import type { DlqMetrics } from './dlq-metrics';
@@ -6,7 +6,7 @@ import type { DlqStore, EntryFilter } from './dlq-store';
 import { EntryConflictError, EntryStateMachine, type TransitionName, type VersionedEntry } from './entry-state';
 import { RetryIdTakenError, type OriginSender } from './origin-sender';
 import type { RetryPolicy } from './retry-policy';
-import { HISTORY_LIMIT, type ParkReason, type RetryTarget, type StoredEntry } from './stored-entry';
+import { HISTORY_LIMIT, traceOfFailure, type ParkReason, type StoredEntry } from './stored-entry';
 
 export interface BulkRetryResult {
   /** Parked entries matching the filter (may exceed `limit`). */
@@ -44,8 +44,6 @@ export interface DlqHandlerDeps {
   logger: Logger;
   /** Timeline of each entry's correlation (absent: TIMELINE_ENABLED off). */
   timeline?: TimelineRecorder | undefined;
-  /** Spans for each failure received and each retry sent (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
-  tracing?: Tracing | undefined;
 }
 
 const now = (): string => new Date().toISOString();
@@ -77,16 +75,6 @@ export class DlqHandler {
     const parsed = deadLetterEntrySchema.safeParse(raw);
     if (!parsed.success) throw new MalformedEntryError(`DLQ job ${source} is not a dead-letter entry: ${parsed.error.issues[0]?.message ?? ''}`);
     const incoming = parsed.data;
-    if (this.deps.tracing === undefined) return this.handleParsed(incoming, source);
-    const parent = incoming.traceparent !== undefined ? { traceparent: incoming.traceparent, tracestate: incoming.tracestate } : undefined;
-    return this.deps.tracing.inSpan('dlq receive', { kind: 'consumer', parent, attributes: { 'dlq.source': source, 'dlq.kind': incoming.kind, 'dlq.name': incoming.name } }, async (span) => {
-      const entry = await this.handleParsed(incoming, source);
-      span.setAttributes({ 'dlq.entry_id': entry.id, 'dlq.status': entry.status, 'dlq.classification': entry.classification });
-      return entry;
-    });
-  }
-
-  private async handleParsed(incoming: ParsedDeadLetterEntry, source: string): Promise<StoredEntry> {
     const claimed = await this.claimedEntry(incoming, source);
     if (claimed.duplicate) return this.redelivered(claimed.duplicate);
     try {
@@ -282,7 +270,7 @@ export class DlqHandler {
     else if (next.origin.kind === 'event') await this.deps.store.noteEventGroup(next.origin.group);
     let target;
     try {
-      target = await this.send(next, retry, retried.state.token, mode);
+      target = await this.deps.sender.send(next, retry, retried.state.token, mode);
     } catch (caught) {
       await this.unsend(retried, found, toError(caught), mode, audit);
       // A taken retry id parks the entry (alerted): nothing for the scheduler to try again.
@@ -299,15 +287,6 @@ export class DlqHandler {
       return sent;
     }
     return next;
-  }
-
-  /** Sends the retry, in a span (child of the failure's trace) whose context the retry carries. */
-  private send(entry: StoredEntry, retry: number, token: string, mode: 'auto' | 'manual'): Promise<RetryTarget> {
-    if (this.deps.tracing === undefined) return this.deps.sender.send(entry, retry, token);
-    const parent = entry.traceparent !== undefined ? { traceparent: entry.traceparent, tracestate: entry.tracestate } : undefined;
-    return this.deps.tracing.inSpan('dlq retry', { kind: 'producer', parent, attributes: { 'dlq.entry_id': entry.id, 'dlq.retry': retry, 'dlq.mode': mode } }, (span) =>
-      this.deps.sender.send({ ...entry, traceparent: span.traceparent }, retry, token),
-    );
   }
 
   /** The send failed: the entry goes back to where it was (parked if the retry id was taken). */
@@ -415,14 +394,8 @@ export class DlqHandler {
       updatedAt: at,
       history,
       lastSource: source,
-      ...traceOfFailure(incoming, existing),
+      ...traceOfFailure(incoming.traceparent !== undefined ? incoming : existing),
     } as StoredEntry;
   }
 }
 
-/** The trace context an entry keeps: the latest failure's, else what it had. */
-function traceOfFailure(incoming: ParsedDeadLetterEntry, existing: StoredEntry | undefined): Pick<StoredEntry, 'traceparent' | 'tracestate'> {
-  const from = incoming.traceparent !== undefined ? incoming : existing;
-  if (from?.traceparent === undefined) return {};
-  return { traceparent: from.traceparent, ...(from.tracestate !== undefined ? { tracestate: from.tracestate } : {}) };
-}

@@ -104,3 +104,9 @@ export const dlqKeys = {
   alertBucketIds: (origin: string) => masterKey('dlq', 'alert-bucket-ids', origin),
   alertBuckets: () => masterKey('dlq', 'alert-buckets'),
 } as const;
+
+/** The trace context an entry keeps: the latest failure's when it has one, else what the entry had. */
+export function traceOfFailure(from: { traceparent?: string | undefined; tracestate?: string | undefined } | undefined): Pick<StoredEntry, 'traceparent' | 'tracestate'> {
+  if (from?.traceparent === undefined) return {};
+  return { traceparent: from.traceparent, ...(from.tracestate !== undefined ? { tracestate: from.tracestate } : {}) };
+}

@@ -87,3 +87,12 @@ export function requestTraceContext(headers: { traceparent?: unknown; tracestate
 export function traceIdOf(traceparent: string): string {
   return traceparent.slice(3, 35);
 }
+
+/** The stack's trace context stored on `raw` (`traceparent`, `tracestate` fields), when valid. */
+export function traceContextOf(raw: unknown): TraceContext | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { traceparent, tracestate } = raw as Record<string, unknown>;
+  if (typeof traceparent !== 'string' || !TRACEPARENT_PATTERN.test(traceparent)) return undefined;
+  const state = typeof tracestate === 'string' && tracestate.length <= MAX_TRACESTATE_CHARS && TRACESTATE_PATTERN.test(tracestate) ? tracestate : undefined;
+  return { traceparent, ...(state !== undefined ? { tracestate: state } : {}) };
+}
