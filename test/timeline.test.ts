@@ -3,28 +3,36 @@
  * real child processes): one event → a trigger job that fails twice, is dead-lettered
  * (parked: DLQ_MAX_RETRIES=0), retried by an operator and succeeds. `GET /timeline` lists
  * every step in causal order with the right causes, by correlation id, event id and job id;
- * the job's lifecycle events on the stream carry the correlation too.
+ * the job's lifecycle events on the stream carry the correlation too. With
+ * OTEL_EXPORTER_OTLP_ENDPOINT pointing at a real OTLP/HTTP receiver on loopback, the caller's
+ * `traceparent` starts one trace that covers the HTTP intake, the publish, the processing, every
+ * attempt, the DLQ's handling and the operator's retry.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_ROLES, createRedis, fieldsToRecord, waitForAll, type Redis, type Timeline, type TimelineStep } from '@event-infra/shared';
-import { silentLogger, waitFor } from '@event-infra/testing';
+import { silentLogger, startOtlpReceiver, waitFor, type OtlpReceiver, type ReceivedSpan } from '@event-infra/testing';
 import { ROOT, STACK, run, stackEnv, stackUp } from './support/stack-runner';
 
 const CORRELATION = `order-${Math.random().toString(36).slice(2)}`;
+const TRACE_ID = randomBytes(16).toString('hex');
+const CALLER_TRACEPARENT = `00-${TRACE_ID}-${randomBytes(8).toString('hex')}-01`;
 
 describe('timeline of one event through a failing trigger job, the DLQ and a retry', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let streams: Redis | undefined;
   let flag: string;
+  let otlp: OtlpReceiver;
   const api = () => `http://127.0.0.1:${env.QUEUE_PROCESSOR_PORT}`;
   const dlqApi = () => `http://127.0.0.1:${env.DLQ_PROCESSOR_PORT}`;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'evinfra-timeline-'));
+    otlp = await startOtlpReceiver();
     flag = join(dir, 'recovered.flag');
     const triggers = join(dir, 'triggers.json');
     writeFileSync(
@@ -48,6 +56,7 @@ describe('timeline of one event through a failing trigger job, the DLQ and a ret
       DLQ_MAX_RETRIES: '0',
       API_KEY: 'timeline-test-key',
       TIMELINE_ENABLED: 'true',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       LOG_LEVEL: 'warn',
     });
     await stackUp(env);
@@ -61,6 +70,7 @@ describe('timeline of one event through a failing trigger job, the DLQ and a ret
       const down = await run('bash', [STACK, 'down'], env, 90_000);
       expect(down.code, down.stderr).toBe(0);
     }
+    await otlp?.close();
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
@@ -73,7 +83,7 @@ describe('timeline of one event through a failing trigger job, the DLQ and a ret
   it('lists every step in order with its cause', async () => {
     const published = await fetch(`${api()}/events`, {
       method: 'POST',
-      headers: { ...headers(), 'x-correlation-id': CORRELATION },
+      headers: { ...headers(), 'x-correlation-id': CORRELATION, traceparent: CALLER_TRACEPARENT, tracestate: 'rojo=00f067aa0ba902b7' },
       body: JSON.stringify({ type: 'workspace.created', data: { workspaceId: 'w1', name: 'Acme', ownerId: 'u1' } }),
     });
     expect(published.status).toBe(202);
@@ -127,7 +137,9 @@ describe('timeline of one event through a failing trigger job, the DLQ and a ret
       at((step) => step.kind === 'dlq.recovered' && step.subject === entry.id, 'recovered'),
     ];
     expect([...order].sort((a, b) => a - b)).toEqual(order);
-    expect(steps.find((step) => step.kind === 'event.handled' && step.subject === eventId)?.detail?.deliveries).toBe(1);
+    const handled = steps.find((step) => step.kind === 'event.handled' && step.subject === eventId);
+    expect(handled?.detail?.deliveries).toBe(1);
+    expect(handled?.detail?.consumer).toEqual(expect.any(String));
     expect(steps[order[7]!]!.cause).toBe(jobSubject);
     expect(steps[order[7]!]!.detail?.status).toBe('parked');
     for (const n of [1, 2]) expect(steps.find(attempt('job.started', n))!.cause).toBe(eventId);
@@ -146,6 +158,52 @@ describe('timeline of one event through a failing trigger job, the DLQ and a ret
       .filter((fields) => fields.type === 'job.failed');
     expect(failed.length).toBeGreaterThanOrEqual(2);
     for (const fields of failed) expect([fields.correlationid, fields.causationid]).toEqual([CORRELATION, eventId]);
+    // ... and the trace: the W3C extension attributes, in the caller's trace.
+    for (const fields of failed) {
+      expect(fields.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
+      expect(fields.tracestate).toBe('rojo=00f067aa0ba902b7');
+    }
+
+    // One trace over everything, exported by the three services (BatchSpanProcessor: 1 s delay).
+    let names: string[] = [];
+    const trace = await waitFor(async () => {
+      const spans = otlp.spans.filter((span) => span.traceId === TRACE_ID);
+      names = spans.map((span) => `${span.service}:${span.name}`);
+      const attempts = spans.filter((span) => span.name.startsWith('job event-driven-jobs '));
+      return attempts.length >= 3 && spans.some((span) => span.name === 'dlq retry') ? spans : undefined;
+    }, 'the whole trace at the OTLP receiver', { timeoutMs: 30_000, intervalMs: 200 }).catch((caught: unknown) => {
+      throw new Error(`${String(caught)}; spans so far: ${JSON.stringify(names)}`);
+    });
+    const one = (name: string, service: string): ReceivedSpan => {
+      const found = trace.filter((span) => span.name === name && span.service === service);
+      expect(found, `${service}:${name} in ${JSON.stringify(names)}`).toHaveLength(1);
+      return found[0]!;
+    };
+    const intake = one('POST /events', 'queue-processor');
+    expect(intake.parentSpanId).toBe(CALLER_TRACEPARENT.split('-')[2]);
+    const publish = one('publish workspace.created', 'queue-processor');
+    expect(publish.parentSpanId).toBe(intake.spanId);
+    const processed = one('process workspace.created', 'event-processor');
+    expect(processed.parentSpanId).toBe(publish.spanId);
+    const batch = otlp.spans.find((span) => span.service === 'event-processor' && span.name.startsWith('process batch ') && span.links.some((link) => link.spanId === publish.spanId));
+    expect(batch, 'a batch span linked to the event').toBeDefined();
+    const attempts = trace.filter((span) => span.name === 'job event-driven-jobs test.until-file');
+    expect(attempts).toHaveLength(3);
+    const received = one('dlq receive', 'dlq-processor');
+    const retried = one('dlq retry', 'dlq-processor');
+    // The trigger job's two failed attempts are children of the event's processing ...
+    const original = attempts.filter((span) => span.parentSpanId === processed.spanId).sort((a, b) => Number(a.attributes['job.attempt']) - Number(b.attributes['job.attempt']));
+    expect(original.map((span) => [span.attributes['job.attempt'], span.statusCode])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    // ... the DLQ received the last one's failure, the operator's retry continues from there ...
+    expect(received.parentSpanId).toBe(original[1]!.spanId);
+    expect(retried.parentSpanId).toBe(original[1]!.spanId);
+    // ... and the retry job's successful attempt is the retry's child.
+    const again = attempts.filter((span) => span.parentSpanId === retried.spanId);
+    expect(again.map((span) => [span.attributes['job.attempt'], span.statusCode])).toEqual([[1, 0]]);
+    expect(otlp.rejected).toBe(0);
   }, 240_000);
 
   it('answers 404 for an unknown correlation, 400 for a bad query, 401 without the key', async () => {

@@ -1,13 +1,17 @@
 /**
- * Issue #15: what the timeline costs. Event drain (the event processor, noop handler, one loop)
- * and job drain (the worker path, noop handler, jobs that carry a `__trace`) with the timeline
- * off and on, alternated in the same run on the same Redis, medians. Targets: the timeline on
- * keeps at least 90 % of each drain's rate.
+ * Issue #15: what the timeline and the OpenTelemetry spans cost. Event drain (the event
+ * processor, noop handler, one loop) and job drain (the worker path, noop handler, jobs that
+ * carry a `__trace` with a traceparent) in three variants, alternated in the same run on the
+ * same Redis, medians: everything off (the baseline; tracing off means no `Tracing` object, so
+ * its cost is the baseline's own `undefined` checks), the timeline on, and tracing on (spans
+ * exported over OTLP/HTTP to a loopback receiver that discards them). Targets: the timeline on
+ * keeps at least 90 % of each drain's rate; tracing on is reported.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
-import { BULL_PREFIX, JOB_TRACE_KEY, TimelineRecorder, createDeadLetterSink, createEventPublisher, createRedis, type Redis } from '@event-infra/shared';
+import { BULL_PREFIX, JOB_TRACE_KEY, TimelineRecorder, createDeadLetterSink, createEventPublisher, createRedis, newTraceparent, startTracing, type Redis } from '@event-infra/shared';
 import { silentLogger } from '@event-infra/testing';
 import { median } from '../lib/stats';
 import type { BenchRow, BenchSuite } from '../types';
@@ -20,17 +24,37 @@ import { startWorkerPool } from '../../queue-system/src/core/worker-pool';
 const QUEUE = 'async-processing';
 const WORKER_OPTIONS = { lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2, keepCompleted: 1000, keepFailed: 5000 };
 
-async function prefill(redis: Redis, stream: string, count: number): Promise<void> {
+/**
+ * `off`: traced events and jobs (a traceparent each), timeline and tracing off: the baseline.
+ * `untraced`: the same without any traceparent (what the stack carried before issue #15), so
+ * `off` against it is the cost of trace context with tracing off.
+ */
+type Variant = 'off' | 'untraced' | 'timeline' | 'tracing';
+const VARIANTS: readonly Variant[] = ['off', 'untraced', 'timeline', 'tracing'];
+
+/** An OTLP/HTTP endpoint that reads and discards every export (the exporter's cost, not a receiver's). */
+async function startDiscardingReceiver(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { url: `http://127.0.0.1:${address.port}`, server };
+}
+
+async function prefill(redis: Redis, stream: string, count: number, traced: boolean): Promise<void> {
   const publisher = createEventPublisher({ stream, source: 'bench', maxLenApprox: 0 }, { redis, logger: silentLogger() });
   for (let done = 0; done < count; done += 1_000) {
     await publisher.publishBatch(
-      Array.from({ length: Math.min(1_000, count - done) }, () => ({ type: 'workspace.created', data: { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' } })),
+      Array.from({ length: Math.min(1_000, count - done) }, () => ({ type: 'workspace.created', ...(traced ? { traceparent: newTraceparent() } : {}), data: { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' } })),
     );
   }
 }
 
 /** Event processor drain of `count` events as group `group`; events/s from the first handled one. */
-async function eventDrain(url: string, stream: string, group: string, count: number, timeline: boolean): Promise<number> {
+async function eventDrain(url: string, stream: string, group: string, count: number, variant: Variant, otlpUrl: string): Promise<number> {
   const config = loadConfig({
     REDIS_URL: url,
     REDIS_STREAMS_URL: url,
@@ -44,7 +68,8 @@ async function eventDrain(url: string, stream: string, group: string, count: num
     EVENT_FANOUT_ENABLED: 'false',
     STREAM_NAME: stream,
     CONSUMER_GROUP: group,
-    TIMELINE_ENABLED: String(timeline),
+    TIMELINE_ENABLED: String(variant === 'timeline'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: variant === 'tracing' ? otlpUrl : '',
   });
   let handled = 0;
   let started = 0;
@@ -66,12 +91,12 @@ async function eventDrain(url: string, stream: string, group: string, count: num
 }
 
 /** Worker-path drain of `count` traced noop jobs, with or without a timeline recorder. */
-async function jobDrain(url: string, queue: Queue, count: number, timeline: boolean): Promise<number> {
+async function jobDrain(url: string, queue: Queue, count: number, variant: Variant, otlpUrl: string): Promise<number> {
   for (let added = 0; added < count; added += 1000) {
     await queue.addBulk(
       Array.from({ length: Math.min(1000, count - added) }, (_, index) => ({
         name: 'bench.noop',
-        data: { n: added + index, [JOB_TRACE_KEY]: { correlationId: randomUUID() } },
+        data: { n: added + index, [JOB_TRACE_KEY]: { correlationId: randomUUID(), ...(variant === 'untraced' ? {} : { traceparent: newTraceparent() }) } },
       })),
     );
   }
@@ -80,7 +105,8 @@ async function jobDrain(url: string, queue: Queue, count: number, timeline: bool
   const registry = new HandlerRegistry().register({ name: 'bench.noop', handler: () => undefined });
   const sinkConnection = new IORedis(url, { maxRetriesPerRequest: null });
   const masterConnection = new IORedis(url, { maxRetriesPerRequest: null });
-  const recorder = timeline ? new TimelineRecorder({ service: 'bench', retentionSec: 600, maxSteps: 200 }, { redis: masterConnection, logger }) : undefined;
+  const recorder = variant === 'timeline' ? new TimelineRecorder({ service: 'bench', retentionSec: 600, maxSteps: 200 }, { redis: masterConnection, logger }) : undefined;
+  const tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: variant === 'tracing' ? otlpUrl : '' }, 'bench', logger);
   const deadLetters = createDeadLetterSink({ queueName: 'dead-letter-queue', connection: sinkConnection });
   const observer = {
     finished(_queue: string, _name: string, status: 'completed' | 'failed') {
@@ -92,7 +118,7 @@ async function jobDrain(url: string, queue: Queue, count: number, timeline: bool
     { queues: [{ name: QUEUE, concurrency: 100 }], ...WORKER_OPTIONS },
     {
       connect: () => new IORedis(url, { maxRetriesPerRequest: null }),
-      runnerFor: (name) => createJobRunner({ queue: name, maxTimeoutMs: 3_600_000 }, { registry, deadLetters, observer, logger, timeline: recorder }),
+      runnerFor: (name) => createJobRunner({ queue: name, maxTimeoutMs: 3_600_000 }, { registry, deadLetters, observer, logger, timeline: recorder, tracing }),
       deadLetters,
       logger,
     },
@@ -102,10 +128,45 @@ async function jobDrain(url: string, queue: Queue, count: number, timeline: bool
   const rate = count / ((performance.now() - started) / 1000);
   await pool.close(5_000);
   await recorder?.close();
+  await tracing?.close();
   await deadLetters.close();
   sinkConnection.disconnect();
   masterConnection.disconnect();
   return rate;
+}
+
+/** The timeline-on and tracing-on rows of one drain against its all-off runs. */
+function rowsOf(what: string, unit: string, rates: Map<Variant, number[]>, baseline: string, rounds: number): BenchRow[] {
+  const off = rates.get('off')!;
+  const list = (values: number[]) => values.map(Math.round).join('/');
+  return [
+    {
+      metric: `${what}, tracing off (trace context carried)`,
+      value: median(off),
+      unit,
+      baseline: 'same drain without any traceparent',
+      baselineValue: median(rates.get('untraced')!),
+      target: 0.98,
+      note: `medians of ${rounds} rotated rounds; with ${list(off)}, without ${list(rates.get('untraced')!)}`,
+    },
+    {
+      metric: `${what}, timeline on`,
+      value: median(rates.get('timeline')!),
+      unit,
+      baseline,
+      baselineValue: median(off),
+      target: 0.9,
+      note: `medians of ${rounds} rotated rounds; on ${list(rates.get('timeline')!)}, off ${list(off)}`,
+    },
+    {
+      metric: `${what}, tracing on (OTLP/HTTP)`,
+      value: median(rates.get('tracing')!),
+      unit,
+      baseline,
+      baselineValue: median(off),
+      note: `reported, no target; on ${list(rates.get('tracing')!)}, off ${list(off)}`,
+    },
+  ];
 }
 
 const suite: BenchSuite = {
@@ -116,45 +177,33 @@ const suite: BenchSuite = {
     const client = createRedis({ url, role: 'bench', profile: 'consumer', logger: silentLogger() });
     const admin = new IORedis(url, { maxRetriesPerRequest: null });
     const queue = new Queue(QUEUE, { connection: admin, prefix: BULL_PREFIX });
+    const otlp = await startDiscardingReceiver();
     try {
       const events = Math.max(1_000, Math.round(50_000 * scale));
       const stream = `bench-timeline-${randomUUID()}`;
-      await prefill(client, stream, events);
-      const eventsOff: number[] = [];
-      const eventsOn: number[] = [];
+      const untracedStream = `bench-untraced-${randomUUID()}`;
+      await prefill(client, stream, events, true);
+      await prefill(client, untracedStream, events, false);
+      const eventRates = new Map<Variant, number[]>(VARIANTS.map((variant) => [variant, []]));
       for (const round of [1, 2, 3]) {
-        const order = round % 2 === 1 ? [false, true] : [true, false];
-        for (const on of order) (on ? eventsOn : eventsOff).push(await eventDrain(url, stream, `g-${round}-${on ? 'on' : 'off'}`, events, on));
+        // Rotated per round, so no variant always runs first (or last) on a warming machine.
+        const order = VARIANTS.map((_, index) => VARIANTS[(index + round) % VARIANTS.length]!);
+        for (const variant of order) eventRates.get(variant)!.push(await eventDrain(url, variant === 'untraced' ? untracedStream : stream, `g-${round}-${variant}`, events, variant, otlp.url));
       }
-      rows.push({
-        metric: `event drain ${events} events, timeline on`,
-        value: median(eventsOn),
-        unit: 'events/s',
-        baseline: 'same drain, TIMELINE_ENABLED=false',
-        baselineValue: median(eventsOff),
-        target: 0.9,
-        note: `medians of 3 alternated runs; on ${eventsOn.map(Math.round).join('/')}, off ${eventsOff.map(Math.round).join('/')}`,
-      });
+      rows.push(...rowsOf(`event drain ${events} events`, 'events/s', eventRates, 'same drain, timeline and tracing off', 3));
 
       const jobs = Math.max(1_000, Math.round(20_000 * scale));
-      const jobsOff: number[] = [];
-      const jobsOn: number[] = [];
-      for (let round = 0; round < 4; round += 1) {
-        for (const on of round % 2 === 0 ? [false, true] : [true, false]) {
+      const jobRates = new Map<Variant, number[]>(VARIANTS.map((variant) => [variant, []]));
+      for (let round = 0; round < 3; round += 1) {
+        const order = VARIANTS.map((_, index) => VARIANTS[(index + round) % VARIANTS.length]!);
+        for (const variant of order) {
           await admin.flushall();
-          (on ? jobsOn : jobsOff).push(await jobDrain(url, queue, jobs, on));
+          jobRates.get(variant)!.push(await jobDrain(url, queue, jobs, variant, otlp.url));
         }
       }
-      rows.push({
-        metric: `job drain ${jobs} traced jobs, concurrency 100, timeline on`,
-        value: median(jobsOn),
-        unit: 'jobs/s',
-        baseline: 'same drain without a timeline recorder',
-        baselineValue: median(jobsOff),
-        target: 0.9,
-        note: `medians of 4 alternated rounds; on ${jobsOn.map(Math.round).join('/')}, off ${jobsOff.map(Math.round).join('/')}`,
-      });
+      rows.push(...rowsOf(`job drain ${jobs} traced jobs, concurrency 100`, 'jobs/s', jobRates, 'same drain without a timeline recorder or tracing', 3));
     } finally {
+      await new Promise((resolve) => otlp.server.close(resolve));
       await queue.close();
       admin.disconnect();
       client.disconnect();

@@ -1,17 +1,5 @@
 import { z } from 'zod';
-import { commonEnvShape, httpUrl, nonNegativeInt, optionalSecret, parseConfig, positiveInt, streamRetentionShape } from '@event-infra/shared';
-
-/** An optional http(s) URL; empty means unset. May carry a token, so it is never logged. */
-const optionalHttpUrl = optionalSecret.refine((value) => {
-  if (value === undefined) return true;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    // Not parseable as a URL: the refinement's message says what is expected.
-    return false;
-  }
-}, 'must be an http:// or https:// URL');
+import { commonEnvShape, httpUrl, nonNegativeInt, optionalHttpUrl, optionalSecret, parseConfig, positiveInt, streamRetentionShape } from '@event-infra/shared';
 
 /** DLQ processor configuration (SPEC sections 2 and 6). */
 export const dlqConfigSchema = z.object({

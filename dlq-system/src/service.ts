@@ -13,6 +13,7 @@ import {
   createCloser,
   createTimelineRecorder,
   readTimeline,
+  startTracing,
   createMetricsRegistry,
   redisChecks,
   redisEndpoint,
@@ -106,11 +107,13 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     },
     { redis: master, store, metrics, logger },
   );
+  const tracing = await startTracing(config, SERVICES.dlq, logger);
   const sender = new OriginSender({
     queueRedis: clients[REDIS_ROLES.queue],
     streamsRedis: clients[REDIS_ROLES.streams],
     logger,
     streamMaxLenApprox: config.STREAM_MAXLEN_APPROX,
+    tracing,
   });
   const policy = new RetryPolicy({
     maxRetries: config.DLQ_MAX_RETRIES,
@@ -129,7 +132,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       concurrency: config.DLQ_CONCURRENCY,
       handleRetryDelayMs: config.DLQ_HANDLE_RETRY_DELAY_MS,
     },
-    { handler, logger },
+    { handler, logger, tracing },
   );
   const tracker = new RecoveryTracker(
     {
@@ -184,6 +187,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       { name: 'alerter', run: () => alerter.close() },
       { name: 'origin-sender', run: () => sender.close() },
       { name: 'timeline', run: () => timeline?.close() },
+      { name: 'tracing', run: () => tracing?.close() },
       { name: 'dlq-queue', run: () => dlqQueue.close() },
       { name: 'console-overview', run: () => overview.close() },
       { name: 'operator-sink', run: () => operatorSink.close() },
@@ -222,7 +226,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       auditRoutes: access.auditRoutes,
       bodyLimit: config.HTTP_BODY_LIMIT,
       maxPageSize: config.DLQ_PAGE_MAX_LIMIT,
-      console: { queueProcessorUrl: config.CONSOLE_QUEUE_PROCESSOR_URL, readTimeline: (correlationId) => readTimeline(master, correlationId) },
+      console: { queueProcessorUrl: config.CONSOLE_QUEUE_PROCESSOR_URL, readTimeline: (correlationId) => readTimeline(master, correlationId, config.TIMELINE_MAX_STEPS) },
       stats: async () => ({
         queue: dlqQueue.name,
         counts: await dlqQueue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed'),

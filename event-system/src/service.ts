@@ -8,6 +8,7 @@ import {
   createCloser,
   createAccessMetrics,
   createTimelineRecorder,
+  startTracing,
   createDeadLetterSink,
   createMetricsRegistry,
   redisChecks,
@@ -138,6 +139,7 @@ async function startProcessor<E extends LogEngine>(config: EventConfig, logger: 
   const checks = redisChecks({ [REDIS_ROLES.master]: masterRedis, [REDIS_ROLES.streams]: streamsRedis, [REDIS_ROLES.queue]: queueRedis });
   const dlq = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: queueRedis });
   const timeline = createTimelineRecorder(config, SERVICES.event, { redis: masterRedis, logger });
+  const tracing = await startTracing(config, SERVICES.event, logger);
   const triggerHandler = createTriggerHandler(queueRedis, timeline);
   const router = new Router();
   if (config.EVENT_FANOUT_ENABLED) router.on('*', 'fan-out', createFanOutHandler(masterRedis));
@@ -159,6 +161,7 @@ async function startProcessor<E extends LogEngine>(config: EventConfig, logger: 
       registry: metrics,
       logger,
       timeline,
+      tracing,
     },
   });
   const access = accessOf(config, undefined, masterRedis);
@@ -187,6 +190,7 @@ async function startProcessor<E extends LogEngine>(config: EventConfig, logger: 
       { name: 'triggers', run: () => triggerHandler.close() },
       { name: 'dlq', run: () => dlq.close() },
       { name: 'timeline', run: () => timeline?.close() },
+      { name: 'tracing', run: () => tracing?.close() },
       { name: 'redis', run: () => closeAll(all) },
     ],
     logger,

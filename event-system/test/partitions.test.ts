@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEventPublisher, partitionKeys, partitionOf, partitionStreams, type EventInput, type Redis } from '@event-infra/shared';
+import { createEventPublisher, partitionKeys, partitionOf, partitionStreams, readTimeline, type EventInput, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { LeaseLostError, PartitionLease } from '../src/core/partition/partition-lease';
 import { useChildProcessors } from './child-processor';
@@ -44,6 +44,20 @@ describe('partition leases', () => {
     expect(await streams.get(partitionKeys.lease(stream, group))).toBe(`${b.token} b`);
     await b.release();
     expect(await streams.exists(partitionKeys.lease(stream, group))).toBe(0);
+  });
+});
+
+describe('partitions: timeline', () => {
+  it('records each delivery (consumer, delivery count, handlers) on the partitioned engine too', { timeout: 120_000 }, async () => {
+    const env = testEnv({ RECORD_KEY: uniqueName('handled'), STREAM_PARTITIONS: '2', EVENT_PARTITION_LEASE_MS: '1500', EVENT_BLOCK_MS: '200', TIMELINE_ENABLED: 'true' });
+    await spawnProcessor(env);
+    const publisher = createEventPublisher({ stream: env.STREAM_NAME!, source: 'test', partitions: 2 }, { redis: client('streams'), logger: silentLogger() });
+    const correlation = uniqueName('corr');
+    const [published] = await publisher.publishBatch([{ type: 'workspace.updated', subject: 'w-1', correlationid: correlation, data: { workspaceId: 'w-1', changes: {} } }]);
+    const timeline = await waitFor(async () => readTimeline(client('master'), correlation, 200), 'the delivery step', { timeoutMs: 60_000, intervalMs: 100 });
+    expect(timeline.steps).toHaveLength(1);
+    expect(timeline.steps[0]).toMatchObject({ kind: 'event.handled', subject: published!.id, service: 'event-processor' });
+    expect(timeline.steps[0]!.detail).toMatchObject({ type: 'workspace.updated', deliveries: 1, consumer: expect.stringMatching(/-p[01]$/) });
   });
 });
 

@@ -12,6 +12,7 @@ import {
   hasUsers,
   createCloser,
   createTimelineRecorder,
+  startTracing,
   createDeadLetterSink,
   createEventPublisher,
   createMetricsRegistry,
@@ -90,6 +91,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
   const queues = queueNames.map((name) => new Queue(name, { connection: queueRedis, prefix: BULL_PREFIX }));
   const deadLetters = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: queueRedis });
   const timeline = createTimelineRecorder(config, SERVICES.queue, { redis: masterRedis, logger });
+  const tracing = await startTracing(config, SERVICES.queue, logger);
   const maxTimeoutMs = config.MAX_JOB_DURATION * 1000;
   const secrets = secretsOf(config as unknown as Record<string, unknown>);
   const jobs = createJobSubmitter(
@@ -132,7 +134,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
         runnerFor: (queue) =>
           createJobRunner(
             { queue, maxTimeoutMs, secrets },
-            { registry, deadLetters: sink, events, observer, logger, timeline },
+            { registry, deadLetters: sink, events, observer, logger, timeline, tracing },
           ),
         deadLetters: sink,
         logger,
@@ -167,6 +169,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     eventsSource: config.EVENTS_API_SOURCE,
     exposeStacks: config.EXPOSE_STACKS,
     timeline: timeline !== undefined ? { master: masterRedis, recorder: timeline } : undefined,
+    tracing,
   });
   const server = await startHttpServer(app, config.QUEUE_PROCESSOR_PORT, config.HTTP_HOST, httpServerLimitsOf(config));
   if (!hasUsers(access.credentials)) logger.warn('Bull Board at /admin/queues is open: set ADMIN_USERS (or ADMIN_USER and ADMIN_PASSWORD)');
@@ -185,6 +188,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
         },
       },
       { name: 'timeline', run: () => timeline?.close() },
+      { name: 'tracing', run: () => tracing?.close() },
       { name: 'dlq-sink', run: async () => void (await Promise.allSettled([deadLetters.close(), workerDeadLetters?.close()])) },
       { name: 'queues', run: async () => void (await Promise.allSettled(queues.map((queue) => queue.close()))) },
       { name: 'redis', run: () => closeAll([...Object.values(clients), ...(workerSinkRedis ? [workerSinkRedis] : [])]) },

@@ -21,7 +21,7 @@ WIRE = load_contract_file("wire.json")
 SPEC_VERSION: str = WIRE["specversion"]
 FAMILIES: tuple = tuple(WIRE["families"])
 MAX_JSON_DEPTH: int = WIRE["maxJsonDepth"]
-_OPTIONAL_ATTRIBUTES = ("subject", "correlationid", "causationid", "dlqentryid")
+_OPTIONAL_ATTRIBUTES = ("subject", "correlationid", "causationid", "dlqentryid", "traceparent", "tracestate")
 
 _ENVELOPE_SCHEMA = load_contract_file("envelope.schema.json")
 _check_envelope = compile_schema(_ENVELOPE_SCHEMA)
@@ -62,6 +62,9 @@ class Event:
     causationid: Optional[str] = None
     dlqretries: Optional[int] = None
     dlqentryid: Optional[str] = None
+    #: W3C trace context (CloudEvents distributed-tracing extension), version 00.
+    traceparent: Optional[str] = None
+    tracestate: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """The envelope as JSON would carry it: absent optional attributes are left out."""
@@ -69,7 +72,7 @@ class Event:
             "id": self.id, "type": self.type, "source": self.source, "time": self.time,
             "specversion": self.specversion, "data": self.data,
         }
-        for name in ("subject", "correlationid", "causationid", "dlqretries", "dlqentryid"):
+        for name in ("subject", "correlationid", "causationid", "dlqretries", "dlqentryid", "traceparent", "tracestate"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -89,6 +92,9 @@ class NewEvent:
     source: Optional[str] = None
     id: Optional[str] = None
     time: Optional[str] = None
+    #: W3C trace context of the producer (sent as headers by the HTTP client).
+    traceparent: Optional[str] = None
+    tracestate: Optional[str] = None
 
 
 def family_of(event_type: str) -> str:
@@ -206,7 +212,8 @@ def _event_of(envelope: Dict[str, Any]) -> Event:
         specversion=envelope["specversion"], data=envelope["data"],
         subject=envelope.get("subject"), correlationid=envelope.get("correlationid"),
         causationid=envelope.get("causationid"), dlqretries=envelope.get("dlqretries"),
-        dlqentryid=envelope.get("dlqentryid"),
+        dlqentryid=envelope.get("dlqentryid"), traceparent=envelope.get("traceparent"),
+        tracestate=envelope.get("tracestate"),
     )
 
 

@@ -147,7 +147,9 @@ class StackClient:
             value = getattr(new, name)
             if value is not None:
                 body[name] = value
-        return str(self._request("POST", "/events", body)["id"])
+        # Trace context travels in the W3C headers; the server refuses it in the body.
+        trace = {name: value for name in ("traceparent", "tracestate") if (value := getattr(new, name)) is not None}
+        return str(self._request("POST", "/events", body, trace)["id"])
 
     # --- jobs ---------------------------------------------------------------------------
 
@@ -185,8 +187,8 @@ class StackClient:
 
     # --- transport ----------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, body: Any = None) -> Any:
-        headers = {"Accept": "application/json"}
+    def _request(self, method: str, path: str, body: Any = None, extra_headers: Optional[Mapping[str, str]] = None) -> Any:
+        headers = {"Accept": "application/json", **(extra_headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")

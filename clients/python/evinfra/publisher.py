@@ -76,7 +76,7 @@ def prepare_event(event: Union[NewEvent, Mapping[str, Any]], default_source: str
         "specversion": SPEC_VERSION,
         "data": new.data,
     }
-    for name in ("subject", "correlationid", "causationid"):
+    for name in ("subject", "correlationid", "causationid", "traceparent", "tracestate"):
         value = getattr(new, name)
         if value is not None:
             candidate[name] = value

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from evinfra import StackClient, TimeoutError, UnavailableError
+from evinfra import NewEvent, StackClient, TimeoutError, UnavailableError
 from evinfra.http_client import MAX_RESPONSE_BYTES
 
 
@@ -18,6 +18,9 @@ from evinfra.http_client import MAX_RESPONSE_BYTES
 def server(handler_body):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's naming
+            handler_body(self)
+
+        def do_POST(self):  # noqa: N802 - http.server's naming
             handler_body(self)
 
         def log_message(self, *args):
@@ -75,3 +78,21 @@ def test_an_oversized_answer_is_refused():
     with server(answer(200, b"[" + b"0," * (MAX_RESPONSE_BYTES // 2) + b"0]")) as url:
         with pytest.raises(Exception, match="response over"):
             StackClient(url).health()
+
+
+def test_publish_event_sends_trace_context_as_w3c_headers():
+    seen = {}
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+    def handle(request):
+        seen["traceparent"] = request.headers.get("traceparent")
+        seen["tracestate"] = request.headers.get("tracestate")
+        seen["body"] = request.rfile.read(int(request.headers["Content-Length"]))
+        answer(202, b'{"id":"6f1c2f8e-3b8a-4c1e-9d7a-1b2c3d4e5f60"}', [("Content-Type", "application/json")])(request)
+
+    with server(handle) as url:
+        event = NewEvent(type="user.deleted", data={"userId": "u"}, traceparent=traceparent, tracestate="rojo=1")
+        assert StackClient(url).publish_event(event) == "6f1c2f8e-3b8a-4c1e-9d7a-1b2c3d4e5f60"
+    assert seen["traceparent"] == traceparent
+    assert seen["tracestate"] == "rojo=1"
+    assert b"traceparent" not in seen["body"]

@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
-import { BULL_PREFIX, toError, type Logger } from '@event-infra/shared';
+import { BULL_PREFIX, toError, traceContextOf, type Logger, type Tracing } from '@event-infra/shared';
 import { MalformedEntryError, type DlqHandler } from './dlq-handler';
 
 export interface DlqConsumerOptions {
@@ -23,7 +23,8 @@ export class DlqConsumer {
 
   constructor(
     private readonly options: DlqConsumerOptions,
-    private readonly deps: { handler: DlqHandler; logger: Logger },
+    /** `tracing`: a `dlq receive` span per entry, child of the failure's trace (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
+    private readonly deps: { handler: DlqHandler; logger: Logger; tracing?: Tracing | undefined },
   ) {
     this.logger = deps.logger.child({ component: 'dlq-consumer', queue: options.queueName });
   }
@@ -33,7 +34,15 @@ export class DlqConsumer {
       this.options.queueName,
       async (job, token) => {
         try {
-          await this.deps.handler.handle(job.data, job.id ?? '');
+          const source = job.id ?? '';
+          const { tracing } = this.deps;
+          if (tracing === undefined) await this.deps.handler.handle(job.data, source);
+          else {
+            await tracing.inSpan('dlq receive', { kind: 'consumer', parent: traceContextOf(job.data), attributes: { 'dlq.source': source } }, async (span) => {
+              const entry = await this.deps.handler.handle(job.data, source);
+              span.setAttributes({ 'dlq.entry_id': entry.id, 'dlq.status': entry.status, 'dlq.classification': entry.classification });
+            });
+          }
         } catch (caught) {
           const err = toError(caught);
           if (err instanceof MalformedEntryError) {

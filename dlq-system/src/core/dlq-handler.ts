@@ -6,7 +6,7 @@ import type { DlqStore, EntryFilter } from './dlq-store';
 import { EntryConflictError, EntryStateMachine, type TransitionName, type VersionedEntry } from './entry-state';
 import { RetryIdTakenError, type OriginSender } from './origin-sender';
 import type { RetryPolicy } from './retry-policy';
-import { HISTORY_LIMIT, type ParkReason, type StoredEntry } from './stored-entry';
+import { HISTORY_LIMIT, traceOfFailure, type ParkReason, type StoredEntry } from './stored-entry';
 
 export interface BulkRetryResult {
   /** Parked entries matching the filter (may exceed `limit`). */
@@ -344,7 +344,7 @@ export class DlqHandler {
     else if (next.origin.kind === 'event') await this.deps.store.noteEventGroup(next.origin.group);
     let target;
     try {
-      target = await this.deps.sender.send(next, retry, retried.state.token);
+      target = await this.deps.sender.send(next, retry, retried.state.token, mode);
     } catch (caught) {
       await this.unsend(retried, found, toError(caught), mode, audit);
       // A taken retry id parks the entry (alerted): nothing for the scheduler to try again.
@@ -468,6 +468,8 @@ export class DlqHandler {
       updatedAt: at,
       history,
       lastSource: source,
+      ...traceOfFailure(incoming.traceparent !== undefined ? incoming : existing),
     } as StoredEntry;
   }
 }
+

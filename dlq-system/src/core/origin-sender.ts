@@ -13,6 +13,7 @@ import {
   validateEvent,
   type EventPublisher,
   type Logger,
+  type Tracing,
 } from '@event-infra/shared';
 import type { RetryTarget, StoredEntry } from './stored-entry';
 
@@ -24,6 +25,8 @@ export interface OriginSenderDeps {
   logger: Logger;
   /** `STREAM_MAXLEN_APPROX` for re-published events. */
   streamMaxLenApprox: number;
+  /** A `dlq retry` span per send, whose context the retry carries (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
+  tracing?: Tracing | undefined;
 }
 
 /** A job with the retry's id exists and is not this retry (its data lacks the token): nothing was sent. */
@@ -49,7 +52,17 @@ export class OriginSender {
   constructor(private readonly deps: OriginSenderDeps) {}
 
   /** Throws `AppError('conflict')` for an entry that cannot be sent back (invalid event, non-object data). */
-  async send(entry: StoredEntry, retry: number, token: string): Promise<RetryTarget> {
+  async send(entry: StoredEntry, retry: number, token: string, mode: 'auto' | 'manual' = 'auto'): Promise<RetryTarget> {
+    const { tracing } = this.deps;
+    if (tracing === undefined) return this.sendTo(entry, retry, token);
+    // The retry continues the failure's trace, as a child of this span.
+    const parent = entry.traceparent !== undefined ? { traceparent: entry.traceparent, tracestate: entry.tracestate } : undefined;
+    return tracing.inSpan('dlq retry', { kind: 'producer', parent, attributes: { 'dlq.entry_id': entry.id, 'dlq.retry': retry, 'dlq.mode': mode } }, (span) =>
+      this.sendTo({ ...entry, traceparent: span.traceparent }, retry, token),
+    );
+  }
+
+  private sendTo(entry: StoredEntry, retry: number, token: string): Promise<RetryTarget> {
     return entry.origin.kind === 'job' ? this.sendJob(entry, entry.origin, retry, token) : this.sendEvent(entry, entry.origin.stream, retry, token);
   }
 
@@ -70,7 +83,11 @@ export class OriginSender {
     if (typeof entry.data !== 'object' || entry.data === null || Array.isArray(entry.data)) {
       throw new AppError('conflict', `entry ${entry.id} has no object job data to send back`);
     }
-    return retryJobData(entry.data as Record<string, unknown>, { entryId: entry.id, retries: retry, token }, entry.correlationId);
+    return retryJobData(entry.data as Record<string, unknown>, { entryId: entry.id, retries: retry, token }, {
+      correlationId: entry.correlationId,
+      traceparent: entry.traceparent,
+      tracestate: entry.tracestate,
+    });
   }
 
   private envelope(entry: StoredEntry, retry: number, token: string) {
@@ -79,6 +96,8 @@ export class OriginSender {
       return validateEvent({
         ...(entry.data as Record<string, unknown>),
         ...(entry.correlationId !== undefined ? { correlationid: entry.correlationId, causationid: entry.id } : {}),
+        // The replay continues the failure's trace (the DLQ's retry span when tracing is on).
+        ...(entry.traceparent !== undefined ? { traceparent: entry.traceparent, tracestate: entry.tracestate } : {}),
         dlqretries: retry,
         dlqentryid: encodeEventRetryRef(entry.id, token),
       });

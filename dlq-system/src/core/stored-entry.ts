@@ -73,6 +73,9 @@ export interface StoredEntry {
   fingerprint?: string;
   /** The payload as it failed, kept when an operator sent back an edited `data` (first edit only). */
   editedFrom?: unknown;
+  /** W3C trace context of the last failure: retries continue its trace. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export const HISTORY_LIMIT = 20;
@@ -126,3 +129,9 @@ export const dlqKeys = {
   alertBucketIds: (origin: string) => masterKey('dlq', 'alert-bucket-ids', origin),
   alertBuckets: () => masterKey('dlq', 'alert-buckets'),
 } as const;
+
+/** The trace context an entry keeps: the latest failure's when it has one, else what the entry had. */
+export function traceOfFailure(from: { traceparent?: string | undefined; tracestate?: string | undefined } | undefined): Pick<StoredEntry, 'traceparent' | 'tracestate'> {
+  if (from?.traceparent === undefined) return {};
+  return { traceparent: from.traceparent, ...(from.tracestate !== undefined ? { tracestate: from.tracestate } : {}) };
+}

@@ -3,16 +3,17 @@ import {
   decodeEvent,
   decodeEventRetryRef,
   dlqHandledKey,
-  eventCorrelation,
   queueFlatCommand,
   toError,
-  JOB_EVENT_TYPE_PREFIX,
   type DeadLetterSink,
   type EventEnvelope,
   type Logger,
+  type SpanHandle,
   type TimelineRecorder,
+  type Tracing,
   type WireFields,
 } from '@event-infra/shared';
+import { recordDelivery, startBatchSpan, startDeliverySpan } from './delivery-trace';
 import type { DuplicateFilter } from './dedupe';
 import { EntryTooLargeError, EventDeadLetters, entrySize } from './event-dead-letters';
 import type { ProcessorMetrics } from './processor-metrics';
@@ -43,6 +44,8 @@ export interface BatchProcessorDeps {
   logger: Logger;
   /** Records each delivery's outcome in the event's timeline (absent: TIMELINE_ENABLED off). */
   timeline?: TimelineRecorder | undefined;
+  /** A span per batch and per delivery (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
+  tracing?: Tracing | undefined;
 }
 
 /** A decoded batch waiting for its duplicate look-up and its handlers. */
@@ -54,6 +57,8 @@ export interface PreparedBatch {
   /** Entries already settled (invalid ones in the DLQ, deleted ones). */
   settlement: Settlement;
   deliveries: ReadonlyMap<string, number> | undefined;
+  /** Consumer that read the batch (timeline and spans). */
+  consumer: string | undefined;
 }
 
 /** What to acknowledge (and mark as processed) after a batch; applied by `commit`. */
@@ -103,7 +108,7 @@ export class BatchProcessor {
   async process(redis: Redis, consumer: string, entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<Settlement> {
     const beat = setInterval(() => void this.heartbeat(redis, consumer, entries.map((entry) => entry.id)), this.options.heartbeatMs);
     try {
-      const batch = await this.prepare(entries, deliveries);
+      const batch = await this.prepare(entries, deliveries, consumer);
       const seen = await this.deps.dedupe.findProcessed(redis, batch.eventIds);
       return await this.handle(batch, seen);
     } finally {
@@ -112,7 +117,7 @@ export class BatchProcessor {
   }
 
   /** Decodes a batch; invalid entries go to the DLQ now and are settled for acknowledgement. */
-  async prepare(entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<PreparedBatch> {
+  async prepare(entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>, consumer?: string): Promise<PreparedBatch> {
     const settlement: Settlement = { ackIds: [], processedEventIds: [] };
     const decoded: { id: string; event: EventEnvelope }[] = [];
     for (const entry of entries) {
@@ -134,7 +139,7 @@ export class BatchProcessor {
         if (await this.deadLetterInvalid(entry.id, entry.fields, toError(caught), count)) settlement.ackIds.push(entry.id);
       }
     }
-    return { entryIds: entries.map((entry) => entry.id), eventIds: decoded.map(({ event }) => event.id), decoded, settlement, deliveries };
+    return { entryIds: entries.map((entry) => entry.id), eventIds: decoded.map(({ event }) => event.id), decoded, settlement, deliveries, consumer };
   }
 
   get heartbeatMs(): number {
@@ -153,7 +158,17 @@ export class BatchProcessor {
 
   /** Runs the handlers of a prepared batch; `seen` are the event ids already processed. */
   async handle(batch: PreparedBatch, seen: Set<string>): Promise<Settlement> {
-    await this.handleAll(batch.decoded, seen, batch.deliveries, batch.settlement);
+    const tracing = this.deps.tracing;
+    if (tracing === undefined || batch.decoded.length === 0) {
+      await this.handleAll(batch, seen, undefined);
+      return batch.settlement;
+    }
+    const span = startBatchSpan(tracing, this.options.stream, this.options.group, batch.decoded.map(({ event }) => event));
+    try {
+      await this.handleAll(batch, seen, span);
+    } finally {
+      span.end();
+    }
     return batch.settlement;
   }
 
@@ -179,12 +194,9 @@ export class BatchProcessor {
    * closure or map entry per event: one promise per event (the handler's, or the router's
    * when several handlers match), settled together.
    */
-  private async handleAll(
-    decoded: { id: string; event: EventEnvelope }[],
-    seen: Set<string>,
-    deliveries: ReadonlyMap<string, number> | undefined,
-    settlement: Settlement,
-  ): Promise<void> {
+  private async handleAll(batch: PreparedBatch, seen: Set<string>, batchSpan: SpanHandle | undefined): Promise<void> {
+    const { decoded, deliveries, settlement, consumer } = batch;
+    const tracing = this.deps.tracing;
     let processed = 0;
     let duplicates = 0;
     /** Event ids that succeeded in this batch (only needed when an id repeats). */
@@ -194,6 +206,7 @@ export class BatchProcessor {
       const round: { id: string; event: EventEnvelope }[] = [];
       const runs: Promise<unknown>[] = [];
       const names: (string | undefined)[] = [];
+      const spans: SpanHandle[] | undefined = tracing !== undefined ? [] : undefined;
       let later: { id: string; event: EventEnvelope }[] | undefined;
       let inRound: Set<string> | undefined;
       for (let index = 0; index < pending.length; index += 1) {
@@ -212,7 +225,12 @@ export class BatchProcessor {
         }
         inRound.add(eventId);
         round.push(item);
-        const context = { entryId: item.id, deliveries: deliveries?.get(item.id) ?? 1 };
+        const context: HandlerContext = { entryId: item.id, deliveries: deliveries?.get(item.id) ?? 1 };
+        if (spans !== undefined) {
+          const span = startDeliverySpan(tracing!, { entryId: item.id, event: item.event, deliveries: context.deliveries, consumer }, batchSpan);
+          spans.push(span);
+          context.traceparent = span.traceparent;
+        }
         const routes = this.deps.router.routesFor(item.event.type);
         if (routes.length === 1) {
           // The common case: the handler's own promise; a failure is named below.
@@ -243,12 +261,14 @@ export class BatchProcessor {
           settlement.processedEventIds.push(event.id);
           if (event.dlqentryid !== undefined) (settlement.handledRetries ??= []).push(event.dlqentryid);
           if (later) (succeeded ??= new Set()).add(event.id);
-          if (this.deps.timeline !== undefined) this.recordDelivery(id, event, deliveries?.get(id) ?? 1, undefined);
+          if (this.deps.timeline !== undefined) recordDelivery(this.deps, { entryId: id, event, deliveries: deliveries?.get(id) ?? 1, consumer }, undefined);
+          spans?.[index]?.end();
           continue;
         }
         const name = names[index];
         const err = name === undefined ? toError(outcome.reason) : new HandlerFailure(name, outcome.reason);
-        if (this.deps.timeline !== undefined) this.recordDelivery(id, event, deliveries?.get(id) ?? 1, err);
+        if (this.deps.timeline !== undefined) recordDelivery(this.deps, { entryId: id, event, deliveries: deliveries?.get(id) ?? 1, consumer }, err);
+        spans?.[index]?.end(err);
         await this.settleFailure(id, event, err, deliveries?.get(id) ?? 1, settlement);
       }
       pending = later ?? [];
@@ -256,21 +276,6 @@ export class BatchProcessor {
     // Counted once per batch: a labelled counter per event would cost more than the event.
     this.deps.metrics.count('processed', processed);
     this.deps.metrics.count('duplicates', duplicates);
-  }
-
-  /**
-   * One timeline step per delivery: its count and every handler's outcome. `job.*` events are
-   * left out: the queue processor records those facts in the job's own steps.
-   */
-  private recordDelivery(entryId: string, event: EventEnvelope, deliveries: number, err: Error | undefined): void {
-    if (event.type.startsWith(JOB_EVENT_TYPE_PREFIX)) return;
-    const handlers = this.deps.router.routesFor(event.type).map((route) => route.name);
-    this.deps.timeline!.record(eventCorrelation(event), {
-      kind: err === undefined ? 'event.handled' : 'event.handler-failed',
-      subject: event.id,
-      cause: event.causationid,
-      detail: { type: event.type, source: event.source, entryId, deliveries, handlers, ...(err !== undefined ? { error: err.message } : {}) },
-    }, deliveries === 1 ? { eventId: event.id } : undefined);
   }
 
   /** A failed event: DLQ (and acknowledgement) when permanent or out of deliveries, else it stays pending. */

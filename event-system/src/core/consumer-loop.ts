@@ -95,7 +95,7 @@ export class ConsumerLoop {
         try {
           if (ready) handled = await this.deps.processor.handle(ready.batch, ready.seen);
           ready = undefined;
-          if (raw) prepared = await this.deps.processor.prepare(raw);
+          if (raw) prepared = await this.deps.processor.prepare(raw, undefined, this.options.consumer);
           raw = undefined;
         } catch (caught) {
           // Handlers' failures are settled inside; this is a bug or a DLQ outage. The loop goes

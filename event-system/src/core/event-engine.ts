@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createCloser, toError, type DeadLetterSink, type Logger, type Registry, type TimelineRecorder } from '@event-infra/shared';
+import { createCloser, toError, type DeadLetterSink, type Logger, type Registry, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import { Autoscaler } from './autoscaler';
 import { BatchProcessor } from './batch-processor';
 import { ConsumerPool } from './consumer-pool';
@@ -46,6 +46,8 @@ export interface EventEngineDeps {
   logger: Logger;
   /** Timeline of each delivery (absent: TIMELINE_ENABLED off). */
   timeline?: TimelineRecorder | undefined;
+  /** A span per batch and per delivery (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
+  tracing?: Tracing | undefined;
 }
 
 export interface EventStats {
@@ -93,7 +95,7 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
       heartbeatMs: Math.max(1, Math.floor(options.claim.idleMs / 3)),
       maxEntryBytes: options.maxEntryBytes,
     },
-    { router: deps.router, dedupe: new DuplicateFilter({ group, ...options.dedupe }), dlq: deps.dlq, metrics, logger, timeline: deps.timeline },
+    { router: deps.router, dedupe: new DuplicateFilter({ group, ...options.dedupe }), dlq: deps.dlq, metrics, logger, timeline: deps.timeline, tracing: deps.tracing },
   );
   const pool = new ConsumerPool(
     { stream, group, baseName: options.consumerBaseName, batchSize: options.batchSize, blockMs: options.blockMs, ...options.consumers },

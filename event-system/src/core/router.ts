@@ -7,6 +7,11 @@ export interface HandlerContext {
   /** How many times this entry has been delivered (1 on the first read). */
   deliveries: number;
   /**
+   * W3C `traceparent` of the span handling this delivery (tracing on): what the handler causes
+   * (a trigger's job) carries it. Absent: the event's own `traceparent` applies.
+   */
+  traceparent?: string | undefined;
+  /**
    * Set only when the delivery is a replay (`POST /replay`), never from the entry's fields: the
    * replay task's id. Duplicate suppression does not apply to replays; handlers with side
    * effects decide themselves whether to repeat them.

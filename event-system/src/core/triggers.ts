@@ -115,7 +115,7 @@ export function createTriggerHandler(connection: Redis, timeline?: TimelineRecor
       // A replay makes its own job (once per task and event), beside the live delivery's.
       const jobId = context?.replay === undefined ? triggerJobId(trigger, event) : `${triggerJobId(trigger, event)}-replay-${context.replay.taskId}`;
       const opts: JobsOptions = { ...(trigger.opts as JobsOptions), jobId };
-      const trace = traceFromEvent(event);
+      const trace = traceFromEvent(event, context?.traceparent ?? event.traceparent);
       // The stack's own `__trace` (cause: the event; correlation: the event's) is added last.
       await queue.add(trigger.job, withJobTrace(triggerJobData(trigger, event), trace), opts);
       if (timeline !== undefined) {

@@ -159,13 +159,9 @@ export const JOB_TRACE_KEY = '__trace';
 /** HTTP header a caller may send (and always gets back) on `POST /jobs` and `POST /events`. */
 export const CORRELATION_HEADER = 'x-correlation-id';
 
-/** Master keys of one correlation's timeline: first steps, last steps, counters. */
-export function timelineKeys(correlationId: string): { head: string; tail: string; meta: string } {
-  return {
-    head: masterKey('timeline', correlationId, 'head'),
-    tail: masterKey('timeline', correlationId, 'tail'),
-    meta: masterKey('timeline', correlationId, 'meta'),
-  };
+/** Master list of one correlation's timeline (first steps, a count of omitted ones, last steps). */
+export function timelineKey(correlationId: string): string {
+  return masterKey('timeline', correlationId);
 }
 
 /** Master key mapping an event id or a job (`<queue>:<jobId>`) to its correlation id. */

@@ -12,7 +12,7 @@ import {
   createRedis,
   readTimeline,
   resolveCorrelation,
-  timelineKeys,
+  timelineKey,
   waitForRedis,
   type Redis,
 } from '@event-infra/shared';
@@ -43,7 +43,7 @@ describe('TimelineRecorder and readTimeline', () => {
     recorder.record(correlation, { kind: 'job.created', subject: 'job:q:1', cause: 'e1' }, { job: `q:1-${correlation}` });
     recorder.record(correlation, { kind: 'job.started', subject: 'job:q:1', cause: 'e1', detail: { attempt: 1, error: 'x'.repeat(5000) } });
     await recorder.flush();
-    const timeline = await readTimeline(redis, correlation);
+    const timeline = await readTimeline(redis, correlation, recorder.maxSteps);
     expect(timeline?.steps.map((step) => [step.kind, step.subject, step.cause ?? null])).toEqual([
       ['event.published', 'e1', null],
       ['job.created', 'job:q:1', 'e1'],
@@ -54,7 +54,7 @@ describe('TimelineRecorder and readTimeline', () => {
     expect(await resolveCorrelation(redis, { eventId: `e1-${correlation}` })).toBe(correlation);
     expect(await resolveCorrelation(redis, { queue: 'q', jobId: `1-${correlation}` })).toBe(correlation);
     expect(await resolveCorrelation(redis, { eventId: 'never' })).toBeUndefined();
-    expect(await readTimeline(redis, uniqueName('absent'))).toBeUndefined();
+    expect(await readTimeline(redis, uniqueName('absent'), 100)).toBeUndefined();
   });
 
   it('bounds a long correlation: first and last halves kept, the rest counted', async () => {
@@ -62,26 +62,41 @@ describe('TimelineRecorder and readTimeline', () => {
     const correlation = uniqueName('long');
     for (let index = 1; index <= 250; index += 1) recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
     await recorder.flush();
-    const timeline = (await readTimeline(redis, correlation))!;
+    const timeline = (await readTimeline(redis, correlation, recorder.maxSteps))!;
     expect(timeline.totalSteps).toBe(250);
     expect(timeline.omittedSteps).toBe(240);
     expect(timeline.steps.map((step) => step.detail?.index)).toEqual([1, 2, 3, 4, 5, 246, 247, 248, 249, 250]);
-    const keys = timelineKeys(correlation);
-    expect(await redis.llen(keys.head)).toBe(5);
-    expect(await redis.llen(keys.tail)).toBe(5);
+    expect(timeline.steps.map((step) => step.seq)).toEqual([1, 2, 3, 4, 5, 246, 247, 248, 249, 250]);
+    // Stored: the head, one marker, at most twice the tail (compaction is amortised).
+    expect(await redis.llen(timelineKey(correlation))).toBeLessThanOrEqual(5 + 1 + 10);
   });
 
-  it('sets the retention on every key of the timeline', async () => {
-    recorder = make(4, 120);
-    const correlation = uniqueName('ttl');
-    for (let index = 0; index < 6; index += 1) recorder.record(correlation, { kind: 'job.progress', subject: 's' });
-    await recorder.flush();
-    const keys = timelineKeys(correlation);
-    for (const key of [keys.head, keys.tail, keys.meta]) {
-      const ttl = await redis.ttl(key);
-      expect(ttl, key).toBeGreaterThan(100);
-      expect(ttl, key).toBeLessThanOrEqual(120);
+  it('keeps the bound over many flushes, whatever the tail holds when it is read', async () => {
+    recorder = make(6);
+    const correlation = uniqueName('flushes');
+    for (let index = 1; index <= 40; index += 1) {
+      recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
+      await recorder.flush();
+      const timeline = (await readTimeline(redis, correlation, recorder.maxSteps))!;
+      const expected = index <= 6 ? Array.from({ length: index }, (_, i) => i + 1) : [1, 2, 3, index - 2, index - 1, index];
+      expect(timeline.steps.map((step) => step.detail?.index), `after ${index}`).toEqual(expected);
+      expect(timeline.steps.map((step) => step.seq)).toEqual(expected);
+      expect(timeline.totalSteps).toBe(index);
+      expect(timeline.omittedSteps).toBe(Math.max(0, index - 6));
+      expect(await redis.llen(timelineKey(correlation))).toBeLessThanOrEqual(3 + 1 + 6);
     }
+  });
+
+  it('writes a flush of many correlations and look-ups in few script calls', async () => {
+    recorder = make(10);
+    const prefix = uniqueName('many');
+    for (let index = 0; index < 2_500; index += 1) recorder.record(`${prefix}-${index}`, { kind: 'event.handled', subject: `e${index}` }, { eventId: `ev-${prefix}-${index}` });
+    await recorder.flush();
+    for (const index of [0, 999, 1_000, 2_499]) {
+      expect((await readTimeline(redis, `${prefix}-${index}`, 10))?.steps.map((step) => step.subject)).toEqual([`e${index}`]);
+      expect(await resolveCorrelation(redis, { eventId: `ev-${prefix}-${index}` })).toBe(`${prefix}-${index}`);
+    }
+    expect(recorder.dropped).toBe(0);
   });
 
   it('writes again after the server lost its script cache', async () => {
@@ -92,7 +107,7 @@ describe('TimelineRecorder and readTimeline', () => {
     await redis.script('FLUSH');
     recorder.record(correlation, { kind: 'event.handled', subject: 'a' });
     await recorder.flush();
-    expect((await readTimeline(redis, correlation))?.steps.map((step) => step.kind)).toEqual(['event.published', 'event.handled']);
+    expect((await readTimeline(redis, correlation, recorder.maxSteps))?.steps.map((step) => step.kind)).toEqual(['event.published', 'event.handled']);
     expect(recorder.dropped).toBe(0);
   });
 
@@ -105,6 +120,6 @@ describe('TimelineRecorder and readTimeline', () => {
     await first;
     recorder.record(correlation, { kind: 'event.handled', subject: 'a' });
     await recorder.flush();
-    expect((await readTimeline(redis, correlation))?.steps).toHaveLength(1);
+    expect((await readTimeline(redis, correlation, recorder.maxSteps))?.steps).toHaveLength(1);
   });
 });

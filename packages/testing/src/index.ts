@@ -7,3 +7,4 @@ export * from './service-contract';
 export * from './requirements';
 export * from './express-routes';
 export * from './principals';
+export * from './otlp-receiver';

@@ -14,7 +14,9 @@ import {
   type JobDlqMeta,
   type JobTrace,
   type Logger,
+  type SpanHandle,
   type TimelineRecorder,
+  type Tracing,
 } from '@event-infra/shared';
 import type { HandlerRegistry } from './handler-registry';
 import { JobAttempt, type AttemptShared } from './job-attempt';
@@ -50,7 +52,12 @@ export interface JobRunnerDeps {
   logger: Logger;
   /** Records each attempt in the job's timeline (absent: TIMELINE_ENABLED off). */
   timeline?: TimelineRecorder | undefined;
+  /** One span per attempt, child of the job's `traceparent` (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
+  tracing?: Tracing | undefined;
 }
+
+/** Progress percentages recorded in the timeline: each one once per attempt, when first reached or passed. */
+const PROGRESS_MILESTONES_PCT = 25;
 
 /** `timeoutMs` from the job's options, capped by `maxTimeoutMs` (the default when absent). */
 export function effectiveTimeoutMs(requested: unknown, maxTimeoutMs: number): number {
@@ -71,7 +78,7 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
 
   const timeline = deps.timeline;
   /** One step of the job's timeline, when it has a trace and the timeline is on. */
-  const step = (trace: JobTrace | undefined, jobId: string, kind: 'job.started' | 'job.completed' | 'job.failed' | 'job.dead-lettered', detail: Record<string, unknown>): void => {
+  const step = (trace: JobTrace | undefined, jobId: string, kind: 'job.started' | 'job.progress' | 'job.completed' | 'job.failed' | 'job.dead-lettered', detail: Record<string, unknown>): void => {
     if (timeline === undefined || trace === undefined) return;
     timeline.record(trace.correlationId, { kind, subject: jobCauseId(queue, jobId), cause: trace.causationId, detail });
   };
@@ -104,20 +111,33 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
   const running = new Map<string, JobAttempt>();
   // Rate-limited progress events, one emitter per running job.
   const progressEmitters = new Map<string, ReturnType<LifecycleEvents['progressEmitter']>>();
+  // Timeline milestones of running traced jobs: the last milestone recorded (0, 25, 50, 75, 100).
+  const milestones = new Map<string, { trace: JobTrace; reached: number }>();
+  const milestone = (attempt: JobAttempt, percent: number, message: string | undefined): void => {
+    const state = milestones.get(attempt.id);
+    if (state === undefined) return;
+    const reached = Math.floor(percent / PROGRESS_MILESTONES_PCT) * PROGRESS_MILESTONES_PCT;
+    if (reached <= state.reached) return;
+    state.reached = reached;
+    step(state.trace, attempt.id, 'job.progress', { attempt: attempt.attempt, percent: reached, ...(message !== undefined ? { message } : {}) });
+  };
   const shared: AttemptShared = {
     queue,
     logger,
     running,
-    onProgress: events
-      ? (attempt, percent, message) => {
-          let emit = progressEmitters.get(attempt.id);
-          if (emit === undefined) {
-            emit = events.progressEmitter({ queue, jobId: attempt.id, name: attempt.bullJob.name });
-            progressEmitters.set(attempt.id, emit);
+    onProgress:
+      events || timeline
+        ? (attempt, percent, message) => {
+            if (timeline !== undefined) milestone(attempt, percent, message);
+            if (events === undefined) return;
+            let emit = progressEmitters.get(attempt.id);
+            if (emit === undefined) {
+              emit = events.progressEmitter({ queue, jobId: attempt.id, name: attempt.bullJob.name });
+              progressEmitters.set(attempt.id, emit);
+            }
+            emit(percent, message);
           }
-          emit(percent, message);
-        }
-      : undefined,
+        : undefined,
   };
 
   async function processJob(job: Job): Promise<unknown> {
@@ -128,9 +148,20 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
     const maxAttempts = job.opts.attempts ?? 1;
     const timeoutMs = effectiveTimeoutMs((job.opts as { timeoutMs?: unknown }).timeoutMs, options.maxTimeoutMs);
     const attempt = new JobAttempt(job, data, timeoutMs, attemptNumber, maxAttempts, shared);
-    const ref = events ? { queue, jobId: attempt.id, name: job.name, trace } : undefined;
+    let span: SpanHandle | undefined;
+    if (deps.tracing !== undefined) {
+      span = deps.tracing.start(`job ${queue} ${job.name}`, {
+        kind: 'consumer',
+        parent: trace?.traceparent !== undefined ? { traceparent: trace.traceparent, tracestate: trace.tracestate } : undefined,
+        attributes: { 'job.queue': queue, 'job.id': attempt.id, 'job.name': job.name, 'job.attempt': attemptNumber, 'job.max_attempts': maxAttempts },
+      });
+    }
+    // What the attempt causes (lifecycle events, the DLQ entry) names the attempt's span as its parent.
+    const causedTrace = span !== undefined && trace !== undefined ? { ...trace, traceparent: span.traceparent } : trace;
+    const ref = events ? { queue, jobId: attempt.id, name: job.name, trace: causedTrace } : undefined;
     if (ref) events!.started(ref, attemptNumber);
     step(trace, attempt.id, 'job.started', { attempt: attemptNumber, maxAttempts });
+    if (timeline !== undefined && trace !== undefined) milestones.set(attempt.id, { trace, reached: -1 });
     try {
       const handler = deps.registry.get(queue, job.name);
       if (handler === undefined) throw new PermanentJobError(`no handler for job name ${job.name} on ${queue}`, { code: 'no_handler' });
@@ -139,6 +170,7 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       deps.observer?.finished(queue, job.name, 'completed', durationMs);
       if (ref) events!.completed(ref, durationMs, attemptNumber);
       step(trace, attempt.id, 'job.completed', { attempt: attemptNumber, durationMs: Math.round(durationMs) });
+      span?.end();
       return result;
     } catch (caught) {
       // Redacted once, here: the failedReason, the job log, the event, the DLQ entry and the
@@ -154,7 +186,9 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
         events!.failed(ref, error.message, attemptNumber, !final);
         if (cancelled) events!.cancelled(ref);
       }
-      if (final && !cancelled) await deadLetter(job, data, meta, error, now, trace);
+      span?.setAttributes({ 'job.will_retry': !final && !permanent });
+      span?.end(error);
+      if (final && !cancelled) await deadLetter(job, data, meta, error, now, causedTrace);
       else if (!final && meta.firstFailedAt === undefined) {
         // The first failure time travels in the job's reserved data (one write, on the first failure only).
         await job.updateData(withJobTrace(dataWithFirstFailure(data, meta, now), trace)).catch((updateError: unknown) => {
@@ -168,6 +202,7 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       throw unrecoverable;
     } finally {
       if (ref) progressEmitters.delete(attempt.id);
+      if (timeline !== undefined) milestones.delete(attempt.id);
     }
   }
 

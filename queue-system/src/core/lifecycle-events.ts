@@ -38,7 +38,16 @@ export function createLifecycleEvents(
   const logger = deps.logger.child({ component: 'lifecycle-events' });
   const emit = (type: string, withTrace: Record<string, unknown> & { trace?: JobTrace | undefined }): void => {
     const { trace, ...data } = withTrace;
-    const event = { type, data, subject: String(data.jobId), correlationid: trace?.correlationId, causationid: trace?.causationId };
+    const event = {
+      type,
+      data,
+      subject: String(data.jobId),
+      correlationid: trace?.correlationId,
+      causationid: trace?.causationId,
+      // The attempt's span (tracing on) or the job's trace context: consumers continue its trace.
+      traceparent: trace?.traceparent,
+      tracestate: trace?.traceparent !== undefined ? trace.tracestate : undefined,
+    };
     deps.publisher.publish(event).catch((caught: unknown) => {
       logger.warn({ err: toError(caught), type, jobId: data.jobId }, 'lifecycle event not published');
     });

@@ -18,6 +18,7 @@ import {
   type Logger,
   type Redis,
   type TimelineRecorder,
+  type Tracing,
 } from '@event-infra/shared';
 import type { JobOwners } from '../core/job-owners';
 import type { JobSubmitter } from '../core/job-submitter';
@@ -67,6 +68,8 @@ export interface AppDeps {
   exposeStacks: boolean;
   /** Master Redis client and recorder of the timeline (absent: TIMELINE_ENABLED off, no `/timeline`). */
   timeline?: { master: Redis; recorder: TimelineRecorder } | undefined;
+  /** OpenTelemetry spans (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
+  tracing?: Tracing | undefined;
 }
 
 /** The queue processor's HTTP app, not listening. */
@@ -81,10 +84,10 @@ export function createApp(deps: AppDeps): Express {
   app.use('/audit', auditRoutes(deps.audit, deps.auditRoutes));
   app.use(
     '/jobs',
-    withBody(jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue, schemas: deps.schemas, exposeStacks: deps.exposeStacks, audit: deps.audit, owners: deps.owners })),
+    withBody(jobRoutes({ jobs: deps.jobs, resolveQueue: deps.resolveQueue, schemas: deps.schemas, exposeStacks: deps.exposeStacks, audit: deps.audit, owners: deps.owners, tracing: deps.tracing })),
   );
-  app.use('/events', withBody(eventRoutes({ publisher: deps.publisher, source: deps.eventsSource, audit: deps.audit, timeline: deps.timeline?.recorder })));
-  if (deps.timeline !== undefined) app.use('/timeline', timelineRoutes({ master: deps.timeline.master }));
+  app.use('/events', withBody(eventRoutes({ publisher: deps.publisher, source: deps.eventsSource, audit: deps.audit, timeline: deps.timeline?.recorder, tracing: deps.tracing })));
+  if (deps.timeline !== undefined) app.use('/timeline', timelineRoutes({ master: deps.timeline.master, maxSteps: deps.timeline.recorder.maxSteps }));
   app.use(
     BULL_BOARD_PATH,
     bullBoardRouter({

@@ -59,6 +59,8 @@ export const eventBodySchema = z.looseObject({
   time: z.undefined({ error: 'time is assigned by the server' }).optional(),
   ...Object.fromEntries(RESERVED_EVENT_FIELDS.map((field) => [field, z.undefined({ error: `${field} is reserved for the DLQ processor` }).optional()])),
   source: z.undefined({ error: 'source is assigned by the server (EVENTS_API_SOURCE)' }).optional(),
+  traceparent: z.undefined({ error: 'trace context is taken from the traceparent header' }).optional(),
+  tracestate: z.undefined({ error: 'trace context is taken from the tracestate header' }).optional(),
 }).refine((event) => !RESERVED_EVENT_TYPE.test(event.type), {
   path: ['type'],
   message: 'job.* events are published by the stack only',

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { partitionKeys, partitionStreams, toError, type DeadLetterSink, type Logger } from '@event-infra/shared';
+import { partitionKeys, partitionStreams, toError, type DeadLetterSink, type Logger, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import type { DuplicateFilter } from '../dedupe';
 import { EventDeadLetters } from '../event-dead-letters';
 import { startPeriodic, type PeriodicTask } from '../periodic';
@@ -33,6 +33,10 @@ export interface PartitionCoordinatorDeps {
   dedupe: DuplicateFilter;
   metrics: ProcessorMetrics;
   logger: Logger;
+  /** Timeline of each delivery (absent: TIMELINE_ENABLED off). */
+  timeline?: TimelineRecorder | undefined;
+  /** A span per delivery (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
+  tracing?: Tracing | undefined;
 }
 
 interface Held {
@@ -110,7 +114,7 @@ export class PartitionCoordinator {
     const deadLetters = new EventDeadLetters({ stream, group, maxEntryBytes: this.options.maxEntryBytes }, { dlq: this.deps.dlq, metrics: this.deps.metrics, logger: this.logger });
     const worker = new PartitionWorker(
       { stream, group, consumer, batchSize: this.options.batchSize, blockMs: Math.max(1, Math.min(this.options.blockMs, Math.floor(leaseMs / 3))), retryAttempts: this.options.retryAttempts, maxEntryBytes: this.options.maxEntryBytes },
-      { reader, control: this.deps.streams, lease, router: this.deps.router, deadLetters, dedupe: this.deps.dedupe, metrics: this.deps.metrics, logger: this.deps.logger },
+      { reader, control: this.deps.streams, lease, router: this.deps.router, deadLetters, dedupe: this.deps.dedupe, metrics: this.deps.metrics, logger: this.deps.logger, timeline: this.deps.timeline, tracing: this.deps.tracing },
     );
     const held = { worker, lease, reader };
     this.held.set(p, held);

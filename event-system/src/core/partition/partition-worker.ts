@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
-import { decodeEvent, toError, type EventEnvelope, type Logger } from '@event-infra/shared';
+import { decodeEvent, toError, type EventEnvelope, type Logger, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import type { DuplicateFilter } from '../dedupe';
 import { EntryTooLargeError, entrySize, type EventDeadLetters } from '../event-dead-letters';
 import type { ProcessorMetrics } from '../processor-metrics';
+import { recordDelivery, startDeliverySpan } from '../delivery-trace';
 import type { Router } from '../router';
 import { ensureGroup, parsePendingReply, type RawEntry } from '../stream-replies';
 import { LeaseLostError, type PartitionLease } from './partition-lease';
@@ -30,6 +31,10 @@ export interface PartitionWorkerDeps {
   dedupe: DuplicateFilter;
   metrics: ProcessorMetrics;
   logger: Logger;
+  /** Timeline of each delivery (absent: TIMELINE_ENABLED off). */
+  timeline?: TimelineRecorder | undefined;
+  /** A span per delivery (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
+  tracing?: Tracing | undefined;
 }
 
 /**
@@ -166,12 +171,18 @@ export class PartitionWorker {
         // Claimed after its consumers kept dying on it: not run again.
         return this.deps.deadLetters.event(entryId, event, new Error(`no successful delivery in ${attempt - 1} deliveries (consumer died or timed out)`), attempt - 1, firstFailedAt);
       }
+      const delivery = { entryId, event, deliveries: attempt, consumer: this.options.consumer };
+      const span = this.deps.tracing !== undefined ? startDeliverySpan(this.deps.tracing, delivery, undefined) : undefined;
       try {
-        await this.deps.router.dispatch(event, { entryId, deliveries: attempt });
+        await this.deps.router.dispatch(event, { entryId, deliveries: attempt, ...(span !== undefined ? { traceparent: span.traceparent } : {}) });
         this.deps.metrics.observeLatency(Date.parse(event.time), Date.now());
+        recordDelivery(this.deps, delivery, undefined);
+        span?.end();
         return true;
       } catch (caught) {
         const err = toError(caught);
+        recordDelivery(this.deps, delivery, err);
+        span?.end(err);
         this.deps.metrics.count('failed');
         if ((err as { permanent?: unknown }).permanent === true || attempt >= this.options.retryAttempts) {
           return this.deps.deadLetters.event(entryId, event, err, attempt, firstFailedAt);

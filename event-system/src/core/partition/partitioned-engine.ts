@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createCloser, partitionKeys, toError, type DeadLetterSink, type Logger, type Registry } from '@event-infra/shared';
+import { createCloser, partitionKeys, toError, type DeadLetterSink, type Logger, type Registry, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import { DuplicateFilter } from '../dedupe';
 import type { EventEngineOptions } from '../event-engine';
 import { startPeriodic, type PeriodicTask } from '../periodic';
@@ -25,6 +25,10 @@ export interface PartitionedEngineDeps {
   dlq: DeadLetterSink;
   registry: Registry;
   logger: Logger;
+  /** Timeline of each delivery (absent: TIMELINE_ENABLED off). */
+  timeline?: TimelineRecorder | undefined;
+  /** A span per delivery (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
+  tracing?: Tracing | undefined;
 }
 
 export interface PartitionStats {

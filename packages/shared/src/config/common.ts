@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { STREAM_DEFAULTS, QUEUES } from '../names';
 import { credentialList } from '../access/credentials';
-import { bool, csv, logLevel, nonNegativeInt, optionalSecret, positiveInt, port, redisUrl } from './fragments';
+import { bool, csv, logLevel, nonNegativeInt, optionalHttpUrl, optionalSecret, positiveInt, port, redisUrl } from './fragments';
 
 /**
  * Variables every service reads (SPEC section 2). Service schemas extend this shape with
@@ -81,6 +81,14 @@ export const commonEnvShape = {
   TIMELINE_RETENTION_SEC: positiveInt.max(2_592_000).default(86_400),
   /** Steps kept per correlation: the first half and the last half, the rest counted (2-10000). */
   TIMELINE_MAX_STEPS: positiveInt.min(2).max(10_000).default(200),
+
+  /**
+   * Base URL of an OTLP/HTTP receiver (spans go to `<url>/v1/traces`); unset or empty: no
+   * tracing at all (README "Trace context and OpenTelemetry").
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalHttpUrl,
+  /** `service.name` of the spans (default: the service's own name). */
+  OTEL_SERVICE_NAME: optionalSecret.pipe(z.string().min(1).max(256).optional()),
 
   QUEUE_PROCESSOR_PORT: port.default(8009),
   EVENT_PROCESSOR_PORT: port.default(8010),

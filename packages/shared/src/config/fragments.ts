@@ -48,6 +48,18 @@ export const optionalSecret = z
   .optional()
   .transform((value) => (value === undefined || value === '' ? undefined : value));
 
+/** An optional http(s) URL; empty means unset. May carry a token, so it is never logged. */
+export const optionalHttpUrl = optionalSecret.refine((value) => {
+  if (value === undefined) return true;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    // Not parseable as a URL: the refinement's message says what is expected.
+    return false;
+  }
+}, 'must be an http:// or https:// URL');
+
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Comma-separated list; blanks dropped. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_TRACESTATE_CHARS, TRACEPARENT_PATTERN, TRACESTATE_PATTERN } from '../trace/trace-context';
 import { redactText } from '../errors/redact';
 
 /**
@@ -69,6 +70,9 @@ export const deadLetterEntrySchema = z.object({
   correlationId: z.string().min(1).max(256).optional(),
   /** What failed: `job:<queue>:<jobId>` or the event id. */
   causationId: z.string().min(1).max(1024).optional(),
+  /** W3C trace context of the failure (the last attempt's span, or the event's); set by the stack. */
+  traceparent: z.string().regex(TRACEPARENT_PATTERN).optional(),
+  tracestate: z.string().max(MAX_TRACESTATE_CHARS).regex(TRACESTATE_PATTERN).optional(),
 });
 export type DeadLetterEntry = z.input<typeof deadLetterEntrySchema>;
 export type ParsedDeadLetterEntry = z.output<typeof deadLetterEntrySchema>;

@@ -53,6 +53,8 @@ export function buildEventDeadLetterEntry(input: EventFailureInput): DeadLetterE
     ...(claimed ? { dlqEntryId: ref.entryId, dlqToken: ref.token } : {}),
     correlationId: eventCorrelation(event),
     causationId: event.id,
+    ...(event.traceparent !== undefined ? { traceparent: event.traceparent } : {}),
+    ...(event.traceparent !== undefined && event.tracestate !== undefined ? { tracestate: event.tracestate } : {}),
   };
 }
 

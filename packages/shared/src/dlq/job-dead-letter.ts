@@ -58,10 +58,18 @@ export function dataWithFirstFailure(data: Record<string, unknown>, meta: JobDlq
 }
 
 /** The data of a retry job: the original data with the DLQ's retry metadata. */
-export function retryJobData(data: Record<string, unknown>, meta: JobRetryMeta, correlationId?: string): Record<string, unknown> {
+export function retryJobData(data: Record<string, unknown>, meta: JobRetryMeta, trace?: Partial<Omit<JobTrace, 'causationId'>>): Record<string, unknown> {
   const retry = { ...data, [DLQ_META_KEY]: { entryId: meta.entryId, retries: meta.retries, token: meta.token } };
-  // The retry's cause is the DLQ entry; its correlation stays the failed job's.
-  return correlationId === undefined ? retry : { ...retry, [JOB_TRACE_KEY]: { correlationId, causationId: meta.entryId } };
+  if (trace?.correlationId === undefined) return retry;
+  // The retry's cause is the DLQ entry; its correlation (and trace) stay the failed job's.
+  const { correlationId, traceparent, tracestate } = trace;
+  const jobTrace: JobTrace = {
+    correlationId,
+    causationId: meta.entryId,
+    ...(traceparent !== undefined ? { traceparent } : {}),
+    ...(traceparent !== undefined && tracestate !== undefined ? { tracestate } : {}),
+  };
+  return { ...retry, [JOB_TRACE_KEY]: jobTrace };
 }
 
 /** Job options kept in the DLQ entry, so a retry from the DLQ submits the same. */
@@ -107,5 +115,7 @@ export function buildJobDeadLetterEntry(input: JobFailureInput): DeadLetterEntry
     dlqRetries: claimed ? (meta.retries ?? 0) : 0,
     ...(claimed ? { dlqEntryId: meta.entryId, dlqToken: meta.token } : {}),
     ...(input.trace ? { correlationId: input.trace.correlationId, causationId: jobCauseId(input.queue, input.jobId) } : {}),
+    ...(input.trace?.traceparent !== undefined ? { traceparent: input.trace.traceparent } : {}),
+    ...(input.trace?.traceparent !== undefined && input.trace.tracestate !== undefined ? { tracestate: input.trace.tracestate } : {}),
   };
 }

@@ -22,5 +22,7 @@ export function createEvent(input: EventInput, defaultSource: string, now?: stri
     dlqretries: input.dlqretries,
     dlqentryid: input.dlqentryid,
     partitionkey: input.partitionkey,
+    traceparent: input.traceparent,
+    tracestate: input.tracestate,
   });
 }

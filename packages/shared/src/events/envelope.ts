@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_TRACESTATE_CHARS, TRACEPARENT_PATTERN, TRACESTATE_PATTERN } from '../trace/trace-context';
 
 /**
  * The event envelope, with CloudEvents 1.0 attribute names. `data` is validated per type by
@@ -30,6 +31,12 @@ export const envelopeSchema = z.object({
    */
   dlqretries: z.coerce.number().int().nonnegative().optional(),
   dlqentryid: z.string().min(1).max(256).optional(),
+  /**
+   * CloudEvents distributed-tracing extension: the W3C trace context of the event's producer
+   * (version 00; README "Trace context"). Set by the stack on what it publishes.
+   */
+  traceparent: z.string().regex(TRACEPARENT_PATTERN).optional(),
+  tracestate: z.string().min(1).max(MAX_TRACESTATE_CHARS).regex(TRACESTATE_PATTERN).optional(),
 });
 
 export type EventEnvelope<TData extends Record<string, unknown> = Record<string, unknown>> = Omit<

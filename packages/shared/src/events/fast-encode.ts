@@ -3,6 +3,7 @@ import { EVENT_TYPE_PATTERN, SPEC_VERSION, envelopeSchema, type EventInput } fro
 import { isPlainData } from './fast-data';
 import { isKnownEventType } from './registry';
 import { dataPassesFastCheck } from './validate';
+import { MAX_TRACESTATE_CHARS, TRACEPARENT_PATTERN, TRACESTATE_PATTERN } from '../trace/trace-context';
 
 const ID_PATTERN = envelopeSchema.shape.id.def.pattern!;
 const TIME_PATTERN = envelopeSchema.shape.time.def.pattern!;
@@ -28,7 +29,7 @@ const optionalText = (value: unknown, max: number): boolean => value === undefin
  * A property test compares the two.
  */
 export function encodeNewEvent(input: EventInput, defaultSource: string, now: string | undefined): EncodedEvent | undefined {
-  const { id, type, time, data, subject, correlationid, causationid, dlqentryid, dlqretries } = input;
+  const { id, type, time, data, subject, correlationid, causationid, dlqentryid, dlqretries, traceparent, tracestate } = input;
   const source = input.source ?? defaultSource;
   // A partition key is rare: the slow path validates and encodes it.
   if (input.partitionkey !== undefined) return undefined;
@@ -38,6 +39,8 @@ export function encodeNewEvent(input: EventInput, defaultSource: string, now: st
   if (time !== undefined ? typeof time !== 'string' || !TIME_PATTERN.test(time) : now === undefined) return undefined;
   if (!optionalText(subject, 512) || !optionalText(correlationid, 256) || !optionalText(causationid, 256)) return undefined;
   if (!optionalText(dlqentryid, 256) || !isPlainData(data) || !dataPassesFastCheck(type, data)) return undefined;
+  if (traceparent !== undefined && (typeof traceparent !== 'string' || !TRACEPARENT_PATTERN.test(traceparent))) return undefined;
+  if (tracestate !== undefined && (!isText(tracestate, MAX_TRACESTATE_CHARS) || !TRACESTATE_PATTERN.test(tracestate))) return undefined;
   let retries: string | undefined;
   if (dlqretries !== undefined) {
     const count = typeof dlqretries === 'string' && DIGITS.test(dlqretries) ? Number(dlqretries) : dlqretries;
@@ -50,6 +53,8 @@ export function encodeNewEvent(input: EventInput, defaultSource: string, now: st
   if (correlationid !== undefined) fields.push('correlationid', correlationid);
   if (causationid !== undefined) fields.push('causationid', causationid);
   if (dlqentryid !== undefined) fields.push('dlqentryid', dlqentryid);
+  if (traceparent !== undefined) fields.push('traceparent', traceparent);
+  if (tracestate !== undefined) fields.push('tracestate', tracestate);
   if (retries !== undefined) fields.push('dlqretries', retries);
   fields.push('data', JSON.stringify(data));
   return { id: eventId, type, fields };

@@ -1,5 +1,6 @@
 import { envelopeSchema, EVENT_TYPE_PATTERN, SPEC_VERSION, type EventEnvelope } from './envelope';
 import { isPlainData } from './fast-data';
+import { MAX_TRACESTATE_CHARS, TRACEPARENT_PATTERN, TRACESTATE_PATTERN } from '../trace/trace-context';
 
 /**
  * A hand-written check of the envelope attributes that accepts only what `envelopeSchema`
@@ -35,13 +36,15 @@ function retries(value: unknown): number | undefined {
 export function parseEnvelopeFast(candidate: unknown): EventEnvelope | undefined {
   // A partition key is rare: zod decides (and keeps it).
   if (!isPlainData(candidate) || candidate.partitionkey !== undefined) return undefined;
-  const { id, type, source, time, specversion, subject, correlationid, causationid, data, dlqretries, dlqentryid } = candidate;
+  const { id, type, source, time, specversion, subject, correlationid, causationid, data, dlqretries, dlqentryid, traceparent, tracestate } = candidate;
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) return undefined;
   if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) return undefined;
   if (!isText(source, 256) || specversion !== SPEC_VERSION) return undefined;
   if (typeof time !== 'string' || !TIME_PATTERN.test(time)) return undefined;
   if (!optionalText(subject, 512) || !optionalText(correlationid, 256) || !optionalText(causationid, 256)) return undefined;
   if (!optionalText(dlqentryid, 256) || !isPlainData(data)) return undefined;
+  if (traceparent !== undefined && (typeof traceparent !== 'string' || !TRACEPARENT_PATTERN.test(traceparent))) return undefined;
+  if (tracestate !== undefined && (!isText(tracestate, MAX_TRACESTATE_CHARS) || !TRACESTATE_PATTERN.test(tracestate))) return undefined;
   const count = dlqretries === undefined ? undefined : retries(dlqretries);
   if (dlqretries !== undefined && count === undefined) return undefined;
   const envelope: EventEnvelope = { id, type, source, time, specversion, data };
@@ -50,5 +53,7 @@ export function parseEnvelopeFast(candidate: unknown): EventEnvelope | undefined
   if (causationid !== undefined) envelope.causationid = causationid as string;
   if (count !== undefined) envelope.dlqretries = count;
   if (dlqentryid !== undefined) envelope.dlqentryid = dlqentryid as string;
+  if (traceparent !== undefined) envelope.traceparent = traceparent as string;
+  if (tracestate !== undefined) envelope.tracestate = tracestate as string;
   return envelope;
 }

@@ -9,16 +9,17 @@ import { InvalidEventError, validateEvent } from './validate';
  *        specversion 1.0 time 2026-01-01T00:00:00.000Z data '{"workspaceId":"w1",...}'
  *
  * Optional fields: subject, correlationid, causationid, datacontenttype (application/json),
- * and the DLQ's extensions dlqretries (integer) and dlqentryid.
+ * the DLQ's extensions dlqretries (integer) and dlqentryid, and the distributed-tracing
+ * extension traceparent and tracestate (W3C trace context).
  * Field order does not matter; unknown fields are ignored; a field given twice makes the
  * entry invalid.
  */
 export const WIRE_FIELDS = {
   required: ['id', 'type', 'source', 'specversion', 'time', 'data'],
-  optional: ['subject', 'correlationid', 'causationid', 'datacontenttype', 'dlqretries', 'dlqentryid', 'partitionkey'],
+  optional: ['subject', 'correlationid', 'causationid', 'datacontenttype', 'dlqretries', 'dlqentryid', 'partitionkey', 'traceparent', 'tracestate'],
 } as const;
 
-const OPTIONAL_ATTRIBUTES = ['subject', 'correlationid', 'causationid', 'dlqentryid'] as const;
+const OPTIONAL_ATTRIBUTES = ['subject', 'correlationid', 'causationid', 'dlqentryid', 'traceparent', 'tracestate'] as const;
 
 /** The flat field/value list for `XADD`. */
 export function encodeEvent(event: EventEnvelope): string[] {
@@ -93,6 +94,8 @@ const CAUSATIONID = bit('causationid');
 const DATACONTENTTYPE = bit('datacontenttype');
 const DLQRETRIES = bit('dlqretries');
 const DLQENTRYID = bit('dlqentryid');
+const TRACEPARENT = bit('traceparent');
+const TRACESTATE = bit('tracestate');
 
 /** The bit of a field name given as bytes, compared in place (no string made); 0 if unknown. */
 function bitOfBytes(name: Buffer): number {
@@ -124,6 +127,8 @@ function decodeEventFast(fields: WireFields): EventEnvelope | undefined {
   let causationid: string | undefined;
   let dlqentryid: string | undefined;
   let dlqretries: string | undefined;
+  let traceparent: string | undefined;
+  let tracestate: string | undefined;
   let seen = 0;
   for (let index = 0; index + 1 < fields.length; index += 2) {
     const name = fields[index]!;
@@ -145,6 +150,8 @@ function decodeEventFast(fields: WireFields): EventEnvelope | undefined {
       case CAUSATIONID: causationid = value; break;
       case DLQENTRYID: dlqentryid = value; break;
       case DLQRETRIES: dlqretries = value; break;
+      case TRACEPARENT: traceparent = value; break;
+      case TRACESTATE: tracestate = value; break;
       case DATACONTENTTYPE: if (value !== 'application/json') return undefined; break;
       default: break;
     }
@@ -162,6 +169,8 @@ function decodeEventFast(fields: WireFields): EventEnvelope | undefined {
   if (causationid !== undefined) candidate.causationid = causationid;
   if (dlqentryid !== undefined) candidate.dlqentryid = dlqentryid;
   if (dlqretries !== undefined) candidate.dlqretries = dlqretries;
+  if (traceparent !== undefined) candidate.traceparent = traceparent;
+  if (tracestate !== undefined) candidate.tracestate = tracestate;
   return validateEvent(candidate);
 }
 

@@ -7,3 +7,4 @@ export * from './server';
 export * from './service-app';
 export * from './correlation';
 export * from './same-origin';
+export * from './request-trace';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { timelineKeys, timelineRefKey } from '../names';
-import { parseStoredStep, type Timeline, type TimelineStep } from './timeline-step';
+import { timelineKey, timelineRefKey } from '../names';
+import { parseStoredStep, timelineBounds, type Timeline, type TimelineStep } from './timeline-step';
 
 /** What `GET /timeline` looks a timeline up by. */
 export type TimelineQuery = { correlationId: string } | { eventId: string } | { queue: string; jobId: string };
@@ -9,7 +9,7 @@ export type TimelineQuery = { correlationId: string } | { eventId: string } | { 
 export async function resolveCorrelation(redis: Redis, query: TimelineQuery): Promise<string | undefined> {
   if ('correlationId' in query) return query.correlationId;
   // An event without a correlationid is its own correlation (no look-up key is written for it).
-  if ('eventId' in query && (await redis.exists(timelineKeys(query.eventId).meta)) === 1) return query.eventId;
+  if ('eventId' in query && (await redis.exists(timelineKey(query.eventId))) === 1) return query.eventId;
   const key = 'eventId' in query ? timelineRefKey('event', query.eventId) : timelineRefKey('job', `${query.queue}:${query.jobId}`);
   return (await redis.get(key)) ?? undefined;
 }
@@ -20,19 +20,33 @@ function byTime(a: TimelineStep, b: TimelineStep): number {
 
 /**
  * A correlation's timeline in order (time, then arrival), or undefined when none is stored.
- * The kept first steps come before the kept last ones whatever their clocks say.
+ * `maxSteps` is the writers' `TIMELINE_MAX_STEPS`: the list holds the first half, a marker
+ * `#<omitted>` once it outgrew the bound, and up to twice the last half (compaction is
+ * amortised, see `lua/timeline-append-n.lua`); the answer keeps exactly the last half and
+ * counts the rest. The kept first steps come before the kept last ones whatever their clocks say.
  */
-export async function readTimeline(redis: Redis, correlationId: string): Promise<Timeline | undefined> {
-  const keys = timelineKeys(correlationId);
-  const [head, tail, meta] = await Promise.all([redis.lrange(keys.head, 0, -1), redis.lrange(keys.tail, 0, -1), redis.hgetall(keys.meta)]);
-  const total = Number(meta.steps ?? 0);
-  if (total === 0 && head.length === 0) return undefined;
-  const parse = (values: string[]): TimelineStep[] =>
-    values.map(parseStoredStep).filter((step): step is TimelineStep => step !== undefined).sort(byTime);
+export async function readTimeline(redis: Redis, correlationId: string, maxSteps: number): Promise<Timeline | undefined> {
+  const values = await redis.lrange(timelineKey(correlationId), 0, -1);
+  if (values.length === 0) return undefined;
+  const { headSize, tailSize } = timelineBounds(maxSteps);
+  const marked = values[headSize]?.startsWith('#') === true;
+  let omitted = marked ? Number(values[headSize]!.slice(1)) || 0 : 0;
+  const head = values.slice(0, headSize);
+  let tail = values.slice(marked ? headSize + 1 : headSize);
+  if (tail.length > tailSize) {
+    omitted += tail.length - tailSize;
+    tail = tail.slice(-tailSize);
+  }
+  const total = head.length + omitted + tail.length;
+  const parse = (stored: string[], firstSeq: number): TimelineStep[] =>
+    stored
+      .map((value, index) => parseStoredStep(value, firstSeq + index))
+      .filter((step): step is TimelineStep => step !== undefined)
+      .sort(byTime);
   return {
     correlationId,
     totalSteps: total,
-    omittedSteps: Number(meta.omitted ?? 0),
-    steps: [...parse(head), ...parse(tail)],
+    omittedSteps: omitted,
+    steps: [...parse(head, 1), ...parse(tail, total - tail.length + 1)],
   };
 }

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
-import { timelineKeys, timelineRefKey } from '../names';
+import { timelineKey, timelineRefKey } from '../names';
 import { toError } from '../errors';
-import type { TimelineStepInput } from './timeline-step';
+import { encodeStep, timelineBounds, type TimelineStepInput } from './timeline-step';
 
 export interface TimelineOptions {
   /** Service name stored with each step. */
@@ -29,8 +29,14 @@ export interface TimelineRefs {
 /** Longest string kept in a step's detail, characters. */
 const MAX_DETAIL_CHARS = 1024;
 
-const SCRIPT = readFileSync(new URL('./lua/timeline-append-3.lua', import.meta.url), 'utf8');
+const SCRIPT = readFileSync(new URL('./lua/timeline-append-n.lua', import.meta.url), 'utf8');
 const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
+
+/**
+ * Steps per script call at most: a flush of a busy second is cut into calls of this size, so
+ * one call holds the master for about a millisecond, and no RPUSH unpacks more than Lua's stack allows.
+ */
+const STEPS_PER_CALL = 1_000;
 
 interface Pending {
   correlationId: string;
@@ -73,8 +79,12 @@ export class TimelineRecorder {
     this.logger = deps.logger.child({ component: 'timeline' });
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.maxBuffered = options.maxBuffered ?? 10_000;
-    this.headSize = Math.ceil(options.maxSteps / 2);
-    this.tailSize = Math.max(1, options.maxSteps - this.headSize);
+    ({ headSize: this.headSize, tailSize: this.tailSize } = timelineBounds(options.maxSteps));
+  }
+
+  /** `TIMELINE_MAX_STEPS` (what `readTimeline` needs to cut the stored list). */
+  get maxSteps(): number {
+    return this.options.maxSteps;
   }
 
   /** Buffers one step of `correlationId`'s timeline. */
@@ -84,17 +94,12 @@ export class TimelineRecorder {
       this.dropped += 1;
       return;
     }
-    const stored = {
-      kind: step.kind,
-      subject: step.subject,
-      ...(step.cause !== undefined ? { cause: step.cause } : {}),
-      ...(step.detail !== undefined ? { detail: boundedDetail(step.detail) } : {}),
-      at: step.at ?? new Date().toISOString(),
-      service: this.options.service,
-    };
-    this.buffer.push({ correlationId, step: JSON.stringify(stored), refs });
-    this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
-    this.timer.unref();
+    const stored = encodeStep(step, this.options.service, step.atMs ?? Date.now(), boundedDetail(step.detail));
+    this.buffer.push({ correlationId, step: stored, refs });
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
+      this.timer.unref();
+    }
   }
 
   /** Writes what is buffered now (chained after a flush in progress). */
@@ -107,25 +112,46 @@ export class TimelineRecorder {
     return this.flushing;
   }
 
-  private async write(batch: Pending[]): Promise<void> {
-    const ttl = this.options.retentionSec;
-    const pipeline = this.deps.redis.pipeline();
-    // One script call per correlation and flush, its steps in recording order.
+  /** The script calls of one flush: steps grouped per correlation in recording order, look-ups after. */
+  private calls(batch: Pending[]): { keys: string[]; args: (string | number)[] }[] {
     const byCorrelation = new Map<string, string[]>();
+    const refs = new Map<string, string>();
     for (const pending of batch) {
       const steps = byCorrelation.get(pending.correlationId);
       if (steps === undefined) byCorrelation.set(pending.correlationId, [pending.step]);
       else steps.push(pending.step);
-    }
-    for (const [correlationId, steps] of byCorrelation) {
-      const keys = timelineKeys(correlationId);
-      pipeline.evalsha(SCRIPT_SHA, 3, keys.head, keys.tail, keys.meta, this.headSize, this.tailSize, ttl, ...steps);
-    }
-    for (const pending of batch) {
       // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
-      if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) pipeline.set(timelineRefKey('event', pending.refs.eventId), pending.correlationId, 'EX', ttl);
-      if (pending.refs?.job !== undefined) pipeline.set(timelineRefKey('job', pending.refs.job), pending.correlationId, 'EX', ttl);
+      if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) refs.set(timelineRefKey('event', pending.refs.eventId), pending.correlationId);
+      if (pending.refs?.job !== undefined) refs.set(timelineRefKey('job', pending.refs.job), pending.correlationId);
     }
+    const calls: { keys: string[]; args: (string | number)[] }[] = [];
+    let lists: string[] = [];
+    let stepArgs: (string | number)[] = [];
+    let size = 0;
+    const cut = (refKeys: string[] = [], refValues: string[] = []): void => {
+      calls.push({ keys: [...lists, ...refKeys], args: [this.headSize, this.tailSize, this.options.retentionSec, lists.length, ...stepArgs, ...refValues] });
+      lists = [];
+      stepArgs = [];
+      size = 0;
+    };
+    for (const [correlationId, steps] of byCorrelation) {
+      const key = timelineKey(correlationId);
+      for (let from = 0; from < steps.length; from += STEPS_PER_CALL) {
+        const chunk = steps.length <= STEPS_PER_CALL ? steps : steps.slice(from, from + STEPS_PER_CALL);
+        if (size + chunk.length > STEPS_PER_CALL && size > 0) cut();
+        lists.push(key);
+        stepArgs.push(chunk.length, ...chunk);
+        size += chunk.length;
+      }
+    }
+    cut([...refs.keys()], [...refs.values()]);
+    return calls;
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    const calls = this.calls(batch);
+    const pipeline = this.deps.redis.pipeline();
+    for (const { keys, args } of calls) pipeline.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
     try {
       const replies = (await pipeline.exec()) ?? [];
       if (replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {

@@ -1,1 +1,3 @@
 export * from './job-trace';
+export * from './trace-context';
+export * from './tracing';

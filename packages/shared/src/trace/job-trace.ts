@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { JOB_TRACE_KEY } from '../names';
 import type { EventEnvelope } from '../events/envelope';
+import { MAX_TRACESTATE_CHARS, TRACEPARENT_PATTERN, TRACESTATE_PATTERN } from './trace-context';
 
 /**
  * Causality of a job, kept in its reserved `data.__trace` (README "Correlation and causation"):
@@ -18,6 +19,9 @@ export const correlationIdSchema = z
 export const jobTraceSchema = z.object({
   correlationId: correlationIdSchema,
   causationId: z.string().min(1).max(1024).optional(),
+  /** W3C trace context of what created the job (README "Trace context"). */
+  traceparent: z.string().regex(TRACEPARENT_PATTERN).optional(),
+  tracestate: z.string().max(MAX_TRACESTATE_CHARS).regex(TRACESTATE_PATTERN).optional(),
 });
 export type JobTrace = z.output<typeof jobTraceSchema>;
 
@@ -43,10 +47,16 @@ export function newCorrelationId(): string {
 
 /**
  * The trace of a job an event causes: the event is the cause; the correlation is the event's,
- * or the event's own id when it had none.
+ * or the event's own id when it had none; the trace context is `traceparent` (the span that
+ * handled the event, when tracing is on) or the event's.
  */
-export function traceFromEvent(event: Pick<EventEnvelope, 'id' | 'correlationid'>): JobTrace {
-  return { correlationId: event.correlationid ?? event.id, causationId: event.id };
+export function traceFromEvent(event: Pick<EventEnvelope, 'id' | 'correlationid' | 'traceparent' | 'tracestate'>, traceparent = event.traceparent): JobTrace {
+  return {
+    correlationId: event.correlationid ?? event.id,
+    causationId: event.id,
+    ...(traceparent !== undefined ? { traceparent } : {}),
+    ...(traceparent !== undefined && event.tracestate !== undefined ? { tracestate: event.tracestate } : {}),
+  };
 }
 
 /** The correlation of an event: its `correlationid`, or its own id when it has none. */

@@ -1,6 +1,17 @@
 import { Router } from 'express';
 import { randomUUID } from 'node:crypto';
-import { asyncHandler, auditAttempt, requestCorrelation, sendCorrelation, type AuditLog, type EventInput, type EventPublisher, type TimelineRecorder } from '@event-infra/shared';
+import {
+  asyncHandler,
+  auditAttempt,
+  requestCorrelation,
+  sendCorrelation,
+  traceRequest,
+  type AuditLog,
+  type EventInput,
+  type EventPublisher,
+  type TimelineRecorder,
+  type Tracing,
+} from '@event-infra/shared';
 import { parseBody } from '../parse-body';
 import { eventBodySchema } from '../schemas';
 
@@ -8,11 +19,19 @@ import { eventBodySchema } from '../schemas';
  * `POST /events`: publishes one event to the stream; 202 `{id}`. The server sets `source`
  * (`EVENTS_API_SOURCE`), so a client cannot speak as one of the stack's services.
  */
-export function eventRoutes(deps: { publisher: EventPublisher; source: string; audit: AuditLog; timeline?: TimelineRecorder | undefined }): Router {
+export function eventRoutes(deps: {
+  publisher: EventPublisher;
+  source: string;
+  audit: AuditLog;
+  timeline?: TimelineRecorder | undefined;
+  /** OpenTelemetry (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset, no span). */
+  tracing?: Tracing | undefined;
+}): Router {
   const router = Router();
   router.post(
     '/',
     asyncHandler(async (req, res) => {
+      const trace = traceRequest(req, res, deps.tracing, '/events');
       const body = parseBody(eventBodySchema, req.body, 'event');
       // As for jobs: events published by people are audited, services' are not.
       if (req.principal?.kind === 'human') await auditAttempt(req, deps.audit, 'event.publish', { stream: 'events', filter: { type: body.type } });
@@ -20,16 +39,25 @@ export function eventRoutes(deps: { publisher: EventPublisher; source: string; a
       const id = randomUUID();
       const correlationid = requestCorrelation(req, (body as { correlationid?: string }).correlationid, () => id);
       // Taken before the XADD: the event processor may record its steps before the publish returns.
-      const at = new Date().toISOString();
+      const atMs = Date.now();
       // The publisher validates the envelope and family schema (InvalidEventError is a 400).
-      const published = await deps.publisher.publish({ ...body, id, correlationid, source: deps.source } as unknown as EventInput);
+      const input = { ...body, id, correlationid, source: deps.source, ...trace.context } as unknown as EventInput;
+      // The event carries the publish span's context (its consumers' spans become its children).
+      let traceparent = trace.context.traceparent;
+      const published =
+        deps.tracing === undefined
+          ? await deps.publisher.publish(input)
+          : await deps.tracing.inSpan(`publish ${body.type}`, { kind: 'producer', parent: trace.context, attributes: { 'messaging.operation.type': 'send', 'messaging.message.id': id } }, (span) => {
+              traceparent = span.traceparent;
+              return deps.publisher.publish({ ...input, traceparent });
+            });
       deps.timeline?.record(
         correlationid,
-        { kind: 'event.published', subject: published.id, cause: (body as { causationid?: string }).causationid, detail: { type: published.type, source: deps.source, via: 'http' }, at },
+        { kind: 'event.published', subject: published.id, cause: (body as { causationid?: string }).causationid, detail: { type: published.type, source: deps.source, via: 'http' }, atMs },
         { eventId: published.id },
       );
       sendCorrelation(res, correlationid);
-      res.status(202).json({ id: published.id, correlationid });
+      res.status(202).json({ id: published.id, correlationid, traceparent });
     }),
   );
   return router;

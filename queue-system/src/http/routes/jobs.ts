@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Request } from 'express';
-import { ANONYMOUS, NotFoundError, asyncHandler, auditAttempt, requestCorrelation, roleAllows, sendCorrelation, type AuditLog } from '@event-infra/shared';
+import { ANONYMOUS, NotFoundError, asyncHandler, auditAttempt, requestCorrelation, roleAllows, sendCorrelation, traceRequest, type AuditLog, type Tracing } from '@event-infra/shared';
 import type { JobOwners } from '../../core/job-owners';
 import type { JobSubmitter } from '../../core/job-submitter';
 import { toJobView } from '../../core/job-view';
@@ -17,6 +17,8 @@ export interface JobRoutesDeps {
   exposeStacks: boolean;
   audit: AuditLog;
   owners: JobOwners;
+  /** OpenTelemetry (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset, no span). */
+  tracing?: Tracing | undefined;
 }
 
 /** Submissions by people are audited; services' (API keys) are not: they are the traffic itself. */
@@ -31,33 +33,36 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   router.post(
     '/:queue',
     asyncHandler(async (req, res) => {
+      const { context } = traceRequest(req, res, deps.tracing, '/jobs/:queue');
       const queue = deps.resolveQueue(req);
       const submission = parseBody(deps.schemas.submission, req.body, 'job');
       const correlationId = requestCorrelation(req);
       if (isHuman(req)) await auditAttempt(req, deps.audit, 'job.submit', { queue, ...(submission.opts?.jobId !== undefined ? { jobId: submission.opts.jobId } : {}) });
-      const { job, created } = await deps.jobs.add(queue, submission, { correlationId });
+      const { job, created } = await deps.jobs.add(queue, submission, { correlationId, ...context });
       const id = String(job.id);
       if (created && readsOwnOnly(req)) await deps.owners.set(queue, [id], req.principal!.name);
       res.setHeader('Location', `/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`);
       sendCorrelation(res, correlationId);
-      res.status(created ? 201 : 200).json({ id, queue, name: job.name, correlationId, ...(created ? {} : { existing: true }) });
+      res.status(created ? 201 : 200).json({ id, queue, name: job.name, correlationId, traceparent: context.traceparent, ...(created ? {} : { existing: true }) });
     }),
   );
 
   router.post(
     '/:queue/bulk',
     asyncHandler(async (req, res) => {
+      const { context } = traceRequest(req, res, deps.tracing, '/jobs/:queue/bulk');
       const queue = deps.resolveQueue(req);
       const { jobs } = parseBody(deps.schemas.bulk, req.body, 'bulk request');
       const correlationId = requestCorrelation(req);
       if (isHuman(req)) await auditAttempt(req, deps.audit, 'job.submit-bulk', { queue, count: jobs.length });
-      const added = await deps.jobs.addBulk(queue, jobs, { correlationId });
+      const added = await deps.jobs.addBulk(queue, jobs, { correlationId, ...context });
       if (readsOwnOnly(req)) {
         await deps.owners.set(queue, added.filter((entry) => entry.created).map((entry) => String(entry.job.id)), req.principal!.name);
       }
       sendCorrelation(res, correlationId);
       res.status(201).json({
         correlationId,
+        traceparent: context.traceparent,
         jobs: added.map(({ job, created }) => ({ id: String(job.id), queue, name: job.name, ...(created ? {} : { existing: true }) })),
       });
     }),

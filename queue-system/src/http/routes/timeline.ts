@@ -40,14 +40,14 @@ function toQuery(raw: unknown): TimelineQuery {
  * `GET /timeline?correlationid=…` (or `?eventId=…`, `?jobId=…&queue=…`): the ordered steps of
  * one correlation from the master Redis (README "Timeline"); 404 when none is stored.
  */
-export function timelineRoutes(deps: { master: Redis }): Router {
+export function timelineRoutes(deps: { master: Redis; maxSteps: number }): Router {
   const router = Router();
   router.get(
     '/',
     asyncHandler(async (req, res) => {
       const query = toQuery({ ...req.query });
       const correlationId = await resolveCorrelation(deps.master, query);
-      const timeline = correlationId === undefined ? undefined : await readTimeline(deps.master, correlationId);
+      const timeline = correlationId === undefined ? undefined : await readTimeline(deps.master, correlationId, deps.maxSteps);
       if (timeline === undefined) throw new NotFoundError('no timeline for that query (never recorded, or past TIMELINE_RETENTION_SEC)');
       res.json(timeline);
     }),

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * W3C Trace Context (https://www.w3.org/TR/trace-context/), as the stack carries it: in the
+ * envelope (the CloudEvents distributed-tracing extension: `traceparent`, `tracestate`) and in a
+ * job's reserved `data.__trace`. The stack writes version `00` only; what comes from outside
+ * (the HTTP headers) is parsed strictly and, when malformed, ignored: the request then starts a
+ * new trace (never an error).
+ */
+export interface TraceContext {
+  /** `00-<trace-id>-<parent-id>-<flags>`. */
+  traceparent: string;
+  /** Vendor entries, normalised (`k=v,k2=v2`), when the caller sent a valid one. */
+  tracestate?: string | undefined;
+}
+
+/** A `traceparent` as the stack stores it (version 00; trace id and parent id not all zeros). */
+export const TRACEPARENT_PATTERN = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+const KEY = '(?:[a-z][_0-9a-z*/-]{0,255}|[a-z0-9][_0-9a-z*/-]{0,240}@[a-z][_0-9a-z*/-]{0,13})';
+const VALUE = '[\\x20-\\x2b\\x2d-\\x3c\\x3e-\\x7e]{0,255}[\\x21-\\x2b\\x2d-\\x3c\\x3e-\\x7e]';
+const MEMBER = new RegExp(`^${KEY}=${VALUE}$`);
+/** A normalised `tracestate`: 1-32 members `key=value` joined by commas, no blanks around them. */
+export const TRACESTATE_PATTERN = new RegExp(`^${KEY}=${VALUE}(?:,${KEY}=${VALUE}){0,31}$`);
+/** Longest `tracestate` kept, characters (the length W3C asks every vendor to propagate). */
+export const MAX_TRACESTATE_CHARS = 512;
+
+/** Any version's first four fields; a later version may append `-…` fields (W3C "versioning"). */
+const ANY_VERSION = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+/**
+ * The `traceparent` header normalised to version 00, or undefined when it is not a valid one:
+ * version `ff`, upper-case hex, an all-zero trace id or parent id, a version-00 value with
+ * extra fields, or several headers (Node joins them with a comma) are all invalid.
+ */
+export function parseTraceparent(header: unknown): string | undefined {
+  if (typeof header !== 'string' || header.length > 256) return undefined;
+  const match = ANY_VERSION.exec(header);
+  if (match === null) return undefined;
+  const [, version, traceId, parentId, flags, rest] = match;
+  if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined;
+  const normalised = `00-${traceId}-${parentId}-${flags}`;
+  return TRACEPARENT_PATTERN.test(normalised) ? normalised : undefined;
+}
+
+/**
+ * The `tracestate` header normalised (blank members dropped, blanks around members trimmed),
+ * or undefined when it is absent or invalid (a malformed member, a key given twice, more than
+ * 32 members, longer than 512 characters): W3C says such a tracestate is discarded.
+ */
+export function parseTracestate(header: unknown): string | undefined {
+  if (typeof header !== 'string' || header.length > MAX_TRACESTATE_CHARS * 2) return undefined;
+  const members: string[] = [];
+  const keys = new Set<string>();
+  for (const raw of header.split(',')) {
+    const member = raw.replace(/^[ \t]+|[ \t]+$/g, '');
+    if (member.length === 0) continue;
+    if (!MEMBER.test(member)) return undefined;
+    const key = member.slice(0, member.indexOf('='));
+    if (keys.has(key)) return undefined;
+    keys.add(key);
+    members.push(member);
+  }
+  const joined = members.join(',');
+  if (members.length === 0 || members.length > 32 || joined.length > MAX_TRACESTATE_CHARS) return undefined;
+  return joined;
+}
+
+/** A new trace: random trace id and parent id, sampled. */
+export function newTraceparent(): string {
+  const bytes = randomBytes(24).toString('hex');
+  return `00-${bytes.slice(0, 32)}-${bytes.slice(32, 48)}-01`;
+}
+
+/**
+ * The trace context of an HTTP request (`traceparent`, `tracestate` headers): the caller's
+ * when valid, else a new trace (a tracestate without a valid traceparent is dropped with it).
+ */
+export function requestTraceContext(headers: { traceparent?: unknown; tracestate?: unknown }): TraceContext & { fromCaller: boolean } {
+  const traceparent = parseTraceparent(headers.traceparent);
+  if (traceparent === undefined) return { traceparent: newTraceparent(), fromCaller: false };
+  const tracestate = parseTracestate(headers.tracestate);
+  return { traceparent, ...(tracestate !== undefined ? { tracestate } : {}), fromCaller: true };
+}
+
+/** The trace id of a valid `traceparent`. */
+export function traceIdOf(traceparent: string): string {
+  return traceparent.slice(3, 35);
+}
+
+/** The stack's trace context stored on `raw` (`traceparent`, `tracestate` fields), when valid. */
+export function traceContextOf(raw: unknown): TraceContext | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { traceparent, tracestate } = raw as Record<string, unknown>;
+  if (typeof traceparent !== 'string' || !TRACEPARENT_PATTERN.test(traceparent)) return undefined;
+  const state = typeof tracestate === 'string' && tracestate.length <= MAX_TRACESTATE_CHARS && TRACESTATE_PATTERN.test(tracestate) ? tracestate : undefined;
+  return { traceparent, ...(state !== undefined ? { tracestate: state } : {}) };
+}
