@@ -4,3 +4,4 @@ export * from './unavailable';
 export type { Redis } from 'ioredis';
 export * from './flat-command';
 export * from './lua-script';
+export * from './lazy-queue';
