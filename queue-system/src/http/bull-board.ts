@@ -102,9 +102,9 @@ function boardGuard(options: BullBoardOptions): RequestHandler[] {
 }
 
 /**
- * The boards themselves (`@bull-board/*`, its view engine and static files: about 8 MB of RSS
- * for the two) are imported and built on the first request under the path, not at start: most
- * processors never serve the board (issue 12, memory). Concurrent first requests share one
+ * The boards themselves (`@bull-board/*` with its view engine and static routes: ~3 MB of RSS
+ * to import, more to build the two) are imported and built on the first request under the
+ * path, not at start: most processors never serve the board (issue 12, memory). Concurrent first requests share one
  * load; a failed load answers 500 and the next request tries again.
  */
 function lazyBoards(options: BullBoardOptions, mount: (boards: BoardViews) => void): RequestHandler {
