@@ -113,7 +113,7 @@ start_service() {
   # exec all the way down: the pid recorded is node's own.
   # The compiled service (npm run build); --conditions picks @event-infra/shared's dist/ too.
   # NODE_OPTIONS: the image's production default (Dockerfile) unless set; empty means V8's own.
-  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" NODE_OPTIONS="${NODE_OPTIONS---max-semi-space-size=2 --max-old-space-size=256}" nohup node --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
+  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" NODE_OPTIONS="${NODE_OPTIONS---max-semi-space-size=2}" nohup node --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$RUN_DIR/$name.pid"
 }

@@ -18,7 +18,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * it, services and bare children alike, so the comparison runs production's V8 settings on
  * both sides. `BENCH_CHILD_NODE_OPTIONS` replaces it (empty: V8's defaults).
  */
-export const PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=256';
+export const PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=2';
 
 export interface BenchChild {
   name: string;
