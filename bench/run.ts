@@ -24,8 +24,16 @@ function format(value: number | undefined, unit = ''): string {
 function verdict(row: BenchRow): { ratio: string; target: string; met: string } {
   if (Number.isNaN(row.value)) return { ratio: '', target: '', met: '' };
   if (row.lowerIsBetter) {
+    const ratio = row.baselineValue ? row.value / row.baselineValue : undefined;
+    if (row.maxRatio !== undefined) {
+      return {
+        ratio: ratio !== undefined ? `${ratio.toFixed(2)}x` : '',
+        target: `<= ${row.maxRatio.toFixed(2)}x`,
+        met: ratio === undefined ? '' : ratio <= row.maxRatio ? 'yes' : 'NO',
+      };
+    }
     return {
-      ratio: row.baselineValue ? `${(row.value / row.baselineValue).toFixed(2)}x` : '',
+      ratio: ratio !== undefined ? `${ratio.toFixed(2)}x` : '',
       target: row.target !== undefined ? `< ${format(row.target, row.unit)}` : '',
       met: row.target === undefined ? '' : row.value < row.target ? 'yes' : 'NO',
     };

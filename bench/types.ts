@@ -15,6 +15,8 @@ export interface BenchRow {
    */
   target?: number;
   lowerIsBetter?: boolean;
+  /** With `lowerIsBetter` and a baseline: the ceiling for value/baseline (peak RSS rows). */
+  maxRatio?: number;
   note?: string;
 }
 

@@ -28,6 +28,8 @@ export interface BenchChild {
   resume(): void;
   /** Peak resident set size (VmHWM) so far, MB; NaN when /proc is not available. */
   peakRssMb(): number;
+  /** Resident set size now (VmRSS), MB; NaN when /proc is not available. */
+  rssMb(): number;
   stop(): Promise<void>;
 }
 
@@ -41,9 +43,10 @@ export interface SpawnOptions {
   timeoutMs?: number;
 }
 
-function peakRssMb(pid: number): number {
+/** A `/proc/<pid>/status` size field (`VmHWM`, `VmRSS`) in MB; NaN when /proc is not available. */
+function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) / 1024 : Number.NaN;
   } catch {
     return Number.NaN;
@@ -82,7 +85,8 @@ export async function spawnChild(options: SpawnOptions): Promise<BenchChild> {
     pid: child.pid!,
     pause: () => void child.kill('SIGSTOP'),
     resume: () => void child.kill('SIGCONT'),
-    peakRssMb: () => peakRssMb(child.pid!),
+    peakRssMb: () => statusMb(child.pid!, 'VmHWM'),
+    rssMb: () => statusMb(child.pid!, 'VmRSS'),
     async stop() {
       if (exited) return;
       child.kill('SIGCONT');

@@ -3,6 +3,7 @@
  * the baseline children (bare BullMQ worker, bare stream readers), each on its Redis.
  */
 import { fileURLToPath } from 'node:url';
+import { BULL_PREFIX } from '@event-infra/shared';
 import { freePort, type RedisServer } from '@event-infra/testing';
 import { spawnChild, type BenchChild } from './child';
 
@@ -78,7 +79,7 @@ export async function startStack(master: RedisServer, streams: RedisServer, queu
     const bareWorker = await start({
       name: 'bare worker',
       entry: 'bench/fixtures/bare-worker.ts',
-      env: { BENCH_REDIS_URL: queue.url, BENCH_QUEUE: BARE_QUEUE, BENCH_CONCURRENCY: String(CONCURRENCY) },
+      env: { BENCH_REDIS_URL: queue.url, BENCH_QUEUE: BARE_QUEUE, BENCH_PREFIX: BULL_PREFIX, BENCH_CONCURRENCY: String(CONCURRENCY) },
     });
     const bareReader = await start({
       name: 'bare reader',

@@ -1,6 +1,6 @@
 /**
  * The whole stack through its public surfaces (issue 6). The three services run as real child
- * processes (`node --import tsx <svc>/src/main.ts`) on three redis-servers: the runner's one is
+ * processes, compiled (`node --conditions=evinfra-dist <svc>/dist/main.js`), on three redis-servers: the runner's one is
  * the master, the suite starts the streams and queue ones. Each baseline also runs as a child
  * process (bench/fixtures/bare-*.ts) on the same Redis, measured the same way:
  * - HTTP job intake: jobs/s accepted by `POST /jobs/long-running-jobs/bulk` (1,000 per request;
@@ -12,7 +12,8 @@
  *   and has nothing pending; event processor vs a bare XREADGROUP+XACK child;
  * - publish→handled latency at a steady rate, observed on the master: the event processor's
  *   fan-out message vs the bare reader's PUBLISH of the id after reading;
- * - each service's peak RSS (VmHWM) at the end, against the baseline child where there is one.
+ * - each service's idle RSS (VmRSS 30 s after start, before any load; target < 80 MB) and peak
+ *   RSS (VmHWM) at the end, against the baseline child where there is one (target <= 1.2x).
  * Sides alternate per round; figures are medians; every round is in the note.
  */
 import { randomUUID } from 'node:crypto';
@@ -26,6 +27,11 @@ import { median, percentile, pollUntil } from '../lib/stats';
 import type { BenchRow, BenchSuite } from '../types';
 
 const INTAKE_QUEUE = 'long-running-jobs';
+/** Issue 12's memory targets: peak RSS at most 1.2x the bare child's, idle below 80 MB. */
+const PEAK_MAX_RATIO = 1.2;
+const IDLE_TARGET_MB = 80;
+/** How long every child idles after start before its idle RSS is read (BENCH_SCALE < 1: 10 s). */
+const IDLE_SEC = 30;
 const DRAIN_QUEUE = 'async-processing';
 
 /** Runs `measure` for both sides `rounds` times, alternating which goes first. */
@@ -131,6 +137,10 @@ const suite: BenchSuite = {
     let stack: Stack | undefined;
     try {
       stack = await startStack(master, streams, queueServer);
+      // Idle RSS: every child started and left alone (V8's memory reducer starts after 8 s).
+      const idleSec = scale < 1 ? 10 : IDLE_SEC;
+      await new Promise((resolve) => setTimeout(resolve, idleSec * 1000));
+      const idle = new Map([stack.queueProcessor, stack.eventProcessor, stack.dlqProcessor, stack.bareWorker, stack.bareReader].map((child) => [child, child.rssMb()]));
       const queueRedis = client(queueServer.url);
       const streamsRedis = client(streams.url);
       const rounds = scale < 1 ? 2 : 4;
@@ -220,16 +230,26 @@ const suite: BenchSuite = {
       rows.push({ metric: 'publish→handled p50', value: percentile(all(ours), 50), unit: 'ms', baseline: 'bare blocking reader p50', baselineValue: percentile(all(bare), 50), lowerIsBetter: true, note: latencyNote });
       rows.push({ metric: 'publish→handled p99', value: percentile(all(ours), 99), unit: 'ms', baseline: 'bare blocking reader p99', baselineValue: percentile(all(bare), 99), lowerIsBetter: true, target: 10, note: latencyNote });
 
-      // Peak RSS of each service over the whole run.
-      const rss = (child: BenchChild, baseline?: BenchChild): BenchRow => ({
+      // Idle RSS after start, and peak RSS of each service over the whole run.
+      const idleRss = (child: BenchChild, baseline?: BenchChild): BenchRow => ({
+        metric: `${child.name} idle RSS`,
+        value: idle.get(child)!,
+        unit: 'MB',
+        ...(baseline ? { baseline: `${baseline.name} child`, baselineValue: idle.get(baseline)! } : {}),
+        lowerIsBetter: true,
+        target: IDLE_TARGET_MB,
+        note: `VmRSS ${idleSec} s after start, before any load`,
+      });
+      const peakRss = (child: BenchChild, baseline?: BenchChild): BenchRow => ({
         metric: `${child.name} peak RSS`,
         value: child.peakRssMb(),
         unit: 'MB',
-        ...(baseline ? { baseline: `${baseline.name} child`, baselineValue: baseline.peakRssMb() } : {}),
+        ...(baseline ? { baseline: `${baseline.name} child`, baselineValue: baseline.peakRssMb(), maxRatio: PEAK_MAX_RATIO } : {}),
         lowerIsBetter: true,
         note: 'VmHWM at the end of the run',
       });
-      rows.push(rss(stack.queueProcessor, stack.bareWorker), rss(stack.eventProcessor, stack.bareReader), rss(stack.dlqProcessor));
+      rows.push(idleRss(stack.queueProcessor, stack.bareWorker), idleRss(stack.eventProcessor, stack.bareReader), idleRss(stack.dlqProcessor));
+      rows.push(peakRss(stack.queueProcessor, stack.bareWorker), peakRss(stack.eventProcessor, stack.bareReader), peakRss(stack.dlqProcessor));
       return rows;
     } finally {
       if (stack) await Promise.allSettled([stack.queueProcessor, stack.eventProcessor, stack.dlqProcessor, stack.bareWorker, stack.bareReader, stack.bareLatencyReader].map((child) => child.stop()));

@@ -51,7 +51,11 @@ describe('event processor', () => {
   });
 
   it('sends invalid entries to the DLQ at once with the reason, and acknowledges them', async () => {
-    const env = testEnv();
+    // The first dead letter imports bullmq (createLazyQueue), a synchronous load that can stall
+    // the loop for some 100 ms on a loaded machine: with the 300 ms claim idle of testEnv the
+    // reclaimer could take the entries back meanwhile and count them twice. Reclaiming is not
+    // what this test is about.
+    const env = testEnv({ EVENT_CLAIM_IDLE_MS: '5000' });
     const handled: string[] = [];
     const processor = await start(env, (router) => router.on('*', 'record', async (event) => void handled.push(event.id)));
     const streams = client('streams');

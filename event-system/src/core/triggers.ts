@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
-  BULL_PREFIX,
   QUEUES,
   TRIGGER_JOB_ID_PREFIX,
+  createLazyQueue,
   ValidationError,
   jobCauseId,
   toError,
@@ -109,7 +109,8 @@ export interface TriggerHandler {
  * a second job.
  */
 export function createTriggerHandler(connection: Redis, timeline?: TimelineRecorder): TriggerHandler {
-  const queue = new Queue(QUEUES.eventDriven, { connection, prefix: BULL_PREFIX });
+  // Created with the first trigger job: a processor whose triggers never fire does not load bullmq.
+  const queue = createLazyQueue(QUEUES.eventDriven, connection);
   return {
     handlerFor: (trigger) => async (event, context) => {
       // A replay makes its own job (once per task and event), beside the live delivery's.

@@ -1,13 +1,11 @@
 import type { Queue } from 'bullmq';
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import { AppError, jsonBody, roleAllows, type AuditLog } from '@event-infra/shared';
 import { boardAudit } from './board-audit';
 import { BULL_BOARD_PATH } from './board-path';
 import { parseBody } from './parse-body';
+import type { BoardViews } from './board-views';
 import type { JobBodySchemas } from './schemas';
 
 export { BULL_BOARD_PATH } from './board-path';
@@ -105,15 +103,24 @@ function boardGuard(options: BullBoardOptions): RequestHandler[] {
   return [refuse, ...body, validate];
 }
 
-function createBoard(options: BullBoardOptions, readOnly: boolean): Router {
-  const serverAdapter = new ExpressAdapter();
-  serverAdapter.setBasePath(BULL_BOARD_PATH);
-  createBullBoard({
-    queues: options.queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: readOnly || queue.name === options.deadLetterQueue })),
-    serverAdapter,
-    options: { uiConfig: { boardTitle: 'Queue processor', miscLinks: [{ text: 'Operator console', url: options.consoleUrl }] } },
-  });
-  return serverAdapter.getRouter() as Router;
+/**
+ * The boards themselves (`@bull-board/*` with its view engine and static routes: ~3 MB of RSS
+ * to import, more to build the two) are imported and built on the first request under the
+ * path, not at start: most processors never serve the board (issue 12, memory). Concurrent first requests share one
+ * load; a failed load answers 500 and the next request tries again.
+ */
+function lazyBoards(options: BullBoardOptions, mount: (boards: BoardViews) => void): RequestHandler {
+  let loading: Promise<void> | undefined;
+  return (_req, _res, next) => {
+    loading ??= import('./board-views').then(
+      ({ createBoardViews }) => mount(createBoardViews(options)),
+      (caught: unknown) => {
+        loading = undefined;
+        throw caught;
+      },
+    );
+    loading.then(() => next(), next);
+  };
 }
 
 /**
@@ -121,22 +128,26 @@ function createBoard(options: BullBoardOptions, readOnly: boolean): Router {
  * access check). Two boards share the path: a read-only one (no action buttons) for
  * principals without `operate`, or for everyone while `ADMIN_READONLY` is on, and a writable
  * one for operators and admins; the access check and the guard decide at the server anyway.
+ * The boards join the router on the first request (see `lazyBoards`); the guard and the audit
+ * are in front of them from the start.
  */
 export function bullBoardRouter(options: BullBoardOptions): Router {
-  const readOnlyBoard = createBoard(options, true);
-  const writableBoard = options.readOnly ? readOnlyBoard : createBoard(options, false);
   const router = Router();
   router.use(boardGuard(options));
   router.use(boardAudit(options.audit, options.queues));
   const isWritable = (req: Request): boolean => !options.readOnly && req.principal !== undefined && roleAllows(req.principal.role, 'operate');
   // Each board in its own router behind a gate (`next('router')` passes to the other), so both
-  // stay in the router stack where the route-table test walks them.
-  if (writableBoard !== readOnlyBoard) {
-    const writable = Router();
-    writable.use((req, _res, next) => next(isWritable(req) ? undefined : 'router'));
-    writable.use(writableBoard);
-    router.use(writable);
-  }
-  router.use(readOnlyBoard);
+  // stay in the router stack where the route-table test walks them (after a first request).
+  const writable = Router();
+  writable.use((req, _res, next) => next(isWritable(req) ? undefined : 'router'));
+  const readOnly = Router();
+  router.use(
+    lazyBoards(options, (boards) => {
+      if (boards.writable !== undefined) writable.use(boards.writable);
+      readOnly.use(boards.readOnly);
+    }),
+  );
+  if (!options.readOnly) router.use(writable);
+  router.use(readOnly);
   return router;
 }

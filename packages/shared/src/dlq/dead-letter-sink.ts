@@ -1,6 +1,5 @@
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BULL_PREFIX } from '../names';
+import { createLazyQueue } from '../redis/lazy-queue';
 import { deadLetterEntrySchema, deadLetterJobId, type DeadLetterEntry } from './dead-letter-entry';
 
 /** The DLQ schema refused an entry: that will not change on a retry (`permanent`). */
@@ -27,9 +26,12 @@ export interface DeadLetterSinkOptions {
   connection: Redis;
 }
 
-/** Writes DLQ entries into the BullMQ dead-letter queue on the queue Redis. */
+/**
+ * Writes DLQ entries into the BullMQ dead-letter queue on the queue Redis. The queue (and
+ * bullmq) is created on the first entry (`createLazyQueue`): most processes never send one.
+ */
 export function createDeadLetterSink(options: DeadLetterSinkOptions): DeadLetterSink {
-  const queue = new Queue(options.queueName, { connection: options.connection, prefix: BULL_PREFIX });
+  const queue = createLazyQueue(options.queueName, options.connection);
   return {
     async add(entry) {
       const result = deadLetterEntrySchema.safeParse(entry);

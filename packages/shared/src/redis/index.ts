@@ -5,3 +5,4 @@ export type { Redis } from 'ioredis';
 export * from './flat-command';
 export * from './lua-script';
 export * from './stream-info';
+export * from './lazy-queue';

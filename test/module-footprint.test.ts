@@ -1,0 +1,40 @@
+/**
+ * What a service loads at start (issue 12, memory): the event processor does not import bullmq
+ * (its trigger and dead-letter queues load it on the first job, `createLazyQueue`), and the
+ * queue processor does not import Bull Board (loaded on the first request under the board's
+ * path). Each is checked in a fresh node process importing the service's composition module.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The CommonJS module files a fresh process holds after importing `entry` (relative to the root). */
+function modulesLoadedBy(entry: string): Promise<string[]> {
+  const script = `await import(${JSON.stringify(`${ROOT}${entry}`)}); const { createRequire } = await import('node:module'); process.stdout.write(JSON.stringify(Object.keys(createRequire(${JSON.stringify(ROOT)}).cache)));`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`importing ${entry} failed: ${stderr}`));
+      else resolve(JSON.parse(stdout) as string[]);
+    });
+  });
+}
+
+const from = (modules: string[], pkg: string): string[] => modules.filter((path) => path.includes(`/node_modules/${pkg}/`));
+
+describe('modules loaded at start', () => {
+  it('the event processor: ioredis, express and the rest, but not bullmq or Bull Board', async () => {
+    const modules = await modulesLoadedBy('event-system/src/service.ts');
+    expect(from(modules, 'ioredis').length).toBeGreaterThan(0);
+    expect(from(modules, 'express').length).toBeGreaterThan(0);
+    expect(from(modules, 'bullmq')).toEqual([]);
+    expect(from(modules, '@bull-board')).toEqual([]);
+  });
+
+  it('the queue processor: bullmq, but not Bull Board', async () => {
+    const modules = await modulesLoadedBy('queue-system/src/service.ts');
+    expect(from(modules, 'bullmq').length).toBeGreaterThan(0);
+    expect(from(modules, '@bull-board')).toEqual([]);
+  });
+});
