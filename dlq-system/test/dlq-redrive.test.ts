@@ -175,16 +175,17 @@ describe('edit-then-retry and bulk redrive tasks (real Redis, real HTTP)', () =>
       expect([first.status, second.status].sort()).toEqual([200, 409]);
       const loser = first.status === 409 ? first : second;
       expect(loser.body).toMatchObject({ error: 'conflict', details: { id, status: 'cancelled' } });
-      // The runner notices at its next write: nothing more is sent after that.
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      // The runner notices at its next write (after the batch in flight): nothing more is sent after that.
+      const retriedNow = async () => (await Promise.all(own.map(async (entry) => (await fx.processor.store.state(entry.id))!.status))).filter((status) => status === 'retried').length;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const retried = await retriedNow();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await retriedNow()).toBe(retried);
       const settled = (await as(principals.keys.viewer, 'GET', `/dlq/tasks/${id}`)).body;
       expect(settled.status).toBe('cancelled');
-      const states = await Promise.all(own.map(async (entry) => (await fx.processor.store.state(entry.id))!.status));
-      const retried = states.filter((status) => status === 'retried').length;
       expect(retried).toBeGreaterThanOrEqual(5);
       expect(retried).toBeLessThan(50);
-      expect(states.filter((status) => status === 'parked').length).toBe(50 - retried);
-      expect(retried - settled.done).toBeLessThanOrEqual(2);
+      expect(retried).toBeGreaterThanOrEqual(settled.done);
       expect((await as(principals.keys.viewer, 'DELETE', `/dlq/tasks/${id}`)).status).toBe(403);
       expect((await as(principals.users.operator, 'DELETE', '/dlq/tasks/no-such-task')).status).toBe(404);
     }, 30_000);
@@ -225,7 +226,7 @@ describe('edit-then-retry and bulk redrive tasks (real Redis, real HTTP)', () =>
       await tasks.cancel(won);
     });
 
-    it('fails a task whose frozen selection is gone, with the reason, instead of running forever', async () => {
+    it('fails a task whose frozen selection is gone, with the reason, instead of running forever', { timeout: 40_000 }, async () => {
       const origin = uniqueName('redrive-lost');
       const own = [0, 1].map((i) => storedEntry({ id: `${origin}-${i}`, origin }));
       await putEntries(fx.processor.store, own);
@@ -238,7 +239,7 @@ describe('edit-then-retry and bulk redrive tasks (real Redis, real HTTP)', () =>
         const failed = await waitFor(async () => {
           const current = await tasks.get(task.id);
           return current.status === 'failed' ? current : undefined;
-        }, 'the task to fail');
+        }, 'the task to fail', { timeoutMs: 30_000 });
         expect(failed.lastError).toBe('selection lost at position 0 of 2');
         for (const entry of own) expect((await fx.processor.store.get(entry.id))?.status).toBe('parked');
       } finally {
