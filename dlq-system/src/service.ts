@@ -155,7 +155,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   const tasks = new RedriveTaskStore(master, { keepMs: config.DLQ_REDRIVE_KEEP_MS });
   const planner = new RedrivePlanner({ query, tasks }, { maxEntries: config.DLQ_REDRIVE_MAX_ENTRIES });
   const runner = new RedriveRunner(
-    { leaseMs: config.DLQ_REDRIVE_LEASE_MS, pollMs: config.DLQ_REDRIVE_POLL_MS, batchMax: 200, concurrency: 16 },
+    { leaseMs: config.DLQ_REDRIVE_LEASE_MS, pollMs: config.DLQ_REDRIVE_POLL_MS, batchMax: 200, concurrency: 64 },
     { tasks, handler, logger },
   );
   const backfill = new IndexBackfill({ redis: master, handler, logger });

@@ -43,7 +43,7 @@ describe('a redrive task survives kill -9 of its DLQ processor', () => {
     const task = async (id: string) => (await (await fetch(`${url}/dlq/tasks/${id}`)).json()) as any;
 
     const first = start();
-    await waitFor(healthy, 'the first DLQ processor', { timeoutMs: 20_000 });
+    await waitFor(healthy, 'the first DLQ processor', { timeoutMs: 60_000 });
     const created = await fetch(`${url}/dlq/redrive`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filter: { origin }, rate: 1000 }) });
     expect(created.status).toBe(202);
     const { taskId } = (await created.json()) as { taskId: string };
@@ -55,7 +55,7 @@ describe('a redrive task survives kill -9 of its DLQ processor', () => {
     expect(Number(atKill.cursor)).toBeLessThan(SELECTED);
 
     start();
-    await waitFor(healthy, 'the restarted DLQ processor', { timeoutMs: 20_000 });
+    await waitFor(healthy, 'the restarted DLQ processor', { timeoutMs: 60_000 });
     const done = await waitFor(async () => {
       const body = await task(taskId);
       return body.status === 'done' ? body : undefined;
@@ -74,5 +74,5 @@ describe('a redrive task survives kill -9 of its DLQ processor', () => {
     expect([...perEntry.values()].every((count) => count === 1)).toBe(true);
     const stored = await new DlqStore(masterClient).getMany(entries.map((e) => e.id));
     expect(stored.every((entry) => entry.status === 'retried' && entry.retries === 1)).toBe(true);
-  }, 120_000);
+  }, 240_000);
 });

@@ -87,13 +87,15 @@ export class DlqQuery {
   /**
    * Newest first from `cursor` (a `nextCursor`, or undefined for the first page). Walks the
    * smallest of the filter's indexes and checks the other criteria per id, examining at most
-   * `scanMax` entries. `total` is exact for one index (any time range), or several without a
-   * time range and without `q` (`ZINTERCARD`); null otherwise.
+   * `scanMax` entries. `total` (first page only) is exact for one index (any time range), or
+   * several without a time range and without `q` (`ZINTERCARD`); null otherwise.
    */
   async page(filter: ListFilter, cursor: string | undefined, limit: number): Promise<CursorPage> {
     const candidates = this.indexesOf(filter);
     const { ids, ...rest } = await this.scanIds(filter, cursor, limit);
-    return { items: await this.deps.store.getMany(ids), total: await this.totalOf(filter, candidates), ...rest };
+    // The total is the filter's, not the page's: counted on the first page only (later pages answer null).
+    const [items, total] = await Promise.all([this.deps.store.getMany(ids), cursor === undefined ? this.totalOf(filter, candidates) : null]);
+    return { items, total, ...rest };
   }
 
   /** `page` without loading the entries (and without the total): the ids of one page. */

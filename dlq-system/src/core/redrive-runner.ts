@@ -103,7 +103,14 @@ export class RedriveRunner {
         const count = Math.min(due, this.options.batchMax, task.selected - task.cursor);
         const range = { from: task.cursor, to: task.cursor + count };
         task = await this.deps.tasks.begin(task, range, this.options.leaseMs);
-        const counts = await this.batch(task, await this.deps.tasks.selection(task.id, range.from, range.to), undefined);
+        const ids = await this.deps.tasks.selection(task.id, range.from, range.to);
+        if (ids.length < count) {
+          // The frozen selection is gone or short (deleted by hand, or expired): nothing left to send.
+          task = await this.deps.tasks.fail(task, `selection lost at position ${range.from + ids.length} of ${task.selected}`);
+          this.logger.error({ taskId: task.id, lastError: task.lastError }, 'redrive task failed');
+          return;
+        }
+        const counts = await this.batch(task, ids, undefined);
         task = await this.deps.tasks.checkpoint(task, { cursor: range.to, ...counts }, this.options.leaseMs);
         sent += count;
       }

@@ -15,7 +15,7 @@ const TRANSITION = new LuaScript(new URL('./lua/redrive-transition-4.lua', impor
  * | checkpoint | running           | running (cursor past the batch, counts, lease renewed) | its owner, after it |
  * | release    | running           | running (no owner) | its owner, at shutdown |
  * | finish     | running           | done | its owner, past the end |
- * | fail       | running           | failed | its owner |
+ * | fail       | running           | failed | its owner, when the frozen selection is gone |
  * | cancel     | pending, running  | cancelled | `DELETE /dlq/tasks/:id` (any version) |
  *
  * Every transition checks the status and version the caller read and bumps the version; the

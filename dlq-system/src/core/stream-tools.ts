@@ -35,13 +35,12 @@ export interface GroupView {
   /** Entries not delivered to the group yet (null: Redis does not know). */
   lag: number | null;
   lastDeliveredId: string;
-  entriesRead: number | null;
   /** Age of the oldest entry not delivered yet, ms (0 when none). */
   oldestUndeliveredAgeMs: number;
   /** Age (since it was added to the stream) of the oldest pending entry, ms, and its idle time. */
   oldestPendingAgeMs: number;
   oldestPendingIdleMs: number;
-  consumers: { name: string; pending: number; idleMs: number; inactiveMs: number | null }[];
+  consumers: { name: string; pending: number; idleMs: number }[];
 }
 
 export interface StreamView {
@@ -118,7 +117,6 @@ export class StreamTools {
           pending: group.pending,
           lag: group.lag,
           lastDeliveredId: group.lastDeliveredId,
-          entriesRead: group.entriesRead,
           oldestUndeliveredAgeMs: next === undefined ? 0 : Math.max(0, now - msOfId(next)),
           oldestPendingAgeMs: pending === undefined ? 0 : Math.max(0, now - msOfId(pending.id)),
           oldestPendingIdleMs: pending?.idleMs ?? 0,

@@ -8,16 +8,12 @@ export interface GroupInfo {
   pending: number;
   lastDeliveredId: string;
   lag: number | null;
-  /** Entries the group has read (Redis ≥ 7.0); null when Redis does not know. */
-  entriesRead: number | null;
 }
 
 export interface ConsumerInfo {
   name: string;
   pending: number;
   idleMs: number;
-  /** Since the consumer's last successful read (Redis ≥ 7.2); null before. */
-  inactiveMs: number | null;
 }
 
 export interface PendingEntry {
@@ -48,7 +44,6 @@ export async function xinfoGroups(redis: Redis, stream: string): Promise<GroupIn
       pending: Number(r.pending),
       lastDeliveredId: String(r['last-delivered-id']),
       lag: r.lag === null || r.lag === undefined ? null : Number(r.lag),
-      entriesRead: r['entries-read'] === null || r['entries-read'] === undefined ? null : Number(r['entries-read']),
     };
   });
 }
@@ -57,7 +52,7 @@ export async function xinfoConsumers(redis: Redis, stream: string, group: string
   const reply = (await redis.call('XINFO', 'CONSUMERS', stream, group)) as unknown[][];
   return reply.map((flat) => {
     const r = flatToRecord(flat);
-    return { name: String(r.name), pending: Number(r.pending), idleMs: Number(r.idle), inactiveMs: r.inactive === undefined || Number(r.inactive) < 0 ? null : Number(r.inactive) };
+    return { name: String(r.name), pending: Number(r.pending), idleMs: Number(r.idle) };
   });
 }
 
