@@ -8,7 +8,7 @@
 import { mutationTarget } from './targets.mjs';
 
 const target = mutationTarget();
-const reports = `reports/mutation/${target.name}`;
+const reports = target.reports;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -39,7 +39,7 @@ export default {
   // and TypeScript 7 has no JavaScript API for Stryker's rewriter to call.
   tsconfigFile: 'mutation/none.tsconfig.json',
   // One temp dir per target: two targets may run at once, and each cleans its own.
-  tempDirName: `.stryker-tmp-${target.name}`,
+  tempDirName: `.stryker-tmp-${target.reports.replace(/^reports\/mutation\//, '').replaceAll('/', '-')}`,
   cleanTempDir: 'always',
   ignorePatterns: ['.data', '.logs', '.artifacts', 'coverage', 'reports', 'bench', 'docs', 'dist'],
 };
