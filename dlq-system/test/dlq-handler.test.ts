@@ -6,80 +6,41 @@
  * same paths through the queues; these pin each guard and field where it is set.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { Queue } from 'bullmq';
-import {
-  AUDIT_STREAM,
-  AuditLog,
-  type AuditActor,
-  BULL_PREFIX,
-  REDIS_ROLES,
-  SERVICES,
-  createMetricsRegistry,
-  createRedis,
-  waitForRedis,
-  type Redis,
-  type Registry,
-} from '@event-infra/shared';
-import { silentLogger, startRedisServer, uniqueName, type RedisServer } from '@event-infra/testing';
-import { Alerter } from '../src/core/alerter';
-import { DlqHandler, MalformedEntryError } from '../src/core/dlq-handler';
-import { createDlqMetrics } from '../src/core/dlq-metrics';
-import { DlqStore } from '../src/core/dlq-store';
+import { AUDIT_STREAM, BULL_PREFIX, type AuditActor, type Redis } from '@event-infra/shared';
+import { uniqueName } from '@event-infra/testing';
+import { MalformedEntryError, type DlqHandler } from '../src/core/dlq-handler';
+import type { DlqStore } from '../src/core/dlq-store';
 import { EntryConflictError } from '../src/core/entry-state';
-import { OriginSender } from '../src/core/origin-sender';
-import { RetryPolicy } from '../src/core/retry-policy';
-import { RetryQueue } from '../src/core/retry-scheduler';
+import type { RetryQueue } from '../src/core/retry-scheduler';
 import { HISTORY_LIMIT, dlqKeys, type StoredEntry } from '../src/core/stored-entry';
 import { jobEntry } from './support/dlq-harness';
+import { startHandlerParts, type HandlerParts } from './support/handler-parts';
 
 const BASE_DELAY_MS = 60_000;
 const MAX_RETRIES = 2;
 
 describe('DLQ handler decisions', () => {
-  let master: RedisServer;
+  let parts: HandlerParts;
   let redis: Redis;
   let queueRedis: Redis;
-  let streamsRedis: Redis;
   let store: DlqStore;
-  let registry: Registry;
   let handler: DlqHandler;
   let retries: RetryQueue;
-  let sender: OriginSender;
-  let alerter: Alerter;
   const queues: Queue[] = [];
   const actor: AuditActor = { principal: 'ops', role: 'operator', kind: 'human', requestId: 'req-1', address: '127.0.0.1' };
 
   beforeAll(async () => {
-    master = await startRedisServer();
-    const logger = silentLogger();
-    redis = createRedis({ url: master.url, role: REDIS_ROLES.master, profile: 'producer', logger });
-    queueRedis = createRedis({ url: inject('redis').queue, role: REDIS_ROLES.queue, profile: 'producer', logger });
-    streamsRedis = createRedis({ url: inject('redis').streams, role: REDIS_ROLES.streams, profile: 'producer', logger });
-    await Promise.all([waitForRedis(redis, 'master'), waitForRedis(queueRedis, 'queue'), waitForRedis(streamsRedis, 'streams')]);
-    store = new DlqStore(redis);
-    registry = createMetricsRegistry(SERVICES.dlq);
-    const metrics = createDlqMetrics(registry, store);
-    alerter = new Alerter({ windowMs: 60_000, historyMax: 100 }, { redis, store, metrics, logger });
-    sender = new OriginSender({ queueRedis, streamsRedis, logger, streamMaxLenApprox: 1000 });
-    retries = new RetryQueue({ dlqQueueName: uniqueName('dlq'), connection: queueRedis });
-    const policy = new RetryPolicy({ maxRetries: MAX_RETRIES, baseDelayMs: BASE_DELAY_MS, maxDelayMs: 10 * BASE_DELAY_MS });
-    handler = new DlqHandler({ store, policy, sender, alerter, metrics, scheduler: retries, audit: new AuditLog({ retentionMs: 86_400_000 }, redis), logger });
+    parts = await startHandlerParts({ maxRetries: MAX_RETRIES, baseDelayMs: BASE_DELAY_MS, maxDelayMs: 10 * BASE_DELAY_MS });
+    ({ redis, queueRedis, store, handler, retries } = parts);
   });
 
   afterAll(async () => {
-    await alerter.close();
-    await sender.close();
-    await retries.queue.obliterate({ force: true });
-    await retries.close();
     for (const queue of queues) {
       await queue.obliterate({ force: true });
       await queue.close();
     }
-    redis.disconnect();
-    queueRedis.disconnect();
-    streamsRedis.disconnect();
-    await master.stop();
+    await parts.close();
   });
 
   function originQueue(): Queue {
@@ -92,11 +53,7 @@ describe('DLQ handler decisions', () => {
   const permanent = { message: 'bad input', permanent: true };
   const scheduledRetry = (entryId: string, retry: number) => retries.queue.getJob(`${entryId}-r${retry}`.replaceAll(':', '_'));
   const state = (id: string) => store.state(id);
-  const metric = async (name: string, labels: string): Promise<number> => {
-    const text = await registry.metrics();
-    const line = text.split('\n').find((item) => item.startsWith(`${name}{`) && item.includes(labels));
-    return line === undefined ? 0 : Number(line.split(' ').pop());
-  };
+  const metric = (name: string, labels: string): Promise<number> => parts.metric(name, labels);
 
   /** A first transient failure handled, then its retry 1 started by the scheduler's job. */
   async function retriedEntry(queue: Queue, jobId: string): Promise<{ entry: StoredEntry; token: string }> {

@@ -1,0 +1,95 @@
+import { inject } from 'vitest';
+import {
+  AuditLog,
+  REDIS_ROLES,
+  SERVICES,
+  createMetricsRegistry,
+  createRedis,
+  waitForRedis,
+  type Redis,
+  type Registry,
+} from '@event-infra/shared';
+import { silentLogger, startRedisServer, uniqueName, type RedisServer } from '@event-infra/testing';
+import { Alerter } from '../../src/core/alerter';
+import { DlqHandler } from '../../src/core/dlq-handler';
+import { createDlqMetrics } from '../../src/core/dlq-metrics';
+import { DlqStore } from '../../src/core/dlq-store';
+import { OriginSender } from '../../src/core/origin-sender';
+import { RetryPolicy, type RetryPolicyOptions } from '../../src/core/retry-policy';
+import { RetryQueue } from '../../src/core/retry-scheduler';
+
+/** A DLQ handler wired from real parts, without the consumer, retry worker or tracker running. */
+export interface HandlerParts {
+  master: RedisServer;
+  /** Producer client on `master`. */
+  redis: Redis;
+  /** Producer clients on the shared queue and streams Redis of the test run. */
+  queueRedis: Redis;
+  streamsRedis: Redis;
+  store: DlqStore;
+  registry: Registry;
+  handler: DlqHandler;
+  /** The scheduled-retry queue (its delayed jobs are read back by tests). */
+  retries: RetryQueue;
+  sender: OriginSender;
+  alerter: Alerter;
+  /** Value of one sample of the registry (`name{...labels...}`), 0 when absent. */
+  metric(name: string, labels: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Its own master redis-server; origin queues and streams on the run's shared Redis; the real
+ * policy, sender, alerter (no webhook, a long coalescing window) and metrics.
+ */
+export async function startHandlerParts(policy: RetryPolicyOptions): Promise<HandlerParts> {
+  const logger = silentLogger();
+  const master = await startRedisServer();
+  const redis = createRedis({ url: master.url, role: REDIS_ROLES.master, profile: 'producer', logger });
+  const queueRedis = createRedis({ url: inject('redis').queue, role: REDIS_ROLES.queue, profile: 'producer', logger });
+  const streamsRedis = createRedis({ url: inject('redis').streams, role: REDIS_ROLES.streams, profile: 'producer', logger });
+  await Promise.all([waitForRedis(redis, 'master'), waitForRedis(queueRedis, 'queue'), waitForRedis(streamsRedis, 'streams')]);
+  const store = new DlqStore(redis);
+  const registry = createMetricsRegistry(SERVICES.dlq);
+  const metrics = createDlqMetrics(registry, store);
+  const alerter = new Alerter({ windowMs: 60_000, historyMax: 100 }, { redis, store, metrics, logger });
+  const sender = new OriginSender({ queueRedis, streamsRedis, logger, streamMaxLenApprox: 1000 });
+  const retries = new RetryQueue({ dlqQueueName: uniqueName('dlq'), connection: queueRedis });
+  const handler = new DlqHandler({
+    store,
+    policy: new RetryPolicy(policy),
+    sender,
+    alerter,
+    metrics,
+    scheduler: retries,
+    audit: new AuditLog({ retentionMs: 86_400_000 }, redis),
+    logger,
+  });
+  return {
+    master,
+    redis,
+    queueRedis,
+    streamsRedis,
+    store,
+    registry,
+    handler,
+    retries,
+    sender,
+    alerter,
+    async metric(name, labels) {
+      const text = await registry.metrics();
+      const line = text.split('\n').find((item) => item.startsWith(`${name}{`) && item.includes(labels));
+      return line === undefined ? 0 : Number(line.split(' ').pop());
+    },
+    async close() {
+      await alerter.close();
+      await sender.close();
+      await retries.queue.obliterate({ force: true });
+      await retries.close();
+      redis.disconnect();
+      queueRedis.disconnect();
+      streamsRedis.disconnect();
+      await master.stop();
+    },
+  };
+}
