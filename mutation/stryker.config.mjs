@@ -41,5 +41,6 @@ export default {
   // One temp dir per target: two targets may run at once, and each cleans its own.
   tempDirName: `.stryker-tmp-${target.reports.replace(/^reports\/mutation\//, '').replaceAll('/', '-')}`,
   cleanTempDir: 'always',
-  ignorePatterns: ['.data', '.logs', '.artifacts', 'coverage', 'reports', 'bench', 'docs', 'dist'],
+  // Other targets' (or chunks') sandboxes: a run started beside another would copy it, half-written.
+  ignorePatterns: ['.data', '.logs', '.artifacts', 'coverage', 'reports', 'bench', 'docs', 'dist', '.stryker-tmp*'],
 };
