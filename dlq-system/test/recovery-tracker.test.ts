@@ -5,7 +5,6 @@
  * consumed either way, and bounded per check.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { BULL_PREFIX, createEvent, dlqHandledKey, SERVICES, type DeadLetterEntry } from '@event-infra/shared';
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
@@ -23,14 +22,7 @@ describe('recovery tracker', () => {
 
   beforeAll(async () => {
     parts = await startHandlerParts({ maxRetries: 3, baseDelayMs: 60_000, maxDelayMs: 600_000 });
-    const url = new URL(inject('redis').queue);
-    connection = {
-      host: url.hostname,
-      port: Number(url.port),
-      ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
-      ...(url.password !== '' ? { password: decodeURIComponent(url.password) } : {}),
-      maxRetriesPerRequest: null,
-    };
+    connection = parts.connection;
   });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

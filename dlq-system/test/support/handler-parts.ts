@@ -1,4 +1,5 @@
 import { inject } from 'vitest';
+import type { ConnectionOptions } from 'bullmq';
 import {
   AuditLog,
   REDIS_ROLES,
@@ -26,6 +27,8 @@ export interface HandlerParts {
   /** Producer clients on the shared queue and streams Redis of the test run. */
   queueRedis: Redis;
   streamsRedis: Redis;
+  /** Connection options for BullMQ workers and QueueEvents on the queue Redis (their own blocking connections). */
+  connection: ConnectionOptions;
   store: DlqStore;
   registry: Registry;
   handler: DlqHandler;
@@ -70,6 +73,7 @@ export async function startHandlerParts(policy: RetryPolicyOptions): Promise<Han
     redis,
     queueRedis,
     streamsRedis,
+    connection: connectionOf(inject('redis').queue),
     store,
     registry,
     handler,
@@ -91,5 +95,17 @@ export async function startHandlerParts(policy: RetryPolicyOptions): Promise<Han
       streamsRedis.disconnect();
       await master.stop();
     },
+  };
+}
+
+/** BullMQ connection options for a `redis://[user:password@]host:port` URL. */
+export function connectionOf(redisUrl: string): ConnectionOptions {
+  const url = new URL(redisUrl);
+  return {
+    host: url.hostname,
+    port: Number(url.port),
+    ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password !== '' ? { password: decodeURIComponent(url.password) } : {}),
+    maxRetriesPerRequest: null,
   };
 }
