@@ -27,6 +27,9 @@ export default {
   // counts as a timeout (detected: an endless loop or a wait that never ends). Kept short: a
   // mutant that stalls a real-Redis wait would otherwise hold a sandbox for the wait's limit.
   timeoutMS: 5_000,
+  // The initial run (every test file, with coverage) took over Stryker's default 5 min on a
+  // loaded machine; past this it fails the whole run.
+  dryRunTimeoutMinutes: 20,
   timeoutFactor: 1.5,
   incremental: true,
   incrementalFile: `${reports}/incremental.json`,
