@@ -6,10 +6,11 @@
  * reports/mutation/<target>/); `--full` re-tests every mutant. `--files` mutates only those
  * files of the target's folder (reports in reports/mutation/<target>/files/<names>/), so a
  * long target can be measured in chunks. `MUTATE_CONCURRENCY` (default 1) sets the number of
- * sandboxes.
+ * sandboxes. `--summary` runs nothing: it merges the target's reports on disk (whole run and
+ * chunks, the newest report per file) into one score and one line per file.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { mutationTarget } from './targets.mjs';
 
@@ -31,6 +32,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 interface Args {
   targets: Target[];
   full: boolean;
+  /** `--summary`: run nothing, merge the reports already there (whole target and chunks). */
+  summary: boolean;
   /** Comma-separated file names (`--files`), or undefined for the whole target. */
   files: string | undefined;
 }
@@ -46,13 +49,14 @@ function parseArgs(argv: readonly string[]): Args {
     if (files === undefined || files === '' || files.startsWith('--')) throw new Error('--files needs a comma-separated list, such as --files entry-state.ts,dlq-store.ts');
   }
   const full = rest.includes('--full');
-  const named = rest.filter((arg) => arg !== '--full');
+  const summary = rest.includes('--summary');
+  const named = rest.filter((arg) => arg !== '--full' && arg !== '--summary');
   for (const name of named) {
-    if (!(TARGETS as readonly string[]).includes(name)) throw new Error(`unknown target ${name}: use ${TARGETS.join(', ')}, --full or --files`);
+    if (!(TARGETS as readonly string[]).includes(name)) throw new Error(`unknown target ${name}: use ${TARGETS.join(', ')}, --full, --files or --summary`);
   }
   const targets = named.length > 0 ? (named as Target[]) : [...DEFAULT_TARGETS];
   if (files !== undefined && targets.length !== 1) throw new Error('--files needs exactly one target, such as: dlq --files entry-state.ts');
-  return { targets, full, files };
+  return { targets, full, summary, files };
 }
 
 function runStryker(target: Target, full: boolean, files: string | undefined): Promise<number> {
@@ -102,9 +106,44 @@ function describe(s: Summary): string {
   return `${s.score.toFixed(1)} % (covered ${s.coveredScore.toFixed(1)} %; ${s.killed} killed, ${s.timeout} timed out, ${s.survived} survived, ${s.noCoverage} without coverage, of ${s.total})`;
 }
 
+/**
+ * Every file's mutants from the target's reports: the whole-target report and each chunk's
+ * (`files/<names>/`); where several reports hold a file, the newest report wins.
+ */
+async function mergedReport(target: Target): Promise<{ files: Map<string, MutantResult[]>; reports: string[] }> {
+  const folder = `${root}/${mutationTarget(target).reports}`;
+  const chunks = await readdir(`${folder}/files`).catch(() => [] as string[]);
+  const candidates = [`${folder}/mutation.json`, ...chunks.map((chunk) => `${folder}/files/${chunk}/mutation.json`)];
+  const found: { path: string; mtimeMs: number }[] = [];
+  for (const path of candidates) {
+    const info = await stat(path).catch(() => undefined);
+    if (info !== undefined) found.push({ path, mtimeMs: info.mtimeMs });
+  }
+  const files = new Map<string, MutantResult[]>();
+  for (const { path } of found.sort((a, b) => a.mtimeMs - b.mtimeMs)) {
+    const report = JSON.parse(await readFile(path, 'utf8')) as Report;
+    for (const [file, { mutants }] of Object.entries(report.files)) files.set(file, mutants);
+  }
+  return { files, reports: found.map(({ path }) => path.slice(root.length)) };
+}
+
+async function printSummary(targets: readonly Target[]): Promise<void> {
+  const lines: string[] = [];
+  for (const target of targets) {
+    const { files, reports } = await mergedReport(target);
+    if (files.size === 0) {
+      lines.push(`${target}: no report yet`);
+      continue;
+    }
+    lines.push(`${target}, merged from ${reports.length} report(s): mutation score ${describe(summarize([...files.values()].flat()))}`);
+    for (const [path, mutants] of [...files].sort(([a], [b]) => a.localeCompare(b))) lines.push(`    ${path}: ${describe(summarize(mutants))}`);
+  }
+  process.stdout.write(`Mutation scores (from the reports on disk)\n${lines.map((line) => `  ${line}`).join('\n')}\n`);
+}
 
 async function main(): Promise<void> {
-  const { targets, full, files } = parseArgs(process.argv.slice(2));
+  const { targets, full, summary, files } = parseArgs(process.argv.slice(2));
+  if (summary) return printSummary(targets);
   const lines: string[] = [];
   let failed = false;
   for (const target of targets) {
