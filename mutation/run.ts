@@ -14,7 +14,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { mutationTarget } from './targets.mjs';
 
-const TARGETS = ['event', 'dlq', 'dlq-stable'] as const;
+const TARGETS = ['event', 'dlq', 'dlq-direct', 'dlq-stable'] as const;
 /** Run when no target is named. */
 const DEFAULT_TARGETS: readonly Target[] = ['event', 'dlq'];
 type Target = (typeof TARGETS)[number];

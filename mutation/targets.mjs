@@ -17,6 +17,26 @@ export const MUTATION_TARGETS = {
     include: ['dlq-system/test/**/*.test.ts'],
     exclude: ['dlq-system/test/dlq-restart.test.ts', 'dlq-system/test/health.test.ts'],
   },
+  // All of dlq-system/src/core against its direct test files only: each builds the core's
+  // classes on real Redis and calls them (no processor, no HTTP), so a mutant's run takes
+  // seconds where the end-to-end files take tens. Its score is a lower bound of `dlq`'s
+  // (same mutants, a subset of the tests): the one measurable on a shared 2-core machine.
+  'dlq-direct': {
+    mutate: ['dlq-system/src/core/**/*.ts'],
+    include: [
+      'dlq-system/test/entry-state.test.ts',
+      'dlq-system/test/dlq-handler.test.ts',
+      'dlq-system/test/recovery-tracker.test.ts',
+      'dlq-system/test/dlq-store.test.ts',
+      'dlq-system/test/alerter.test.ts',
+      'dlq-system/test/origin-sender.test.ts',
+      'dlq-system/test/dlq-workers.test.ts',
+      'dlq-system/test/dlq-classifier*.test.ts',
+      'dlq-system/test/retry-policy.test.ts',
+      'dlq-system/test/webhook-sender*.test.ts',
+    ],
+    exclude: [],
+  },
   // The DLQ's pure modules outside the entry state machine, with their unit tests only: a
   // quick run. Their module-level rule tables are "static" mutants, each of which runs every
   // test file of the target, so a small, fast test set matters.
