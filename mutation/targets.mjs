@@ -25,7 +25,7 @@ export const MUTATION_TARGETS = {
     mutate: ['dlq-system/src/core/**/*.ts'],
     include: [
       'dlq-system/test/entry-state.test.ts',
-      'dlq-system/test/dlq-handler.test.ts',
+      'dlq-system/test/dlq-handler*.test.ts',
       'dlq-system/test/recovery-tracker.test.ts',
       'dlq-system/test/dlq-store.test.ts',
       'dlq-system/test/alerter.test.ts',
