@@ -111,8 +111,9 @@ describe('DLQ workers', () => {
     });
     const entry = await parts.handler.handle(jobEntry(origin.name, 'due-1', { message: 'down', code: 'ECONNREFUSED' }), uniqueName('src'));
     await queue.schedule(entry.id, 1, 0);
-    await waitFor(async () => (await parts.store.get(entry.id))?.status === 'retried', 'the entry to be retried');
-    expect(await origin.getJobCountByTypes('waiting')).toBe(1);
+    // The entry is `retried` before the send returns: wait for the job itself.
+    await waitFor(async () => (await origin.getJobCountByTypes('waiting')) === 1, 'the retry job on the origin queue');
+    expect((await parts.store.get(entry.id))?.status).toBe('retried');
   });
 
   it('a send failing every attempt parks the entry (retry_failed) after the last attempt only', async () => {
