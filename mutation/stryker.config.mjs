@@ -33,7 +33,10 @@ export default {
   timeoutFactor: 1.5,
   incremental: true,
   incrementalFile: `${reports}/incremental.json`,
-  reporters: ['clear-text', 'progress', 'json', 'html'],
+  // event-recorder: one file per tested mutant as it is tested (reports/.../events/), so a run
+  // stopped before its end still tells what it measured (`npm run mutate -- <target> --summary`).
+  reporters: ['clear-text', 'progress', 'json', 'html', 'event-recorder'],
+  eventReporter: { baseDir: `${reports}/events` },
   jsonReporter: { fileName: `${reports}/mutation.json` },
   htmlReporter: { fileName: `${reports}/mutation.html` },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
