@@ -106,36 +106,62 @@ function describe(s: Summary): string {
   return `${s.score.toFixed(1)} % (covered ${s.coveredScore.toFixed(1)} %; ${s.killed} killed, ${s.timeout} timed out, ${s.survived} survived, ${s.noCoverage} without coverage, of ${s.total})`;
 }
 
+/** One tested mutant as the event-recorder reporter writes it (`events/<n>-onMutantTested.json`). */
+interface MutantEvent {
+  fileName: string;
+  status: MutantResult['status'];
+}
+
+/**
+ * Mutants of one report folder: its mutation.json when the run finished, else (a run still
+ * going, or stopped) the mutants its event recorder wrote so far, marked partial.
+ */
+async function folderMutants(folder: string): Promise<{ files: Map<string, MutantResult[]>; partial: boolean; mtimeMs: number } | undefined> {
+  const report = await stat(`${folder}/mutation.json`).catch(() => undefined);
+  const eventNames = (await readdir(`${folder}/events`).catch(() => [] as string[])).filter((name) => name.endsWith('-onMutantTested.json'));
+  const eventsDir = await stat(`${folder}/events`).catch(() => undefined);
+  const files = new Map<string, MutantResult[]>();
+  if (report !== undefined && (eventsDir === undefined || report.mtimeMs >= eventsDir.mtimeMs - 1_000)) {
+    const parsed = JSON.parse(await readFile(`${folder}/mutation.json`, 'utf8')) as Report;
+    for (const [file, { mutants }] of Object.entries(parsed.files)) files.set(file, mutants);
+    return { files, partial: false, mtimeMs: report.mtimeMs };
+  }
+  if (eventNames.length === 0) return undefined;
+  for (const name of eventNames) {
+    const event = JSON.parse(await readFile(`${folder}/events/${name}`, 'utf8')) as MutantEvent;
+    const file = event.fileName.startsWith(root) ? event.fileName.slice(root.length) : event.fileName;
+    files.set(file, [...(files.get(file) ?? []), { status: event.status }]);
+  }
+  return { files, partial: true, mtimeMs: eventsDir?.mtimeMs ?? 0 };
+}
+
 /**
  * Every file's mutants from the target's reports: the whole-target report and each chunk's
  * (`files/<names>/`); where several reports hold a file, the newest report wins.
  */
-async function mergedReport(target: Target): Promise<{ files: Map<string, MutantResult[]>; reports: string[] }> {
+async function mergedReport(target: Target): Promise<{ files: Map<string, MutantResult[]>; reports: string[]; partial: string[] }> {
   const folder = `${root}/${mutationTarget(target).reports}`;
   const chunks = await readdir(`${folder}/files`).catch(() => [] as string[]);
-  const candidates = [`${folder}/mutation.json`, ...chunks.map((chunk) => `${folder}/files/${chunk}/mutation.json`)];
-  const found: { path: string; mtimeMs: number }[] = [];
-  for (const path of candidates) {
-    const info = await stat(path).catch(() => undefined);
-    if (info !== undefined) found.push({ path, mtimeMs: info.mtimeMs });
+  const found: { path: string; files: Map<string, MutantResult[]>; partial: boolean; mtimeMs: number }[] = [];
+  for (const path of [folder, ...chunks.map((chunk) => `${folder}/files/${chunk}`)]) {
+    const mutants = await folderMutants(path);
+    if (mutants !== undefined) found.push({ path: path.slice(root.length), ...mutants });
   }
   const files = new Map<string, MutantResult[]>();
-  for (const { path } of found.sort((a, b) => a.mtimeMs - b.mtimeMs)) {
-    const report = JSON.parse(await readFile(path, 'utf8')) as Report;
-    for (const [file, { mutants }] of Object.entries(report.files)) files.set(file, mutants);
-  }
-  return { files, reports: found.map(({ path }) => path.slice(root.length)) };
+  for (const report of found.sort((a, b) => a.mtimeMs - b.mtimeMs)) for (const [file, mutants] of report.files) files.set(file, mutants);
+  return { files, reports: found.map(({ path }) => path), partial: found.filter((report) => report.partial).map(({ path }) => path) };
 }
 
 async function printSummary(targets: readonly Target[]): Promise<void> {
   const lines: string[] = [];
   for (const target of targets) {
-    const { files, reports } = await mergedReport(target);
+    const { files, reports, partial } = await mergedReport(target);
     if (files.size === 0) {
       lines.push(`${target}: no report yet`);
       continue;
     }
     lines.push(`${target}, merged from ${reports.length} report(s): mutation score ${describe(summarize([...files.values()].flat()))}`);
+    if (partial.length > 0) lines.push(`    partial (run not finished; mutants tested so far only): ${partial.join(', ')}`);
     for (const [path, mutants] of [...files].sort(([a], [b]) => a.localeCompare(b))) lines.push(`    ${path}: ${describe(summarize(mutants))}`);
   }
   process.stdout.write(`Mutation scores (from the reports on disk)\n${lines.map((line) => `  ${line}`).join('\n')}\n`);
