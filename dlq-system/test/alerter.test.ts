@@ -149,10 +149,17 @@ describe('alerter', () => {
       // An alert whose webhook was still pending when its process stopped.
       const pending: AlertRecord = { ...(await alerter().flush((await park(1)).key))!, webhook: { status: 'pending', attempts: 1 } };
       await parts.redis.set(dlqKeys.alert(pending.id), JSON.stringify(pending));
+      // One already delivered and one that failed for good: never sent again.
+      const done = [(await alerter().flush((await park(1)).key))!, (await alerter().flush((await park(1)).key))!];
+      await parts.redis.set(dlqKeys.alert(done[0]!.id), JSON.stringify({ ...done[0], webhook: { status: 'delivered', attempts: 1 } }));
+      await parts.redis.set(dlqKeys.alert(done[1]!.id), JSON.stringify({ ...done[1], webhook: { status: 'failed', attempts: 3 } }));
+      // Without a webhook, start() leaves pending alerts alone.
+      await alerter().start();
       await withHook.start();
       await waitFor(() => receiver.bodies.some((body) => body.key === left.key && body.count === 2), 'the left bucket sent, webhook included');
       await waitFor(() => receiver.bodies.some((body) => body.id === pending.id), 'the pending webhook sent again');
       await waitFor(async () => JSON.parse((await parts.redis.get(dlqKeys.alert(pending.id)))!).webhook.status === 'delivered', 'recorded as delivered');
+      expect(receiver.bodies.filter((body) => done.some((alert) => alert.id === body.id))).toEqual([]);
       const fresh = receiver.bodies.find((body) => body.key === left.key);
       expect(fresh.webhook).toEqual({ status: 'pending', attempts: 0 });
     } finally {
