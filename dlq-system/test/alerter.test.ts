@@ -132,9 +132,12 @@ describe('alerter', () => {
     waiting.parked(later.key);
     await waiting.close();
     await waitFor(() => published.some((item) => item.key === later.key && item.count === 2), 'the flush on close');
-    // Closed: a new park is left in its bucket for the next start.
+    // Closed: a new park is left in its bucket for the next start (even with no window).
+    const closed = alerter({ windowMs: 0 });
+    await closed.close();
     const afterClose = await park(1);
     waiting.parked(afterClose.key);
+    closed.parked(afterClose.key);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await parts.redis.sismember(dlqKeys.alertBuckets(), afterClose.key)).toBe(1);
   });
@@ -165,5 +168,13 @@ describe('alerter', () => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('start() sends a bucket a previous process left when its window is over, not at once', async () => {
+    const left = await park(1);
+    await alerter({ windowMs: 1_500 }).start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await parts.redis.sismember(dlqKeys.alertBuckets(), left.key)).toBe(1);
+    await waitFor(() => published.some((item) => item.key === left.key), 'the bucket sent once its window is over', { timeoutMs: 5_000 });
   });
 });

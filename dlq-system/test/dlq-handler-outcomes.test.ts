@@ -182,4 +182,41 @@ describe('DLQ handler outcomes', () => {
     const jobId = read.entry.retriedTo?.kind === 'job' ? read.entry.retriedTo.jobId : '';
     expect((await queue.getJob(jobId))?.data[DLQ_META_KEY]).toEqual({ entryId: entry.id, retries: 1, token: read.state.token });
   });
+
+  it('the scheduler job of a retry that was started but whose send was lost sends it again, same id', async () => {
+    const queue = originQueue();
+    const entry = await parts.handler.handle(jobEntry(queue.name, 'again-1', transient), uniqueName('src'));
+    await parts.handler.autoRetry(entry.id, 1);
+    const read = (await parts.store.read(entry.id))!;
+    const jobId = read.entry.retriedTo?.kind === 'job' ? read.entry.retriedTo.jobId : '';
+    // As if the process died between startRetry and the add: the job is not there.
+    await queue.remove(jobId);
+    await parts.handler.autoRetry(entry.id, 1);
+    expect((await queue.getJob(jobId))?.data[DLQ_META_KEY]).toEqual({ entryId: entry.id, retries: 1, token: read.state.token });
+    expect(await parts.store.state(entry.id)).toEqual(read.state);
+  });
+
+  it('a handling error reaches the caller as it is (the DLQ job is then tried again), nothing stored', async () => {
+    await parts.redis.set(dlqKeys.state(), 'not a hash');
+    try {
+      const source = uniqueName('src');
+      await expect(parts.handler.handle(jobEntry(uniqueName('q'), 'err-1', permanent), source)).rejects.toThrow(/WRONGTYPE/);
+      expect(await parts.store.get(source)).toBeUndefined();
+    } finally {
+      await parts.redis.del(dlqKeys.state());
+    }
+  });
+
+  it('the stored-state gauges: parked entries by origin and class, entries by status, a label gone once nothing is parked there', async () => {
+    const queue = originQueue();
+    const entry = await parts.handler.handle(jobEntry(queue.name, 'g-1', permanent), uniqueName('src'));
+    expect(await parts.metric('dlq_parked_entries', `origin="${queue.name}",classification="permanent"`)).toBe(1);
+    expect(await parts.metric('dlq_entries', 'status="parked"')).toBe((await parts.store.countByStatus()).parked);
+    await parts.handler.discard(entry.id);
+    const text = await parts.registry.metrics();
+    expect(text.split('\n').filter((line) => line.startsWith(`dlq_parked_entries{origin="${queue.name}",classification="permanent"`))).toEqual([expect.stringMatching(/ 0$/)]);
+    await parts.redis.srem(dlqKeys.origins(), queue.name);
+    const after = (await parts.registry.metrics()).split('\n').filter((line) => line.startsWith('dlq_parked_entries{'));
+    expect(after.filter((line) => line.includes(`origin="${queue.name}"`))).toEqual([]);
+  });
 });

@@ -28,7 +28,7 @@ describe('DLQ workers', () => {
     await parts.close();
   });
 
-  function consumer(): { queue: Queue; sink: DeadLetterSink } {
+  function consumer(): { queue: Queue; sink: DeadLetterSink; running: DlqConsumer } {
     const queueName = uniqueName('dlq-consumer');
     const running = new DlqConsumer({ queueName, connection: parts.connection, concurrency: 2, handleRetryDelayMs: 200 }, { handler: parts.handler, logger: silentLogger() });
     running.start();
@@ -40,7 +40,7 @@ describe('DLQ workers', () => {
       await queue.obliterate({ force: true });
       await queue.close();
     });
-    return { queue, sink };
+    return { queue, sink, running };
   }
 
   it('handles each dead-letter job into an entry and completes it', async () => {
@@ -74,6 +74,15 @@ describe('DLQ workers', () => {
     restored = true;
     await waitFor(async () => (await queue.getJobState(id)) === 'completed', 'the DLQ job handled again');
     expect(await parts.store.get(id)).toMatchObject({ status: 'parked', failures: 1 });
+  });
+
+  it('a closed consumer handles nothing more', async () => {
+    const { queue, sink, running } = consumer();
+    await running.close();
+    const id = await sink.add(jobEntry(uniqueName('origin'), 'closed-1', { message: 'bad', permanent: true }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await queue.getJobState(id)).toBe('waiting');
+    expect(await parts.store.get(id)).toBeUndefined();
   });
 
   function retryWorker(sendAttempts: number): RetryQueue {

@@ -99,6 +99,7 @@ describe('entry state machine', () => {
     const again = { ...first.entry, version: 0 };
     const error = await machine.apply('receive', undefined, again).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(EntryConflictError);
+    expect((error as Error).name).toBe('EntryConflictError');
     expect(error).toMatchObject({ code: 'conflict', details: { id: first.entry.id, status: 'scheduled', version: 1 } });
     expect((error as Error).message).toContain('receive does not apply');
   });
@@ -205,6 +206,13 @@ describe('entry state machine', () => {
     expect(delta(before, await counters())).toEqual({ deleted: 1 });
   });
 
+  it('a machine without a timeline applies transitions of correlated entries; only known counters are touched', async () => {
+    const applied = await machine.apply('receive', undefined, entry('parked', { correlationId: 'corr-none', parkReason: 'permanent' }));
+    expect(applied.state.status).toBe('parked');
+    await machine.discard(applied);
+    expect(Object.keys(await redis.hgetall(dlqKeys.counters())).every((name) => (COUNTER_NAMES as readonly string[]).includes(name))).toBe(true);
+  });
+
   it('discard removes the entry and every index, and keeps a discarded state record that no later transition passes', async () => {
     const parked = await reach('parked');
     await machine.discard(parked);
@@ -246,6 +254,8 @@ describe('entry state machine timeline', () => {
     // An entry without a correlation records nothing.
     await machine.apply('receive', undefined, entry('scheduled'));
     await timeline.close();
+    // Only the correlated entry has a timeline (nothing recorded under an undefined correlation).
+    expect((await redis.keys('*timeline*undefined*')).length).toBe(0);
 
     const steps = (await readTimeline(redis, 'corr-1'))?.steps ?? [];
     expect(steps.map((step) => [step.kind, step.detail?.transition, step.detail?.status])).toEqual([

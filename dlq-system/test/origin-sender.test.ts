@@ -163,7 +163,7 @@ describe('origin sender', () => {
     expect(event.causationid).toBeUndefined();
     const invalid = eventStored({ data: { type: '' } });
     expect(() => sender.assertRetryable(invalid.entry)).toThrow(`entry ${invalid.entry.id} is not a valid event and cannot be re-published`);
-    await expect(sender.send(invalid.entry, 1, TOKEN)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(sender.send(invalid.entry, 1, TOKEN)).rejects.toMatchObject({ code: 'conflict', cause: expect.any(Error) });
     expect(await streamsRedis.xlen(invalid.stream)).toBe(0);
   });
 });
