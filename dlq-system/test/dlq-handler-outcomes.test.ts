@@ -29,24 +29,15 @@ const actor: AuditActor = { principal: 'ops', role: 'operator', kind: 'human', r
 
 describe('DLQ handler outcomes', () => {
   let parts: HandlerParts;
-  const queues: Queue[] = [];
 
   beforeAll(async () => {
     parts = await startHandlerParts({ maxRetries: 3, baseDelayMs: 60_000, maxDelayMs: 600_000 });
   });
   afterAll(async () => {
-    for (const queue of queues) {
-      await queue.obliterate({ force: true });
-      await queue.close();
-    }
     await parts.close();
   });
 
-  function originQueue(): Queue {
-    const queue = new Queue(uniqueName('outcome-origin'), { connection: parts.queueRedis, prefix: BULL_PREFIX });
-    queues.push(queue);
-    return queue;
-  }
+  const originQueue = (): Queue => parts.originQueue('outcome-origin');
 
   /** Audit records appended since `since` (a stream id), oldest first. */
   async function auditSince(since: string): Promise<AuditRecord[]> {

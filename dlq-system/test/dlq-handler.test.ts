@@ -27,7 +27,6 @@ describe('DLQ handler decisions', () => {
   let store: DlqStore;
   let handler: DlqHandler;
   let retries: RetryQueue;
-  const queues: Queue[] = [];
   const actor: AuditActor = { principal: 'ops', role: 'operator', kind: 'human', requestId: 'req-1', address: '127.0.0.1' };
 
   beforeAll(async () => {
@@ -36,18 +35,10 @@ describe('DLQ handler decisions', () => {
   });
 
   afterAll(async () => {
-    for (const queue of queues) {
-      await queue.obliterate({ force: true });
-      await queue.close();
-    }
     await parts.close();
   });
 
-  function originQueue(): Queue {
-    const queue = new Queue(uniqueName('handler-origin'), { connection: queueRedis, prefix: BULL_PREFIX });
-    queues.push(queue);
-    return queue;
-  }
+  const originQueue = (): Queue => parts.originQueue('handler-origin');
 
   const transient = { message: 'upstream unavailable', code: 'ECONNREFUSED' };
   const permanent = { message: 'bad input', permanent: true };

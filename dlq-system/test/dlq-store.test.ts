@@ -4,32 +4,11 @@ import { silentLogger, startRedisServer, type RedisServer } from '@event-infra/t
 import { DlqStore } from '../src/core/dlq-store';
 import { RetentionSweeper } from '../src/core/retention';
 import { dlqKeys, type EntryStatus, type StoredEntry } from '../src/core/stored-entry';
+import { storedEntry } from './support/stored-entry';
 
 function entry(id: string, createdAt: Date, status: EntryStatus, origin = 'retention'): StoredEntry {
   const at = createdAt.toISOString();
-  return {
-    id,
-    kind: 'job',
-    origin: { kind: 'job', queue: origin, jobId: id },
-    originName: origin,
-    name: 'demo.fail',
-    data: {},
-    error: { message: 'x' },
-    attempts: 1,
-    firstFailedAt: at,
-    lastFailedAt: at,
-    classification: 'permanent',
-    rule: 'permanent-marker',
-    reason: 'r',
-    status,
-    version: 1,
-    retries: 0,
-    failures: 1,
-    createdAt: at,
-    updatedAt: at,
-    history: [],
-    lastSource: id,
-  };
+  return storedEntry(id, { firstFailedAt: at, lastFailedAt: at, createdAt: at, updatedAt: at, status, version: 1, classification: 'permanent', rule: 'permanent-marker' }, origin);
 }
 
 /** Stores `value` as a fresh entry (the store's transition from `new`, as `receive` does). */

@@ -10,37 +10,13 @@ import { silentLogger, startRedisServer, type RedisServer } from '@event-infra/t
 import { COUNTER_NAMES, DlqStore, type CounterName, type EntryStateRecord } from '../src/core/dlq-store';
 import { EntryConflictError, EntryStateMachine, TRANSITIONS, type TransitionName, type VersionedEntry } from '../src/core/entry-state';
 import { dlqKeys, type EntryStatus, type StoredEntry } from '../src/core/stored-entry';
+import { storedEntry } from './support/stored-entry';
 
 let sequence = 0;
 
 function entry(status: EntryStatus, extra: Partial<StoredEntry> = {}): StoredEntry {
   sequence += 1;
-  const at = new Date().toISOString();
-  const id = `state-${sequence}`;
-  return {
-    id,
-    kind: 'job',
-    origin: { kind: 'job', queue: 'state-q', jobId: id },
-    originName: 'state-q',
-    name: 'demo.fail',
-    data: {},
-    error: { message: 'x' },
-    attempts: 1,
-    firstFailedAt: at,
-    lastFailedAt: at,
-    classification: 'transient',
-    rule: 'default',
-    reason: 'r',
-    status,
-    version: 0,
-    retries: 0,
-    failures: 1,
-    createdAt: at,
-    updatedAt: at,
-    history: [],
-    lastSource: id,
-    ...extra,
-  };
+  return storedEntry(`state-${sequence}`, { status, ...extra }, 'state-q');
 }
 
 describe('entry state machine', () => {

@@ -21,35 +21,12 @@ import {
 import { silentLogger, uniqueName } from '@event-infra/testing';
 import { OriginSender, RetryIdTakenError } from '../src/core/origin-sender';
 import type { StoredEntry } from '../src/core/stored-entry';
+import { storedEntry } from './support/stored-entry';
 
 const TOKEN = 'a'.repeat(32);
 
 function stored(extra: Partial<StoredEntry>): StoredEntry {
-  const at = new Date().toISOString();
-  return {
-    id: uniqueName('entry'),
-    kind: 'job',
-    origin: { kind: 'job', queue: 'q', jobId: 'j' },
-    originName: 'q',
-    name: 'demo.fail',
-    data: { who: 'original' },
-    error: { message: 'x' },
-    attempts: 1,
-    firstFailedAt: at,
-    lastFailedAt: at,
-    classification: 'transient',
-    rule: 'default',
-    reason: 'r',
-    status: 'retried',
-    version: 2,
-    retries: 1,
-    failures: 1,
-    createdAt: at,
-    updatedAt: at,
-    history: [],
-    lastSource: 's',
-    ...extra,
-  };
+  return storedEntry(uniqueName('entry'), { data: { who: 'original' }, status: 'retried', version: 2, retries: 1, lastSource: 's', ...extra });
 }
 
 describe('origin sender', () => {

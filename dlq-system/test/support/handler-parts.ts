@@ -1,7 +1,8 @@
 import { inject } from 'vitest';
-import type { ConnectionOptions } from 'bullmq';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import {
   AuditLog,
+  BULL_PREFIX,
   REDIS_ROLES,
   SERVICES,
   createMetricsRegistry,
@@ -36,6 +37,8 @@ export interface HandlerParts {
   retries: RetryQueue;
   sender: OriginSender;
   alerter: Alerter;
+  /** A new origin queue on the queue Redis (obliterated by `close`). */
+  originQueue(prefix?: string): Queue;
   /** Value of one sample of the registry (`name{...labels...}`), 0 when absent. */
   metric(name: string, labels: string): Promise<number>;
   close(): Promise<void>;
@@ -68,6 +71,7 @@ export async function startHandlerParts(policy: RetryPolicyOptions): Promise<Han
     audit: new AuditLog({ retentionMs: 86_400_000 }, redis),
     logger,
   });
+  const queues: Queue[] = [];
   return {
     master,
     redis,
@@ -80,12 +84,21 @@ export async function startHandlerParts(policy: RetryPolicyOptions): Promise<Han
     retries,
     sender,
     alerter,
+    originQueue(prefix = 'origin') {
+      const queue = new Queue(uniqueName(prefix), { connection: queueRedis, prefix: BULL_PREFIX });
+      queues.push(queue);
+      return queue;
+    },
     async metric(name, labels) {
       const text = await registry.metrics();
       const line = text.split('\n').find((item) => item.startsWith(`${name}{`) && item.includes(labels));
       return line === undefined ? 0 : Number(line.split(' ').pop());
     },
     async close() {
+      for (const queue of queues.splice(0)) {
+        await queue.obliterate({ force: true });
+        await queue.close();
+      }
       await alerter.close();
       await sender.close();
       await retries.queue.obliterate({ force: true });
