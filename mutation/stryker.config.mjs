@@ -8,7 +8,7 @@
 import { mutationTarget } from './targets.mjs';
 
 const target = mutationTarget();
-const reports = `reports/mutation/${target.name}`;
+const reports = target.reports;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -27,10 +27,16 @@ export default {
   // counts as a timeout (detected: an endless loop or a wait that never ends). Kept short: a
   // mutant that stalls a real-Redis wait would otherwise hold a sandbox for the wait's limit.
   timeoutMS: 5_000,
+  // The initial run (every test file, with coverage) took over Stryker's default 5 min on a
+  // loaded machine; past this it fails the whole run.
+  dryRunTimeoutMinutes: 20,
   timeoutFactor: 1.5,
   incremental: true,
   incrementalFile: `${reports}/incremental.json`,
-  reporters: ['clear-text', 'progress', 'json', 'html'],
+  // event-recorder: one file per tested mutant as it is tested (reports/.../events/), so a run
+  // stopped before its end still tells what it measured (`npm run mutate -- <target> --summary`).
+  reporters: ['clear-text', 'progress', 'json', 'html', 'event-recorder'],
+  eventReporter: { baseDir: `${reports}/events` },
   jsonReporter: { fileName: `${reports}/mutation.json` },
   htmlReporter: { fileName: `${reports}/mutation.html` },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
@@ -39,7 +45,8 @@ export default {
   // and TypeScript 7 has no JavaScript API for Stryker's rewriter to call.
   tsconfigFile: 'mutation/none.tsconfig.json',
   // One temp dir per target: two targets may run at once, and each cleans its own.
-  tempDirName: `.stryker-tmp-${target.name}`,
+  tempDirName: `.stryker-tmp-${target.reports.replace(/^reports\/mutation\//, '').replaceAll('/', '-')}`,
   cleanTempDir: 'always',
-  ignorePatterns: ['.data', '.logs', '.artifacts', 'coverage', 'reports', 'bench', 'docs', 'dist'],
+  // Other targets' (or chunks') sandboxes: a run started beside another would copy it, half-written.
+  ignorePatterns: ['.data', '.logs', '.artifacts', 'coverage', 'reports', 'bench', 'docs', 'dist', '.stryker-tmp*'],
 };

@@ -10,6 +10,7 @@ describe('webhook-sender', () => {
     for (const close of closers.splice(0)) await close();
   });
 
+  // 3 s: under load (a mutation run on a shared machine) a shorter bound also cut the 500 and the 204.
   it('times out a hanging receiver, retries a 500, and delivers on the next attempt, without blocking the caller', async () => {
     const held: ServerResponse[] = [];
     const received: unknown[] = [];
@@ -33,7 +34,7 @@ describe('webhook-sender', () => {
     });
     const outcomes: (DeliveryOutcome & { done: boolean })[] = [];
     const sender = new WebhookSender(
-      { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, timeoutMs: 1_500, attempts: 5, retryDelayMs: 20 },
+      { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, timeoutMs: 3_000, attempts: 5, retryDelayMs: 20 },
       { logger: silentLogger(), onAttempt: async (_id, outcome) => void outcomes.push(outcome) },
     );
     closers.push(() => sender.close());
@@ -43,7 +44,7 @@ describe('webhook-sender', () => {
 
     await waitFor(() => outcomes.some((outcome) => outcome.delivered), 'the delivery');
     expect(outcomes).toEqual([
-      { delivered: false, attempts: 1, done: false, lastError: 'timeout after 1500 ms' },
+      { delivered: false, attempts: 1, done: false, lastError: 'timeout after 3000 ms' },
       { delivered: false, attempts: 2, done: false, lastError: 'HTTP 500' },
       { delivered: true, attempts: 3, done: true },
     ]);
