@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
-import { BULL_PREFIX, JOB_TRACE_KEY, TimelineRecorder, createDeadLetterSink, createEventPublisher, createRedis, type Redis } from '@event-infra/shared';
+import { bullPrefix, JOB_TRACE_KEY, TimelineRecorder, createDeadLetterSink, createEventPublisher, createRedis, type Redis } from '@event-infra/shared';
 import { silentLogger } from '@event-infra/testing';
 import { median } from '../lib/stats';
 import type { BenchRow, BenchSuite } from '../types';
@@ -115,7 +115,7 @@ const suite: BenchSuite = {
     const rows: BenchRow[] = [];
     const client = createRedis({ url, role: 'bench', profile: 'consumer', logger: silentLogger() });
     const admin = new IORedis(url, { maxRetriesPerRequest: null });
-    const queue = new Queue(QUEUE, { connection: admin, prefix: BULL_PREFIX });
+    const queue = new Queue(QUEUE, { connection: admin, prefix: bullPrefix(QUEUE, admin.isCluster) });
     try {
       const events = Math.max(1_000, Math.round(50_000 * scale));
       const stream = `bench-timeline-${randomUUID()}`;

@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import {
-  BULL_PREFIX,
+  bullPrefix,
   REDIS_ROLES,
   SERVICES,
   accessOf,
@@ -134,7 +134,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     },
     { store, logger },
   );
-  const dlqQueue = new Queue(config.DLQ_QUEUE_NAME, { connection: clients[REDIS_ROLES.queue], prefix: BULL_PREFIX });
+  const dlqQueue = new Queue(config.DLQ_QUEUE_NAME, { connection: clients[REDIS_ROLES.queue], prefix: bullPrefix(config.DLQ_QUEUE_NAME, clients[REDIS_ROLES.queue].isCluster) });
 
   const close = createCloser(
     () => [

@@ -1,5 +1,5 @@
+import type { RedisClient } from '@event-infra/shared';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { ALERT_CHANNEL, toError, type Logger } from '@event-infra/shared';
 import type { DlqMetrics } from './dlq-metrics';
 import type { AlertBucketWrite, DlqStore } from './dlq-store';
@@ -40,7 +40,7 @@ export interface AlerterOptions {
 
 export interface AlerterDeps {
   /** Producer client on the master: buckets, history, PUBLISH. */
-  redis: Redis;
+  redis: RedisClient;
   store: DlqStore;
   metrics: DlqMetrics;
   logger: Logger;

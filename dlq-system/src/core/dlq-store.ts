@@ -1,5 +1,5 @@
+import type { RedisClient } from '@event-infra/shared';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { AUDIT_STREAM, AuditUnavailableError, type AuditWrite } from '@event-infra/shared';
 import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeys, type EntryKind, type EntryState, type EntryStatus, type StoredEntry } from './stored-entry';
 import type { FailureClass } from './dlq-classifier';
@@ -71,7 +71,7 @@ const createdMs = (entry: StoredEntry): number => Date.parse(entry.createdAt);
  * state record and counters at once).
  */
 export class DlqStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   async get(id: string): Promise<StoredEntry | undefined> {
     const json = await this.redis.get(dlqKeys.entry(id));

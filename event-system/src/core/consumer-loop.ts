@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { toError, type Logger } from '@event-infra/shared';
 import type { BatchProcessor, PreparedBatch, Settlement } from './batch-processor';
 import { ensureGroup, eventIdsOf, isNoGroupError, parseReadBufferReply, type RawEntry } from './stream-replies';
@@ -15,9 +15,9 @@ export interface ConsumerLoopOptions {
 
 export interface ConsumerLoopDeps {
   /** A `consumer`-profile client on the streams Redis used only by this loop (it blocks). */
-  redis: Redis;
+  redis: RedisClient;
   /** A non-blocking client on the streams Redis, used to interrupt a blocked read on stop. */
-  control: Redis;
+  control: RedisClient;
   processor: BatchProcessor;
   logger: Logger;
 }

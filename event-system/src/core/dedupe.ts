@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
+import type { ChainableCommander } from 'ioredis';
 import { processedEventsKey, queueFlatCommand } from '@event-infra/shared';
 
 /**
@@ -53,7 +54,7 @@ export class DuplicateFilter {
   }
 
   /** The subset of `eventIds` already processed within the window (one round trip). */
-  async findProcessed(redis: Redis, eventIds: readonly string[]): Promise<Set<string>> {
+  async findProcessed(redis: RedisClient, eventIds: readonly string[]): Promise<Set<string>> {
     const pipeline = redis.pipeline();
     const read = this.queueLookup(pipeline, eventIds);
     return read(pipeline.length > 0 ? ((await pipeline.exec()) ?? []) : []);

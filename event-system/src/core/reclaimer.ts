@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { toError, type Logger, type WireFields } from '@event-infra/shared';
 import type { BatchProcessor, Settlement } from './batch-processor';
 import type { ProcessorMetrics } from './processor-metrics';
@@ -23,7 +23,7 @@ export interface ReclaimerOptions {
 
 export interface ReclaimerDeps {
   /** Non-blocking client on the streams Redis. */
-  redis: Redis;
+  redis: RedisClient;
   processor: BatchProcessor;
   metrics: ProcessorMetrics;
   logger: Logger;

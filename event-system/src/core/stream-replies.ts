@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { toError, type WireFields } from '@event-infra/shared';
 
 /**
@@ -79,7 +79,7 @@ function flatToRecord(flat: unknown[]): Record<string, unknown> {
   return record;
 }
 
-export async function xinfoGroups(redis: Redis, stream: string): Promise<GroupInfo[]> {
+export async function xinfoGroups(redis: RedisClient, stream: string): Promise<GroupInfo[]> {
   const reply = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
   return reply.map((flat) => {
     const r = flatToRecord(flat);
@@ -93,7 +93,7 @@ export async function xinfoGroups(redis: Redis, stream: string): Promise<GroupIn
   });
 }
 
-export async function xinfoConsumers(redis: Redis, stream: string, group: string): Promise<ConsumerInfo[]> {
+export async function xinfoConsumers(redis: RedisClient, stream: string, group: string): Promise<ConsumerInfo[]> {
   const reply = (await redis.call('XINFO', 'CONSUMERS', stream, group)) as unknown[][];
   return reply.map((flat) => {
     const r = flatToRecord(flat);
@@ -115,7 +115,7 @@ export function isNoSuchKeyError(caught: unknown): boolean {
  * Creates the group at `0` (a new group sees the whole retained stream), with MKSTREAM so a
  * stream that does not exist yet is created empty. An existing group (BUSYGROUP) is fine.
  */
-export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+export async function ensureGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
   try {
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
   } catch (caught) {

@@ -1,11 +1,11 @@
+import type { RedisClient } from '@event-infra/shared';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
-  BULL_PREFIX,
+  bullPrefix,
   QUEUES,
   TRIGGER_JOB_ID_PREFIX,
   ValidationError,
@@ -108,8 +108,8 @@ export interface TriggerHandler {
  * event id, and BullMQ does not add a job whose id exists: a redelivered event never creates
  * a second job.
  */
-export function createTriggerHandler(connection: Redis, timeline?: TimelineRecorder): TriggerHandler {
-  const queue = new Queue(QUEUES.eventDriven, { connection, prefix: BULL_PREFIX });
+export function createTriggerHandler(connection: RedisClient, timeline?: TimelineRecorder): TriggerHandler {
+  const queue = new Queue(QUEUES.eventDriven, { connection, prefix: bullPrefix(QUEUES.eventDriven, connection.isCluster) });
   return {
     handlerFor: (trigger) => async (event, context) => {
       // A replay makes its own job (once per task and event), beside the live delivery's.

@@ -25,8 +25,18 @@ export const STREAM_DEFAULTS = {
   group: 'event-processors',
 } as const;
 
-/** BullMQ key prefix on the queue Redis. */
+/** BullMQ key prefix on a single queue Redis. */
 export const BULL_PREFIX = 'bull';
+
+/**
+ * BullMQ key prefix of `queue`: `bull` on a single Redis (the keys are unchanged:
+ * `bull:<queue>:wait`), `bull:{<queue>}` on a Redis Cluster, so that every key of one queue
+ * (`bull:{<queue>}:<queue>:wait`, …) shares a hash slot, as BullMQ's scripts need, while
+ * different queues spread over the masters (README "Scaling").
+ */
+export function bullPrefix(queue: string, clustered: boolean): string {
+  return clustered ? `${BULL_PREFIX}:{${queue}}` : BULL_PREFIX;
+}
 
 /** Service names, as they appear in logs, `/health` and event `source`. */
 export const SERVICES = {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { jobOwnerKey } from '@event-infra/shared';
 
 /** How long the owner of a job is remembered: longer than any job can wait and run (7 d delay cap). */
@@ -10,7 +10,7 @@ export const JOB_OWNER_TTL_SEC = 30 * 86_400;
  * was created, never taken from the request.
  */
 export class JobOwners {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   async set(queue: string, jobIds: readonly string[], owner: string): Promise<void> {
     if (jobIds.length === 0) return;

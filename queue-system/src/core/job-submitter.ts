@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
-import { AppError, jobCauseId, withJobTrace, type JobTrace, type Redis, type TimelineRecorder } from '@event-infra/shared';
+import { AppError, jobCauseId, withJobTrace, type JobTrace, type RedisClient, type TimelineRecorder } from '@event-infra/shared';
 import { JOB_CANCEL_CHANNEL } from '@event-infra/shared';
 import type { HandlerRegistry } from './handler-registry';
 
@@ -35,7 +35,7 @@ export interface JobSubmitterDeps {
   queues: ReadonlyMap<string, Queue>;
   registry: HandlerRegistry;
   /** Producer client on the queue Redis (publishes cancel requests, reads add tokens back). */
-  redis: Redis;
+  redis: RedisClient;
   /** Records `job.created` in the job's timeline (absent: TIMELINE_ENABLED off). */
   timeline?: TimelineRecorder | undefined;
 }

@@ -16,7 +16,7 @@ import {
   type EventPublisher,
   type HealthCheck,
   type Logger,
-  type Redis,
+  type RedisClient,
   type TimelineRecorder,
 } from '@event-infra/shared';
 import type { JobOwners } from '../core/job-owners';
@@ -64,7 +64,7 @@ export interface AppDeps {
   /** `EXPOSE_STACKS`: stack traces in job answers. */
   exposeStacks: boolean;
   /** Master Redis client and recorder of the timeline (absent: TIMELINE_ENABLED off, no `/timeline`). */
-  timeline?: { master: Redis; recorder: TimelineRecorder } | undefined;
+  timeline?: { master: RedisClient; recorder: TimelineRecorder } | undefined;
 }
 
 /** The queue processor's HTTP app, not listening. */

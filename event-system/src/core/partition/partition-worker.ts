@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { decodeEvent, toError, type EventEnvelope, type Logger } from '@event-infra/shared';
 import type { DuplicateFilter } from '../dedupe';
 import { EntryTooLargeError, entrySize, type EventDeadLetters } from '../event-dead-letters';
@@ -21,9 +21,9 @@ export interface PartitionWorkerOptions {
 
 export interface PartitionWorkerDeps {
   /** This worker's own blocking connection. */
-  reader: Redis;
+  reader: RedisClient;
   /** Non-blocking client (claims, fenced acks, unblock, duplicate markers). */
-  control: Redis;
+  control: RedisClient;
   lease: PartitionLease;
   router: Router;
   deadLetters: EventDeadLetters;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/create-redis';
 import { AppError, toError } from '../errors';
 import { AUDIT_STREAM } from '../names';
 import { fromStreamEntry, targetOf, toStreamFields, type AuditActor, type AuditOutcome, type AuditRecord, type AuditTarget } from './audit-record';
@@ -58,7 +58,7 @@ export class AuditLog {
 
   constructor(
     private readonly options: AuditLogOptions,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
   ) {
     this.key = options.key ?? AUDIT_STREAM;
   }

@@ -1,6 +1,6 @@
+import type { RedisClient } from '../redis/create-redis';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { BULL_PREFIX } from '../names';
+import { bullPrefix } from '../names';
 import { deadLetterEntrySchema, deadLetterJobId, type DeadLetterEntry } from './dead-letter-entry';
 
 /** The DLQ schema refused an entry: that will not change on a retry (`permanent`). */
@@ -24,12 +24,12 @@ export interface DeadLetterSinkOptions {
   /** `DLQ_QUEUE_NAME`. */
   queueName: string;
   /** A client on the queue Redis; the sink does not close it. */
-  connection: Redis;
+  connection: RedisClient;
 }
 
 /** Writes DLQ entries into the BullMQ dead-letter queue on the queue Redis. */
 export function createDeadLetterSink(options: DeadLetterSinkOptions): DeadLetterSink {
-  const queue = new Queue(options.queueName, { connection: options.connection, prefix: BULL_PREFIX });
+  const queue = new Queue(options.queueName, { connection: options.connection, prefix: bullPrefix(options.queueName, options.connection.isCluster) });
   return {
     async add(entry) {
       const result = deadLetterEntrySchema.safeParse(entry);

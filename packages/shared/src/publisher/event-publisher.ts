@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/create-redis';
 import { toError } from '../errors';
 import { createEvent, encodeEvent, encodeNewEvent, InvalidEventError, isValidEventTime, type EncodedEvent, type EventEnvelope, type EventInput } from '../events';
 import type { Logger } from '../logger';
@@ -25,7 +25,7 @@ export interface EventPublisherOptions {
 
 export interface EventPublisherDeps {
   /** A `producer`-profile client on the streams Redis (fails fast when Redis is down). */
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
 }
 

@@ -1,6 +1,6 @@
 export * from './create-redis';
 export * from './clients';
 export * from './unavailable';
-export type { Redis } from 'ioredis';
+export type { Cluster, Redis } from 'ioredis';
 export * from './flat-command';
 export * from './lua-script';

@@ -1,6 +1,6 @@
+import type { RedisClient } from './create-redis';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 
 /**
  * A Lua script kept in its own file, run with EVALSHA (EVAL once when the server does not
@@ -21,7 +21,7 @@ export class LuaScript {
     this.keyCount = Number(keys);
   }
 
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     if (keys.length !== this.keyCount) throw new Error(`script needs ${this.keyCount} keys, got ${keys.length}`);
     try {
       return await redis.evalsha(this.sha, this.keyCount, ...keys, ...args);

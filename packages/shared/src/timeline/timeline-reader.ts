@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/create-redis';
 import { timelineKeys, timelineRefKey } from '../names';
 import { parseStoredStep, type Timeline, type TimelineStep } from './timeline-step';
 
@@ -6,7 +6,7 @@ import { parseStoredStep, type Timeline, type TimelineStep } from './timeline-st
 export type TimelineQuery = { correlationId: string } | { eventId: string } | { queue: string; jobId: string };
 
 /** The correlation id a query names, or undefined when no timeline knows the event or job. */
-export async function resolveCorrelation(redis: Redis, query: TimelineQuery): Promise<string | undefined> {
+export async function resolveCorrelation(redis: RedisClient, query: TimelineQuery): Promise<string | undefined> {
   if ('correlationId' in query) return query.correlationId;
   // An event without a correlationid is its own correlation (no look-up key is written for it).
   if ('eventId' in query && (await redis.exists(timelineKeys(query.eventId).meta)) === 1) return query.eventId;
@@ -22,7 +22,7 @@ function byTime(a: TimelineStep, b: TimelineStep): number {
  * A correlation's timeline in order (time, then arrival), or undefined when none is stored.
  * The kept first steps come before the kept last ones whatever their clocks say.
  */
-export async function readTimeline(redis: Redis, correlationId: string): Promise<Timeline | undefined> {
+export async function readTimeline(redis: RedisClient, correlationId: string): Promise<Timeline | undefined> {
   const keys = timelineKeys(correlationId);
   const [head, tail, meta] = await Promise.all([redis.lrange(keys.head, 0, -1), redis.lrange(keys.tail, 0, -1), redis.hgetall(keys.meta)]);
   const total = Number(meta.steps ?? 0);

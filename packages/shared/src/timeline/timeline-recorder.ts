@@ -1,6 +1,6 @@
+import type { RedisClient } from '../redis/create-redis';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { timelineKeys, timelineRefKey } from '../names';
 import { toError } from '../errors';
@@ -68,7 +68,7 @@ export class TimelineRecorder {
 
   constructor(
     private readonly options: TimelineOptions,
-    private readonly deps: { redis: Redis; logger: Logger },
+    private readonly deps: { redis: RedisClient; logger: Logger },
   ) {
     this.logger = deps.logger.child({ component: 'timeline' });
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
@@ -156,7 +156,7 @@ export class TimelineRecorder {
 export function createTimelineRecorder(
   config: { TIMELINE_ENABLED: boolean; TIMELINE_RETENTION_SEC: number; TIMELINE_MAX_STEPS: number },
   service: string,
-  deps: { redis: Redis; logger: Logger },
+  deps: { redis: RedisClient; logger: Logger },
 ): TimelineRecorder | undefined {
   if (!config.TIMELINE_ENABLED) return undefined;
   return new TimelineRecorder({ service, retentionSec: config.TIMELINE_RETENTION_SEC, maxSteps: config.TIMELINE_MAX_STEPS }, deps);
