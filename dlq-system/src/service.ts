@@ -13,7 +13,7 @@ import {
   createMetricsRegistry,
   redisChecks,
   redisEndpoint,
-  redisOptions,
+  bullConnectionFor,
   startHttpServer,
   httpServerLimitsOf,
   waitForAll,
@@ -63,12 +63,9 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   }
   const master = clients[REDIS_ROLES.master];
   // BullMQ workers and QueueEvents open their own blocking connections from these options.
-  const bullConnection: ConnectionOptions = redisOptions({
-    ...redisEndpoint(config, REDIS_ROLES.queue),
-    role: REDIS_ROLES.queue,
-    profile: 'consumer',
-    name: 'dlq',
-  }) as ConnectionOptions;
+  // On a cluster, one Cluster client that BullMQ duplicates (closed after the BullMQ objects).
+  const bull = bullConnectionFor(config, REDIS_ROLES.queue, logger, 'dlq');
+  const bullConnection = bull.connection as ConnectionOptions;
 
   const registry = createMetricsRegistry(SERVICES.dlq);
   // The DLQ has no Bull Board: only ADMIN_USERS (and API keys) log in here.
@@ -148,6 +145,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       { name: 'origin-sender', run: () => sender.close() },
       { name: 'timeline', run: () => timeline?.close() },
       { name: 'dlq-queue', run: () => dlqQueue.close() },
+      { name: 'bull-connection', run: () => bull.close() },
       { name: 'redis', run: () => closeAll(allClients) },
     ],
     logger,

@@ -1,4 +1,4 @@
-import { masterKey, type Failure, type ParsedDeadLetterEntry } from '@event-infra/shared';
+import { masterSlotPrefix, type Failure, type ParsedDeadLetterEntry } from '@event-infra/shared';
 import type { FailureClass } from './dlq-classifier';
 
 /**
@@ -79,25 +79,36 @@ export const HISTORY_LIMIT = 20;
  */
 export type ParkReason = 'permanent' | 'retries_exhausted' | 'retry_failed' | 'retry_id_taken';
 
-/** Every key of the DLQ storage on the master Redis (`evinfra:dlq:…`), built here only. */
-export const dlqKeys = {
-  entry: (id: string) => masterKey('dlq', 'entry', id),
-  indexAll: () => masterKey('dlq', 'index', 'all'),
-  indexKind: (kind: string) => masterKey('dlq', 'index', 'kind', kind),
-  indexOrigin: (origin: string) => masterKey('dlq', 'index', 'origin', origin),
-  indexClass: (classification: string) => masterKey('dlq', 'index', 'class', classification),
-  indexStatus: (status: string) => masterKey('dlq', 'index', 'status', status),
-  origins: () => masterKey('dlq', 'origins'),
-  counters: () => masterKey('dlq', 'counters'),
-  tracking: () => masterKey('dlq', 'tracking'),
-  /** Hash id → `status|version|token`: the state machine's record (the token never leaves the stack). */
-  state: () => masterKey('dlq', 'state'),
-  /** Consumer groups whose "retry handled" records the recovery tracker reads. */
-  eventGroups: () => masterKey('dlq', 'event-groups'),
-  tmp: (token: string) => masterKey('dlq', 'tmp', token),
-  alert: (id: string) => masterKey('dlq', 'alert', id),
-  alerts: () => masterKey('dlq', 'alerts'),
-  alertBucket: (origin: string) => masterKey('dlq', 'alert-bucket', origin),
-  alertBucketIds: (origin: string) => masterKey('dlq', 'alert-bucket-ids', origin),
-  alertBuckets: () => masterKey('dlq', 'alert-buckets'),
-} as const;
+/**
+ * Every key of the DLQ storage on the master Redis, built here only: `evinfra:dlq:…` on a single
+ * Redis, `{evinfra}:dlq:…` on a Redis Cluster (one slot with the audit stream: the transition
+ * script writes them together; `masterSlotPrefix`).
+ */
+export function dlqKeysFor(clustered: boolean) {
+  const key = (...parts: string[]): string => [masterSlotPrefix(clustered), 'dlq', ...parts].join(':');
+  return {
+    entry: (id: string) => key('entry', id),
+    indexAll: () => key('index', 'all'),
+    indexKind: (kind: string) => key('index', 'kind', kind),
+    indexOrigin: (origin: string) => key('index', 'origin', origin),
+    indexClass: (classification: string) => key('index', 'class', classification),
+    indexStatus: (status: string) => key('index', 'status', status),
+    origins: () => key('origins'),
+    counters: () => key('counters'),
+    tracking: () => key('tracking'),
+    /** Hash id → `status|version|token`: the state machine's record (the token never leaves the stack). */
+    state: () => key('state'),
+    /** Consumer groups whose "retry handled" records the recovery tracker reads. */
+    eventGroups: () => key('event-groups'),
+    tmp: (token: string) => key('tmp', token),
+    alert: (id: string) => key('alert', id),
+    alerts: () => key('alerts'),
+    alertBucket: (origin: string) => key('alert-bucket', origin),
+    alertBucketIds: (origin: string) => key('alert-bucket-ids', origin),
+    alertBuckets: () => key('alert-buckets'),
+  } as const;
+}
+export type DlqKeys = ReturnType<typeof dlqKeysFor>;
+
+/** The DLQ keys on a single Redis (`evinfra:dlq:…`). */
+export const dlqKeys: DlqKeys = dlqKeysFor(false);

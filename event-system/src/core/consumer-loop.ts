@@ -1,3 +1,4 @@
+import { createBatch } from '@event-infra/shared';
 import type { RedisClient } from '@event-infra/shared';
 import { toError, type Logger } from '@event-infra/shared';
 import type { BatchProcessor, PreparedBatch, Settlement } from './batch-processor';
@@ -142,7 +143,7 @@ export class ConsumerLoop {
       this.clientId = Number(await this.deps.redis.client('ID'));
       this.clientIdStale = false;
     }
-    const pipeline = this.deps.redis.pipeline();
+    const pipeline = createBatch(this.deps.redis);
     if (settlement) this.deps.processor.commit(pipeline, settlement);
     const commitLength = pipeline.length;
     const lookup = this.deps.processor.queueLookupIds(pipeline, eventIds);

@@ -1,3 +1,4 @@
+import { createBatch } from '@event-infra/shared';
 import type { RedisClient } from '@event-infra/shared';
 import type { ChainableCommander } from 'ioredis';
 import { processedEventsKey, queueFlatCommand } from '@event-infra/shared';
@@ -55,7 +56,7 @@ export class DuplicateFilter {
 
   /** The subset of `eventIds` already processed within the window (one round trip). */
   async findProcessed(redis: RedisClient, eventIds: readonly string[]): Promise<Set<string>> {
-    const pipeline = redis.pipeline();
+    const pipeline = createBatch(redis);
     const read = this.queueLookup(pipeline, eventIds);
     return read(pipeline.length > 0 ? ((await pipeline.exec()) ?? []) : []);
   }

@@ -1,3 +1,4 @@
+import { createBatch } from '@event-infra/shared';
 import type { RedisClient } from '@event-infra/shared';
 import { toError, type Logger, type WireFields } from '@event-infra/shared';
 import type { BatchProcessor, Settlement } from './batch-processor';
@@ -109,7 +110,7 @@ export class Reclaimer {
       settlement.processedEventIds.push(...processed.processedEventIds);
     }
     this.logger.info({ claimed: entries.length, acked: settlement.ackIds.length }, 'reclaimed idle entries');
-    const pipeline = redis.pipeline();
+    const pipeline = createBatch(redis);
     this.deps.processor.commit(pipeline, settlement);
     const failed = ((await pipeline.exec()) ?? []).find(([err]) => err !== null);
     if (failed) this.logger.error({ err: failed[0] }, 'acknowledgement failed; entries stay pending');

@@ -74,6 +74,30 @@ export function masterKey(...parts: string[]): string {
 }
 
 /**
+ * Prefix of the master keys one script writes together: the DLQ's records, indexes, counters and
+ * alert history, and the audit stream (a DLQ transition appends its audit record in the same
+ * script). `evinfra` on a single Redis (keys unchanged); `{evinfra}` on a Redis Cluster, so all
+ * of them share one hash slot (README "Scaling": they live on one master).
+ */
+export function masterSlotPrefix(clustered: boolean): string {
+  return clustered ? `{${MASTER_PREFIX}}` : MASTER_PREFIX;
+}
+
+/**
+ * The hash tag that puts a key in the same Redis Cluster slot as `key`: the content of `key`'s own
+ * tag when it has one (`pyairtable-events:{p3}` → `{p3}`), else `key` itself (Redis hashes an
+ * untagged key whole, so `{pyairtable-events}` lands where `pyairtable-events` does).
+ */
+export function slotTagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open !== -1) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return `{${key.slice(open + 1, close)}}`;
+  }
+  return `{${key}}`;
+}
+
+/**
  * Reserved key in a job's `data` that carries DLQ retry metadata (`DlqRetryMeta`): the DLQ
  * processor sets it when it sends a job back to its queue; the queue processor strips it
  * before the handler runs and copies it into the next DLQ entry, so the retry count travels
@@ -120,6 +144,11 @@ export function dlqHandledKey(group: string): string {
 /** The audit log: one Redis stream on the master, every action of a principal (README "Audit log"). */
 export const AUDIT_STREAM = masterKey('audit');
 
+/** The audit stream's key: `AUDIT_STREAM` on a single Redis, `{evinfra}:audit` on a cluster (the DLQ's slot). */
+export function auditStreamKey(clustered: boolean): string {
+  return `${masterSlotPrefix(clustered)}:audit`;
+}
+
 /** Queue Redis: who submitted a job, for a `publisher` reading its own submissions (expires). */
 export function jobOwnerKey(queue: string, jobId: string): string {
   return `${MASTER_PREFIX}:job-owner:${queue}:${jobId}`;
@@ -130,11 +159,13 @@ export function jobOwnerKey(queue: string, jobId: string): string {
  * Redis next to it: one hash per task (`evinfra:replay:<stream>:task:<id>`), an index of all
  * tasks by creation time and the set of running ones (the bound on concurrent replays).
  */
-export function replayKeys(stream: string) {
+export function replayKeys(stream: string, clustered = false) {
+  // On a cluster the stream's name is the keys' hash tag: one slot for a log's tasks (one script).
+  const log = clustered ? slotTagOf(stream) : stream;
   return {
-    task: (id: string): string => `${MASTER_PREFIX}:replay:${stream}:task:${id}`,
-    index: `${MASTER_PREFIX}:replay:${stream}:index`,
-    running: `${MASTER_PREFIX}:replay:${stream}:running`,
+    task: (id: string): string => `${MASTER_PREFIX}:replay:${log}:task:${id}`,
+    index: `${MASTER_PREFIX}:replay:${log}:index`,
+    running: `${MASTER_PREFIX}:replay:${log}:running`,
   } as const;
 }
 
@@ -170,11 +201,14 @@ export const JOB_TRACE_KEY = '__trace';
 export const CORRELATION_HEADER = 'x-correlation-id';
 
 /** Master keys of one correlation's timeline: first steps, last steps, counters. */
-export function timelineKeys(correlationId: string): { head: string; tail: string; meta: string } {
+export function timelineKeys(correlationId: string, clustered = false): { head: string; tail: string; meta: string } {
+  // On a cluster the correlation id is the hash tag: one slot per timeline (one script), and the
+  // timelines spread over the masters. A `}` in the id would end the tag early: it is replaced.
+  const id = clustered ? `{${correlationId.replaceAll('}', '_')}}` : correlationId;
   return {
-    head: masterKey('timeline', correlationId, 'head'),
-    tail: masterKey('timeline', correlationId, 'tail'),
-    meta: masterKey('timeline', correlationId, 'meta'),
+    head: masterKey('timeline', id, 'head'),
+    tail: masterKey('timeline', id, 'tail'),
+    meta: masterKey('timeline', id, 'meta'),
   };
 }
 

@@ -1,3 +1,4 @@
+import { createBatch } from '@event-infra/shared';
 import type { RedisClient } from '@event-infra/shared';
 import { jobOwnerKey } from '@event-infra/shared';
 
@@ -14,7 +15,7 @@ export class JobOwners {
 
   async set(queue: string, jobIds: readonly string[], owner: string): Promise<void> {
     if (jobIds.length === 0) return;
-    const pipeline = this.redis.pipeline();
+    const pipeline = createBatch(this.redis);
     // NX: a job id that already existed keeps its first owner.
     for (const id of jobIds) pipeline.set(jobOwnerKey(queue, id), owner, 'EX', JOB_OWNER_TTL_SEC, 'NX');
     await pipeline.exec();

@@ -1,3 +1,4 @@
+import { createBatch } from '@event-infra/shared';
 import { randomUUID } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { AppError, jobCauseId, withJobTrace, type JobTrace, type RedisClient, type TimelineRecorder } from '@event-infra/shared';
@@ -97,7 +98,7 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
   /** The stored add tokens of `ids` (undefined: no such job any more). */
   const storedTokens = async (queue: Queue, ids: readonly string[]): Promise<(string | undefined)[]> => {
     if (ids.length === 0) return [];
-    const pipeline = deps.redis.pipeline();
+    const pipeline = createBatch(deps.redis);
     for (const id of ids) pipeline.hget(queue.toKey(id), 'opts');
     const replies = (await pipeline.exec()) ?? [];
     return replies.map(([err, raw]) => {

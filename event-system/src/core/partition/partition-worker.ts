@@ -1,3 +1,4 @@
+import { createBatch } from '@event-infra/shared';
 import type { RedisClient } from '@event-infra/shared';
 import { decodeEvent, toError, type EventEnvelope, type Logger } from '@event-infra/shared';
 import type { DuplicateFilter } from '../dedupe';
@@ -145,7 +146,7 @@ export class PartitionWorker {
     }
     if (acks.length > 0) await this.deps.lease.ack(acks);
     if (processed.length > 0) {
-      const pipeline = this.deps.control.pipeline();
+      const pipeline = createBatch(this.deps.control);
       this.deps.dedupe.mark(pipeline, processed);
       await pipeline.exec();
     }

@@ -117,7 +117,7 @@ export class ReplayTaskStore {
     private readonly options: ReplayTaskStoreOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.keys = replayKeys(options.log);
+    this.keys = replayKeys(options.log, redis.isCluster);
   }
 
   async get(id: string): Promise<ReplayTask> {

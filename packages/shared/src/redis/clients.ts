@@ -1,8 +1,9 @@
+import { Cluster, type RedisOptions } from 'ioredis';
 import type { CommonConfig } from '../config';
 import type { ClusterNodeAddress } from '../config/fragments';
 import type { Logger } from '../logger';
 import { REDIS_ROLES, type RedisRole } from '../names';
-import { closeRedis, createRedisClient, waitForRedis, type RedisClient, type RedisProfile } from './create-redis';
+import { closeRedis, createRedisClient, redisOptions, waitForRedis, type RedisClient, type RedisProfile } from './create-redis';
 
 /** Where a Redis role lives: its URL and password, and its cluster seed nodes (empty: a single Redis). */
 export interface RedisEndpoint {
@@ -44,4 +45,31 @@ export async function waitForAll(clients: Record<string, RedisClient>, timeoutMs
 
 export async function closeAll(clients: Iterable<RedisClient>): Promise<void> {
   await Promise.allSettled([...clients].map((client) => closeRedis(client)));
+}
+
+/** What BullMQ objects of one role connect with (`bullConnectionFor`). */
+export interface BullConnection {
+  /** Connection options (single Redis) or a `Cluster` client, as BullMQ's `connection` option takes them. */
+  connection: RedisOptions | Cluster;
+  /** Closes the cluster client (after the BullMQ objects that use it); nothing for options. */
+  close(): Promise<void>;
+}
+
+/**
+ * The `connection` for BullMQ workers and QueueEvents of `role`: on a single Redis, options
+ * (BullMQ opens and closes its own connections, as before); on a cluster, one `Cluster` client
+ * (BullMQ cannot build a cluster from options; a worker duplicates it for its blocking reads).
+ */
+export function bullConnectionFor(config: CommonConfig, role: RedisRole, logger: Logger, name: string): BullConnection {
+  const endpoint = redisEndpoint(config, role);
+  if (endpoint.clusterNodes.length === 0) {
+    return { connection: redisOptions({ ...endpoint, role, profile: 'consumer', name }), close: async () => {} };
+  }
+  const cluster = connectRole(config, role, 'consumer', logger, name);
+  return { connection: cluster as Cluster, close: () => closeRedis(cluster) };
+}
+
+/** True when a BullMQ `connection` (options or client) is a Redis Cluster client. */
+export function isClusterConnection(connection: unknown): boolean {
+  return connection instanceof Cluster;
 }

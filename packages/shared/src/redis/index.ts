@@ -4,3 +4,4 @@ export * from './unavailable';
 export type { Cluster, Redis } from 'ioredis';
 export * from './flat-command';
 export * from './lua-script';
+export * from './batch';

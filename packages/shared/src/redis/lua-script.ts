@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './create-redis';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -30,4 +31,17 @@ export class LuaScript {
       return redis.eval(this.source, this.keyCount, ...keys, ...args);
     }
   }
+}
+
+/**
+ * SCRIPT LOAD `source` where EVALSHA will look for it: the one server, or every master of a
+ * Redis Cluster (a keyless command would reach one random node; a replica promoted later gets
+ * the script again on its first NOSCRIPT).
+ */
+export async function loadScript(client: RedisClient, source: string): Promise<void> {
+  if (client instanceof Cluster) {
+    await Promise.all(client.nodes('master').map((node) => node.script('LOAD', source)));
+    return;
+  }
+  await client.script('LOAD', source);
 }

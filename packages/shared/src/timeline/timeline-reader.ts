@@ -9,7 +9,7 @@ export type TimelineQuery = { correlationId: string } | { eventId: string } | { 
 export async function resolveCorrelation(redis: RedisClient, query: TimelineQuery): Promise<string | undefined> {
   if ('correlationId' in query) return query.correlationId;
   // An event without a correlationid is its own correlation (no look-up key is written for it).
-  if ('eventId' in query && (await redis.exists(timelineKeys(query.eventId).meta)) === 1) return query.eventId;
+  if ('eventId' in query && (await redis.exists(timelineKeys(query.eventId, redis.isCluster).meta)) === 1) return query.eventId;
   const key = 'eventId' in query ? timelineRefKey('event', query.eventId) : timelineRefKey('job', `${query.queue}:${query.jobId}`);
   return (await redis.get(key)) ?? undefined;
 }
@@ -23,7 +23,7 @@ function byTime(a: TimelineStep, b: TimelineStep): number {
  * The kept first steps come before the kept last ones whatever their clocks say.
  */
 export async function readTimeline(redis: RedisClient, correlationId: string): Promise<Timeline | undefined> {
-  const keys = timelineKeys(correlationId);
+  const keys = timelineKeys(correlationId, redis.isCluster);
   const [head, tail, meta] = await Promise.all([redis.lrange(keys.head, 0, -1), redis.lrange(keys.tail, 0, -1), redis.hgetall(keys.meta)]);
   const total = Number(meta.steps ?? 0);
   if (total === 0 && head.length === 0) return undefined;

@@ -1,3 +1,5 @@
+import { createBatch } from '../redis/batch';
+import { loadScript } from '../redis/lua-script';
 import type { RedisClient } from '../redis/create-redis';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -107,9 +109,9 @@ export class TimelineRecorder {
     return this.flushing;
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  private async write(batch: Pending[], isRetry = false): Promise<void> {
     const ttl = this.options.retentionSec;
-    const pipeline = this.deps.redis.pipeline();
+    const pipeline = createBatch(this.deps.redis);
     // One script call per correlation and flush, its steps in recording order.
     const byCorrelation = new Map<string, string[]>();
     for (const pending of batch) {
@@ -118,7 +120,7 @@ export class TimelineRecorder {
       else steps.push(pending.step);
     }
     for (const [correlationId, steps] of byCorrelation) {
-      const keys = timelineKeys(correlationId);
+      const keys = timelineKeys(correlationId, this.deps.redis.isCluster);
       pipeline.evalsha(SCRIPT_SHA, 3, keys.head, keys.tail, keys.meta, this.headSize, this.tailSize, ttl, ...steps);
     }
     for (const pending of batch) {
@@ -128,11 +130,11 @@ export class TimelineRecorder {
     }
     try {
       const replies = (await pipeline.exec()) ?? [];
-      if (replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
+      if (!isRetry && replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
         // The master does not know the script yet (first write, or it restarted): load it and
-        // write the batch again; the script's writes happened for no step of this batch.
-        await this.deps.redis.script('LOAD', SCRIPT);
-        return await this.write(batch);
+        // write the batch again, once; the script's writes happened for no step of this batch.
+        await loadScript(this.deps.redis, SCRIPT);
+        return await this.write(batch, true);
       }
       const failed = replies.filter(([err]) => err);
       if (failed.length > 0) {
