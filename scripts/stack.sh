@@ -78,21 +78,12 @@ is_cluster_mode() { [ "${STACK_REDIS_CLUSTER:-0}" = 1 ]; }
 # Cluster mode: REDIS_NAMES/PORTS/PASSWORDS are the cluster's nodes, and the services' variables
 # point every role at the cluster (one password: REDIS_PASSWORD, or the one in REDIS_URL).
 plan_cluster() {
-  local count=${STACK_CLUSTER_NODES:-6} base=${STACK_CLUSTER_PORT_BASE:-7101} password k seeds=""
-  [[ "$count" =~ ^[0-9]+$ ]] && ((count >= 6 && count % 2 == 0)) || die "STACK_CLUSTER_NODES must be an even number >= 6 (3 masters with a replica each; got '$count')"
-  [[ "$base" =~ ^[0-9]+$ ]] && ((base >= 1024 && base + count <= 55535)) || die "STACK_CLUSTER_PORT_BASE must be a port from 1024 with room for $count nodes below 55535 (got '$base')"
-  password=$(url_password "${REDIS_URL:-}")
-  [ -n "$password" ] || password=${REDIS_PASSWORD:-}
-  [ -n "$password" ] || die "REDIS_PASSWORD is empty: every Redis runs with a password (see env-example-event-infrastructure)"
+  export_stack_cluster_env || exit 1
+  local k
   REDIS_NAMES=()
-  for ((k = 1; k <= count; k++)); do
-    REDIS_NAMES+=("redis-cluster-$k") REDIS_PORTS+=($((base + k - 1))) REDIS_PASSWORDS+=("$password") PORT_VARS+=(STACK_CLUSTER_PORT_BASE)
-    seeds+="${seeds:+,}127.0.0.1:$((base + k - 1))"
+  for ((k = 1; k <= STACK_CLUSTER_NODE_COUNT; k++)); do
+    REDIS_NAMES+=("redis-cluster-$k") REDIS_PORTS+=($((STACK_CLUSTER_BASE + k - 1))) REDIS_PASSWORDS+=("$REDIS_PASSWORD") PORT_VARS+=(STACK_CLUSTER_PORT_BASE)
   done
-  # Node-to-node traffic uses port + 10000 (the cluster bus): it must be free as well.
-  export REDIS_URL="redis://127.0.0.1:$base" REDIS_STREAMS_URL="redis://127.0.0.1:$base" REDIS_QUEUE_URL="redis://127.0.0.1:$base"
-  export REDIS_PASSWORD="$password" REDIS_STREAMS_PASSWORD="$password" REDIS_QUEUE_PASSWORD="$password"
-  export REDIS_CLUSTER_NODES="$seeds" REDIS_STREAMS_CLUSTER_NODES="$seeds" REDIS_QUEUE_CLUSTER_NODES="$seeds"
 }
 
 # Creates the cluster once (3 masters, one replica each) unless its nodes already know each

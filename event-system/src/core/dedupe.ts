@@ -28,6 +28,8 @@ export interface DuplicateFilterOptions {
   enabled: boolean;
   /** How long a processed event id is remembered at least, ms (at most twice as long). */
   windowMs: number;
+  /** On a Redis Cluster: the group's markers share one slot (the look-up script reads two buckets). */
+  clustered?: boolean;
   now?: () => number;
 }
 
@@ -69,7 +71,7 @@ export class DuplicateFilter {
   queueLookup(pipeline: ChainableCommander, eventIds: readonly string[]): (results: [Error | null, unknown][]) => Set<string> {
     if (!this.options.enabled || eventIds.length === 0) return () => new Set();
     const bucket = this.bucket();
-    const keys = [processedEventsKey(this.options.group, bucket), processedEventsKey(this.options.group, bucket - 1)];
+    const keys = [processedEventsKey(this.options.group, bucket, this.options.clustered), processedEventsKey(this.options.group, bucket - 1, this.options.clustered)];
     queueFlatCommand(pipeline, 'eval', [LOOKUP_SCRIPT, 2], keys, eventIds);
     return (results) => {
       const seen = new Set<string>();
@@ -88,7 +90,7 @@ export class DuplicateFilter {
   /** Queues the markers of `eventIds` on `pipeline` (nothing when suppression is off). */
   mark(pipeline: ChainableCommander, eventIds: readonly string[]): void {
     if (!this.options.enabled || eventIds.length === 0) return;
-    const key = processedEventsKey(this.options.group, this.bucket());
+    const key = processedEventsKey(this.options.group, this.bucket(), this.options.clustered);
     queueFlatCommand(pipeline, 'sadd', [key], eventIds);
     // Current bucket + the next one must still see it; a little slack for clock skew.
     pipeline.pexpire(key, 2 * this.options.windowMs + 60_000);

@@ -93,7 +93,7 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
       heartbeatMs: Math.max(1, Math.floor(options.claim.idleMs / 3)),
       maxEntryBytes: options.maxEntryBytes,
     },
-    { router: deps.router, dedupe: new DuplicateFilter({ group, ...options.dedupe }), dlq: deps.dlq, metrics, logger, timeline: deps.timeline },
+    { router: deps.router, dedupe: new DuplicateFilter({ group, clustered: deps.streams.isCluster, ...options.dedupe }), dlq: deps.dlq, metrics, logger, timeline: deps.timeline },
   );
   const pool = new ConsumerPool(
     { stream, group, baseName: options.consumerBaseName, batchSize: options.batchSize, blockMs: options.blockMs, ...options.consumers },

@@ -124,8 +124,9 @@ export const JOB_CANCEL_CHANNEL = `${MASTER_PREFIX}:jobs:cancel`;
  * bucket (`bucket` = floor(now / window)). Lives on the streams Redis, next to the stream, so
  * the event processor writes it in the same pipeline as its XACK.
  */
-export function processedEventsKey(group: string, bucket: number): string {
-  return `${MASTER_PREFIX}:processed:${group}:${bucket}`;
+export function processedEventsKey(group: string, bucket: number, clustered = false): string {
+  // On a cluster the group is the hash tag: the look-up script reads two buckets of one group.
+  return `${MASTER_PREFIX}:processed:${clustered ? slotTagOf(group) : group}:${bucket}`;
 }
 
 /** Prefix of the BullMQ job ids the event processor's triggers create (`evt-<trigger>-<eventId>`). */

@@ -75,7 +75,7 @@ export function createPartitionedEngine(options: PartitionedEngineOptions, deps:
       retryAttempts: options.retryAttempts,
       maxEntryBytes: options.maxEntryBytes,
     },
-    { ...deps, dedupe: new DuplicateFilter({ group, ...options.dedupe }), metrics, logger },
+    { ...deps, dedupe: new DuplicateFilter({ group, clustered: deps.streams.isCluster, ...options.dedupe }), metrics, logger },
   );
   const janitors = coordinator.streamNames.map(
     (name) =>
