@@ -9,16 +9,16 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_ROLES, createRedis, fieldsToRecord, waitForAll, type Redis, type Timeline, type TimelineStep } from '@event-infra/shared';
+import { REDIS_ROLES, fieldsToRecord, waitForAll, type RedisClient, type Timeline, type TimelineStep } from '@event-infra/shared';
 import { silentLogger, waitFor } from '@event-infra/testing';
-import { ROOT, STACK, run, stackEnv } from './support/stack-runner';
+import { ROOT, STACK, run, stackClient, stackEnv } from './support/stack-runner';
 
 const CORRELATION = `order-${Math.random().toString(36).slice(2)}`;
 
 describe('timeline of one event through a failing trigger job, the DLQ and a retry', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  let streams: Redis | undefined;
+  let streams: RedisClient | undefined;
   let flag: string;
   const api = () => `http://127.0.0.1:${env.QUEUE_PROCESSOR_PORT}`;
   const dlqApi = () => `http://127.0.0.1:${env.DLQ_PROCESSOR_PORT}`;
@@ -55,7 +55,7 @@ describe('timeline of one event through a failing trigger job, the DLQ and a ret
       await run('bash', [STACK, 'down'], env, 90_000);
       throw new Error(`stack.sh up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
     }
-    streams = createRedis({ url: env.REDIS_STREAMS_URL!, password: env.REDIS_STREAMS_PASSWORD, role: REDIS_ROLES.streams, profile: 'producer', logger: silentLogger() });
+    streams = stackClient(env, REDIS_ROLES.streams, 'producer', silentLogger());
     await waitForAll({ streams }, 10_000);
   }, 240_000);
 
