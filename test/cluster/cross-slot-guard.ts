@@ -1,15 +1,18 @@
 /**
- * Global setup of `npm run test:cluster`: after every file ran, reads every log the stacks wrote
- * under EVINFRA_CLUSTER_LOG_ROOT (services and Redis nodes) and fails the run, naming file and
- * line, if any shows a command the stack sent across slots (CROSSSLOT, a pipeline over slots) or
- * a redirection the client did not follow (MOVED/ASK reaching the application).
+ * The cross-slot guard of `npm run test:cluster`: finds, in every log the stacks wrote under
+ * EVINFRA_CLUSTER_LOG_ROOT (services and Redis nodes), each line that shows a command the stack
+ * sent across slots (CROSSSLOT, a pipeline over slots) or a redirection the client did not follow
+ * (MOVED/ASK reaching the application). `no-cross-slot.test.ts` asserts there is none; as the
+ * run's global setup this module removes the log root at the end (vitest ignores a teardown's
+ * failure for the exit code, so the check is a test, sequenced last).
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const PATTERNS = [/CROSSSLOT/, /\bMOVED \d+ /, /\bASK \d+ /, /should belong to the same slot/, /same slots allocation group/];
 
-function logFiles(dir: string): string[] {
+/** Every `.log` file under `dir`, recursively. */
+export function logFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
@@ -34,13 +37,6 @@ export function setup(): void {}
 
 export function teardown(): void {
   const root = process.env.EVINFRA_CLUSTER_LOG_ROOT;
-  if (!root) throw new Error('EVINFRA_CLUSTER_LOG_ROOT is not set: run through test/cluster/vitest.config.ts');
-  const files = logFiles(root);
-  const findings = crossSlotFindings(root);
-  if (files.length === 0) throw new Error(`cross-slot guard: no logs under ${root} (did any stack run?)`);
-  if (findings.length > 0) {
-    throw new Error(`cross-slot guard: ${findings.length} line(s) in ${files.length} logs:\n${findings.slice(0, 20).join('\n')}`);
-  }
-  process.stdout.write(`cross-slot guard: ${files.length} logs, no CROSSSLOT or redirection error\n`);
-  rmSync(root, { recursive: true, force: true });
+  // Kept when asked (to read a failed run's logs), else removed with the run.
+  if (root && process.env.EVINFRA_KEEP_CLUSTER_LOGS !== '1') rmSync(root, { recursive: true, force: true });
 }

@@ -43,7 +43,9 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv, tim
  * followed by `replicaPorts` free ports), fresh passwords, data and logs under `dir`.
  */
 export async function stackEnv(dir: string, overrides: NodeJS.ProcessEnv = {}, replicaPorts = 0): Promise<NodeJS.ProcessEnv> {
-  const [master, streams, queue, queueApi, eventApi, dlqApi] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const [master, streams, queue, queueApi, eventApi, dlqApi] = (await Promise.all(Array.from({ length: 6 }, () => freePort()))) as [number, number, number, number, number, number];
+  const replicaBase = replicaPorts > 0 ? await freePortRun(replicaPorts) : undefined;
+  const replicaRange = replicaBase === undefined ? [] : Array.from({ length: replicaPorts }, (_, index) => replicaBase + index);
   const suffix = Math.random().toString(36).slice(2);
   return {
     ...process.env,
@@ -60,10 +62,10 @@ export async function stackEnv(dir: string, overrides: NodeJS.ProcessEnv = {}, r
     EVENT_PROCESSOR_PORT: String(eventApi),
     DLQ_PROCESSOR_PORT: String(dlqApi),
     EVENT_PROCESSOR_REPLICAS: '1',
-    ...(replicaPorts > 0 ? { EVENT_PROCESSOR_REPLICA_PORT_BASE: String(await freePortRun(replicaPorts)) } : {}),
+    ...(replicaBase !== undefined ? { EVENT_PROCESSOR_REPLICA_PORT_BASE: String(replicaBase) } : {}),
     NODE_ENV: 'test',
     STACK_START_TIMEOUT_SEC: '120',
-    ...(onCluster ? await clusterEnv(dir, `master-${suffix}`) : {}),
+    ...(onCluster ? await clusterEnv(dir, `master-${suffix}`, [queueApi, eventApi, dlqApi, ...replicaRange]) : {}),
     ...overrides,
   };
 }
@@ -73,8 +75,8 @@ export async function stackEnv(dir: string, overrides: NodeJS.ProcessEnv = {}, r
  * ports, +10000, free too), and the variables stack.sh gives the services (every role at the
  * cluster, one password), so that a test's own clients (`stackClient`) reach the same cluster.
  */
-async function clusterEnv(dir: string, password: string): Promise<NodeJS.ProcessEnv> {
-  const base = await freePortRun(CLUSTER_NODES, 10_000);
+async function clusterEnv(dir: string, password: string, taken: readonly number[]): Promise<NodeJS.ProcessEnv> {
+  const base = await freePortRun(CLUSTER_NODES, 10_000, taken);
   const seeds = Array.from({ length: CLUSTER_NODES }, (_, index) => `127.0.0.1:${base + index}`).join(',');
   const url = `redis://127.0.0.1:${base}`;
   const logRoot = process.env.EVINFRA_CLUSTER_LOG_ROOT;
@@ -116,8 +118,8 @@ export function stackBullKey(env: NodeJS.ProcessEnv, queue: string, suffix: stri
   return `${bullPrefix(queue, (env.REDIS_QUEUE_CLUSTER_NODES ?? '') !== '')}:${queue}:${suffix}`;
 }
 
-/** The first of `count` consecutive free loopback ports (and of the `count` from `base + offset` when `offset` is given). */
-async function freePortRun(count: number, offset = 0): Promise<number> {
+/** The first of `count` consecutive free loopback ports (and of the `count` from `base + offset` when `offset` is given), none of them in `taken`. */
+async function freePortRun(count: number, offset = 0, taken: readonly number[] = []): Promise<number> {
   const { createServer } = await import('node:net');
   const isFree = (port: number) =>
     new Promise<boolean>((resolve) => {
@@ -129,6 +131,8 @@ async function freePortRun(count: number, offset = 0): Promise<number> {
     const base = await freePort();
     let all = true;
     if (offset > 0 && base + offset + count > 65_535) continue;
+    // Ports the caller already chose for something else are not free for this run.
+    if (taken.some((port) => port >= base && port < base + count)) continue;
     for (let index = 1; index < count && all; index += 1) all = await isFree(base + index);
     for (let index = 0; offset > 0 && index < count && all; index += 1) all = await isFree(base + offset + index);
     if (all) return base;
