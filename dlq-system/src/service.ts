@@ -70,7 +70,9 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   const registry = createMetricsRegistry(SERVICES.dlq);
   // The DLQ has no Bull Board: only ADMIN_USERS (and API keys) log in here.
   const access = accessOf(config, undefined, master);
-  const store = new DlqStore(master);
+  const store = new DlqStore(master, {
+    onUnreplicated: (entryId, to) => logger.warn({ entryId, to }, 'dlq transition not acknowledged by a replica in time: it is on the master only'),
+  });
   const metrics = createDlqMetrics(registry, store);
   const alerter = new Alerter(
     {

@@ -1,6 +1,6 @@
 import type { RedisClient } from '@event-infra/shared';
 import { randomUUID } from 'node:crypto';
-import { auditStreamKey, AuditUnavailableError, type AuditWrite } from '@event-infra/shared';
+import { auditStreamKey, waitForReplica, AuditUnavailableError, type AuditWrite } from '@event-infra/shared';
 import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeysFor, type DlqKeys, type EntryKind, type EntryState, type EntryStatus, type StoredEntry } from './stored-entry';
 import type { FailureClass } from './dlq-classifier';
 import { LuaScript } from '@event-infra/shared';
@@ -70,10 +70,24 @@ const createdMs = (entry: StoredEntry): number => Date.parse(entry.createdAt);
  * status, so listings never scan. Every write is one transition script (entry, indexes,
  * state record and counters at once).
  */
+/** DLQ storage settings for a Redis Cluster master role. */
+export interface DlqStoreOptions {
+  /**
+   * On a cluster: how long a transition waits for one replica to have it (`WAIT 1 <ms>`) before
+   * it resolves, so that a parked entry survives its master's failover. Default 500 ms.
+   */
+  replicaWaitMs?: number;
+  /** Called when no replica acknowledged a transition within `replicaWaitMs` (it stays on the master only). */
+  onUnreplicated?: (id: string, to: string) => void;
+}
+
 export class DlqStore {
   private readonly keys: DlqKeys;
 
-  constructor(private readonly redis: RedisClient) {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly options: DlqStoreOptions = {},
+  ) {
     this.keys = dlqKeysFor(redis.isCluster);
   }
 
@@ -142,7 +156,12 @@ export class DlqStore {
     ];
     const reply = (await TRANSITION.run(this.redis, keys, args)) as [number, string, string];
     if (reply[0] === -1) throw new AuditUnavailableError(new Error(reply[1]));
-    return reply[0] === 1 ? { ok: true, version: Number(reply[2]) } : { ok: false, status: reply[1] as EntryState, version: Number(reply[2]) };
+    if (reply[0] !== 1) return { ok: false, status: reply[1] as EntryState, version: Number(reply[2]) };
+    // Replication is asynchronous: on a cluster, wait until a replica has the transition, so a
+    // failover right after cannot lose a parked entry that was already acknowledged upstream.
+    const acknowledged = await waitForReplica(this.redis, this.keys.state(), this.options.replicaWaitMs ?? 500);
+    if (acknowledged === 0) this.options.onUnreplicated?.(id, change.to);
+    return { ok: true, version: Number(reply[2]) };
   }
 
   /** Newest first. `offset`/`limit` page through the filtered set. */

@@ -5,3 +5,4 @@ export type { Cluster, Redis } from 'ioredis';
 export * from './flat-command';
 export * from './lua-script';
 export * from './batch';
+export * from './replica-wait';
