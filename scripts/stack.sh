@@ -102,15 +102,22 @@ form_cluster() {
   done
 }
 
-# Ready: every node says cluster_state:ok, half of them are replicas, and no node is failing.
+# Ready: every node says cluster_state:ok, every master has a connected replica and every replica
+# an up link to its master (a restarted old master first comes back as a master without slots
+# and only then turns into a replica: until then a second failover would find no replica), and
+# no node is marked failing.
 cluster_ready() {
-  local p nodes
+  local p info
   for p in "${REDIS_PORTS[@]}"; do
-    rcli "$p" "${REDIS_PASSWORDS[0]}" CLUSTER INFO 2>/dev/null | tr -d '\r' | grep -q '^cluster_state:ok$' || return 1
+    info=$( { rcli "$p" "${REDIS_PASSWORDS[0]}" CLUSTER INFO; rcli "$p" "${REDIS_PASSWORDS[0]}" INFO replication; } 2>/dev/null | tr -d '\r')
+    grep -q '^cluster_state:ok$' <<<"$info" || return 1
+    if grep -q '^role:master$' <<<"$info"; then
+      grep -q '^connected_slaves:[1-9]' <<<"$info" || return 1
+    else
+      grep -q '^master_link_status:up$' <<<"$info" || return 1
+    fi
   done
-  nodes=$(rcli "${REDIS_PORTS[0]}" "${REDIS_PASSWORDS[0]}" CLUSTER NODES 2>/dev/null)
-  [ "$(grep -c ' slave ' <<<"$nodes")" -ge $(( ${#REDIS_PORTS[@]} / 2 )) ] || return 1
-  ! grep -q 'fail\|handshake\|noaddr' <<<"$nodes"
+  ! rcli "${REDIS_PORTS[0]}" "${REDIS_PASSWORDS[0]}" CLUSTER NODES 2>/dev/null | grep -q 'fail\|handshake\|noaddr'
 }
 
 # --- processes -----------------------------------------------------------------------------
