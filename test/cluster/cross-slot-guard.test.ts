@@ -30,6 +30,8 @@ describe('cross-slot guard', () => {
     writeFileSync(join(root, 'event-processor.log'), '{"level":50,"err":{"message":"All the keys in a pipeline command should belong to the same slot"},"msg":"read failed"}\n');
     writeFileSync(join(root, 'check.log'), 'FAIL  a batch of 100 events (XADD) is handled  (MOVED 7071 127.0.0.1:7302)\n');
     writeFileSync(join(root, 'notes.txt'), 'CROSSSLOT in a file that is not a log\n');
+    // A failover: the client gave up after redirections while the slot had no master (not a finding).
+    writeFileSync(join(root, 'queue-processor.log'), '{"level":50,"err":{"message":"Too many Cluster redirections. Last error: ReplyError: MOVED 7071 127.0.0.1:7302"}}\n');
     const findings = crossSlotFindings(root);
     expect(findings).toHaveLength(3);
     expect(findings[0]).toMatch(/check\.log:1: .*MOVED 7071/);
