@@ -18,6 +18,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib/env.sh
 . "$ROOT/scripts/lib/env.sh"
+# shellcheck source=scripts/lib/processes.sh
+. "$ROOT/scripts/lib/processes.sh"
 # shellcheck source=scripts/lib/checks.sh
 . "$ROOT/scripts/lib/checks.sh"
 
@@ -47,6 +49,7 @@ while [ $# -gt 0 ]; do
 done
 
 load_stack_env || exit 2
+if [ "${STACK_REDIS_CLUSTER:-0}" = 1 ]; then export_stack_cluster_env || exit 2; fi
 checks_init
 
 for file in "$ROOT"/scripts/checks/*.sh; do

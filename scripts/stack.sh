@@ -15,6 +15,11 @@
 # STACK_LOG_DIR (.logs), EVENT_PROCESSOR_REPLICAS (1; replica k >= 2 listens on
 # EVENT_PROCESSOR_REPLICA_PORT_BASE + k - 2, default 8020), STACK_START_TIMEOUT_SEC (60),
 # STACK_STOP_TIMEOUT_SEC (SHUTDOWN_GRACE_MS + 10 s).
+# STACK_REDIS_CLUSTER=1: the three Redis roles share one local Redis Cluster instead (README
+# "Scaling"): STACK_CLUSTER_NODES nodes (6: 3 masters with a replica each) on ports
+# STACK_CLUSTER_PORT_BASE (7101) and up, password REDIS_PASSWORD, AOF everysec,
+# cluster-node-timeout STACK_CLUSTER_NODE_TIMEOUT_MS (2000); the services get
+# REDIS_*_CLUSTER_NODES pointing at it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,7 +49,7 @@ plan_components() {
   local pwvars=(REDIS_PASSWORD REDIS_STREAMS_PASSWORD REDIS_QUEUE_PASSWORD)
   REDIS_PORTS=() REDIS_PASSWORDS=() PORT_VARS=()
   local i hp host password
-  for i in 0 1 2; do
+  if is_cluster_mode; then plan_cluster; else for i in 0 1 2; do
     hp=$(redis_host_port "${urls[$i]}")
     host=${hp%:*}
     case "$host" in 127.0.0.1|localhost) ;; *) die "${vars[$i]} must point at 127.0.0.1 in local mode (got host $host)" ;; esac
@@ -54,7 +59,7 @@ plan_components() {
     REDIS_PORTS+=("${hp##*:}")
     REDIS_PASSWORDS+=("$password")
     PORT_VARS+=("${vars[$i]}")
-  done
+  done; fi
   local replicas=${EVENT_PROCESSOR_REPLICAS:-1} base=${EVENT_PROCESSOR_REPLICA_PORT_BASE:-8020} k
   [[ "$replicas" =~ ^[1-9][0-9]*$ ]] || die "EVENT_PROCESSOR_REPLICAS must be a positive integer (got '$replicas')"
   SERVICE_NAMES=(queue-processor event-processor) SERVICE_DIRS=(queue-system event-system)
@@ -68,6 +73,53 @@ plan_components() {
   PORT_VARS+=(DLQ_PROCESSOR_PORT)
 }
 
+is_cluster_mode() { [ "${STACK_REDIS_CLUSTER:-0}" = 1 ]; }
+
+# Cluster mode: REDIS_NAMES/PORTS/PASSWORDS are the cluster's nodes, and the services' variables
+# point every role at the cluster (one password: REDIS_PASSWORD, or the one in REDIS_URL).
+plan_cluster() {
+  export_stack_cluster_env || exit 1
+  local k
+  REDIS_NAMES=()
+  for ((k = 1; k <= STACK_CLUSTER_NODE_COUNT; k++)); do
+    REDIS_NAMES+=("redis-cluster-$k") REDIS_PORTS+=($((STACK_CLUSTER_BASE + k - 1))) REDIS_PASSWORDS+=("$REDIS_PASSWORD") PORT_VARS+=(STACK_CLUSTER_PORT_BASE)
+  done
+}
+
+# Creates the cluster once (3 masters, one replica each) unless its nodes already know each
+# other (a restart whose nodes.conf survived), then waits until it is ready.
+form_cluster() {
+  local port=${REDIS_PORTS[0]} password=${REDIS_PASSWORDS[0]} addresses=() p deadline out
+  for p in "${REDIS_PORTS[@]}"; do addresses+=("127.0.0.1:$p"); done
+  if [ "$(rcli "$port" "$password" CLUSTER INFO | tr -d '\r' | awk -F: '$1 == "cluster_known_nodes" { print $2 }')" = 1 ]; then
+    out=$(REDISCLI_AUTH="$password" redis-cli --no-auth-warning --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes 2>&1) \
+      || { printf '%s\n' "$out" | tail -n 20 >&2; die "redis-cli --cluster create failed"; }
+  fi
+  deadline=$(( $(now_ms) + 30000 ))
+  until cluster_ready; do
+    (( $(now_ms) <= deadline )) || die "the cluster on ports ${REDIS_PORTS[*]} is not ready after 30 s ($(rcli "$port" "$password" CLUSTER INFO | tr -d '\r' | head -n 1))"
+    sleep 0.2
+  done
+}
+
+# Ready: every node says cluster_state:ok, every master has a connected replica and every replica
+# an up link to its master (a restarted old master first comes back as a master without slots
+# and only then turns into a replica: until then a second failover would find no replica), and
+# no node is marked failing.
+cluster_ready() {
+  local p info
+  for p in "${REDIS_PORTS[@]}"; do
+    info=$( { rcli "$p" "${REDIS_PASSWORDS[0]}" CLUSTER INFO; rcli "$p" "${REDIS_PASSWORDS[0]}" INFO replication; } 2>/dev/null | tr -d '\r')
+    grep -q '^cluster_state:ok$' <<<"$info" || return 1
+    if grep -q '^role:master$' <<<"$info"; then
+      grep -q '^connected_slaves:[1-9]' <<<"$info" || return 1
+    else
+      grep -q '^master_link_status:up$' <<<"$info" || return 1
+    fi
+  done
+  ! rcli "${REDIS_PORTS[0]}" "${REDIS_PASSWORDS[0]}" CLUSTER NODES 2>/dev/null | grep -q 'fail\|handshake\|noaddr'
+}
+
 # --- processes -----------------------------------------------------------------------------
 
 redis_pid() { pid_of "$1" redis-server; }
@@ -77,10 +129,17 @@ rcli() { REDISCLI_AUTH="$2" redis-cli -h 127.0.0.1 -p "$1" --no-auth-warning "${
 
 # Writes the config (mode 600: it holds the password) and starts a daemonized redis-server.
 start_redis() {
-  local name=$1 port=$2 password=$3 conf="$RUN_DIR/$1.conf" dir="$DATA_DIR/$1"
+  local name=$1 port=$2 password=$3 conf="$RUN_DIR/$1.conf" dir="$DATA_DIR/$1" extra=""
   local quoted=${password//\\/\\\\}
   quoted=${quoted//\"/\\\"}
   mkdir -p "$dir"
+  if is_cluster_mode; then
+    # masterauth: a replica authenticates to its master with the cluster's one password.
+    extra="cluster-enabled yes
+cluster-config-file \"$dir/nodes.conf\"
+cluster-node-timeout ${STACK_CLUSTER_NODE_TIMEOUT_MS:-2000}
+masterauth \"$quoted\""
+  fi
   (umask 077 && cat >"$conf" <<EOF
 port $port
 bind 127.0.0.1
@@ -92,6 +151,7 @@ appendfsync everysec
 daemonize yes
 pidfile "$RUN_DIR/$name.pid"
 logfile "$LOG_DIR/$name.log"
+$extra
 EOF
   )
   local offset
@@ -148,7 +208,7 @@ cmd_up() {
     done
   done
   for ((i = 0; i < ${#names[@]}; i++)); do
-    if ((i < 3)); then running=$(redis_pid "${names[$i]}" || true); else running=$(service_pid "${names[$i]}" "${SERVICE_DIRS[$((i - 3))]}" || true); fi
+    if ((i < ${#REDIS_NAMES[@]})); then running=$(redis_pid "${names[$i]}" || true); else running=$(service_pid "${names[$i]}" "${SERVICE_DIRS[$((i - ${#REDIS_NAMES[@]}))]}" || true); fi
     [ -z "$running" ] || continue
     if port_in_use "${ports[$i]}"; then problems+=("port ${ports[$i]} (${names[$i]}, ${PORT_VARS[$i]}) is already in use"); fi
   done
@@ -166,10 +226,11 @@ cmd_up() {
   build_services
 
   local already=()
-  for i in 0 1 2; do
+  for ((i = 0; i < ${#REDIS_NAMES[@]}; i++)); do
     if redis_pid "${REDIS_NAMES[$i]}" >/dev/null; then already+=("${REDIS_NAMES[$i]}"); continue; fi
     start_redis "${REDIS_NAMES[$i]}" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
   done
+  if is_cluster_mode; then form_cluster; fi
   for ((i = 0; i < ${#SERVICE_NAMES[@]}; i++)); do
     if service_pid "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" >/dev/null; then already+=("${SERVICE_NAMES[$i]}"); continue; fi
     start_service "${SERVICE_NAMES[$i]}" "${SERVICE_DIRS[$i]}" "${SERVICE_PORTS[$i]}"
@@ -202,7 +263,7 @@ cmd_up() {
 
 print_table() {
   local i pid
-  for i in 0 1 2; do
+  for ((i = 0; i < ${#REDIS_NAMES[@]}; i++)); do
     pid=$(redis_pid "${REDIS_NAMES[$i]}" || echo -)
     printf '  %-20s redis://127.0.0.1:%-6s pid %-8s data %s\n' "${REDIS_NAMES[$i]}" "${REDIS_PORTS[$i]}" "$pid" "$DATA_DIR/${REDIS_NAMES[$i]}"
   done
@@ -252,6 +313,21 @@ cmd_down() {
     fi
     i=$((i + 1))
   done
+  # Cluster nodes (STACK_REDIS_CLUSTER=1): port and password from each node's own config file.
+  local file
+  for file in "$RUN_DIR"/redis-cluster-*.pid; do
+    [ -e "$file" ] || continue
+    name=$(basename "$file" .pid)
+    if pid=$(redis_pid "$name"); then
+      port=$(awk '$1 == "port" { print $2 }' "$RUN_DIR/$name.conf" 2>/dev/null || true)
+      password=$(sed -n 's/^requirepass "\(.*\)"$/\1/p' "$RUN_DIR/$name.conf" 2>/dev/null | sed 's/\\"/"/g; s/\\\\/\\/g')
+      if [ -z "$port" ] || ! rcli "$port" "$password" SHUTDOWN >/dev/null 2>&1; then kill -TERM "$pid" 2>/dev/null || true; fi
+      if ! wait_gone 15 "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+      say "stopped $name (data kept in $DATA_DIR/$name)"
+      stopped=1
+    fi
+    rm -f "$file"
+  done
   ((stopped == 1)) || say "nothing running"
 }
 
@@ -274,7 +350,7 @@ redis_password_of() {
 cmd_status() {
   plan_components
   local i pid ok=0 code
-  for i in 0 1 2; do
+  for ((i = 0; i < ${#REDIS_NAMES[@]}; i++)); do
     if pid=$(redis_pid "${REDIS_NAMES[$i]}"); then
       printf '  %-20s running  pid %-8s port %s\n' "${REDIS_NAMES[$i]}" "$pid" "${REDIS_PORTS[$i]}"
     else
@@ -327,7 +403,7 @@ cmd_restart() {
   plan_components
   [ -n "$name" ] || die "restart needs a NAME: ${REDIS_NAMES[*]} ${SERVICE_NAMES[*]}"
   mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR"
-  for i in 0 1 2; do
+  for ((i = 0; i < ${#REDIS_NAMES[@]}; i++)); do
     [ "${REDIS_NAMES[$i]}" = "$name" ] || continue
     stop_redis "$name" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
     start_redis "$name" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"

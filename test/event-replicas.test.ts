@@ -14,13 +14,12 @@ import {
   EVENT_CHANNEL_PATTERN,
   REDIS_ROLES,
   createEventPublisher,
-  createRedis,
   waitForAll,
   type EventInput,
-  type Redis,
+  type RedisClient,
 } from '@event-infra/shared';
 import { silentLogger, waitFor } from '@event-infra/testing';
-import { STACK, recordedPids, run, stackEnv, stackUp } from './support/stack-runner';
+import { STACK, recordedPids, run, stackClient, stackEnv, stackUp } from './support/stack-runner';
 
 const REPLICAS = 3;
 const EVENTS = 2_000;
@@ -32,8 +31,8 @@ interface ReplicaStats {
 describe(`local mode with EVENT_PROCESSOR_REPLICAS=${REPLICAS}`, () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  let streams: Redis | undefined;
-  let master: Redis | undefined;
+  let streams: RedisClient | undefined;
+  let master: RedisClient | undefined;
   const stream = 'pyairtable-events';
   const group = 'event-processors';
 
@@ -58,8 +57,8 @@ describe(`local mode with EVENT_PROCESSOR_REPLICAS=${REPLICAS}`, () => {
     );
     await stackUp(env);
     const logger = silentLogger();
-    streams = createRedis({ url: env.REDIS_STREAMS_URL!, password: env.REDIS_STREAMS_PASSWORD, role: REDIS_ROLES.streams, profile: 'producer', logger });
-    master = createRedis({ url: env.REDIS_URL!, password: env.REDIS_PASSWORD, role: REDIS_ROLES.master, profile: 'consumer', logger });
+    streams = stackClient(env, REDIS_ROLES.streams, 'producer', logger);
+    master = stackClient(env, REDIS_ROLES.master, 'consumer', logger);
     await waitForAll({ streams, master }, 10_000);
   }, 240_000);
 

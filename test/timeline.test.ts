@@ -13,9 +13,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_ROLES, createRedis, fieldsToRecord, waitForAll, type Redis, type Timeline, type TimelineStep } from '@event-infra/shared';
+import { REDIS_ROLES, fieldsToRecord, waitForAll, type RedisClient, type Timeline, type TimelineStep } from '@event-infra/shared';
 import { silentLogger, startOtlpReceiver, waitFor, type OtlpReceiver, type ReceivedSpan } from '@event-infra/testing';
-import { ROOT, STACK, run, stackEnv, stackUp } from './support/stack-runner';
+import { ROOT, STACK, run, stackClient, stackEnv, stackUp } from './support/stack-runner';
 
 const CORRELATION = `order-${Math.random().toString(36).slice(2)}`;
 const TRACE_ID = randomBytes(16).toString('hex');
@@ -24,7 +24,7 @@ const CALLER_TRACEPARENT = `00-${TRACE_ID}-${randomBytes(8).toString('hex')}-01`
 describe('timeline of one event through a failing trigger job, the DLQ and a retry', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  let streams: Redis | undefined;
+  let streams: RedisClient | undefined;
   let flag: string;
   let otlp: OtlpReceiver;
   const api = () => `http://127.0.0.1:${env.QUEUE_PROCESSOR_PORT}`;
@@ -60,7 +60,7 @@ describe('timeline of one event through a failing trigger job, the DLQ and a ret
       LOG_LEVEL: 'warn',
     });
     await stackUp(env);
-    streams = createRedis({ url: env.REDIS_STREAMS_URL!, password: env.REDIS_STREAMS_PASSWORD, role: REDIS_ROLES.streams, profile: 'producer', logger: silentLogger() });
+    streams = stackClient(env, REDIS_ROLES.streams, 'producer', silentLogger());
     await waitForAll({ streams }, 10_000);
   }, 240_000);
 

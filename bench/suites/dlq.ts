@@ -1,6 +1,7 @@
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import {
   BULL_PREFIX,
+  bullPrefix,
   REDIS_ROLES,
   createDeadLetterSink,
   createLogger,

@@ -8,7 +8,8 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BULL_PREFIX, createDeadLetterSink, createLogger, type Logger } from '@event-infra/shared';
+import { BULL_PREFIX,
+  bullPrefix, createDeadLetterSink, createLogger, type Logger } from '@event-infra/shared';
 import { median, percentile } from '../lib/stats';
 import type { BenchRow, BenchSuite } from '../types';
 import { loadConfig } from '../../queue-system/src/config';
@@ -99,7 +100,7 @@ const suite: BenchSuite = {
   async run({ redis, scale }): Promise<BenchRow[]> {
     const logger = createLogger({ service: 'bench', level: 'silent' });
     const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue(QUEUE, { connection: admin, prefix: BULL_PREFIX });
+    const queue = new Queue(QUEUE, { connection: admin, prefix: bullPrefix(QUEUE, admin.isCluster) });
     const rows: BenchRow[] = [];
 
     // (a) drain, alternating bare/processor twice; best of each.

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BULL_PREFIX, EVENT_CHANNEL_PATTERN, STREAM_DEFAULTS, createEventPublisher, createLogger, type EventInput, type EventPublisher } from '@event-infra/shared';
+import { bullPrefix, EVENT_CHANNEL_PATTERN, STREAM_DEFAULTS, createEventPublisher, createLogger, type EventInput, type EventPublisher } from '@event-infra/shared';
 import { SAMPLE_EVENT_DATA, startRedisServer } from '@event-infra/testing';
 import type { BenchChild } from '../lib/child';
 import { BARE_CHANNEL, BARE_LATENCY_STREAM, BARE_QUEUE, BARE_STREAM, CONCURRENCY, EVENT_STREAM, RETRY, startStack, type Stack } from '../lib/stack-children';
@@ -146,7 +146,7 @@ const suite: BenchSuite = {
       const rounds = scale < 1 ? 2 : 4;
 
       // HTTP job intake.
-      const intakeQueue = new Queue(INTAKE_QUEUE, { connection: queueRedis, prefix: BULL_PREFIX });
+      const intakeQueue = new Queue(INTAKE_QUEUE, { connection: queueRedis, prefix: bullPrefix(INTAKE_QUEUE, queueRedis.isCluster) });
       const batches = Math.max(2, Math.round(10 * scale));
       const batch = Array.from({ length: 1000 }, (_, index) => ({ name: 'bench.noop', data: { n: index } }));
       const body = JSON.stringify({ jobs: batch });
@@ -172,8 +172,8 @@ const suite: BenchSuite = {
 
       // Job drain.
       const drainCount = Math.max(2000, Math.round(20_000 * scale));
-      const drainQueue = new Queue(DRAIN_QUEUE, { connection: queueRedis, prefix: BULL_PREFIX });
-      const bareQueue = new Queue(BARE_QUEUE, { connection: queueRedis, prefix: BULL_PREFIX });
+      const drainQueue = new Queue(DRAIN_QUEUE, { connection: queueRedis, prefix: bullPrefix(DRAIN_QUEUE, queueRedis.isCluster) });
+      const bareQueue = new Queue(BARE_QUEUE, { connection: queueRedis, prefix: bullPrefix(BARE_QUEUE, queueRedis.isCluster) });
       const drain = await alternate(rounds, (side) =>
         side === 'ours' ? drainJobs(stack!.queueProcessor, drainQueue, drainCount) : drainJobs(stack!.bareWorker, bareQueue, drainCount),
       );

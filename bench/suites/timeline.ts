@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
-import { BULL_PREFIX, JOB_TRACE_KEY, TimelineRecorder, createDeadLetterSink, createEventPublisher, createRedis, newTraceparent, startTracing, type Redis } from '@event-infra/shared';
+import { bullPrefix, JOB_TRACE_KEY, TimelineRecorder, createDeadLetterSink, createEventPublisher, createRedis, newTraceparent, startTracing, type Redis } from '@event-infra/shared';
 import { silentLogger } from '@event-infra/testing';
 import { median } from '../lib/stats';
 import type { BenchRow, BenchSuite } from '../types';
@@ -176,7 +176,7 @@ const suite: BenchSuite = {
     const rows: BenchRow[] = [];
     const client = createRedis({ url, role: 'bench', profile: 'consumer', logger: silentLogger() });
     const admin = new IORedis(url, { maxRetriesPerRequest: null });
-    const queue = new Queue(QUEUE, { connection: admin, prefix: BULL_PREFIX });
+    const queue = new Queue(QUEUE, { connection: admin, prefix: bullPrefix(QUEUE, admin.isCluster) });
     const otlp = await startDiscardingReceiver();
     try {
       const events = Math.max(1_000, Math.round(50_000 * scale));

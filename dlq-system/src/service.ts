@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import {
-  BULL_PREFIX,
+  bullPrefix,
   QUEUES,
   REDIS_ROLES,
   SERVICES,
@@ -17,7 +17,7 @@ import {
   createMetricsRegistry,
   redisChecks,
   redisEndpoint,
-  redisOptions,
+  bullConnectionFor,
   startHttpServer,
   httpServerLimitsOf,
   waitForAll,
@@ -78,17 +78,16 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
   }
   const master = clients[REDIS_ROLES.master];
   // BullMQ workers and QueueEvents open their own blocking connections from these options.
-  const bullConnection: ConnectionOptions = redisOptions({
-    ...redisEndpoint(config, REDIS_ROLES.queue),
-    role: REDIS_ROLES.queue,
-    profile: 'consumer',
-    name: 'dlq',
-  }) as ConnectionOptions;
+  // On a cluster, one Cluster client that BullMQ duplicates (closed after the BullMQ objects).
+  const bull = bullConnectionFor(config, REDIS_ROLES.queue, logger, 'dlq');
+  const bullConnection = bull.connection as ConnectionOptions;
 
   const registry = createMetricsRegistry(SERVICES.dlq);
   // The DLQ has no Bull Board: only ADMIN_USERS (and API keys) log in here.
   const access = accessOf(config, undefined, master);
-  const store = new DlqStore(master);
+  const store = new DlqStore(master, {
+    onUnreplicated: (entryId, to) => logger.warn({ entryId, to }, 'dlq transition not acknowledged by a replica in time: it is on the master only'),
+  });
   const metrics = createDlqMetrics(registry, store);
   const alerter = new Alerter(
     {
@@ -172,7 +171,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     },
     { queueRedis: clients[REDIS_ROLES.queue], master, store, alerter, streams: streamTools, logger },
   );
-  const dlqQueue = new Queue(config.DLQ_QUEUE_NAME, { connection: clients[REDIS_ROLES.queue], prefix: BULL_PREFIX });
+  const dlqQueue = new Queue(config.DLQ_QUEUE_NAME, { connection: clients[REDIS_ROLES.queue], prefix: bullPrefix(config.DLQ_QUEUE_NAME, clients[REDIS_ROLES.queue].isCluster) });
 
   const close = createCloser(
     () => [
@@ -191,6 +190,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
       { name: 'dlq-queue', run: () => dlqQueue.close() },
       { name: 'console-overview', run: () => overview.close() },
       { name: 'operator-sink', run: () => operatorSink.close() },
+      { name: 'bull-connection', run: () => bull.close() },
       { name: 'redis', run: () => closeAll(allClients) },
     ],
     logger,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { BULL_PREFIX, DLQ_META_KEY } from '@event-infra/shared';
+import { bullPrefix, DLQ_META_KEY } from '@event-infra/shared';
 import { uniqueName, waitFor } from '@event-infra/testing';
 import { jobEntry, startDlqFixture, type DlqFixture } from './support/dlq-harness';
 import { startOriginWorker, type OriginWorker } from './support/real-queue-worker';
@@ -17,7 +17,7 @@ describe('DLQ recovery API', () => {
 
   beforeAll(async () => {
     fx = await startDlqFixture({ API_KEY, DLQ_MAX_RETRIES: '0' });
-    queue = new Queue(originA, { connection: fx.queueRedis, prefix: BULL_PREFIX });
+    queue = new Queue(originA, { connection: fx.queueRedis, prefix: bullPrefix(originA, fx.queueRedis.isCluster) });
     // Origin A's jobs succeed now: a retried job completes and its entry becomes recovered.
     worker = startOriginWorker({ queueUrl: fx.env.REDIS_QUEUE_URL!, queue: originA, dlqQueueName: fx.dlqQueueName, sinkConnection: fx.queueRedis, handler: async () => 'done' });
     const permanent = { message: 'invalid input', permanent: true };

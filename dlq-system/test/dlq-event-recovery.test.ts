@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { BULL_PREFIX, REDIS_ROLES, SERVICES, createEvent, createRedis, dlqHandledKey, encodeEvent, type EventEnvelope, type Redis } from '@event-infra/shared';
+import { bullPrefix, REDIS_ROLES, SERVICES, createEvent, createRedis, dlqHandledKey, encodeEvent, type EventEnvelope, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { loadConfig as loadEventConfig } from '../../event-system/src/config';
 import { compareStreamIds } from '../../event-system/src/core/stream-replies';
@@ -131,7 +131,7 @@ describe('DLQ recovery of dead events, proven by the event processor', () => {
     // The token-shaped claims leave records (one or two: same field), the plain id none: counted as unverified.
     const metrics = await (await fetch(`${fx.processor.url}/metrics`)).text();
     expect(Number(/dlq_unverified_claims_total\{kind="recovery"[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
-    const retryQueue = new Queue(queue, { connection: fx.queueRedis, prefix: BULL_PREFIX });
+    const retryQueue = new Queue(queue, { connection: fx.queueRedis, prefix: bullPrefix(queue, fx.queueRedis.isCluster) });
     await retryQueue.obliterate({ force: true });
     await retryQueue.close();
   });

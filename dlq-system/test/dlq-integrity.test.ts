@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { ALERT_CHANNEL, BULL_PREFIX, DLQ_META_KEY, PermanentJobError, createRedis, retryJobId, type Redis } from '@event-infra/shared';
+import { ALERT_CHANNEL, bullPrefix, DLQ_META_KEY, PermanentJobError, createRedis, retryJobId, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { dlqKeys } from '../src/core/stored-entry';
 import { jobEntry, startDlqFixture, type DlqFixture } from './support/dlq-harness';
@@ -65,7 +65,7 @@ describe('DLQ integrity against hostile clients', () => {
   /** A unique queue served by the real queue-system worker running `handler`. */
   function origin(handler: (data: Record<string, unknown>) => Promise<unknown>): Queue {
     const name = uniqueName('integrity');
-    const queue = new Queue(name, { connection: fx.queueRedis, prefix: BULL_PREFIX });
+    const queue = new Queue(name, { connection: fx.queueRedis, prefix: bullPrefix(name, fx.queueRedis.isCluster) });
     const worker = startOriginWorker({ queueUrl: fx.env.REDIS_QUEUE_URL!, queue: name, dlqQueueName: fx.dlqQueueName, sinkConnection: fx.queueRedis, handler });
     cleanups.push(async () => {
       await worker.close();
@@ -179,7 +179,7 @@ describe('DLQ integrity against hostile clients', () => {
   it('a retry whose job is gone without a completion (a send lost in a crash, a removed job) parks the entry again', async () => {
     // No worker on this queue: the retry job waits until the test removes it.
     const queueName = uniqueName('lost');
-    const queue = new Queue(queueName, { connection: fx.queueRedis, prefix: BULL_PREFIX });
+    const queue = new Queue(queueName, { connection: fx.queueRedis, prefix: bullPrefix(queueName, fx.queueRedis.isCluster) });
     cleanups.push(async () => {
       await queue.obliterate({ force: true });
       await queue.close();
@@ -202,7 +202,7 @@ describe('DLQ integrity against hostile clients', () => {
 
   it('an automatic retry interrupted between startRetry and the send is sent again by its scheduler job, same id and token', async () => {
     const queueName = uniqueName('interrupted');
-    const queue = new Queue(queueName, { connection: fx.queueRedis, prefix: BULL_PREFIX });
+    const queue = new Queue(queueName, { connection: fx.queueRedis, prefix: bullPrefix(queueName, fx.queueRedis.isCluster) });
     cleanups.push(async () => {
       await queue.obliterate({ force: true });
       await queue.close();

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { ALERT_CHANNEL, BULL_PREFIX, PermanentJobError, RetryableJobError, createRedis, type Redis } from '@event-infra/shared';
+import { ALERT_CHANNEL, bullPrefix, PermanentJobError, RetryableJobError, createRedis, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { startDlqFixture, startWebhookReceiver, type DlqFixture, type WebhookReceiver } from './support/dlq-harness';
 import { startOriginWorker, type OriginWorker } from './support/real-queue-worker';
@@ -34,7 +34,7 @@ describe('DLQ processor with failing jobs', () => {
 
   async function originQueue(handler: (data: Record<string, unknown>) => Promise<unknown>): Promise<{ queue: Queue; worker: OriginWorker }> {
     const name = uniqueName('jobs');
-    const queue = new Queue(name, { connection: fx.queueRedis, prefix: BULL_PREFIX });
+    const queue = new Queue(name, { connection: fx.queueRedis, prefix: bullPrefix(name, fx.queueRedis.isCluster) });
     const worker = startOriginWorker({ queueUrl: fx.env.REDIS_QUEUE_URL!, queue: name, dlqQueueName: fx.dlqQueueName, sinkConnection: fx.queueRedis, handler });
     cleanups.push(async () => {
       await worker.close();
@@ -102,7 +102,7 @@ describe('DLQ processor with failing jobs', () => {
     expect(alerts.filter((alert) => alert.origin === queue.name)).toHaveLength(1);
     expect(receiver.bodies.filter((body) => body.origin === queue.name)).toHaveLength(1);
     // Nothing is left scheduled for it.
-    const retries = new Queue(`${fx.dlqQueueName}-retries`, { connection: fx.queueRedis, prefix: BULL_PREFIX });
+    const retries = new Queue(`${fx.dlqQueueName}-retries`, { connection: fx.queueRedis, prefix: bullPrefix(`${fx.dlqQueueName}-retries`, fx.queueRedis.isCluster) });
     expect(await retries.getDelayedCount()).toBe(0);
     await retries.close();
   });

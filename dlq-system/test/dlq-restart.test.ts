@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { BULL_PREFIX, REDIS_ROLES, createRedis } from '@event-infra/shared';
+import { bullPrefix, REDIS_ROLES, createRedis } from '@event-infra/shared';
 import { freePort, silentLogger, startRedisServer, uniqueName, waitFor, type RedisServer } from '@event-infra/testing';
 import { jobEntry, spawnDlqProcessor, startDlqFixture, testEnv, type DlqFixture } from './support/dlq-harness';
 import { startOriginWorker, type OriginWorker } from './support/real-queue-worker';
@@ -25,7 +25,7 @@ describe('DLQ processor restarts', () => {
     // The master dies (SIGKILL); a failure arriving meanwhile waits in the DLQ queue, delayed.
     await fx.master.kill();
     const during = await fx.sink.add(jobEntry(origin, '3', permanent));
-    const dlqQueue = new Queue(fx.dlqQueueName, { connection: fx.queueRedis, prefix: BULL_PREFIX });
+    const dlqQueue = new Queue(fx.dlqQueueName, { connection: fx.queueRedis, prefix: bullPrefix(fx.dlqQueueName, fx.queueRedis.isCluster) });
     cleanups.push(() => dlqQueue.close());
     await waitFor(async () => (await dlqQueue.getJobState(during)) === 'delayed', 'the entry to wait while the master is down');
     expect((await fetch(`${fx.processor.url}/health`)).status).toBe(503);
@@ -53,7 +53,7 @@ describe('DLQ processor restarts', () => {
     const url = `http://127.0.0.1:${port}`;
     const origin = uniqueName('crash');
     const sinkConnection = createRedis({ url: env.REDIS_QUEUE_URL!, role: REDIS_ROLES.queue, profile: 'producer', logger: silentLogger() });
-    const queue = new Queue(origin, { connection: sinkConnection, prefix: BULL_PREFIX });
+    const queue = new Queue(origin, { connection: sinkConnection, prefix: bullPrefix(origin, sinkConnection.isCluster) });
     let fail = true;
     const worker: OriginWorker = startOriginWorker({
       queueUrl: env.REDIS_QUEUE_URL!,

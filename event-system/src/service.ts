@@ -16,7 +16,7 @@ import {
   httpServerLimitsOf,
   waitForAll,
   type Logger,
-  type Redis,
+  type RedisClient,
 } from '@event-infra/shared';
 import type { Express } from 'express';
 import type { EventConfig } from './config';
@@ -154,8 +154,8 @@ async function startProcessor<E extends LogEngine>(config: EventConfig, logger: 
     deps: {
       streams: streamsRedis,
       master: masterRedis,
-      openReader: (consumer: string): Redis => connectRole(config, REDIS_ROLES.streams, 'consumer', logger, consumer),
-      closeReader: (redis: Redis) => closeRedis(redis),
+      openReader: (consumer: string): RedisClient => connectRole(config, REDIS_ROLES.streams, 'consumer', logger, consumer),
+      closeReader: (redis: RedisClient) => closeRedis(redis),
       router,
       dlq,
       registry: metrics,

@@ -4,7 +4,7 @@
  * idempotent and no loop starts after it.
  */
 import { describe, expect, it } from 'vitest';
-import { createDeadLetterSink, createMetricsRegistry, type Redis } from '@event-infra/shared';
+import { createDeadLetterSink, createMetricsRegistry, type Redis, type RedisClient } from '@event-infra/shared';
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { BatchProcessor } from '../src/core/batch-processor';
 import { ConsumerPool } from '../src/core/consumer-pool';
@@ -27,8 +27,8 @@ function poolOf(bounds: { initial: number; min: number; max: number }, router = 
     { stream, group, retryAttempts: 3, heartbeatMs: 1000, maxEntryBytes: 1_048_576 },
     { router, dedupe: new DuplicateFilter({ group, enabled: true, windowMs: 60_000 }), dlq, metrics: new ProcessorMetrics(createMetricsRegistry('test')), logger },
   );
-  const opened: Redis[] = [];
-  const closed: Redis[] = [];
+  const opened: RedisClient[] = [];
+  const closed: RedisClient[] = [];
   const pool = new ConsumerPool(
     { stream, group, baseName: 'pool', batchSize: 1, blockMs: 100, ...bounds },
     {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { BULL_PREFIX, SERVICES, createDeadLetterSink, createEvent, createMetricsRegistry, type ParsedDeadLetterEntry } from '@event-infra/shared';
+import { bullPrefix, SERVICES, createDeadLetterSink, createEvent, createMetricsRegistry, type ParsedDeadLetterEntry } from '@event-infra/shared';
 import { silentLogger, uniqueName } from '@event-infra/testing';
 import { EventDeadLetters } from '../src/core/event-dead-letters';
 import { ProcessorMetrics } from '../src/core/processor-metrics';
@@ -15,7 +15,7 @@ function setup(stream: string) {
   const sink = createDeadLetterSink({ queueName, connection: redis });
   const metrics = new ProcessorMetrics(createMetricsRegistry('test'));
   const deadLetters = new EventDeadLetters({ stream, group: 'g', maxEntryBytes: 1_048_576 }, { dlq: sink, metrics, logger: silentLogger() });
-  const queue = new Queue(queueName, { connection: redis, prefix: BULL_PREFIX });
+  const queue = new Queue(queueName, { connection: redis, prefix: bullPrefix(queueName, redis.isCluster) });
   const stored = async () => (await queue.getJobs(['waiting'], 0, -1)).map((job) => job.data as ParsedDeadLetterEntry);
   return { deadLetters, metrics, stored, close: async () => { await queue.obliterate({ force: true }); await queue.close(); await sink.close(); } };
 }

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterEach, inject } from 'vitest';
-import { BULL_PREFIX, createEventPublisher, createRedis, type EventInput, type Redis } from '@event-infra/shared';
+import { bullPrefix, createEventPublisher, createRedis, type EventInput, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName } from '@event-infra/testing';
 import { loadConfig, type EventConfig } from '../src/config';
 import type { Router } from '../src/core/router';
@@ -60,7 +60,7 @@ export function userEvent(): EventInput {
 
 /** Jobs of a BullMQ queue on the test queue Redis, any state. */
 export async function queueJobs(connection: Redis, name: string) {
-  const queue = new Queue(name, { connection, prefix: BULL_PREFIX });
+  const queue = new Queue(name, { connection, prefix: bullPrefix(name, connection.isCluster) });
   try {
     return await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
   } finally {

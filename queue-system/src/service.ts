@@ -4,7 +4,7 @@ import {
   REDIS_ROLES,
   SERVICES,
   WORK_QUEUES,
-  BULL_PREFIX,
+  bullPrefix,
   accessOf,
   closeAll,
   connectRole,
@@ -22,7 +22,7 @@ import {
   httpServerLimitsOf,
   waitForAll,
   type Logger,
-  type Redis,
+  type RedisClient,
   type WorkQueueName,
 } from '@event-infra/shared';
 import { concurrencyFor, jobLimitsOf, type QueueConfig } from './config';
@@ -88,7 +88,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
     }
   }
   const queueNames = [...WORK_QUEUES, config.DLQ_QUEUE_NAME];
-  const queues = queueNames.map((name) => new Queue(name, { connection: queueRedis, prefix: BULL_PREFIX }));
+  const queues = queueNames.map((name) => new Queue(name, { connection: queueRedis, prefix: bullPrefix(name, queueRedis.isCluster) }));
   const deadLetters = createDeadLetterSink({ queueName: config.DLQ_QUEUE_NAME, connection: queueRedis });
   const timeline = createTimelineRecorder(config, SERVICES.queue, { redis: masterRedis, logger });
   const tracing = await startTracing(config, SERVICES.queue, logger);

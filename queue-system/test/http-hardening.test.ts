@@ -7,7 +7,7 @@
  */
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BULL_PREFIX, TRACEPARENT_PATTERN } from '@event-infra/shared';
+import { bullPrefix, TRACEPARENT_PATTERN } from '@event-infra/shared';
 import { waitFor, type RedisServer } from '@event-infra/testing';
 import { flushQueues, inspectQueues, request, startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
 
@@ -143,7 +143,7 @@ describe('queue processor hardening (HTTP)', () => {
       async () => {
         throw new Error('boom at /srv/app/secret-path.ts');
       },
-      { connection: inspect.connection.duplicate(), prefix: BULL_PREFIX },
+      { connection: inspect.connection.duplicate(), prefix: bullPrefix(Q, inspect.connection.isCluster) },
     );
     try {
       await inspect.queue(Q).add('demo.sleep', {}, { jobId: 'fails-once', attempts: 1 });

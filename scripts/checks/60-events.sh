@@ -35,7 +35,7 @@ _trigger_job_completes() {
   event_id=$(_post_event '{"type":"workspace.created","data":{"workspaceId":"w-trigger","name":"trigger check","ownerId":"u-check"}}') || { echo "$event_id"; return 1; }
   # The example triggers file maps workspace.created to demo.sleep with jobId evt-<trigger>-<event id>.
   _job_completed() {
-    rcli_queue ZRANGE bull:event-driven-jobs:completed +inf -inf BYSCORE REV LIMIT 0 1000 | grep -q -- "-$event_id\$"
+    rcli_queue ZRANGE "$(bull_key event-driven-jobs completed)" +inf -inf BYSCORE REV LIMIT 0 1000 | grep -q -- "-$event_id\$"
   }
   wait_until 20 _job_completed || { echo "no completed job for event $event_id in event-driven-jobs"; return 1; }
 }

@@ -36,7 +36,7 @@ _concurrent_jobs() {
     [ "$status" = 201 ] || { echo "POST $i answered $status: $(cat "$dir/$i.json")"; return 1; }
   done
   # Until all ten are in the completed set: watch /stats for jobs running at once.
-  key="bull:async-processing:completed"
+  key=$(bull_key async-processing completed)
   local deadline=$(( $(date +%s) + 30 ))
   while (( $(date +%s) <= deadline )); do
     active=$(_active_now) && (( active > peak )) && peak=$active

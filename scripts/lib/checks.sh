@@ -78,13 +78,22 @@ _anything_answers() {
 }
 
 _rcli() {
-  local url=$1 password=$2 hp
+  local url=$1 password=$2 hp cluster=()
   shift 2
+  # A role on a Redis Cluster (its *_CLUSTER_NODES set): the first seed node, following MOVED (-c).
+  if [ "${1:-}" = --cluster ]; then
+    cluster=(-c)
+    [ -z "${2:-}" ] || url="redis://${2%%,*}"
+    shift 2
+  fi
   hp=$(redis_host_port "$url")
   # REDISCLI_AUTH keeps the password off the command line (and out of `ps`).
-  REDISCLI_AUTH="$password" redis-cli -h "${hp%:*}" -p "${hp##*:}" --no-auth-warning "$@"
+  REDISCLI_AUTH="$password" redis-cli -h "${hp%:*}" -p "${hp##*:}" --no-auth-warning "${cluster[@]}" "$@"
 }
-rcli_master() { _rcli "${REDIS_URL:-redis://127.0.0.1:6382}" "${REDIS_PASSWORD:-}" "$@"; }
+_cluster_of() { if [ -n "${1:-}" ]; then printf '%s\n' --cluster "$1"; fi; }
+rcli_master() { _rcli "${REDIS_URL:-redis://127.0.0.1:6382}" "${REDIS_PASSWORD:-}" $(_cluster_of "${REDIS_CLUSTER_NODES:-}") "$@"; }
+# BullMQ key of queue $1 with suffix $2: `bull:<queue>:<suffix>`, `bull:{<queue>}:<queue>:<suffix>` on a cluster.
+bull_key() { if [ -n "${REDIS_QUEUE_CLUSTER_NODES:-}" ]; then echo "bull:{$1}:$1:$2"; else echo "bull:$1:$2"; fi; }
 # For `rcli_master_bg … &` only: the background subshell becomes redis-cli (exec), so killing
 # $! stops the subscriber instead of leaving it running after the check script.
 rcli_master_bg() {
@@ -92,8 +101,8 @@ rcli_master_bg() {
   hp=$(redis_host_port "${REDIS_URL:-redis://127.0.0.1:6382}")
   REDISCLI_AUTH="${REDIS_PASSWORD:-}" exec redis-cli -h "${hp%:*}" -p "${hp##*:}" --no-auth-warning "$@"
 }
-rcli_streams() { _rcli "${REDIS_STREAMS_URL:-redis://127.0.0.1:6380}" "${REDIS_STREAMS_PASSWORD:-}" "$@"; }
-rcli_queue() { _rcli "${REDIS_QUEUE_URL:-redis://127.0.0.1:6381}" "${REDIS_QUEUE_PASSWORD:-}" "$@"; }
+rcli_streams() { _rcli "${REDIS_STREAMS_URL:-redis://127.0.0.1:6380}" "${REDIS_STREAMS_PASSWORD:-}" $(_cluster_of "${REDIS_STREAMS_CLUSTER_NODES:-}") "$@"; }
+rcli_queue() { _rcli "${REDIS_QUEUE_URL:-redis://127.0.0.1:6381}" "${REDIS_QUEUE_PASSWORD:-}" $(_cluster_of "${REDIS_QUEUE_CLUSTER_NODES:-}") "$@"; }
 
 api() {
   local method=$1 url=$2 body=${3:-}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, inject } from 'vitest';
 import { expect } from 'vitest';
-import { BULL_PREFIX, createRedis, REDIS_ROLES, type Redis } from '@event-infra/shared';
+import { bullPrefix, createRedis, REDIS_ROLES, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName } from '@event-infra/testing';
 import { Queue } from 'bullmq';
 import { loadConfig as loadQueueConfig } from '../../queue-system/src/config';
@@ -145,7 +145,7 @@ export function queueInspector(): { redis: Redis; queue: (name: string) => Queue
     queue(name) {
       let queue = queues.get(name);
       if (!queue) {
-        queue = new Queue(name, { connection: redis, prefix: BULL_PREFIX });
+        queue = new Queue(name, { connection: redis, prefix: bullPrefix(name, redis.isCluster) });
         queues.set(name, queue);
       }
       return queue;

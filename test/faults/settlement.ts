@@ -4,7 +4,7 @@
  * group (handled or dead-lettered), and each `workspace.created` event's trigger job ran.
  * Waits on conditions (generous deadlines), then counts per id; anything left is listed.
  */
-import { BULL_PREFIX, deadLetterJobId, QUEUES, type Redis } from '@event-infra/shared';
+import { bullPrefix, deadLetterJobId, QUEUES, type RedisClient } from '@event-infra/shared';
 import { waitFor } from '@event-infra/testing';
 import type { AcceptedEvent, AcceptedJob } from './load-generator';
 
@@ -51,8 +51,9 @@ export interface JobOutcome {
 
 type JobState = { kind: 'completed' } | { kind: 'dlq'; status: string } | { kind: 'open'; detail: string };
 
-async function jobState(queueRedis: Redis, api: DlqApi, job: AcceptedJob): Promise<JobState> {
-  const key = `${BULL_PREFIX}:${job.queue}`;
+async function jobState(queueRedis: RedisClient, api: DlqApi, job: AcceptedJob): Promise<JobState> {
+  // `bull:<queue>`, or `bull:{<queue>}:<queue>` on a Redis Cluster (the stack's own key layout).
+  const key = `${bullPrefix(job.queue, queueRedis.isCluster)}:${job.queue}`;
   const [completed, failed] = await Promise.all([queueRedis.zscore(`${key}:completed`, job.id), queueRedis.zscore(`${key}:failed`, job.id)]);
   if (completed !== null) return { kind: 'completed' };
   if (failed === null) {
@@ -65,7 +66,7 @@ async function jobState(queueRedis: Redis, api: DlqApi, job: AcceptedJob): Promi
 }
 
 /** Waits until every job is completed or dead-lettered (entry parked/recovered); returns the counts. */
-export async function settleJobs(queueRedis: Redis, api: DlqApi, jobs: AcceptedJob[], timeoutMs: number): Promise<JobOutcome> {
+export async function settleJobs(queueRedis: RedisClient, api: DlqApi, jobs: AcceptedJob[], timeoutMs: number): Promise<JobOutcome> {
   const outcome: JobOutcome = { completed: 0, parked: 0, recovered: 0, expectedDeadLetters: 0, unsettled: [] };
   let open = [...jobs];
   let last: Map<AcceptedJob, string> = new Map();
@@ -112,8 +113,8 @@ export interface EventOutcome {
 }
 
 export interface EventCheckOptions {
-  streamsRedis: Redis;
-  queueRedis: Redis;
+  streamsRedis: RedisClient;
+  queueRedis: RedisClient;
   api: DlqApi;
   stream: string;
   group: string;
@@ -130,7 +131,7 @@ function entryIdAtMost(a: string, b: string): boolean {
   return aMs < bMs || (aMs === bMs && aSeq <= bSeq);
 }
 
-async function groupInfo(redis: Redis, stream: string, group: string): Promise<{ pending: number; lastDelivered: string }> {
+async function groupInfo(redis: RedisClient, stream: string, group: string): Promise<{ pending: number; lastDelivered: string }> {
   const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
   const info = groups.find((entry) => entry[entry.indexOf('name') + 1] === group);
   if (!info) throw new Error(`group ${group} not on ${stream}`);
@@ -158,7 +159,7 @@ export async function settleEvents(events: AcceptedEvent[], options: EventCheckO
     let handled = 0;
     let triggersCompleted = 0;
     let deadLettered = 0;
-    const triggerKey = `${BULL_PREFIX}:${QUEUES.eventDriven}:completed`;
+    const triggerKey = `${bullPrefix(QUEUES.eventDriven, queueRedis.isCluster)}:${QUEUES.eventDriven}:completed`;
     const triggered = events.filter((event) => event.triggers);
     const scores = await Promise.all(triggered.map((event) => queueRedis.zscore(triggerKey, `evt-${options.triggerName}-${event.id}`)));
     const completedTriggers = new Set(triggered.filter((_, index) => scores[index] !== null).map((event) => event.id));

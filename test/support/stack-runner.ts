@@ -6,7 +6,18 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bullPrefix, createRedisClient, type Logger, type RedisClient, type RedisProfile } from '@event-infra/shared';
 import { freePort } from '@event-infra/testing';
+
+/**
+ * `EVINFRA_TEST_REDIS_CLUSTER=1` (npm run test:cluster): every stack these helpers start runs on
+ * one local Redis Cluster (STACK_REDIS_CLUSTER=1: 3 masters, 3 replicas), and its logs go under
+ * `EVINFRA_CLUSTER_LOG_ROOT`, which the cluster run's global setup scans for cross-slot errors.
+ */
+export const onCluster = process.env.EVINFRA_TEST_REDIS_CLUSTER === '1';
+
+/** Nodes of a test cluster (3 masters with a replica each). */
+const CLUSTER_NODES = 6;
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const STACK = join(ROOT, 'scripts', 'stack.sh');
@@ -32,7 +43,9 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv, tim
  * followed by `replicaPorts` free ports), fresh passwords, data and logs under `dir`.
  */
 export async function stackEnv(dir: string, overrides: NodeJS.ProcessEnv = {}, replicaPorts = 0): Promise<NodeJS.ProcessEnv> {
-  const [master, streams, queue, queueApi, eventApi, dlqApi] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const [master, streams, queue, queueApi, eventApi, dlqApi] = (await Promise.all(Array.from({ length: 6 }, () => freePort()))) as [number, number, number, number, number, number];
+  const replicaBase = replicaPorts > 0 ? await freePortRun(replicaPorts) : undefined;
+  const replicaRange = replicaBase === undefined ? [] : Array.from({ length: replicaPorts }, (_, index) => replicaBase + index);
   const suffix = Math.random().toString(36).slice(2);
   return {
     ...process.env,
@@ -49,15 +62,64 @@ export async function stackEnv(dir: string, overrides: NodeJS.ProcessEnv = {}, r
     EVENT_PROCESSOR_PORT: String(eventApi),
     DLQ_PROCESSOR_PORT: String(dlqApi),
     EVENT_PROCESSOR_REPLICAS: '1',
-    ...(replicaPorts > 0 ? { EVENT_PROCESSOR_REPLICA_PORT_BASE: String(await freePortRun(replicaPorts)) } : {}),
+    ...(replicaBase !== undefined ? { EVENT_PROCESSOR_REPLICA_PORT_BASE: String(replicaBase) } : {}),
     NODE_ENV: 'test',
     STACK_START_TIMEOUT_SEC: '120',
+    ...(onCluster ? await clusterEnv(dir, `master-${suffix}`, [queueApi, eventApi, dlqApi, ...replicaRange]) : {}),
     ...overrides,
   };
 }
 
-/** The first of `count` consecutive free loopback ports. */
-async function freePortRun(count: number): Promise<number> {
+/**
+ * What `stackEnv` adds on a cluster run: STACK_REDIS_CLUSTER=1 on free ports (the cluster bus
+ * ports, +10000, free too), and the variables stack.sh gives the services (every role at the
+ * cluster, one password), so that a test's own clients (`stackClient`) reach the same cluster.
+ */
+async function clusterEnv(dir: string, password: string, taken: readonly number[]): Promise<NodeJS.ProcessEnv> {
+  const base = await freePortRun(CLUSTER_NODES, 10_000, taken);
+  const seeds = Array.from({ length: CLUSTER_NODES }, (_, index) => `127.0.0.1:${base + index}`).join(',');
+  const url = `redis://127.0.0.1:${base}`;
+  const logRoot = process.env.EVINFRA_CLUSTER_LOG_ROOT;
+  return {
+    STACK_REDIS_CLUSTER: '1',
+    STACK_CLUSTER_PORT_BASE: String(base),
+    STACK_CLUSTER_NODE_TIMEOUT_MS: '2000',
+    REDIS_URL: url,
+    REDIS_STREAMS_URL: url,
+    REDIS_QUEUE_URL: url,
+    REDIS_PASSWORD: password,
+    REDIS_STREAMS_PASSWORD: password,
+    REDIS_QUEUE_PASSWORD: password,
+    REDIS_CLUSTER_NODES: seeds,
+    REDIS_STREAMS_CLUSTER_NODES: seeds,
+    REDIS_QUEUE_CLUSTER_NODES: seeds,
+    ...(logRoot ? { STACK_LOG_DIR: join(logRoot, `${dir.split('/').filter(Boolean).join('_')}`) } : {}),
+  };
+}
+
+const ROLE_VARS = {
+  'redis': ['REDIS_URL', 'REDIS_PASSWORD', 'REDIS_CLUSTER_NODES'],
+  'redis-streams': ['REDIS_STREAMS_URL', 'REDIS_STREAMS_PASSWORD', 'REDIS_STREAMS_CLUSTER_NODES'],
+  'redis-queue': ['REDIS_QUEUE_URL', 'REDIS_QUEUE_PASSWORD', 'REDIS_QUEUE_CLUSTER_NODES'],
+} as const;
+
+/** A test's own client of one Redis role of the stack `env` describes: a Cluster on a cluster run. */
+export function stackClient(env: NodeJS.ProcessEnv, role: keyof typeof ROLE_VARS, profile: RedisProfile, logger: Logger): RedisClient {
+  const [urlVar, passwordVar, nodesVar] = ROLE_VARS[role];
+  const clusterNodes = (env[nodesVar] ?? '')
+    .split(',')
+    .filter((item) => item !== '')
+    .map((item) => ({ host: item.slice(0, item.lastIndexOf(':')), port: Number(item.slice(item.lastIndexOf(':') + 1)) }));
+  return createRedisClient({ url: env[urlVar]!, password: env[passwordVar], role, profile, logger, clusterNodes });
+}
+
+/** A BullMQ key of `queue` as the stack writes it (`bull:<queue>:<suffix>`, tagged on a cluster). */
+export function stackBullKey(env: NodeJS.ProcessEnv, queue: string, suffix: string): string {
+  return `${bullPrefix(queue, (env.REDIS_QUEUE_CLUSTER_NODES ?? '') !== '')}:${queue}:${suffix}`;
+}
+
+/** The first of `count` consecutive free loopback ports (and of the `count` from `base + offset` when `offset` is given), none of them in `taken`. */
+async function freePortRun(count: number, offset = 0, taken: readonly number[] = []): Promise<number> {
   const { createServer } = await import('node:net');
   const isFree = (port: number) =>
     new Promise<boolean>((resolve) => {
@@ -68,7 +130,11 @@ async function freePortRun(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const base = await freePort();
     let all = true;
-    for (let offset = 1; offset < count && all; offset += 1) all = await isFree(base + offset);
+    if (offset > 0 && base + offset + count > 65_535) continue;
+    // Ports the caller already chose for something else are not free for this run.
+    if (taken.some((port) => port >= base && port < base + count)) continue;
+    for (let index = 1; index < count && all; index += 1) all = await isFree(base + index);
+    for (let index = 0; offset > 0 && index < count && all; index += 1) all = await isFree(base + offset + index);
     if (all) return base;
   }
   throw new Error(`no run of ${count} free ports found`);

@@ -1,9 +1,9 @@
+import type { RedisClient } from '@event-infra/shared';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { ALERT_CHANNEL, toError, type Logger } from '@event-infra/shared';
 import type { DlqMetrics } from './dlq-metrics';
 import type { AlertBucketWrite, DlqStore } from './dlq-store';
-import { dlqKeys, type StoredEntry } from './stored-entry';
+import { dlqKeysFor, type DlqKeys, type StoredEntry } from './stored-entry';
 import { WebhookSender, type DeliveryOutcome, type WebhookSenderOptions } from './webhook-sender';
 
 /** Entry ids listed in one alert (the count is exact, the list is capped). */
@@ -40,7 +40,7 @@ export interface AlerterOptions {
 
 export interface AlerterDeps {
   /** Producer client on the master: buckets, history, PUBLISH. */
-  redis: Redis;
+  redis: RedisClient;
   store: DlqStore;
   metrics: DlqMetrics;
   logger: Logger;
@@ -56,6 +56,7 @@ export class Alerter {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly logger: Logger;
   private closed = false;
+  private readonly keys: DlqKeys;
   /** Owned: its delivery reports come back to `onWebhookAttempt`. */
   private readonly webhook: WebhookSender | undefined;
 
@@ -64,6 +65,7 @@ export class Alerter {
     private readonly deps: AlerterDeps,
   ) {
     this.logger = deps.logger.child({ component: 'alerter' });
+    this.keys = dlqKeysFor(deps.redis.isCluster);
     this.webhook =
       options.webhook === undefined
         ? undefined
@@ -84,9 +86,9 @@ export class Alerter {
       const { items } = await this.history(0, PENDING_SCAN);
       for (const alert of items) if (alert.webhook.status === 'pending') this.webhook.send(alert.id, alert);
     }
-    const keys = await this.deps.redis.smembers(dlqKeys.alertBuckets());
+    const keys = await this.deps.redis.smembers(this.keys.alertBuckets());
     for (const key of keys) {
-      const firstAt = Number(await this.deps.redis.hget(dlqKeys.alertBucket(key), 'firstAtMs'));
+      const firstAt = Number(await this.deps.redis.hget(this.keys.alertBucket(key), 'firstAtMs'));
       const dueInMs = Number.isFinite(firstAt) ? Math.max(0, firstAt + this.options.windowMs - Date.now()) : 0;
       this.schedule(key, dueInMs);
     }
@@ -109,10 +111,10 @@ export class Alerter {
     this.timers.delete(key);
     const results = await this.deps.redis
       .multi()
-      .hgetall(dlqKeys.alertBucket(key))
-      .lrange(dlqKeys.alertBucketIds(key), 0, -1)
-      .del(dlqKeys.alertBucket(key), dlqKeys.alertBucketIds(key))
-      .srem(dlqKeys.alertBuckets(), key)
+      .hgetall(this.keys.alertBucket(key))
+      .lrange(this.keys.alertBucketIds(key), 0, -1)
+      .del(this.keys.alertBucket(key), this.keys.alertBucketIds(key))
+      .srem(this.keys.alertBuckets(), key)
       .exec();
     const bucket = (results?.[0]?.[1] ?? {}) as Record<string, string>;
     const entryIds = [...new Set((results?.[1]?.[1] ?? []) as string[])];
@@ -145,17 +147,17 @@ export class Alerter {
   /** Newest first. */
   async history(offset: number, limit: number): Promise<{ items: AlertRecord[]; total: number }> {
     const [ids, total] = await Promise.all([
-      this.deps.redis.zrevrange(dlqKeys.alerts(), offset, offset + limit - 1),
-      this.deps.redis.zcard(dlqKeys.alerts()),
+      this.deps.redis.zrevrange(this.keys.alerts(), offset, offset + limit - 1),
+      this.deps.redis.zcard(this.keys.alerts()),
     ]);
     if (ids.length === 0) return { items: [], total };
-    const values = await this.deps.redis.mget(...ids.map((id) => dlqKeys.alert(id)));
+    const values = await this.deps.redis.mget(...ids.map((id) => this.keys.alert(id)));
     return { items: values.flatMap((json) => (json === null ? [] : [JSON.parse(json) as AlertRecord])), total };
   }
 
   /** Webhook bookkeeping: the alert's history record shows attempts and the outcome. */
   async onWebhookAttempt(id: string, outcome: DeliveryOutcome & { done: boolean }): Promise<void> {
-    const json = await this.deps.redis.get(dlqKeys.alert(id));
+    const json = await this.deps.redis.get(this.keys.alert(id));
     if (outcome.done) {
       if (outcome.delivered) {
         this.deps.metrics.alerts.inc({ channel: 'webhook' });
@@ -172,7 +174,7 @@ export class Alerter {
       attempts: outcome.attempts,
       ...(outcome.lastError ? { lastError: outcome.lastError } : {}),
     };
-    await this.deps.redis.set(dlqKeys.alert(id), JSON.stringify(alert), 'KEEPTTL');
+    await this.deps.redis.set(this.keys.alert(id), JSON.stringify(alert), 'KEEPTTL');
   }
 
   /**
@@ -207,11 +209,11 @@ export class Alerter {
 
   private async record(alert: AlertRecord): Promise<void> {
     const score = Date.parse(alert.createdAt);
-    await this.deps.redis.multi().set(dlqKeys.alert(alert.id), JSON.stringify(alert)).zadd(dlqKeys.alerts(), score, alert.id).exec();
-    const excess = (await this.deps.redis.zcard(dlqKeys.alerts())) - this.options.historyMax;
+    await this.deps.redis.multi().set(this.keys.alert(alert.id), JSON.stringify(alert)).zadd(this.keys.alerts(), score, alert.id).exec();
+    const excess = (await this.deps.redis.zcard(this.keys.alerts())) - this.options.historyMax;
     if (excess > 0) {
-      const old = await this.deps.redis.zrange(dlqKeys.alerts(), 0, String(excess - 1));
-      if (old.length > 0) await this.deps.redis.multi().zrem(dlqKeys.alerts(), ...old).del(...old.map((id) => dlqKeys.alert(id))).exec();
+      const old = await this.deps.redis.zrange(this.keys.alerts(), 0, String(excess - 1));
+      if (old.length > 0) await this.deps.redis.multi().zrem(this.keys.alerts(), ...old).del(...old.map((id) => this.keys.alert(id))).exec();
     }
   }
 }

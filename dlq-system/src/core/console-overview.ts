@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { BULL_PREFIX, type Logger } from '@event-infra/shared';
+import type { RedisClient } from '@event-infra/shared';
+import { bullPrefix, type Logger } from '@event-infra/shared';
 import type { Alerter } from './alerter';
 import type { DlqStore } from './dlq-store';
-import { ENTRY_KINDS, FAILURE_CLASSES, dlqKeys } from './stored-entry';
+import { ENTRY_KINDS, FAILURE_CLASSES, dlqKeysFor, type DlqKeys } from './stored-entry';
 import type { StreamTools } from './stream-tools';
 
 export interface ConsoleOverviewOptions {
@@ -36,13 +36,15 @@ const HOUR_MS = 3_600_000;
  */
 export class ConsoleOverview {
   private readonly queues: Queue[];
+  private readonly keys: DlqKeys;
 
   constructor(
     private readonly options: ConsoleOverviewOptions,
-    private readonly deps: { queueRedis: Redis; master: Redis; store: DlqStore; alerter: Alerter; streams: StreamTools; logger: Logger },
+    private readonly deps: { queueRedis: RedisClient; master: RedisClient; store: DlqStore; alerter: Alerter; streams: StreamTools; logger: Logger },
   ) {
+    this.keys = dlqKeysFor(deps.master.isCluster);
     this.queues = options.queues.slice(0, options.maxQueues ?? 20).map((name) => {
-      const queue = new Queue(name, { connection: deps.queueRedis, prefix: BULL_PREFIX });
+      const queue = new Queue(name, { connection: deps.queueRedis, prefix: bullPrefix(name, deps.queueRedis.isCluster) });
       // The shared client logs its own connection errors; without a listener BullMQ would print them.
       queue.on('error', (err) => deps.logger.debug({ err, queue: name }, 'overview queue error'));
       return queue;
@@ -92,11 +94,11 @@ export class ConsoleOverview {
   }
 
   private async dlqTotals() {
-    const origins = (await this.deps.master.smembers(dlqKeys.origins())).sort().slice(0, this.options.maxOrigins ?? 100);
+    const origins = (await this.deps.master.smembers(this.keys.origins())).sort().slice(0, this.options.maxOrigins ?? 100);
     const pipeline = this.deps.master.pipeline();
-    for (const origin of origins) pipeline.zcard(dlqKeys.indexOrigin(origin));
-    for (const kind of ENTRY_KINDS) pipeline.zcard(dlqKeys.indexKind(kind));
-    for (const c of FAILURE_CLASSES) pipeline.zcard(dlqKeys.indexClass(c));
+    for (const origin of origins) pipeline.zcard(this.keys.indexOrigin(origin));
+    for (const kind of ENTRY_KINDS) pipeline.zcard(this.keys.indexKind(kind));
+    for (const c of FAILURE_CLASSES) pipeline.zcard(this.keys.indexClass(c));
     const replies = ((await pipeline.exec()) ?? []).map(([, value]) => Number(value ?? 0));
     const [byStatus, totals] = await Promise.all([this.deps.store.countByStatus(), this.deps.store.counters()]);
     return {

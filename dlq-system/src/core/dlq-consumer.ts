@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
-import { BULL_PREFIX, toError, traceContextOf, type Logger, type Tracing } from '@event-infra/shared';
+import { bullPrefix, isClusterConnection, toError, traceContextOf, type Logger, type Tracing } from '@event-infra/shared';
 import { MalformedEntryError, type DlqHandler } from './dlq-handler';
 
 export interface DlqConsumerOptions {
@@ -54,7 +54,7 @@ export class DlqConsumer {
           throw new DelayedError();
         }
       },
-      { connection: this.options.connection, prefix: BULL_PREFIX, concurrency: this.options.concurrency },
+      { connection: this.options.connection, prefix: bullPrefix(this.options.queueName, isClusterConnection(this.options.connection)), concurrency: this.options.concurrency },
     );
     this.worker.on('error', (err) => this.logger.error({ err }, 'dlq worker error'));
   }

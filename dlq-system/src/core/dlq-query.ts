@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { LuaScript, ValidationError } from '@event-infra/shared';
 import type { DlqStore, EntryFilter } from './dlq-store';
-import { ENTRY_STATUSES, dlqKeys, type EntryKind, type EntryStatus, type StoredEntry } from './stored-entry';
+import { ENTRY_STATUSES, dlqKeysFor, type DlqKeys, type EntryKind, type EntryStatus, type StoredEntry } from './stored-entry';
 
 const PAGE = new LuaScript(new URL('./lua/dlq-page-3.lua', import.meta.url));
 
@@ -76,12 +76,14 @@ export function decodeCursor(cursor: string): { score: string; id: string } {
  */
 export class DlqQuery {
   private readonly fingerprintScanMax: number;
+  private readonly keys: DlqKeys;
 
   constructor(
-    private readonly deps: { redis: Redis; store: DlqStore },
+    private readonly deps: { redis: RedisClient; store: DlqStore },
     private readonly options: DlqQueryOptions,
   ) {
     this.fingerprintScanMax = options.fingerprintScanMax ?? 5_000;
+    this.keys = dlqKeysFor(deps.redis.isCluster);
   }
 
   /**
@@ -107,25 +109,25 @@ export class DlqQuery {
     sizes.forEach((size, index) => {
       if (size < sizes[smallest]!) smallest = index;
     });
-    const walked = candidates[smallest] ?? dlqKeys.indexAll();
+    const walked = candidates[smallest] ?? this.keys.indexAll();
     // The walked index needs no check per id; only the other criteria do.
     const rest = (key: string | undefined, value: string | undefined): string => (value === undefined || key === walked ? '' : value);
     const q = filter.q === undefined ? '' : filter.q.toLowerCase();
     const reply = (await PAGE.run(
       this.deps.redis,
-      [walked, dlqKeys.facets(), dlqKeys.search()],
+      [walked, this.keys.facets(), this.keys.search()],
       [
         position?.score ?? '',
         position?.id ?? '',
         filter.toMs ?? '+inf',
         filter.fromMs ?? '-inf',
-        rest(filter.kind && dlqKeys.indexKind(filter.kind), filter.kind),
-        rest(filter.classification && dlqKeys.indexClass(filter.classification), filter.classification),
-        rest(filter.status && dlqKeys.indexStatus(filter.status), filter.status),
+        rest(filter.kind && this.keys.indexKind(filter.kind), filter.kind),
+        rest(filter.classification && this.keys.indexClass(filter.classification), filter.classification),
+        rest(filter.status && this.keys.indexStatus(filter.status), filter.status),
         this.options.scanMax,
         limit,
-        rest(filter.fingerprint && dlqKeys.indexFingerprint(filter.fingerprint), filter.fingerprint),
-        rest(filter.origin && dlqKeys.indexOrigin(filter.origin), filter.origin),
+        rest(filter.fingerprint && this.keys.indexFingerprint(filter.fingerprint), filter.fingerprint),
+        rest(filter.origin && this.keys.indexOrigin(filter.origin), filter.origin),
         q,
       ],
     )) as [number, number, string, string, ...string[]];
@@ -140,7 +142,7 @@ export class DlqQuery {
 
   /** Fingerprints by stored entries, largest first (in `status`, when given), filtered by origin and kind. */
   async fingerprints(query: FingerprintQuery): Promise<{ items: FingerprintSummary[]; total: number }> {
-    const counts = query.status === undefined ? dlqKeys.fingerprints() : dlqKeys.fingerprintsByStatus(query.status);
+    const counts = query.status === undefined ? this.keys.fingerprints() : this.keys.fingerprintsByStatus(query.status);
     const filtered = query.origin !== undefined || query.kind !== undefined;
     const [rows, total] = await Promise.all([
       this.deps.redis.zrevrange(counts, 0, (filtered ? this.fingerprintScanMax : query.limit) - 1, 'WITHSCORES'),
@@ -172,7 +174,7 @@ export class DlqQuery {
   private async metaOf(fps: string[]): Promise<Record<string, string | undefined>[]> {
     if (fps.length === 0) return [];
     const pipeline = this.deps.redis.pipeline();
-    for (const fp of fps) pipeline.hgetall(dlqKeys.fingerprint(fp));
+    for (const fp of fps) pipeline.hgetall(this.keys.fingerprint(fp));
     const results = (await pipeline.exec()) ?? [];
     return results.map(([, value]) => (value ?? {}) as Record<string, string>);
   }
@@ -180,7 +182,7 @@ export class DlqQuery {
   private async byStatusOf(fps: string[]): Promise<Record<EntryStatus, number>[]> {
     if (fps.length === 0) return [];
     const pipeline = this.deps.redis.pipeline();
-    for (const fp of fps) for (const status of ENTRY_STATUSES) pipeline.zscore(dlqKeys.fingerprintsByStatus(status), fp);
+    for (const fp of fps) for (const status of ENTRY_STATUSES) pipeline.zscore(this.keys.fingerprintsByStatus(status), fp);
     const results = (await pipeline.exec()) ?? [];
     return fps.map((_fp, index) =>
       Object.fromEntries(ENTRY_STATUSES.map((status, s) => [status, Number(results[index * ENTRY_STATUSES.length + s]?.[1] ?? 0)])) as Record<EntryStatus, number>,
@@ -189,18 +191,18 @@ export class DlqQuery {
 
   private indexesOf(filter: ListFilter): string[] {
     const keys: string[] = [];
-    if (filter.fingerprint !== undefined) keys.push(dlqKeys.indexFingerprint(filter.fingerprint));
-    if (filter.origin !== undefined) keys.push(dlqKeys.indexOrigin(filter.origin));
-    if (filter.kind !== undefined) keys.push(dlqKeys.indexKind(filter.kind));
-    if (filter.classification !== undefined) keys.push(dlqKeys.indexClass(filter.classification));
-    if (filter.status !== undefined) keys.push(dlqKeys.indexStatus(filter.status));
+    if (filter.fingerprint !== undefined) keys.push(this.keys.indexFingerprint(filter.fingerprint));
+    if (filter.origin !== undefined) keys.push(this.keys.indexOrigin(filter.origin));
+    if (filter.kind !== undefined) keys.push(this.keys.indexKind(filter.kind));
+    if (filter.classification !== undefined) keys.push(this.keys.indexClass(filter.classification));
+    if (filter.status !== undefined) keys.push(this.keys.indexStatus(filter.status));
     return keys;
   }
 
   private async totalOf(filter: ListFilter, keys: string[]): Promise<number | null> {
     if (filter.q !== undefined) return null;
     const timed = filter.fromMs !== undefined || filter.toMs !== undefined;
-    if (keys.length <= 1) return this.deps.redis.zcount(keys[0] ?? dlqKeys.indexAll(), filter.fromMs ?? '-inf', filter.toMs ?? '+inf');
+    if (keys.length <= 1) return this.deps.redis.zcount(keys[0] ?? this.keys.indexAll(), filter.fromMs ?? '-inf', filter.toMs ?? '+inf');
     if (timed) return null;
     return Number(await this.deps.redis.zintercard(keys.length, ...keys));
   }

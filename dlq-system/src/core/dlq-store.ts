@@ -1,7 +1,7 @@
+import type { RedisClient } from '@event-infra/shared';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { AUDIT_STREAM, AuditUnavailableError, type AuditWrite } from '@event-infra/shared';
-import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeys, type EntryKind, type EntryState, type EntryStatus, type StoredEntry } from './stored-entry';
+import { auditStreamKey, waitForReplica, AuditUnavailableError, type AuditWrite } from '@event-infra/shared';
+import { ENTRY_STATUSES, FAILURE_CLASSES, dlqKeysFor, type DlqKeys, type EntryKind, type EntryState, type EntryStatus, type StoredEntry } from './stored-entry';
 import type { FailureClass } from './dlq-classifier';
 import { LuaScript } from '@event-infra/shared';
 import { fingerprintOf } from './fingerprint';
@@ -71,17 +71,35 @@ const createdMs = (entry: StoredEntry): number => Date.parse(entry.createdAt);
  * status, so listings never scan. Every write is one transition script (entry, indexes,
  * state record and counters at once).
  */
+/** DLQ storage settings for a Redis Cluster master role. */
+export interface DlqStoreOptions {
+  /**
+   * On a cluster: how long a transition waits for one replica to have it (`WAIT 1 <ms>`) before
+   * it resolves, so that a parked entry survives its master's failover. Default 500 ms.
+   */
+  replicaWaitMs?: number;
+  /** Called when no replica acknowledged a transition within `replicaWaitMs` (it stays on the master only). */
+  onUnreplicated?: (id: string, to: string) => void;
+}
+
 export class DlqStore {
-  constructor(private readonly redis: Redis) {}
+  private readonly keys: DlqKeys;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly options: DlqStoreOptions = {},
+  ) {
+    this.keys = dlqKeysFor(redis.isCluster);
+  }
 
   async get(id: string): Promise<StoredEntry | undefined> {
-    const json = await this.redis.get(dlqKeys.entry(id));
+    const json = await this.redis.get(this.keys.entry(id));
     return json === null ? undefined : (JSON.parse(json) as StoredEntry);
   }
 
   /** The entry with its state record (status, version, retry token), in one round trip. */
   async read(id: string): Promise<{ entry: StoredEntry; state: EntryStateRecord } | undefined> {
-    const results = await this.redis.multi().get(dlqKeys.entry(id)).hget(dlqKeys.state(), id).exec();
+    const results = await this.redis.multi().get(this.keys.entry(id)).hget(this.keys.state(), id).exec();
     const json = results?.[0]?.[1] as string | null | undefined;
     if (json === null || json === undefined) return undefined;
     const entry = JSON.parse(json) as StoredEntry;
@@ -90,7 +108,7 @@ export class DlqStore {
 
   /** The state record alone (`discarded` entries keep one); undefined for an unknown id. */
   async state(id: string): Promise<EntryStateRecord | undefined> {
-    return parseState(await this.redis.hget(dlqKeys.state(), id));
+    return parseState(await this.redis.hget(this.keys.state(), id));
   }
 
   /**
@@ -105,25 +123,25 @@ export class DlqStore {
     const entry = change.entry === undefined ? undefined : withFingerprint(change.entry);
     const fp = entry?.fingerprint ?? '';
     const keys = [
-      dlqKeys.entry(id),
-      dlqKeys.state(),
-      dlqKeys.indexAll(),
-      dlqKeys.indexKind(entry?.kind ?? 'job'),
-      dlqKeys.indexOrigin(entry?.originName ?? ''),
-      dlqKeys.origins(),
-      dlqKeys.counters(),
-      ...FAILURE_CLASSES.map((c) => dlqKeys.indexClass(c)),
-      ...ENTRY_STATUSES.map((status) => dlqKeys.indexStatus(status)),
-      dlqKeys.alertBucket(change.alert?.key ?? ''),
-      dlqKeys.alertBucketIds(change.alert?.key ?? ''),
-      dlqKeys.alertBuckets(),
-      change.audit?.key ?? AUDIT_STREAM,
-      dlqKeys.facets(),
-      dlqKeys.search(),
-      dlqKeys.indexFingerprint(fp),
-      dlqKeys.fingerprint(fp),
-      dlqKeys.fingerprints(),
-      ...ENTRY_STATUSES.map((status) => dlqKeys.fingerprintsByStatus(status)),
+      this.keys.entry(id),
+      this.keys.state(),
+      this.keys.indexAll(),
+      this.keys.indexKind(entry?.kind ?? 'job'),
+      this.keys.indexOrigin(entry?.originName ?? ''),
+      this.keys.origins(),
+      this.keys.counters(),
+      ...FAILURE_CLASSES.map((c) => this.keys.indexClass(c)),
+      ...ENTRY_STATUSES.map((status) => this.keys.indexStatus(status)),
+      this.keys.alertBucket(change.alert?.key ?? ''),
+      this.keys.alertBucketIds(change.alert?.key ?? ''),
+      this.keys.alertBuckets(),
+      change.audit?.key ?? auditStreamKey(this.redis.isCluster),
+      this.keys.facets(),
+      this.keys.search(),
+      this.keys.indexFingerprint(fp),
+      this.keys.fingerprint(fp),
+      this.keys.fingerprints(),
+      ...ENTRY_STATUSES.map((status) => this.keys.fingerprintsByStatus(status)),
     ];
     const args = [
       id,
@@ -154,7 +172,12 @@ export class DlqStore {
     ];
     const reply = (await TRANSITION.run(this.redis, keys, args)) as [number, string, string];
     if (reply[0] === -1) throw new AuditUnavailableError(new Error(reply[1]));
-    return reply[0] === 1 ? { ok: true, version: Number(reply[2]) } : { ok: false, status: reply[1] as EntryState, version: Number(reply[2]) };
+    if (reply[0] !== 1) return { ok: false, status: reply[1] as EntryState, version: Number(reply[2]) };
+    // Replication is asynchronous: on a cluster, wait until a replica has the transition, so a
+    // failover right after cannot lose a parked entry that was already acknowledged upstream.
+    const acknowledged = await waitForReplica(this.redis, this.keys.state(), this.options.replicaWaitMs ?? 500);
+    if (acknowledged === 0) this.options.onUnreplicated?.(id, change.to);
+    return { ok: true, version: Number(reply[2]) };
   }
 
   /** Newest first. `offset`/`limit` page through the filtered set. */
@@ -172,18 +195,18 @@ export class DlqStore {
 
   async getMany(ids: readonly string[]): Promise<StoredEntry[]> {
     if (ids.length === 0) return [];
-    const values = await this.redis.mget(...ids.map((id) => dlqKeys.entry(id)));
+    const values = await this.redis.mget(...ids.map((id) => this.keys.entry(id)));
     return values.flatMap((json) => (json === null ? [] : [JSON.parse(json) as StoredEntry]));
   }
 
   /** Entries parked, by origin name and classification (for `/stats` and the gauge). */
   async parkedByOrigin(): Promise<Record<string, Record<FailureClass, number>>> {
-    const origins = await this.redis.smembers(dlqKeys.origins());
-    const parked = dlqKeys.indexStatus('parked');
+    const origins = await this.redis.smembers(this.keys.origins());
+    const parked = this.keys.indexStatus('parked');
     const result: Record<string, Record<FailureClass, number>> = {};
     for (const origin of origins.sort()) {
       const counts = await Promise.all(
-        FAILURE_CLASSES.map((c) => this.redis.zintercard(3, parked, dlqKeys.indexOrigin(origin), dlqKeys.indexClass(c))),
+        FAILURE_CLASSES.map((c) => this.redis.zintercard(3, parked, this.keys.indexOrigin(origin), this.keys.indexClass(c))),
       );
       result[origin] = { transient: Number(counts[0]), permanent: Number(counts[1]) };
     }
@@ -191,43 +214,43 @@ export class DlqStore {
   }
 
   async countByStatus(): Promise<Record<EntryStatus, number>> {
-    const counts = await Promise.all(ENTRY_STATUSES.map((status) => this.redis.zcard(dlqKeys.indexStatus(status))));
+    const counts = await Promise.all(ENTRY_STATUSES.map((status) => this.redis.zcard(this.keys.indexStatus(status))));
     return Object.fromEntries(ENTRY_STATUSES.map((status, index) => [status, counts[index] ?? 0])) as Record<EntryStatus, number>;
   }
 
   async increment(counter: CounterName, by = 1): Promise<void> {
-    await this.redis.hincrby(dlqKeys.counters(), counter, by);
+    await this.redis.hincrby(this.keys.counters(), counter, by);
   }
 
   async counters(): Promise<Record<CounterName, number>> {
-    const raw = await this.redis.hgetall(dlqKeys.counters());
+    const raw = await this.redis.hgetall(this.keys.counters());
     return Object.fromEntries(COUNTER_NAMES.map((name) => [name, Number(raw[name] ?? 0)])) as Record<CounterName, number>;
   }
 
   /** Remembers that `queue`/`jobId` is a retry of entry `entryId` (for "recovered"). */
   async track(queue: string, jobId: string, entryId: string): Promise<void> {
-    await this.redis.hset(dlqKeys.tracking(), trackingField(queue, jobId), entryId);
+    await this.redis.hset(this.keys.tracking(), trackingField(queue, jobId), entryId);
   }
 
   async trackedEntry(queue: string, jobId: string): Promise<string | undefined> {
-    return (await this.redis.hget(dlqKeys.tracking(), trackingField(queue, jobId))) ?? undefined;
+    return (await this.redis.hget(this.keys.tracking(), trackingField(queue, jobId))) ?? undefined;
   }
 
   /** Remembers a consumer group whose "retry handled" records the recovery tracker must read. */
   async noteEventGroup(group: string): Promise<void> {
-    await this.redis.sadd(dlqKeys.eventGroups(), group);
+    await this.redis.sadd(this.keys.eventGroups(), group);
   }
 
   async eventGroups(): Promise<string[]> {
-    return this.redis.smembers(dlqKeys.eventGroups());
+    return this.redis.smembers(this.keys.eventGroups());
   }
 
   async untrack(queue: string, jobId: string): Promise<void> {
-    await this.redis.hdel(dlqKeys.tracking(), trackingField(queue, jobId));
+    await this.redis.hdel(this.keys.tracking(), trackingField(queue, jobId));
   }
 
   async tracked(): Promise<{ queue: string; jobId: string; entryId: string }[]> {
-    const raw = await this.redis.hgetall(dlqKeys.tracking());
+    const raw = await this.redis.hgetall(this.keys.tracking());
     return Object.entries(raw).map(([field, entryId]) => {
       const [queue, jobId] = JSON.parse(field) as [string, string];
       return { queue, jobId, entryId };
@@ -242,13 +265,13 @@ export class DlqStore {
   async sweep(cutoffMs: number | undefined, maxEntries: number | undefined, batch = 500): Promise<number> {
     let removed = 0;
     if (cutoffMs !== undefined) {
-      const ids = await this.redis.zrangebyscore(dlqKeys.indexAll(), '-inf', cutoffMs, 'LIMIT', 0, batch);
+      const ids = await this.redis.zrangebyscore(this.keys.indexAll(), '-inf', cutoffMs, 'LIMIT', 0, batch);
       removed += await this.purgeFinished(await this.getMany(ids));
     }
     if (maxEntries !== undefined) {
-      const excess = (await this.redis.zcard(dlqKeys.indexAll())) - maxEntries;
+      const excess = (await this.redis.zcard(this.keys.indexAll())) - maxEntries;
       if (excess > 0) {
-        const ids = await this.redis.zrange(dlqKeys.indexAll(), 0, String(Math.min(excess, batch) - 1));
+        const ids = await this.redis.zrange(this.keys.indexAll(), 0, String(Math.min(excess, batch) - 1));
         removed += await this.purgeFinished(await this.getMany(ids));
       }
     }
@@ -268,13 +291,13 @@ export class DlqStore {
   /** Runs `read` on the one index matching `filter` (a temporary intersection when several). */
   private async withIndex<T>(filter: EntryFilter, read: (key: string) => Promise<T>): Promise<T> {
     const keys: string[] = [];
-    if (filter.origin !== undefined) keys.push(dlqKeys.indexOrigin(filter.origin));
-    if (filter.kind !== undefined) keys.push(dlqKeys.indexKind(filter.kind));
-    if (filter.classification !== undefined) keys.push(dlqKeys.indexClass(filter.classification));
-    if (filter.status !== undefined) keys.push(dlqKeys.indexStatus(filter.status));
-    if (keys.length === 0) return read(dlqKeys.indexAll());
+    if (filter.origin !== undefined) keys.push(this.keys.indexOrigin(filter.origin));
+    if (filter.kind !== undefined) keys.push(this.keys.indexKind(filter.kind));
+    if (filter.classification !== undefined) keys.push(this.keys.indexClass(filter.classification));
+    if (filter.status !== undefined) keys.push(this.keys.indexStatus(filter.status));
+    if (keys.length === 0) return read(this.keys.indexAll());
     if (keys.length === 1) return read(keys[0]!);
-    const tmp = dlqKeys.tmp(randomUUID());
+    const tmp = this.keys.tmp(randomUUID());
     // Every index scores by creation time, so MAX keeps that score. The key expires even if we die here.
     await this.redis.multi().zinterstore(tmp, keys.length, ...keys, 'AGGREGATE', 'MAX').pexpire(tmp, 30_000).exec();
     try {

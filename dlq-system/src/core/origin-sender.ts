@@ -1,8 +1,8 @@
+import type { RedisClient } from '@event-infra/shared';
 import { Job, Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   AppError,
-  BULL_PREFIX,
+  bullPrefix,
   DLQ_META_KEY,
   SERVICES,
   createEventPublisher,
@@ -19,9 +19,9 @@ import type { RetryTarget, StoredEntry } from './stored-entry';
 
 export interface OriginSenderDeps {
   /** Producer client on the queue Redis (origin queues). */
-  queueRedis: Redis;
+  queueRedis: RedisClient;
   /** Producer client on the streams Redis (origin streams). */
-  streamsRedis: Redis;
+  streamsRedis: RedisClient;
   logger: Logger;
   /** `STREAM_MAXLEN_APPROX` for re-published events. */
   streamMaxLenApprox: number;
@@ -132,7 +132,7 @@ export class OriginSender {
   private queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name, { connection: this.deps.queueRedis, prefix: BULL_PREFIX });
+      queue = new Queue(name, { connection: this.deps.queueRedis, prefix: bullPrefix(name, this.deps.queueRedis.isCluster) });
       this.queues.set(name, queue);
     }
     return queue;

@@ -1,6 +1,6 @@
+import type { RedisClient } from '@event-infra/shared';
 import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { BULL_PREFIX, dlqHandledKey, toError, type Logger } from '@event-infra/shared';
+import { bullPrefix, isClusterConnection, dlqHandledKey, toError, type Logger } from '@event-infra/shared';
 import type { DlqHandler } from './dlq-handler';
 import type { DlqStore } from './dlq-store';
 import { LuaScript } from '@event-infra/shared';
@@ -29,7 +29,7 @@ export interface RecoveryTrackerDeps {
   store: DlqStore;
   handler: DlqHandler;
   /** Producer client on the streams Redis, where the event processor writes "retry handled" records. */
-  streams: Redis;
+  streams: RedisClient;
   logger: Logger;
 }
 
@@ -120,7 +120,7 @@ export class RecoveryTracker {
 
   private async watch(queue: string): Promise<void> {
     if (this.events.has(queue)) return;
-    const queueEvents = new QueueEvents(queue, { connection: this.options.connection, prefix: BULL_PREFIX });
+    const queueEvents = new QueueEvents(queue, { connection: this.options.connection, prefix: bullPrefix(queue, isClusterConnection(this.options.connection)) });
     this.events.set(queue, queueEvents);
     queueEvents.on('completed', ({ jobId }) => {
       this.deps.store
@@ -135,7 +135,7 @@ export class RecoveryTracker {
   private queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name, { connection: this.options.connection, prefix: BULL_PREFIX });
+      queue = new Queue(name, { connection: this.options.connection, prefix: bullPrefix(name, isClusterConnection(this.options.connection)) });
       this.queues.set(name, queue);
     }
     return queue;

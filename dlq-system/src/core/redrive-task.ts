@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { AppError, LuaScript, NotFoundError, type AuditActor } from '@event-infra/shared';
-import { dlqKeys } from './stored-entry';
+import { dlqKeysFor, type DlqKeys } from './stored-entry';
 
 const TRANSITION = new LuaScript(new URL('./lua/redrive-transition-4.lua', import.meta.url));
 
@@ -104,27 +104,29 @@ function decode(hash: Record<string, string>): RedriveTask {
 /** Redrive tasks on the master Redis: reads, the frozen selection, and the named transitions above. */
 export class RedriveTaskStore {
   private readonly now: () => number;
+  private readonly keys: DlqKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedriveTaskStoreOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.keys = dlqKeysFor(redis.isCluster);
   }
 
   async get(id: string): Promise<RedriveTask> {
-    const hash = await this.redis.hgetall(dlqKeys.task(id));
+    const hash = await this.redis.hgetall(this.keys.task(id));
     if (hash.status === undefined) throw new NotFoundError(`no redrive task ${id}`);
     return decode(hash);
   }
 
   /** Newest first, `limit` from position `offset` (finished tasks only while kept). */
   async list(offset: number, limit: number): Promise<{ items: RedriveTask[]; more: boolean }> {
-    const ids = await this.redis.zrevrange(dlqKeys.tasks(), offset, offset + limit);
+    const ids = await this.redis.zrevrange(this.keys.tasks(), offset, offset + limit);
     const items: RedriveTask[] = [];
     for (const id of ids.slice(0, limit)) {
-      const hash = await this.redis.hgetall(dlqKeys.task(id));
-      if (hash.status === undefined) await this.redis.zrem(dlqKeys.tasks(), id);
+      const hash = await this.redis.hgetall(this.keys.task(id));
+      if (hash.status === undefined) await this.redis.zrem(this.keys.tasks(), id);
       else items.push(decode(hash));
     }
     return { items, more: ids.length > limit };
@@ -132,12 +134,12 @@ export class RedriveTaskStore {
 
   /** Ids of the pending and running tasks. */
   live(): Promise<string[]> {
-    return this.redis.smembers(dlqKeys.liveTasks());
+    return this.redis.smembers(this.keys.liveTasks());
   }
 
   /** Entry ids at selection positions [from, to). */
   selection(id: string, from: number, to: number): Promise<string[]> {
-    return to <= from ? Promise.resolve([]) : this.redis.lrange(dlqKeys.taskIds(id), from, to - 1);
+    return to <= from ? Promise.resolve([]) : this.redis.lrange(this.keys.taskIds(id), from, to - 1);
   }
 
   /**
@@ -145,7 +147,7 @@ export class RedriveTaskStore {
    * selection list, written first with an expiry, is kept only by the create transition).
    */
   async create(input: NewRedriveTask, ids: readonly string[]): Promise<RedriveTask> {
-    const key = dlqKeys.taskIds(input.id);
+    const key = this.keys.taskIds(input.id);
     for (let at = 0; at < ids.length; at += 1000) {
       await this.redis.multi().rpush(key, ...ids.slice(at, at + 1000)).pexpire(key, 3_600_000).exec();
     }
@@ -208,7 +210,7 @@ export class RedriveTaskStore {
   private async apply(id: string, version: number | '*', from: readonly (TaskStatus | 'new')[], to: TaskStatus, owner: string, fields: Partial<RedriveTask>): Promise<RedriveTask> {
     const reply = (await TRANSITION.run(
       this.redis,
-      [dlqKeys.task(id), dlqKeys.tasks(), dlqKeys.liveTasks(), dlqKeys.taskIds(id)],
+      [this.keys.task(id), this.keys.tasks(), this.keys.liveTasks(), this.keys.taskIds(id)],
       [id, version, from.join(' '), to, this.now(), this.options.keepMs, owner, ...encode(fields)],
     )) as [string, ...unknown[]];
     if (reply[0] === 'conflict') throw new TaskConflictError({ id }, String(reply[1]), Number(reply[2]));

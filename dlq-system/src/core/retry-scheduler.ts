@@ -1,5 +1,5 @@
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
-import { BULL_PREFIX, dlqRetryQueueName, toError, type Logger } from '@event-infra/shared';
+import { bullPrefix, isClusterConnection, dlqRetryQueueName, toError, type Logger } from '@event-infra/shared';
 import type { DlqHandler, RetrySchedule } from './dlq-handler';
 
 export interface RetryQueueOptions {
@@ -26,7 +26,7 @@ export class RetryQueue implements RetrySchedule {
   private readonly sendAttempts: number;
 
   constructor(readonly options: RetryQueueOptions) {
-    this.queue = new Queue(dlqRetryQueueName(options.dlqQueueName), { connection: options.connection, prefix: BULL_PREFIX });
+    this.queue = new Queue(dlqRetryQueueName(options.dlqQueueName), { connection: options.connection, prefix: bullPrefix(dlqRetryQueueName(options.dlqQueueName), isClusterConnection(options.connection)) });
     this.sendAttempts = options.sendAttempts ?? 10;
   }
 
@@ -64,7 +64,7 @@ export class RetryWorker {
     this.worker = new Worker<RetryJobData>(
       this.options.queueName,
       async (job) => this.deps.handler.autoRetry(job.data.entryId, job.data.retry),
-      { connection: this.options.connection, prefix: BULL_PREFIX, concurrency: 5 },
+      { connection: this.options.connection, prefix: bullPrefix(this.options.queueName, isClusterConnection(this.options.connection)), concurrency: 5 },
     );
     this.worker.on('failed', (job, err) => {
       if (job === undefined) return;

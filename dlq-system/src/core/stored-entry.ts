@@ -1,4 +1,4 @@
-import { masterKey, type Failure, type ParsedDeadLetterEntry } from '@event-infra/shared';
+import { masterSlotPrefix, type Failure, type ParsedDeadLetterEntry } from '@event-infra/shared';
 import type { FailureClass } from './dlq-classifier';
 
 /**
@@ -86,49 +86,60 @@ export const HISTORY_LIMIT = 20;
  */
 export type ParkReason = 'permanent' | 'retries_exhausted' | 'retry_failed' | 'retry_id_taken';
 
-/** Every key of the DLQ storage on the master Redis (`evinfra:dlq:…`), built here only. */
-export const dlqKeys = {
-  entry: (id: string) => masterKey('dlq', 'entry', id),
-  indexAll: () => masterKey('dlq', 'index', 'all'),
-  indexKind: (kind: string) => masterKey('dlq', 'index', 'kind', kind),
-  indexOrigin: (origin: string) => masterKey('dlq', 'index', 'origin', origin),
-  indexClass: (classification: string) => masterKey('dlq', 'index', 'class', classification),
-  indexStatus: (status: string) => masterKey('dlq', 'index', 'status', status),
-  origins: () => masterKey('dlq', 'origins'),
-  counters: () => masterKey('dlq', 'counters'),
-  tracking: () => masterKey('dlq', 'tracking'),
-  /** Hash id → `status|version|token`: the state machine's record (the token never leaves the stack). */
-  state: () => masterKey('dlq', 'state'),
-  /** Consumer groups whose "retry handled" records the recovery tracker reads. */
-  eventGroups: () => masterKey('dlq', 'event-groups'),
-  tmp: (token: string) => masterKey('dlq', 'tmp', token),
-  /** Hash id → `kind|class|status|fingerprint|origin`: what a filtered page checks per id. */
-  facets: () => masterKey('dlq', 'facets'),
-  /** Hash id → lowercase name, error message (first 512 chars) and subject: the `q` search text. */
-  search: () => masterKey('dlq', 'search'),
-  indexFingerprint: (fingerprint: string) => masterKey('dlq', 'index', 'fp', fingerprint),
-  /** Hash: origin, kind, name, normalized message, sample message, firstSeenMs, lastSeenMs of one fingerprint. */
-  fingerprint: (fingerprint: string) => masterKey('dlq', 'fp', fingerprint),
-  /** Sorted set fingerprint → stored entries with it. */
-  fingerprints: () => masterKey('dlq', 'fps'),
-  /** Sorted set fingerprint → stored entries with it in `status`. */
-  fingerprintsByStatus: (status: string) => masterKey('dlq', 'fps', status),
-  /** Hash: one redrive task (`redrive-task.ts`). */
-  task: (id: string) => masterKey('dlq', 'task', id),
-  /** List: a redrive task's frozen selection of entry ids. */
-  taskIds: (id: string) => masterKey('dlq', 'task', id, 'ids'),
-  /** Sorted set task id → creation time, ms. */
-  tasks: () => masterKey('dlq', 'tasks'),
-  /** Set of pending and running task ids. */
-  liveTasks: () => masterKey('dlq', 'tasks', 'live'),
-  /** `1` once every entry stored before the console's indexes is in them (the reindex at start). */
-  indexVersion: () => masterKey('dlq', 'index-version'),
-  alert: (id: string) => masterKey('dlq', 'alert', id),
-  alerts: () => masterKey('dlq', 'alerts'),
-  alertBucket: (origin: string) => masterKey('dlq', 'alert-bucket', origin),
-  alertBucketIds: (origin: string) => masterKey('dlq', 'alert-bucket-ids', origin),
-  alertBuckets: () => masterKey('dlq', 'alert-buckets'),
-} as const;
+/**
+ * Every key of the DLQ storage on the master Redis, built here only: `evinfra:dlq:…` on a single
+ * Redis, `{evinfra}:dlq:…` on a Redis Cluster (one slot with the audit stream: the transition
+ * script writes them together; `masterSlotPrefix`).
+ */
+export function dlqKeysFor(clustered: boolean) {
+  const key = (...parts: string[]): string => [masterSlotPrefix(clustered), 'dlq', ...parts].join(':');
+  return {
+    entry: (id: string) => key('entry', id),
+    indexAll: () => key('index', 'all'),
+    indexKind: (kind: string) => key('index', 'kind', kind),
+    indexOrigin: (origin: string) => key('index', 'origin', origin),
+    indexClass: (classification: string) => key('index', 'class', classification),
+    indexStatus: (status: string) => key('index', 'status', status),
+    origins: () => key('origins'),
+    counters: () => key('counters'),
+    tracking: () => key('tracking'),
+    /** Hash id → `status|version|token`: the state machine's record (the token never leaves the stack). */
+    state: () => key('state'),
+    /** Consumer groups whose "retry handled" records the recovery tracker reads. */
+    eventGroups: () => key('event-groups'),
+    tmp: (token: string) => key('tmp', token),
+    /** Hash id → `kind|class|status|fingerprint|origin`: what a filtered page checks per id. */
+    facets: () => key('facets'),
+    /** Hash id → lowercase name, error message (first 512 chars) and subject: the `q` search text. */
+    search: () => key('search'),
+    indexFingerprint: (fingerprint: string) => key('index', 'fp', fingerprint),
+    /** Hash: origin, kind, name, normalized message, sample message, firstSeenMs, lastSeenMs of one fingerprint. */
+    fingerprint: (fingerprint: string) => key('fp', fingerprint),
+    /** Sorted set fingerprint → stored entries with it. */
+    fingerprints: () => key('fps'),
+    /** Sorted set fingerprint → stored entries with it in `status`. */
+    fingerprintsByStatus: (status: string) => key('fps', status),
+    /** Hash: one redrive task (`redrive-task.ts`). */
+    task: (id: string) => key('task', id),
+    /** List: a redrive task's frozen selection of entry ids. */
+    taskIds: (id: string) => key('task', id, 'ids'),
+    /** Sorted set task id → creation time, ms. */
+    tasks: () => key('tasks'),
+    /** Set of pending and running task ids. */
+    liveTasks: () => key('tasks', 'live'),
+    /** `1` once every entry stored before the console's indexes is in them (the reindex at start). */
+    indexVersion: () => key('index-version'),
+    alert: (id: string) => key('alert', id),
+    alerts: () => key('alerts'),
+    alertBucket: (origin: string) => key('alert-bucket', origin),
+    alertBucketIds: (origin: string) => key('alert-bucket-ids', origin),
+    alertBuckets: () => key('alert-buckets'),
+  } as const;
+}
+export type DlqKeys = ReturnType<typeof dlqKeysFor>;
+
+/** The DLQ keys on a single Redis (`evinfra:dlq:…`). */
+export const dlqKeys: DlqKeys = dlqKeysFor(false);
 
 /** The trace context an entry keeps: the latest failure's when it has one, else what the entry had. */
 export function traceOfFailure(from: { traceparent?: string | undefined; tracestate?: string | undefined } | undefined): Pick<StoredEntry, 'traceparent' | 'tracestate'> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import {
   NotFoundError,
   buildEventDeadLetterEntry,
@@ -75,7 +75,7 @@ export class StreamTools {
 
   constructor(
     private readonly options: StreamToolsOptions,
-    private readonly deps: { streams: Redis; sink: DeadLetterSink },
+    private readonly deps: { streams: RedisClient; sink: DeadLetterSink },
   ) {
     this.streams = partitionStreams(options.stream, options.partitions).slice(0, options.maxStreams ?? 32);
   }

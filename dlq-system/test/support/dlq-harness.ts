@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { Queue } from 'bullmq';
 import {
-  BULL_PREFIX,
+  bullPrefix,
   REDIS_ROLES,
   createDeadLetterSink,
   createRedis,
@@ -84,7 +84,7 @@ export async function startDlqFixture(overrides: Record<string, string> = {}, lo
       await fixture.processor.close();
       await sink.close();
       // Scheduled-retry queue of this test: remove it so no delayed job outlives the test.
-      const retries = new Queue(`${config.DLQ_QUEUE_NAME}-retries`, { connection: queueRedis, prefix: BULL_PREFIX });
+      const retries = new Queue(`${config.DLQ_QUEUE_NAME}-retries`, { connection: queueRedis, prefix: bullPrefix(`${config.DLQ_QUEUE_NAME}-retries`, queueRedis.isCluster) });
       await retries.obliterate({ force: true }).catch(() => {
         // Best effort: the queue may not exist when no retry was ever scheduled.
       });

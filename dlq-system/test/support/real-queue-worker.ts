@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
-import { BULL_PREFIX, createDeadLetterSink, splitReservedMeta, type JobDlqMeta, type Redis, type WorkQueueName } from '@event-infra/shared';
+import { bullPrefix, createDeadLetterSink, splitReservedMeta, type JobDlqMeta, type Redis, type WorkQueueName } from '@event-infra/shared';
 import { silentLogger } from '@event-infra/testing';
 import { HandlerRegistry, type JobHandlerContext } from '../../../queue-system/src/core/handler-registry';
 import { createJobRunner } from '../../../queue-system/src/core/job-runner';
@@ -37,7 +37,7 @@ export function startOriginWorker(options: {
 }): OriginWorker {
   const logger = silentLogger();
   const sink = createDeadLetterSink({ queueName: options.dlqQueueName, connection: options.sinkConnection });
-  const inspect = new Queue(options.queue, { connection: options.sinkConnection, prefix: BULL_PREFIX });
+  const inspect = new Queue(options.queue, { connection: options.sinkConnection, prefix: bullPrefix(options.queue, options.sinkConnection.isCluster) });
   const runs: OriginRun[] = [];
   const completed: string[] = [];
   const registry = new HandlerRegistry();

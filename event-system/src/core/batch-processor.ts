@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
+import type { ChainableCommander } from 'ioredis';
 import {
   decodeEvent,
   decodeEventRetryRef,
@@ -105,7 +106,7 @@ export class BatchProcessor {
    * `deliveries` maps entry id → delivery count (from XPENDING; missing means a first delivery).
    * A heartbeat holds the entries for `consumer` meanwhile.
    */
-  async process(redis: Redis, consumer: string, entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<Settlement> {
+  async process(redis: RedisClient, consumer: string, entries: readonly RawEntry[], deliveries?: ReadonlyMap<string, number>): Promise<Settlement> {
     const beat = setInterval(() => void this.heartbeat(redis, consumer, entries.map((entry) => entry.id)), this.options.heartbeatMs);
     try {
       const batch = await this.prepare(entries, deliveries, consumer);
@@ -176,10 +177,10 @@ export class BatchProcessor {
    * Re-claims `ids` for `consumer` (XCLAIM … JUSTID: idle time reset, delivery count kept), so
    * the reclaimer does not hand entries a live consumer still holds to another one.
    */
-  async heartbeat(redis: Redis, consumer: string, ids: readonly string[]): Promise<void> {
+  async heartbeat(redis: RedisClient, consumer: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     try {
-      await redis.xclaim(this.options.stream, this.options.group, consumer, 0, ...ids, 'JUSTID');
+      await redis.call('XCLAIM', this.options.stream, this.options.group, consumer, 0, ...ids, 'JUSTID');
     } catch (caught) {
       // Only the protection against an early reclaim is lost; handling goes on.
       this.logger.warn({ err: toError(caught), consumer }, 'heartbeat XCLAIM failed');

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { createBatch } from '@event-infra/shared';
+import type { RedisClient } from '@event-infra/shared';
 import { toError, type Logger } from '@event-infra/shared';
 import type { BatchProcessor, PreparedBatch, Settlement } from './batch-processor';
 import { ensureGroup, eventIdsOf, isNoGroupError, parseReadBufferReply, type RawEntry } from './stream-replies';
@@ -15,9 +16,9 @@ export interface ConsumerLoopOptions {
 
 export interface ConsumerLoopDeps {
   /** A `consumer`-profile client on the streams Redis used only by this loop (it blocks). */
-  redis: Redis;
+  redis: RedisClient;
   /** A non-blocking client on the streams Redis, used to interrupt a blocked read on stop. */
-  control: Redis;
+  control: RedisClient;
   processor: BatchProcessor;
   logger: Logger;
 }
@@ -142,7 +143,7 @@ export class ConsumerLoop {
       this.clientId = Number(await this.deps.redis.client('ID'));
       this.clientIdStale = false;
     }
-    const pipeline = this.deps.redis.pipeline();
+    const pipeline = createBatch(this.deps.redis);
     if (settlement) this.deps.processor.commit(pipeline, settlement);
     const commitLength = pipeline.length;
     const lookup = this.deps.processor.queueLookupIds(pipeline, eventIds);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { toError, type Logger } from '@event-infra/shared';
 import type { BatchProcessor } from './batch-processor';
 import { ConsumerLoop } from './consumer-loop';
@@ -18,17 +18,17 @@ export interface ConsumerPoolOptions {
 
 export interface ConsumerPoolDeps {
   /** Opens a dedicated blocking connection for one loop; the pool closes it. */
-  openConnection: (consumer: string) => Redis;
-  closeConnection: (redis: Redis) => Promise<void>;
+  openConnection: (consumer: string) => RedisClient;
+  closeConnection: (redis: RedisClient) => Promise<void>;
   /** Non-blocking client on the streams Redis. */
-  control: Redis;
+  control: RedisClient;
   processor: BatchProcessor;
   logger: Logger;
 }
 
 interface Member {
   loop: ConsumerLoop;
-  redis: Redis;
+  redis: RedisClient;
 }
 
 /**

@@ -1,4 +1,6 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import { createBatch } from '@event-infra/shared';
+import type { RedisClient } from '@event-infra/shared';
+import type { ChainableCommander } from 'ioredis';
 import { processedEventsKey, queueFlatCommand } from '@event-infra/shared';
 
 /**
@@ -26,6 +28,8 @@ export interface DuplicateFilterOptions {
   enabled: boolean;
   /** How long a processed event id is remembered at least, ms (at most twice as long). */
   windowMs: number;
+  /** On a Redis Cluster: the group's markers share one slot (the look-up script reads two buckets). */
+  clustered?: boolean;
   now?: () => number;
 }
 
@@ -53,8 +57,8 @@ export class DuplicateFilter {
   }
 
   /** The subset of `eventIds` already processed within the window (one round trip). */
-  async findProcessed(redis: Redis, eventIds: readonly string[]): Promise<Set<string>> {
-    const pipeline = redis.pipeline();
+  async findProcessed(redis: RedisClient, eventIds: readonly string[]): Promise<Set<string>> {
+    const pipeline = createBatch(redis);
     const read = this.queueLookup(pipeline, eventIds);
     return read(pipeline.length > 0 ? ((await pipeline.exec()) ?? []) : []);
   }
@@ -67,7 +71,7 @@ export class DuplicateFilter {
   queueLookup(pipeline: ChainableCommander, eventIds: readonly string[]): (results: [Error | null, unknown][]) => Set<string> {
     if (!this.options.enabled || eventIds.length === 0) return () => new Set();
     const bucket = this.bucket();
-    const keys = [processedEventsKey(this.options.group, bucket), processedEventsKey(this.options.group, bucket - 1)];
+    const keys = [processedEventsKey(this.options.group, bucket, this.options.clustered), processedEventsKey(this.options.group, bucket - 1, this.options.clustered)];
     queueFlatCommand(pipeline, 'eval', [LOOKUP_SCRIPT, 2], keys, eventIds);
     return (results) => {
       const seen = new Set<string>();
@@ -86,7 +90,7 @@ export class DuplicateFilter {
   /** Queues the markers of `eventIds` on `pipeline` (nothing when suppression is off). */
   mark(pipeline: ChainableCommander, eventIds: readonly string[]): void {
     if (!this.options.enabled || eventIds.length === 0) return;
-    const key = processedEventsKey(this.options.group, this.bucket());
+    const key = processedEventsKey(this.options.group, this.bucket(), this.options.clustered);
     queueFlatCommand(pipeline, 'sadd', [key], eventIds);
     // Current bucket + the next one must still see it; a little slack for clock skew.
     pipeline.pexpire(key, 2 * this.options.windowMs + 60_000);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { createCloser, toError, type DeadLetterSink, type Logger, type Registry, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import { Autoscaler } from './autoscaler';
 import { BatchProcessor } from './batch-processor';
@@ -34,12 +34,12 @@ export interface EventEngineOptions {
 
 export interface EventEngineDeps {
   /** Non-blocking (`producer`) client on the streams Redis: claims, stats, trims. */
-  streams: Redis;
+  streams: RedisClient;
   /** Client on the master (alerts). */
-  master: Redis;
+  master: RedisClient;
   /** Opens one dedicated blocking connection on the streams Redis for a consumer loop. */
-  openReader: (consumer: string) => Redis;
-  closeReader: (redis: Redis) => Promise<void>;
+  openReader: (consumer: string) => RedisClient;
+  closeReader: (redis: RedisClient) => Promise<void>;
   router: Router;
   dlq: DeadLetterSink;
   registry: Registry;
@@ -95,7 +95,7 @@ export function createEventEngine(options: EventEngineOptions, deps: EventEngine
       heartbeatMs: Math.max(1, Math.floor(options.claim.idleMs / 3)),
       maxEntryBytes: options.maxEntryBytes,
     },
-    { router: deps.router, dedupe: new DuplicateFilter({ group, ...options.dedupe }), dlq: deps.dlq, metrics, logger, timeline: deps.timeline, tracing: deps.tracing },
+    { router: deps.router, dedupe: new DuplicateFilter({ group, clustered: deps.streams.isCluster, ...options.dedupe }), dlq: deps.dlq, metrics, logger, timeline: deps.timeline, tracing: deps.tracing },
   );
   const pool = new ConsumerPool(
     { stream, group, baseName: options.consumerBaseName, batchSize: options.batchSize, blockMs: options.blockMs, ...options.consumers },

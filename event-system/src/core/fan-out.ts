@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { eventChannel, sendFlatCommand } from '@event-infra/shared';
 import type { EventHandler } from './router';
 
@@ -19,7 +19,7 @@ const PUBLISH_ALL_SCRIPT = "for i = 1, #ARGV - 1, 2 do redis.call('PUBLISH', ARG
  * with that command's reply. Pub/sub is fire-and-forget: a subscriber that is not connected
  * misses the message. A replayed event (`POST /replay`) is marked with `replay: {taskId}`.
  */
-export function createFanOutHandler(master: Redis): EventHandler {
+export function createFanOutHandler(master: RedisClient): EventHandler {
   let queued: Outgoing[] = [];
   let args: string[] = [];
   const flush = (): void => {

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { createBatch } from '@event-infra/shared';
+import type { RedisClient } from '@event-infra/shared';
 import { toError, type Logger, type WireFields } from '@event-infra/shared';
 import type { BatchProcessor, Settlement } from './batch-processor';
 import type { ProcessorMetrics } from './processor-metrics';
@@ -23,7 +24,7 @@ export interface ReclaimerOptions {
 
 export interface ReclaimerDeps {
   /** Non-blocking client on the streams Redis. */
-  redis: Redis;
+  redis: RedisClient;
   processor: BatchProcessor;
   metrics: ProcessorMetrics;
   logger: Logger;
@@ -109,7 +110,7 @@ export class Reclaimer {
       settlement.processedEventIds.push(...processed.processedEventIds);
     }
     this.logger.info({ claimed: entries.length, acked: settlement.ackIds.length }, 'reclaimed idle entries');
-    const pipeline = redis.pipeline();
+    const pipeline = createBatch(redis);
     this.deps.processor.commit(pipeline, settlement);
     const failed = ((await pipeline.exec()) ?? []).find(([err]) => err !== null);
     if (failed) this.logger.error({ err: failed[0] }, 'acknowledgement failed; entries stay pending');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { ALERT_CHANNEL, toError, type Logger } from '@event-infra/shared';
 import { LuaScript } from '@event-infra/shared';
 import type { ProcessorMetrics } from './processor-metrics';
@@ -29,9 +29,9 @@ const MAXLEN_POINT = new LuaScript(new URL('./lua/retention-maxlen-point-1.lua',
 
 export interface RetentionJanitorDeps {
   /** Non-blocking client on the streams Redis. */
-  streams: Redis;
+  streams: RedisClient;
   /** Client on the master, for the alert message on ALERT_CHANNEL. */
-  master: Redis;
+  master: RedisClient;
   metrics: ProcessorMetrics;
   logger: Logger;
 }

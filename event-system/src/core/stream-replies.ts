@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { toError, type WireFields } from '@event-infra/shared';
 
 // The XINFO/XPENDING readers live in the shared package (the DLQ console reads groups too).
@@ -53,7 +53,7 @@ export function parseAutoClaimReply(reply: unknown): { next: string; entries: Ra
  * Creates the group at `0` (a new group sees the whole retained stream), with MKSTREAM so a
  * stream that does not exist yet is created empty. An existing group (BUSYGROUP) is fine.
  */
-export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+export async function ensureGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
   try {
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
   } catch (caught) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { isNoGroupError, isNoSuchKeyError, xinfoConsumers, xinfoGroups, type ConsumerInfo, type GroupInfo } from './stream-replies';
 
 export interface StreamSnapshot {
@@ -17,7 +17,7 @@ const LAG_COUNT_CAP = 100_000;
 const LAG_COUNT_PAGE = 1_000;
 
 /** Entries after `afterId` (exclusive), counted in pages of LAG_COUNT_PAGE, at most LAG_COUNT_CAP. */
-async function countAfter(redis: Redis, stream: string, afterId: string): Promise<number> {
+async function countAfter(redis: RedisClient, stream: string, afterId: string): Promise<number> {
   let counted = 0;
   let from = afterId;
   while (counted < LAG_COUNT_CAP) {
@@ -34,7 +34,7 @@ async function countAfter(redis: Redis, stream: string, afterId: string): Promis
  * empty. Redis reports `lag` as null after some deletions; then the undelivered entries are
  * counted with XRANGE from the last-delivered id (capped), a page at a time.
  */
-export async function readStreamSnapshot(redis: Redis, stream: string, group: string, withConsumers = true): Promise<StreamSnapshot> {
+export async function readStreamSnapshot(redis: RedisClient, stream: string, group: string, withConsumers = true): Promise<StreamSnapshot> {
   let groups: GroupInfo[] = [];
   try {
     groups = await xinfoGroups(redis, stream);

@@ -1,8 +1,8 @@
+import type { RedisClient } from '@event-infra/shared';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
   QUEUES,
@@ -108,7 +108,7 @@ export interface TriggerHandler {
  * event id, and BullMQ does not add a job whose id exists: a redelivered event never creates
  * a second job.
  */
-export function createTriggerHandler(connection: Redis, timeline?: TimelineRecorder): TriggerHandler {
+export function createTriggerHandler(connection: RedisClient, timeline?: TimelineRecorder): TriggerHandler {
   // Created with the first trigger job: a processor whose triggers never fire does not load bullmq.
   const queue = createLazyQueue(QUEUES.eventDriven, connection);
   return {

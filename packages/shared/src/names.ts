@@ -25,8 +25,18 @@ export const STREAM_DEFAULTS = {
   group: 'event-processors',
 } as const;
 
-/** BullMQ key prefix on the queue Redis. */
+/** BullMQ key prefix on a single queue Redis. */
 export const BULL_PREFIX = 'bull';
+
+/**
+ * BullMQ key prefix of `queue`: `bull` on a single Redis (the keys are unchanged:
+ * `bull:<queue>:wait`), `bull:{<queue>}` on a Redis Cluster, so that every key of one queue
+ * (`bull:{<queue>}:<queue>:wait`, …) shares a hash slot, as BullMQ's scripts need, while
+ * different queues spread over the masters (README "Scaling").
+ */
+export function bullPrefix(queue: string, clustered: boolean): string {
+  return clustered ? `${BULL_PREFIX}:{${queue}}` : BULL_PREFIX;
+}
 
 /** Service names, as they appear in logs, `/health` and event `source`. */
 export const SERVICES = {
@@ -64,6 +74,30 @@ export function masterKey(...parts: string[]): string {
 }
 
 /**
+ * Prefix of the master keys one script writes together: the DLQ's records, indexes, counters and
+ * alert history, and the audit stream (a DLQ transition appends its audit record in the same
+ * script). `evinfra` on a single Redis (keys unchanged); `{evinfra}` on a Redis Cluster, so all
+ * of them share one hash slot (README "Scaling": they live on one master).
+ */
+export function masterSlotPrefix(clustered: boolean): string {
+  return clustered ? `{${MASTER_PREFIX}}` : MASTER_PREFIX;
+}
+
+/**
+ * The hash tag that puts a key in the same Redis Cluster slot as `key`: the content of `key`'s own
+ * tag when it has one (`pyairtable-events:{p3}` → `{p3}`), else `key` itself (Redis hashes an
+ * untagged key whole, so `{pyairtable-events}` lands where `pyairtable-events` does).
+ */
+export function slotTagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open !== -1) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return `{${key.slice(open + 1, close)}}`;
+  }
+  return `{${key}}`;
+}
+
+/**
  * Reserved key in a job's `data` that carries DLQ retry metadata (`DlqRetryMeta`): the DLQ
  * processor sets it when it sends a job back to its queue; the queue processor strips it
  * before the handler runs and copies it into the next DLQ entry, so the retry count travels
@@ -90,8 +124,9 @@ export const JOB_CANCEL_CHANNEL = `${MASTER_PREFIX}:jobs:cancel`;
  * bucket (`bucket` = floor(now / window)). Lives on the streams Redis, next to the stream, so
  * the event processor writes it in the same pipeline as its XACK.
  */
-export function processedEventsKey(group: string, bucket: number): string {
-  return `${MASTER_PREFIX}:processed:${group}:${bucket}`;
+export function processedEventsKey(group: string, bucket: number, clustered = false): string {
+  // On a cluster the group is the hash tag: the look-up script reads two buckets of one group.
+  return `${MASTER_PREFIX}:processed:${clustered ? slotTagOf(group) : group}:${bucket}`;
 }
 
 /** Prefix of the BullMQ job ids the event processor's triggers create (`evt-<trigger>-<eventId>`). */
@@ -110,6 +145,11 @@ export function dlqHandledKey(group: string): string {
 /** The audit log: one Redis stream on the master, every action of a principal (README "Audit log"). */
 export const AUDIT_STREAM = masterKey('audit');
 
+/** The audit stream's key: `AUDIT_STREAM` on a single Redis, `{evinfra}:audit` on a cluster (the DLQ's slot). */
+export function auditStreamKey(clustered: boolean): string {
+  return `${masterSlotPrefix(clustered)}:audit`;
+}
+
 /** Queue Redis: who submitted a job, for a `publisher` reading its own submissions (expires). */
 export function jobOwnerKey(queue: string, jobId: string): string {
   return `${MASTER_PREFIX}:job-owner:${queue}:${jobId}`;
@@ -120,11 +160,13 @@ export function jobOwnerKey(queue: string, jobId: string): string {
  * Redis next to it: one hash per task (`evinfra:replay:<stream>:task:<id>`), an index of all
  * tasks by creation time and the set of running ones (the bound on concurrent replays).
  */
-export function replayKeys(stream: string) {
+export function replayKeys(stream: string, clustered = false) {
+  // On a cluster the stream's name is the keys' hash tag: one slot for a log's tasks (one script).
+  const log = clustered ? slotTagOf(stream) : stream;
   return {
-    task: (id: string): string => `${MASTER_PREFIX}:replay:${stream}:task:${id}`,
-    index: `${MASTER_PREFIX}:replay:${stream}:index`,
-    running: `${MASTER_PREFIX}:replay:${stream}:running`,
+    task: (id: string): string => `${MASTER_PREFIX}:replay:${log}:task:${id}`,
+    index: `${MASTER_PREFIX}:replay:${log}:index`,
+    running: `${MASTER_PREFIX}:replay:${log}:running`,
   } as const;
 }
 
@@ -159,14 +201,20 @@ export const JOB_TRACE_KEY = '__trace';
 /** HTTP header a caller may send (and always gets back) on `POST /jobs` and `POST /events`. */
 export const CORRELATION_HEADER = 'x-correlation-id';
 
+/**
+ * Hash tag of every timeline key on a cluster: one flush writes several correlations' lists and
+ * their id look-ups in one script call, so they share a slot (one master holds all timelines).
+ */
+const TIMELINE_SLOT_TAG = '{evinfra-timeline}';
+
 /** Master list of one correlation's timeline (first steps, a count of omitted ones, last steps). */
-export function timelineKey(correlationId: string): string {
-  return masterKey('timeline', correlationId);
+export function timelineKey(correlationId: string, clustered = false): string {
+  return clustered ? masterKey('timeline', TIMELINE_SLOT_TAG, correlationId) : masterKey('timeline', correlationId);
 }
 
 /** Master key mapping an event id or a job (`<queue>:<jobId>`) to its correlation id. */
-export function timelineRefKey(kind: 'event' | 'job', id: string): string {
-  return masterKey('timeline-ref', kind, id);
+export function timelineRefKey(kind: 'event' | 'job', id: string, clustered = false): string {
+  return clustered ? masterKey('timeline-ref', TIMELINE_SLOT_TAG, kind, id) : masterKey('timeline-ref', kind, id);
 }
 
 /** Type prefix of the job lifecycle family (`job.started`, …), published by the stack only. */

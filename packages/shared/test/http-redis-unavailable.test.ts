@@ -44,6 +44,9 @@ describe('a Redis that is down answers 503, not 500', () => {
     expect(isRedisUnavailable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe(true);
     expect(isRedisUnavailable(new Error('LOADING Redis is loading the dataset in memory'))).toBe(true);
     expect(isRedisUnavailable({ failed: [{ error: new Error('Connection is closed.') }] })).toBe(true);
+    // Redis Cluster in a failover: a slot without a master, and a client that gave up following it.
+    expect(isRedisUnavailable(new Error('CLUSTERDOWN The cluster is down'))).toBe(true);
+    expect(isRedisUnavailable(new Error('Too many Cluster redirections. Last error: ReplyError: MOVED 7071 127.0.0.1:7302'))).toBe(true);
     expect(isRedisUnavailable(new Error('wrapped', { cause: Object.assign(new Error('x'), { name: 'MaxRetriesPerRequestError' }) }))).toBe(true);
     expect(isRedisUnavailable(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(false);
     expect(isRedisUnavailable(new TypeError('undefined is not a function'))).toBe(false);

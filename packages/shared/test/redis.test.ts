@@ -13,11 +13,12 @@ import {
   waitForAll,
   waitForRedis,
   type Redis,
+  type RedisClient,
   type RedisConnectionSettings,
 } from '@event-infra/shared';
 import { captureLogger, freePort, silentLogger, startRedisServer, waitFor, type RedisServer } from '@event-infra/testing';
 
-const opened: Redis[] = [];
+const opened: RedisClient[] = [];
 const servers: RedisServer[] = [];
 
 function client(settings: Partial<RedisConnectionSettings> & Pick<RedisConnectionSettings, 'url' | 'profile'>): Redis {

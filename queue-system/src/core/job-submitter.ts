@@ -1,6 +1,7 @@
+import { createBatch } from '@event-infra/shared';
 import { randomUUID } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
-import { AppError, jobCauseId, withJobTrace, type JobTrace, type Redis, type TimelineRecorder } from '@event-infra/shared';
+import { AppError, jobCauseId, withJobTrace, type JobTrace, type RedisClient, type TimelineRecorder } from '@event-infra/shared';
 import { JOB_CANCEL_CHANNEL } from '@event-infra/shared';
 import type { HandlerRegistry } from './handler-registry';
 
@@ -35,7 +36,7 @@ export interface JobSubmitterDeps {
   queues: ReadonlyMap<string, Queue>;
   registry: HandlerRegistry;
   /** Producer client on the queue Redis (publishes cancel requests, reads add tokens back). */
-  redis: Redis;
+  redis: RedisClient;
   /** Records `job.created` in the job's timeline (absent: TIMELINE_ENABLED off). */
   timeline?: TimelineRecorder | undefined;
 }
@@ -97,7 +98,7 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
   /** The stored add tokens of `ids` (undefined: no such job any more). */
   const storedTokens = async (queue: Queue, ids: readonly string[]): Promise<(string | undefined)[]> => {
     if (ids.length === 0) return [];
-    const pipeline = deps.redis.pipeline();
+    const pipeline = createBatch(deps.redis);
     for (const id of ids) pipeline.hget(queue.toKey(id), 'opts');
     const replies = (await pipeline.exec()) ?? [];
     return replies.map(([err, raw]) => {

@@ -1,6 +1,6 @@
+import type { RedisClient } from '@event-infra/shared';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { BULL_PREFIX, JOB_CANCEL_CHANNEL, buildJobDeadLetterEntry, splitReservedMeta, toError, type Logger } from '@event-infra/shared';
+import { bullPrefix, JOB_CANCEL_CHANNEL, buildJobDeadLetterEntry, splitReservedMeta, toError, type Logger } from '@event-infra/shared';
 import type { createJobRunner, JobRunnerDeps } from './job-runner';
 
 export interface WorkerPoolOptions {
@@ -18,7 +18,7 @@ export interface WorkerPoolOptions {
 
 export interface WorkerPoolDeps {
   /** `consumer`-profile client factory on the queue Redis (one per worker + one subscriber). */
-  connect: (name: string) => Redis;
+  connect: (name: string) => RedisClient;
   runnerFor: (queue: string) => ReturnType<typeof createJobRunner>;
   deadLetters: JobRunnerDeps['deadLetters'];
   logger: Logger;
@@ -46,7 +46,7 @@ export interface WorkerPool {
 /** Starts one BullMQ worker per queue and listens on the cancel channel. */
 export async function startWorkerPool(options: WorkerPoolOptions, deps: WorkerPoolDeps): Promise<WorkerPool> {
   const logger = deps.logger.child({ component: 'workers' });
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   const active = new Map<string, number>();
   const workers = options.queues.map(({ name, concurrency }) => {
     const connection = deps.connect(`worker:${name}`);
@@ -65,7 +65,7 @@ export async function startWorkerPool(options: WorkerPoolOptions, deps: WorkerPo
     };
     const worker = new Worker(name, processor, {
       connection,
-      prefix: BULL_PREFIX,
+      prefix: bullPrefix(name, connection.isCluster),
       concurrency,
       lockDuration: options.lockDurationMs,
       stalledInterval: options.stalledIntervalMs,

@@ -16,7 +16,7 @@ import {
   type EventPublisher,
   type HealthCheck,
   type Logger,
-  type Redis,
+  type RedisClient,
   type TimelineRecorder,
   type Tracing,
 } from '@event-infra/shared';
@@ -67,7 +67,7 @@ export interface AppDeps {
   /** `EXPOSE_STACKS`: stack traces in job answers. */
   exposeStacks: boolean;
   /** Master Redis client and recorder of the timeline (absent: TIMELINE_ENABLED off, no `/timeline`). */
-  timeline?: { master: Redis; recorder: TimelineRecorder } | undefined;
+  timeline?: { master: RedisClient; recorder: TimelineRecorder } | undefined;
   /** OpenTelemetry spans (absent: OTEL_EXPORTER_OTLP_ENDPOINT unset). */
   tracing?: Tracing | undefined;
 }

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BULL_PREFIX, type Logger } from '@event-infra/shared';
+import { bullPrefix, type Logger } from '@event-infra/shared';
 import { startRedisServer, silentLogger, uniqueName, type RedisServer } from '@event-infra/testing';
 import { loadConfig } from '../../src/config';
 import { startQueueProcessor, type QueueProcessor } from '../../src/service';
@@ -53,7 +53,7 @@ export function inspectQueues(redis: RedisServer): { connection: Redis; queue: (
     queue(name) {
       let queue = queues.get(name);
       if (!queue) {
-        queue = new Queue(name, { connection, prefix: BULL_PREFIX });
+        queue = new Queue(name, { connection, prefix: bullPrefix(name, connection.isCluster) });
         queues.set(name, queue);
       }
       return queue;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { partitionKeys, partitionStreams, toError, type DeadLetterSink, type Logger, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import type { DuplicateFilter } from '../dedupe';
 import { EventDeadLetters } from '../event-dead-letters';
@@ -25,9 +25,9 @@ export interface PartitionCoordinatorOptions {
 
 export interface PartitionCoordinatorDeps {
   /** Non-blocking client on the streams Redis. */
-  streams: Redis;
-  openReader: (name: string) => Redis;
-  closeReader: (redis: Redis) => Promise<void>;
+  streams: RedisClient;
+  openReader: (name: string) => RedisClient;
+  closeReader: (redis: RedisClient) => Promise<void>;
   router: Router;
   dlq: DeadLetterSink;
   dedupe: DuplicateFilter;
@@ -42,7 +42,7 @@ export interface PartitionCoordinatorDeps {
 interface Held {
   worker: PartitionWorker;
   lease: PartitionLease;
-  reader: Redis;
+  reader: RedisClient;
 }
 
 /**

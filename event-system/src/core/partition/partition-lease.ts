@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { partitionKeys } from '@event-infra/shared';
 import { LuaScript } from '@event-infra/shared';
 
@@ -31,7 +31,7 @@ export class PartitionLease {
   private validUntil = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: { stream: string; group: string; owner: string; leaseMs: number; marginMs: number },
   ) {
     this.key = partitionKeys.lease(options.stream, options.group);

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { createBatch } from '@event-infra/shared';
+import type { RedisClient } from '@event-infra/shared';
 import { decodeEvent, toError, type EventEnvelope, type Logger, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import type { DuplicateFilter } from '../dedupe';
 import { EntryTooLargeError, entrySize, type EventDeadLetters } from '../event-dead-letters';
@@ -22,9 +23,9 @@ export interface PartitionWorkerOptions {
 
 export interface PartitionWorkerDeps {
   /** This worker's own blocking connection. */
-  reader: Redis;
+  reader: RedisClient;
   /** Non-blocking client (claims, fenced acks, unblock, duplicate markers). */
-  control: Redis;
+  control: RedisClient;
   lease: PartitionLease;
   router: Router;
   deadLetters: EventDeadLetters;
@@ -150,7 +151,7 @@ export class PartitionWorker {
     }
     if (acks.length > 0) await this.deps.lease.ack(acks);
     if (processed.length > 0) {
-      const pipeline = this.deps.control.pipeline();
+      const pipeline = createBatch(this.deps.control);
       this.deps.dedupe.mark(pipeline, processed);
       await pipeline.exec();
     }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { createCloser, partitionKeys, toError, type DeadLetterSink, type Logger, type Registry, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import { DuplicateFilter } from '../dedupe';
 import type { EventEngineOptions } from '../event-engine';
@@ -17,10 +17,10 @@ export interface PartitionedEngineOptions extends EventEngineOptions {
 }
 
 export interface PartitionedEngineDeps {
-  streams: Redis;
-  master: Redis;
-  openReader: (consumer: string) => Redis;
-  closeReader: (redis: Redis) => Promise<void>;
+  streams: RedisClient;
+  master: RedisClient;
+  openReader: (consumer: string) => RedisClient;
+  closeReader: (redis: RedisClient) => Promise<void>;
   router: Router;
   dlq: DeadLetterSink;
   registry: Registry;
@@ -79,7 +79,7 @@ export function createPartitionedEngine(options: PartitionedEngineOptions, deps:
       retryAttempts: options.retryAttempts,
       maxEntryBytes: options.maxEntryBytes,
     },
-    { ...deps, dedupe: new DuplicateFilter({ group, ...options.dedupe }), metrics, logger },
+    { ...deps, dedupe: new DuplicateFilter({ group, clustered: deps.streams.isCluster, ...options.dedupe }), metrics, logger },
   );
   const janitors = coordinator.streamNames.map(
     (name) =>

@@ -1,5 +1,5 @@
+import type { RedisClient } from '@event-infra/shared';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { toError, type Logger } from '@event-infra/shared';
 import { compareStreamIds, isNoSuchKeyError, xinfoGroups } from '../stream-replies';
 import { ReplayConflictError, type ReplayTask, type ReplayTaskStore } from './replay-task';
@@ -27,7 +27,7 @@ export interface ReplayPlannerOptions {
 
 export interface ReplayPlannerDeps {
   store: ReplayTaskStore;
-  streams: Redis;
+  streams: RedisClient;
   logger: Logger;
 }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { compileTypePattern, decodeEvent, toError, type Logger } from '@event-infra/shared';
 import { startPeriodic, type PeriodicTask } from '../periodic';
 import type { Router } from '../router';
@@ -19,7 +19,7 @@ export interface ReplayRunnerOptions {
 export interface ReplayRunnerDeps {
   store: ReplayTaskStore;
   /** Non-blocking client on the streams Redis. */
-  streams: Redis;
+  streams: RedisClient;
   router: Router;
   logger: Logger;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@event-infra/shared';
 import { AppError, NotFoundError, replayKeys } from '@event-infra/shared';
 import { LuaScript } from '@event-infra/shared';
 
@@ -113,11 +113,11 @@ export class ReplayTaskStore {
   private readonly keys: ReturnType<typeof replayKeys>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: ReplayTaskStoreOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.keys = replayKeys(options.log);
+    this.keys = replayKeys(options.log, redis.isCluster);
   }
 
   async get(id: string): Promise<ReplayTask> {

@@ -1,7 +1,7 @@
+import type { RedisClient } from '../redis/create-redis';
 import type { CommonConfig } from '../config/common';
 import { AuditLog } from '../audit/audit-log';
 import type { AuditRoutesOptions } from '../audit/audit-http';
-import type { Redis } from 'ioredis';
 import { Authenticator, type AuthenticatorOptions } from './authenticator';
 import type { CredentialSet } from './credentials';
 
@@ -25,7 +25,7 @@ export function authenticatorOptionsOf(config: CommonConfig): AuthenticatorOptio
 export function accessOf(
   config: CommonConfig,
   legacyAdmin: CredentialSet['legacyAdmin'],
-  master: Redis,
+  master: RedisClient,
 ): { credentials: CredentialSet; authenticator: Authenticator; audit: AuditLog; auditRoutes: AuditRoutesOptions } {
   const credentials: CredentialSet = { apiKeys: config.API_KEYS, users: config.ADMIN_USERS, legacyApiKey: config.API_KEY, legacyAdmin };
   return {

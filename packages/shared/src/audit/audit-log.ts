@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/create-redis';
 import { AppError, toError } from '../errors';
-import { AUDIT_STREAM } from '../names';
+import { auditStreamKey } from '../names';
 import { fromStreamEntry, targetOf, toStreamFields, type AuditActor, type AuditOutcome, type AuditRecord, type AuditTarget } from './audit-record';
 
 export interface AuditLogOptions {
@@ -58,9 +58,9 @@ export class AuditLog {
 
   constructor(
     private readonly options: AuditLogOptions,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
   ) {
-    this.key = options.key ?? AUDIT_STREAM;
+    this.key = options.key ?? auditStreamKey(redis.isCluster);
   }
 
   prepare(actor: AuditActor, action: string, detail: AuditTarget, outcome: AuditOutcome, failure?: { status: number; error: string }): AuditWrite {

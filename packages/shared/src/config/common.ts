@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { STREAM_DEFAULTS, QUEUES } from '../names';
 import { credentialList } from '../access/credentials';
-import { bool, csv, logLevel, nonNegativeInt, optionalHttpUrl, optionalSecret, positiveInt, port, redisUrl } from './fragments';
+import { bool, clusterNodes, csv, logLevel, nonNegativeInt, optionalHttpUrl, optionalSecret, positiveInt, port, redisUrl } from './fragments';
 
 /**
  * Variables every service reads (SPEC section 2). Service schemas extend this shape with
@@ -21,6 +21,12 @@ export const commonEnvShape = {
   REDIS_STREAMS_PASSWORD: optionalSecret,
   REDIS_QUEUE_URL: redisUrl.default('redis://127.0.0.1:6381'),
   REDIS_QUEUE_PASSWORD: optionalSecret,
+  /** Seed nodes of a Redis Cluster for the master role (`host:port,…`); set, it replaces REDIS_URL's host (README "Scaling"). */
+  REDIS_CLUSTER_NODES: clusterNodes,
+  /** Seed nodes of a Redis Cluster for the streams role; password from REDIS_STREAMS_PASSWORD or the URL. */
+  REDIS_STREAMS_CLUSTER_NODES: clusterNodes,
+  /** Seed nodes of a Redis Cluster for the queue role; password from REDIS_QUEUE_PASSWORD or the URL. */
+  REDIS_QUEUE_CLUSTER_NODES: clusterNodes,
 
   EVENT_BUS_ENABLED: bool.default(true),
   PUBLISH_EVENTS: bool.default(true),

@@ -72,3 +72,39 @@ export const csv = z
       .map((item) => item.trim())
       .filter((item) => item !== ''),
   );
+
+/** One seed node of a Redis Cluster. */
+export interface ClusterNodeAddress {
+  host: string;
+  port: number;
+}
+
+/** Most seed nodes a cluster variable may list (a client needs one that answers; the rest are found through it). */
+export const MAX_CLUSTER_SEED_NODES = 64;
+
+/**
+ * Seed nodes of a Redis Cluster, `host:port,host:port` (IPv6 as `[addr]:port`); unset or empty
+ * means the role is a single Redis. At most `MAX_CLUSTER_SEED_NODES`.
+ */
+export const clusterNodes = z
+  .string()
+  .optional()
+  .transform((value, context): ClusterNodeAddress[] => {
+    const items = (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+    if (items.length > MAX_CLUSTER_SEED_NODES) {
+      context.addIssue({ code: 'custom', message: `lists ${items.length} nodes; at most ${MAX_CLUSTER_SEED_NODES}` });
+      return z.NEVER;
+    }
+    const nodes: ClusterNodeAddress[] = [];
+    for (const item of items) {
+      const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(item);
+      const port = Number(match?.[3]);
+      if (match === null || port < 1 || port > 65_535) {
+        // The item is named by position only: a seed list is not secret, but keep errors short.
+        context.addIssue({ code: 'custom', message: `item ${nodes.length + 1} must be host:port` });
+        return z.NEVER;
+      }
+      nodes.push({ host: match[1] ?? match[2]!, port });
+    }
+    return nodes;
+  });

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/create-redis';
 import { createLazyQueue } from '../redis/lazy-queue';
 import { deadLetterEntrySchema, deadLetterJobId, type DeadLetterEntry } from './dead-letter-entry';
 
@@ -23,7 +23,7 @@ export interface DeadLetterSinkOptions {
   /** `DLQ_QUEUE_NAME`. */
   queueName: string;
   /** A client on the queue Redis; the sink does not close it. */
-  connection: Redis;
+  connection: RedisClient;
 }
 
 /**

@@ -1,5 +1,5 @@
+import type { RedisClient } from '../redis/create-redis';
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
 import { pingRedis } from '../redis';
 
 /** A named check: resolves when the dependency is up, rejects otherwise. */
@@ -12,7 +12,7 @@ export interface HealthReport {
 }
 
 /** A health check per Redis client, named by its role. */
-export function redisChecks(clients: Record<string, Redis>, timeoutMs = 1_000): Record<string, HealthCheck> {
+export function redisChecks(clients: Record<string, RedisClient>, timeoutMs = 1_000): Record<string, HealthCheck> {
   return Object.fromEntries(
     Object.entries(clients).map(([role, client]) => [role, () => pingRedis(client, timeoutMs)]),
   );

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { createBatch } from '../redis/batch';
+import type { RedisClient } from '../redis/create-redis';
 import { toError } from '../errors';
 import { createEvent, encodeEvent, encodeNewEvent, InvalidEventError, isValidEventTime, type EncodedEvent, type EventEnvelope, type EventInput } from '../events';
 import type { Logger } from '../logger';
@@ -25,7 +26,7 @@ export interface EventPublisherOptions {
 
 export interface EventPublisherDeps {
   /** A `producer`-profile client on the streams Redis (fails fast when Redis is down). */
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
 }
 
@@ -128,7 +129,7 @@ export function createEventPublisher(options: EventPublisherOptions, deps: Event
       // A pipeline sends nothing before exec(): an invalid event throws here and the queued
       // commands are dropped unsent. Only ids and types outlive the loop, so the encoded
       // events die young instead of being promoted while the pipeline is in flight.
-      const pipeline = deps.redis.pipeline();
+      const pipeline = createBatch(deps.redis);
       const ids: string[] = new Array<string>(inputs.length);
       const types: string[] = new Array<string>(inputs.length);
       for (let index = 0; index < inputs.length; index += 1) {

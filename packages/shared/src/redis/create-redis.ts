@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { ClusterNodeAddress } from '../config/fragments';
 import type { Logger } from '../logger';
 import type { RedisRole } from '../names';
 
@@ -9,6 +10,9 @@ import type { RedisRole } from '../names';
  * long-lived readers ride out a Redis restart.
  */
 export type RedisProfile = 'producer' | 'consumer';
+
+/** A connection to one Redis role: a single server (`Redis`) or a Redis Cluster (`Cluster`). */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionSettings {
   /** `redis://[:password@]host:port[/db]`. */
@@ -22,6 +26,11 @@ export interface RedisConnectionSettings {
   name?: string;
   /** Connection attempt timeout, ms. Default 5000. */
   connectTimeoutMs?: number;
+  /**
+   * Seed nodes of a Redis Cluster: when non-empty the client is a `Cluster` over them, with
+   * the URL's password, user and TLS (its host and db are not used: a cluster has db 0 only).
+   */
+  clusterNodes?: readonly ClusterNodeAddress[] | undefined;
 }
 
 /** `host:port` of a Redis URL, safe to log (no credentials). */
@@ -64,10 +73,74 @@ export function redisOptions(settings: Omit<RedisConnectionSettings, 'logger'>):
  * Redis that is down does not flood the logs.
  */
 export function createRedis(settings: RedisConnectionSettings): Redis {
-  const { logger: parentLogger, ...rest } = settings;
-  const endpoint = describeRedisUrl(settings.url);
-  const logger = parentLogger.child({ component: 'redis', role: settings.role, endpoint });
+  const { logger: parentLogger, clusterNodes: _single, ...rest } = settings;
   const client = new Redis(redisOptions(rest));
+  attachLogging(client, parentLogger.child({ component: 'redis', role: settings.role, endpoint: describeRedisUrl(settings.url) }));
+  return client;
+}
+
+/** `host:port,…` of a cluster's seed nodes, safe to log. */
+export function describeClusterNodes(nodes: readonly ClusterNodeAddress[]): string {
+  return nodes.map((node) => (node.host.includes(':') ? `[${node.host}]:${node.port}` : `${node.host}:${node.port}`)).join(',');
+}
+
+/**
+ * ioredis Cluster options with the same profile as `redisOptions`: the per-node connections get
+ * the URL's password, user, TLS, connect timeout and client name; the cluster reconnects forever
+ * (backing off up to 2 s) and follows MOVED/ASK and failovers by itself. `consumer` keeps an
+ * offline queue and retries forever; `producer` fails fast while the cluster is not ready.
+ */
+export function clusterOptions(settings: Omit<RedisConnectionSettings, 'logger'>): ClusterOptions {
+  const single = redisOptions(settings);
+  const isConsumer = settings.profile === 'consumer';
+  const nodeOptions: RedisOptions = {
+    connectTimeout: single.connectTimeout!,
+    ...(single.connectionName !== undefined ? { connectionName: single.connectionName } : {}),
+    ...(single.password !== undefined ? { password: single.password } : {}),
+    ...(single.username !== undefined ? { username: single.username } : {}),
+    ...(single.tls !== undefined ? { tls: single.tls } : {}),
+    // Per-node: a command is retried by the cluster layer (redirections, failover delay), not here.
+    maxRetriesPerRequest: isConsumer ? null : 1,
+  };
+  return {
+    redisOptions: nodeOptions,
+    enableReadyCheck: true,
+    enableOfflineQueue: isConsumer,
+    clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
+    // A node that died: wait this long before retrying on the refreshed slot map (its replica
+    // is promoted after cluster-node-timeout plus an election).
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: 16,
+    slotsRefreshTimeout: 2_000,
+    slotsRefreshInterval: 5_000,
+  };
+}
+
+/** A client for the settings: a `Cluster` when `clusterNodes` lists seed nodes, else a single `Redis`. */
+export function createRedisClient(settings: RedisConnectionSettings): RedisClient {
+  const nodes = settings.clusterNodes ?? [];
+  if (nodes.length === 0) return createRedis(settings);
+  const { logger: parentLogger, clusterNodes: _nodes, ...rest } = settings;
+  const cluster = new Cluster(
+    nodes.map((node) => ({ host: node.host, port: node.port })),
+    clusterOptions(rest),
+  );
+  attachLogging(cluster, parentLogger.child({ component: 'redis', role: settings.role, endpoint: describeClusterNodes(nodes), cluster: true }));
+  return cluster;
+}
+
+/** Where a client connects, safe to log: `host:port` or the cluster's seed list. */
+export function describeClient(client: RedisClient): string {
+  if (client instanceof Cluster) {
+    const known = client.nodes().map((node) => `${node.options.host ?? '?'}:${node.options.port ?? '?'}`);
+    return known.length > 0 ? `cluster ${known.join(',')}` : 'cluster (no node reached yet)';
+  }
+  return `${client.options.host ?? '?'}:${client.options.port ?? '?'}`;
+}
+
+function attachLogging(client: RedisClient, logger: Logger): void {
   let lastError = '';
   client.on('error', (err: Error) => {
     if (err.message === lastError) return;
@@ -79,17 +152,16 @@ export function createRedis(settings: RedisConnectionSettings): Redis {
     if (lastError !== '') logger.info('redis connection restored');
     lastError = '';
   });
-  return client;
 }
 
 /**
  * Resolves once the client is ready, or rejects with a clear message naming the role and
  * endpoint (never the password) after `timeoutMs`.
  */
-export async function waitForRedis(client: Redis, role: string, timeoutMs = 10_000): Promise<void> {
+export async function waitForRedis(client: RedisClient, role: string, timeoutMs = 10_000): Promise<void> {
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
-    const endpoint = `${client.options.host ?? '?'}:${client.options.port ?? '?'}`;
+    const endpoint = describeClient(client);
     let lastError: Error | undefined;
     const onError = (err: Error): void => {
       lastError = err;
@@ -117,7 +189,7 @@ export async function waitForRedis(client: Redis, role: string, timeoutMs = 10_0
 }
 
 /** PING with a deadline: a health check must answer even when Redis does not. */
-export async function pingRedis(client: Redis, timeoutMs = 1_000): Promise<void> {
+export async function pingRedis(client: RedisClient, timeoutMs = 1_000): Promise<void> {
   if (client.status !== 'ready') throw new Error(`connection is ${client.status}`);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -137,7 +209,7 @@ export async function pingRedis(client: Redis, timeoutMs = 1_000): Promise<void>
  * the connection has ended (status `end`), so a caller that closed its clients can rely on
  * no socket being left open.
  */
-export async function closeRedis(client: Redis, timeoutMs = 2_000): Promise<void> {
+export async function closeRedis(client: RedisClient, timeoutMs = 2_000): Promise<void> {
   if (client.status === 'end') return;
   if (client.status !== 'ready') {
     // Connecting or reconnecting: nothing to say goodbye to; this also cancels the retry timer.

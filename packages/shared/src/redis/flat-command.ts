@@ -1,4 +1,5 @@
-import { Command, type ChainableCommander, type Pipeline, type Redis } from 'ioredis';
+import { Command, type ChainableCommander, type Pipeline } from 'ioredis';
+import type { RedisClient } from './create-redis';
 
 /** A command argument as ioredis writes it. */
 export type FlatArg = string | number | Buffer;
@@ -36,6 +37,6 @@ export function queueFlatCommand(pipeline: ChainableCommander, name: string, ...
 }
 
 /** Sends the command `name` with the concatenated `parts` on `redis`; resolves with its reply. */
-export function sendFlatCommand<T>(redis: Redis, name: string, ...parts: readonly (readonly FlatArg[])[]): Promise<T> {
+export function sendFlatCommand<T>(redis: RedisClient, name: string, ...parts: readonly (readonly FlatArg[])[]): Promise<T> {
   return redis.sendCommand(flatCommand(name, parts, redis.options.keyPrefix)) as Promise<T>;
 }

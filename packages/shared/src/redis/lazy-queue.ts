@@ -1,6 +1,6 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { BULL_PREFIX } from '../names';
+import { bullPrefix } from '../names';
+import type { RedisClient } from './create-redis';
 
 /** A BullMQ queue that only adds jobs, created (and bullmq imported) on the first `add`. */
 export interface LazyQueue {
@@ -18,12 +18,12 @@ export interface LazyQueue {
  * a processor with no trigger that fires and no dead letter never loads it. The import is
  * local and cached: only the first `add` waits for it. `connection` is not closed.
  */
-export function createLazyQueue(name: string, connection: Redis): LazyQueue {
+export function createLazyQueue(name: string, connection: RedisClient): LazyQueue {
   let queue: Promise<Queue> | undefined;
   let closing: Promise<void> | undefined;
   const open = (): Promise<Queue> => {
     if (closing !== undefined) return Promise.reject(new Error(`queue ${name} is closed`));
-    queue ??= import('bullmq').then(({ Queue: QueueClass }) => new QueueClass(name, { connection, prefix: BULL_PREFIX }));
+    queue ??= import('bullmq').then(({ Queue: QueueClass }) => new QueueClass(name, { connection, prefix: bullPrefix(name, connection.isCluster) }));
     return queue;
   };
   return {

@@ -1,6 +1,7 @@
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './create-redis';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 
 /**
  * A Lua script kept in its own file, run with EVALSHA (EVAL once when the server does not
@@ -21,7 +22,7 @@ export class LuaScript {
     this.keyCount = Number(keys);
   }
 
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     if (keys.length !== this.keyCount) throw new Error(`script needs ${this.keyCount} keys, got ${keys.length}`);
     try {
       return await redis.evalsha(this.sha, this.keyCount, ...keys, ...args);
@@ -30,4 +31,17 @@ export class LuaScript {
       return redis.eval(this.source, this.keyCount, ...keys, ...args);
     }
   }
+}
+
+/**
+ * SCRIPT LOAD `source` where EVALSHA will look for it: the one server, or every master of a
+ * Redis Cluster (a keyless command would reach one random node; a replica promoted later gets
+ * the script again on its first NOSCRIPT).
+ */
+export async function loadScript(client: RedisClient, source: string): Promise<void> {
+  if (client instanceof Cluster) {
+    await Promise.all(client.nodes('master').map((node) => node.script('LOAD', source)));
+    return;
+  }
+  await client.script('LOAD', source);
 }

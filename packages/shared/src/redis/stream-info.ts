@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './create-redis';
 import { toError } from '../errors';
 
 /** A group as reported by XINFO GROUPS (Redis ≥ 7.0 fields; `lag` may be null). */
@@ -34,7 +34,7 @@ function flatToRecord(flat: unknown[]): Record<string, unknown> {
   return record;
 }
 
-export async function xinfoGroups(redis: Redis, stream: string): Promise<GroupInfo[]> {
+export async function xinfoGroups(redis: RedisClient, stream: string): Promise<GroupInfo[]> {
   const reply = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
   return reply.map((flat) => {
     const r = flatToRecord(flat);
@@ -48,7 +48,7 @@ export async function xinfoGroups(redis: Redis, stream: string): Promise<GroupIn
   });
 }
 
-export async function xinfoConsumers(redis: Redis, stream: string, group: string): Promise<ConsumerInfo[]> {
+export async function xinfoConsumers(redis: RedisClient, stream: string, group: string): Promise<ConsumerInfo[]> {
   const reply = (await redis.call('XINFO', 'CONSUMERS', stream, group)) as unknown[][];
   return reply.map((flat) => {
     const r = flatToRecord(flat);

@@ -25,4 +25,9 @@ const UNAVAILABLE_MESSAGES = [
   /^LOADING\b/,
   /connect ECONNREFUSED/,
   /read ECONNRESET/,
+  // Redis Cluster during a failover: a slot without a master, or a client that gave up following it.
+  /^CLUSTERDOWN\b/,
+  /^TRYAGAIN\b/,
+  /^Too many Cluster redirections/,
+  /Cluster isn't ready/,
 ];

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/create-redis';
 import { timelineKey, timelineRefKey } from '../names';
 import { parseStoredStep, timelineBounds, type Timeline, type TimelineStep } from './timeline-step';
 
@@ -6,11 +6,11 @@ import { parseStoredStep, timelineBounds, type Timeline, type TimelineStep } fro
 export type TimelineQuery = { correlationId: string } | { eventId: string } | { queue: string; jobId: string };
 
 /** The correlation id a query names, or undefined when no timeline knows the event or job. */
-export async function resolveCorrelation(redis: Redis, query: TimelineQuery): Promise<string | undefined> {
+export async function resolveCorrelation(redis: RedisClient, query: TimelineQuery): Promise<string | undefined> {
   if ('correlationId' in query) return query.correlationId;
   // An event without a correlationid is its own correlation (no look-up key is written for it).
-  if ('eventId' in query && (await redis.exists(timelineKey(query.eventId))) === 1) return query.eventId;
-  const key = 'eventId' in query ? timelineRefKey('event', query.eventId) : timelineRefKey('job', `${query.queue}:${query.jobId}`);
+  if ('eventId' in query && (await redis.exists(timelineKey(query.eventId, redis.isCluster))) === 1) return query.eventId;
+  const key = 'eventId' in query ? timelineRefKey('event', query.eventId, redis.isCluster) : timelineRefKey('job', `${query.queue}:${query.jobId}`, redis.isCluster);
   return (await redis.get(key)) ?? undefined;
 }
 
@@ -25,8 +25,8 @@ function byTime(a: TimelineStep, b: TimelineStep): number {
  * amortised, see `lua/timeline-append-n.lua`); the answer keeps exactly the last half and
  * counts the rest. The kept first steps come before the kept last ones whatever their clocks say.
  */
-export async function readTimeline(redis: Redis, correlationId: string, maxSteps: number): Promise<Timeline | undefined> {
-  const values = await redis.lrange(timelineKey(correlationId), 0, -1);
+export async function readTimeline(redis: RedisClient, correlationId: string, maxSteps: number): Promise<Timeline | undefined> {
+  const values = await redis.lrange(timelineKey(correlationId, redis.isCluster), 0, -1);
   if (values.length === 0) return undefined;
   const { headSize, tailSize } = timelineBounds(maxSteps);
   const marked = values[headSize]?.startsWith('#') === true;

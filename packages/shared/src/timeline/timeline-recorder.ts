@@ -1,6 +1,8 @@
+import { createBatch } from '../redis/batch';
+import { loadScript } from '../redis/lua-script';
+import type { RedisClient } from '../redis/create-redis';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { timelineKey, timelineRefKey } from '../names';
 import { toError } from '../errors';
@@ -74,7 +76,7 @@ export class TimelineRecorder {
 
   constructor(
     private readonly options: TimelineOptions,
-    private readonly deps: { redis: Redis; logger: Logger },
+    private readonly deps: { redis: RedisClient; logger: Logger },
   ) {
     this.logger = deps.logger.child({ component: 'timeline' });
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
@@ -114,6 +116,9 @@ export class TimelineRecorder {
 
   /** The script calls of one flush: steps grouped per correlation in recording order, look-ups after. */
   private calls(batch: Pending[]): { keys: string[]; args: (string | number)[] }[] {
+    // On a cluster every timeline key carries the `{evinfra-timeline}` tag: a call's lists and
+    // look-ups are in one slot.
+    const clustered = this.deps.redis.isCluster;
     const byCorrelation = new Map<string, string[]>();
     const refs = new Map<string, string>();
     for (const pending of batch) {
@@ -121,8 +126,8 @@ export class TimelineRecorder {
       if (steps === undefined) byCorrelation.set(pending.correlationId, [pending.step]);
       else steps.push(pending.step);
       // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
-      if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) refs.set(timelineRefKey('event', pending.refs.eventId), pending.correlationId);
-      if (pending.refs?.job !== undefined) refs.set(timelineRefKey('job', pending.refs.job), pending.correlationId);
+      if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) refs.set(timelineRefKey('event', pending.refs.eventId, clustered), pending.correlationId);
+      if (pending.refs?.job !== undefined) refs.set(timelineRefKey('job', pending.refs.job, clustered), pending.correlationId);
     }
     const calls: { keys: string[]; args: (string | number)[] }[] = [];
     let lists: string[] = [];
@@ -135,7 +140,7 @@ export class TimelineRecorder {
       size = 0;
     };
     for (const [correlationId, steps] of byCorrelation) {
-      const key = timelineKey(correlationId);
+      const key = timelineKey(correlationId, clustered);
       for (let from = 0; from < steps.length; from += STEPS_PER_CALL) {
         const chunk = steps.length <= STEPS_PER_CALL ? steps : steps.slice(from, from + STEPS_PER_CALL);
         if (size + chunk.length > STEPS_PER_CALL && size > 0) cut();
@@ -148,17 +153,17 @@ export class TimelineRecorder {
     return calls;
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  private async write(batch: Pending[], isRetry = false): Promise<void> {
     const calls = this.calls(batch);
-    const pipeline = this.deps.redis.pipeline();
+    const pipeline = createBatch(this.deps.redis);
     for (const { keys, args } of calls) pipeline.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
     try {
       const replies = (await pipeline.exec()) ?? [];
-      if (replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
+      if (!isRetry && replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
         // The master does not know the script yet (first write, or it restarted): load it and
-        // write the batch again; the script's writes happened for no step of this batch.
-        await this.deps.redis.script('LOAD', SCRIPT);
-        return await this.write(batch);
+        // write the batch again, once; the script's writes happened for no step of this batch.
+        await loadScript(this.deps.redis, SCRIPT);
+        return await this.write(batch, true);
       }
       const failed = replies.filter(([err]) => err);
       if (failed.length > 0) {
@@ -182,7 +187,7 @@ export class TimelineRecorder {
 export function createTimelineRecorder(
   config: { TIMELINE_ENABLED: boolean; TIMELINE_RETENTION_SEC: number; TIMELINE_MAX_STEPS: number },
   service: string,
-  deps: { redis: Redis; logger: Logger },
+  deps: { redis: RedisClient; logger: Logger },
 ): TimelineRecorder | undefined {
   if (!config.TIMELINE_ENABLED) return undefined;
   return new TimelineRecorder({ service, retentionSec: config.TIMELINE_RETENTION_SEC, maxSteps: config.TIMELINE_MAX_STEPS }, deps);

@@ -7,7 +7,7 @@ import {
   correlationIdSchema,
   readTimeline,
   resolveCorrelation,
-  type Redis,
+  type RedisClient,
   type TimelineQuery,
 } from '@event-infra/shared';
 
@@ -40,7 +40,7 @@ function toQuery(raw: unknown): TimelineQuery {
  * `GET /timeline?correlationid=…` (or `?eventId=…`, `?jobId=…&queue=…`): the ordered steps of
  * one correlation from the master Redis (README "Timeline"); 404 when none is stored.
  */
-export function timelineRoutes(deps: { master: Redis; maxSteps: number }): Router {
+export function timelineRoutes(deps: { master: RedisClient; maxSteps: number }): Router {
   const router = Router();
   router.get(
     '/',
