@@ -78,9 +78,15 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
 
   const timeline = deps.timeline;
   /** One step of the job's timeline, when it has a trace and the timeline is on. */
-  const step = (trace: JobTrace | undefined, jobId: string, kind: 'job.started' | 'job.progress' | 'job.completed' | 'job.failed' | 'job.dead-lettered', detail: Record<string, unknown>): void => {
+  const step = (
+    trace: JobTrace | undefined,
+    jobId: string,
+    kind: 'job.started' | 'job.progress' | 'job.completed' | 'job.failed' | 'job.dead-lettered',
+    detail: Record<string, unknown>,
+    atMs?: number,
+  ): void => {
     if (timeline === undefined || trace === undefined) return;
-    timeline.record(trace.correlationId, { kind, subject: jobCauseId(queue, jobId), cause: trace.causationId, detail });
+    timeline.record(trace.correlationId, { kind, subject: jobCauseId(queue, jobId), cause: trace.causationId, detail, atMs });
   };
 
   async function deadLetter(job: Job, data: Record<string, unknown>, meta: JobDlqMeta, error: Error, now: Date, trace: JobTrace | undefined): Promise<void> {
@@ -99,7 +105,10 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
         trace,
       });
       const dlqId = await deps.deadLetters.add(entry);
-      step(trace, String(job.id), 'job.dead-lettered', { attempts: job.attemptsMade + 1, error: error.message });
+      // At the failure's time (as `job.failed`, recorded before it), not after the add: the DLQ
+      // processor may record `dlq.received` before the add's reply is back here, and the
+      // timeline orders steps by time (then by arrival).
+      step(trace, String(job.id), 'job.dead-lettered', { attempts: job.attemptsMade + 1, error: error.message }, now.getTime());
       logger.warn({ jobId: job.id, name: job.name, dlqId, err: error }, 'job dead-lettered');
       events?.deadLettered(ref, error.message, job.attemptsMade + 1);
     } catch (caught) {
@@ -181,7 +190,7 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       const cancelled = error instanceof JobCancelledError;
       const permanent = isPermanentError(error);
       const final = permanent || attemptNumber >= maxAttempts;
-      step(trace, attempt.id, 'job.failed', { attempt: attemptNumber, error: error.message, willRetry: !final && !permanent, permanent });
+      step(trace, attempt.id, 'job.failed', { attempt: attemptNumber, error: error.message, willRetry: !final && !permanent, permanent }, now.getTime());
       if (ref) {
         events!.failed(ref, error.message, attemptNumber, !final);
         if (cancelled) events!.cancelled(ref);
