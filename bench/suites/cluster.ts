@@ -11,7 +11,8 @@
  * - event drain: same pause/fill/resume with N events over 8 partition streams, until the group
  *   has read every partition to its end and has nothing pending;
  * - failover (cluster only, after the single stack is down): `kill -9` of the master holding a
- *   role's slot (queue: `bull:{async-processing}`, master: `{evinfra}`, streams: partition 0),
+ *   role's slot (queue: `bull:{async-processing}`, master: `{evinfra}`, streams: the probe
+ *   event's partition stream),
  *   then the time to the stack's first successful write through its promoted replica (a POST
  *   started every 50 ms after the kill that writes to that slot) and to the promotion seen in
  *   CLUSTER SLOTS; `stack.sh up` restarts the killed node (it rejoins as a replica) and waits
@@ -28,6 +29,7 @@ import {
   bullPrefix,
   clusterSlotOf,
   createEventPublisher,
+  partitionOf,
   partitionStreams,
   waitForAll,
   type Cluster,
@@ -48,6 +50,7 @@ const GROUP = 'bench-cluster-group';
 const CONCURRENCY = 100;
 /** The issue's target for kill → first write with cluster-node-timeout 2000. */
 const FAILOVER_TARGET_SEC = 5;
+const PROBE_SUBJECT = 'bench-probe';
 
 interface Side {
   name: 'single' | 'cluster';
@@ -297,7 +300,8 @@ const suite: BenchSuite = {
       const targets = [
         { role: 'queue', key: `${bullPrefix(WORK_QUEUES[1], true)}:${WORK_QUEUES[1]}:wait`, path: `/jobs/${WORK_QUEUES[1]}`, body: job, authorization: bearer, probe: `POST /jobs/${WORK_QUEUES[1]}` },
         { role: 'master', key: '{evinfra}:audit', path: `/jobs/${WORK_QUEUES[1]}`, body: job, authorization: basic, probe: 'audited POST /jobs (admin)' },
-        { role: 'streams', key: partitionStreams(STREAM, PARTITIONS)[0]!, path: '/events', body: { type: 'user.updated', subject: 'bench-probe', data: { userId: 'probe', changes: {} } }, authorization: bearer, probe: 'POST /events' },
+        // The probe's subject picks its partition: the master killed is the one holding that partition's stream.
+        { role: 'streams', key: partitionStreams(STREAM, PARTITIONS)[partitionOf(PROBE_SUBJECT, PARTITIONS)]!, path: '/events', body: { type: 'user.updated', subject: PROBE_SUBJECT, data: { userId: 'probe', changes: {} } }, authorization: bearer, probe: 'POST /events' },
       ] as const;
       const failoverRounds = scale < 1 ? 1 : 2;
       for (const target of targets) {
@@ -306,7 +310,7 @@ const suite: BenchSuite = {
         const firstWrites = results.map((result) => result.firstWriteSec);
         const promotions = results.map((result) => result.promotedSec);
         rows.push({
-          metric: `${target.role} master kill -9 → first write, worst of ${failoverRounds}`,
+          metric: `${target.role} role: kill -9 of its master → first write, worst of ${failoverRounds}`,
           value: Math.max(...firstWrites),
           unit: 's',
           baseline: 'kill -9 → replica promoted',
