@@ -40,9 +40,11 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv, tim
 
 /**
  * The stack's environment: every Redis and service port free (and the replica port base
- * followed by `replicaPorts` free ports), fresh passwords, data and logs under `dir`.
+ * followed by `replicaPorts` free ports), fresh passwords, data and logs under `dir`; on the
+ * local Redis Cluster when `cluster` (default: a cluster run, `onCluster`), as the cluster
+ * benchmark asks for both in one run.
  */
-export async function stackEnv(dir: string, overrides: NodeJS.ProcessEnv = {}, replicaPorts = 0): Promise<NodeJS.ProcessEnv> {
+export async function stackEnv(dir: string, overrides: NodeJS.ProcessEnv = {}, replicaPorts = 0, cluster = onCluster): Promise<NodeJS.ProcessEnv> {
   const [master, streams, queue, queueApi, eventApi, dlqApi] = (await Promise.all(Array.from({ length: 6 }, () => freePort()))) as [number, number, number, number, number, number];
   const replicaBase = replicaPorts > 0 ? await freePortRun(replicaPorts) : undefined;
   const replicaRange = replicaBase === undefined ? [] : Array.from({ length: replicaPorts }, (_, index) => replicaBase + index);
@@ -65,7 +67,7 @@ export async function stackEnv(dir: string, overrides: NodeJS.ProcessEnv = {}, r
     ...(replicaBase !== undefined ? { EVENT_PROCESSOR_REPLICA_PORT_BASE: String(replicaBase) } : {}),
     NODE_ENV: 'test',
     STACK_START_TIMEOUT_SEC: '120',
-    ...(onCluster ? await clusterEnv(dir, `master-${suffix}`, [queueApi, eventApi, dlqApi, ...replicaRange]) : {}),
+    ...(cluster ? await clusterEnv(dir, `master-${suffix}`, [queueApi, eventApi, dlqApi, ...replicaRange]) : {}),
     ...overrides,
   };
 }
