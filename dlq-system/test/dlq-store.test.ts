@@ -4,11 +4,10 @@ import { silentLogger, startRedisServer, type RedisServer } from '@event-infra/t
 import { DlqStore } from '../src/core/dlq-store';
 import { RetentionSweeper } from '../src/core/retention';
 import { dlqKeys, type EntryStatus, type StoredEntry } from '../src/core/stored-entry';
-import { storedEntry } from './support/stored-entry';
+import { storedEntry } from './support/stored-entries';
 
 function entry(id: string, createdAt: Date, status: EntryStatus, origin = 'retention'): StoredEntry {
-  const at = createdAt.toISOString();
-  return storedEntry(id, { firstFailedAt: at, lastFailedAt: at, createdAt: at, updatedAt: at, status, version: 1, classification: 'permanent', rule: 'permanent-marker' }, origin);
+  return storedEntry({ id, origin, status, createdAtMs: createdAt.getTime() });
 }
 
 /** Stores `value` as a fresh entry (the store's transition from `new`, as `receive` does). */

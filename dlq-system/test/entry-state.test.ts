@@ -10,13 +10,13 @@ import { silentLogger, startRedisServer, type RedisServer } from '@event-infra/t
 import { COUNTER_NAMES, DlqStore, type CounterName, type EntryStateRecord } from '../src/core/dlq-store';
 import { EntryConflictError, EntryStateMachine, TRANSITIONS, type TransitionName, type VersionedEntry } from '../src/core/entry-state';
 import { dlqKeys, type EntryStatus, type StoredEntry } from '../src/core/stored-entry';
-import { storedEntry } from './support/stored-entry';
+import { storedEntry } from './support/stored-entries';
 
 let sequence = 0;
 
 function entry(status: EntryStatus, extra: Partial<StoredEntry> = {}): StoredEntry {
   sequence += 1;
-  return storedEntry(`state-${sequence}`, { status, ...extra }, 'state-q');
+  return storedEntry({ id: `state-${sequence}`, origin: 'state-q', status }, extra);
 }
 
 describe('entry state machine', () => {

@@ -21,12 +21,12 @@ import {
 import { silentLogger, uniqueName } from '@event-infra/testing';
 import { OriginSender, RetryIdTakenError } from '../src/core/origin-sender';
 import type { StoredEntry } from '../src/core/stored-entry';
-import { storedEntry } from './support/stored-entry';
+import { storedEntry } from './support/stored-entries';
 
 const TOKEN = 'a'.repeat(32);
 
 function stored(extra: Partial<StoredEntry>): StoredEntry {
-  return storedEntry(uniqueName('entry'), { data: { who: 'original' }, status: 'retried', version: 2, retries: 1, lastSource: 's', ...extra });
+  return storedEntry({ id: uniqueName('entry'), data: { who: 'original' }, status: 'retried' }, { version: 2, retries: 1, lastSource: 's', ...extra });
 }
 
 describe('origin sender', () => {

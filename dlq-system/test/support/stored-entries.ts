@@ -3,28 +3,41 @@ import type { EntryStatus, StoredEntry } from '../../src/core/stored-entry';
 
 export interface StoredEntrySpec {
   id: string;
-  origin: string;
+  /** The origin queue (a job) or stream (an event); default `q`. */
+  origin?: string;
+  /** Default `parked`. */
   status?: EntryStatus;
+  /** Default `job`. */
   kind?: 'job' | 'event';
+  /** Default `demo.fail` for a job, `workspace.created` for an event. */
   name?: string;
+  /** The error message; default `invalid input`. */
   message?: string;
+  /** Default `permanent`. */
   classification?: 'transient' | 'permanent';
+  /** When the entry was created (epoch ms); default now. */
   createdAtMs?: number;
+  /** An event's subject; default none. */
   subject?: string;
+  /** Default `{ message: 'boom' }` for a job, a `workspace.created` envelope for an event. */
   data?: unknown;
 }
 
-/** A stored entry as the handler's `receive` writes it (job or event origin). */
-export function storedEntry(spec: StoredEntrySpec): StoredEntry {
+/**
+ * A stored entry as the handler's `receive` writes it (job or event origin), at version 1;
+ * `overrides` replaces any field afterwards (a version, retries, a correlation, an origin).
+ */
+export function storedEntry(spec: StoredEntrySpec, overrides: Partial<StoredEntry> = {}): StoredEntry {
   const at = new Date(spec.createdAtMs ?? Date.now()).toISOString();
+  const origin = spec.origin ?? 'q';
   const kind = spec.kind ?? 'job';
   const name = spec.name ?? (kind === 'job' ? 'demo.fail' : 'workspace.created');
   const jobId = spec.id.replace(/[^A-Za-z0-9_-]/g, '_');
   return {
     id: spec.id,
     kind,
-    origin: kind === 'job' ? { kind: 'job', queue: spec.origin, jobId, opts: { attempts: 1 } } : { kind: 'event', stream: spec.origin, group: 'g', entryId: '1-0', eventId: spec.id },
-    originName: spec.origin,
+    origin: kind === 'job' ? { kind: 'job', queue: origin, jobId, opts: { attempts: 1 } } : { kind: 'event', stream: origin, group: 'g', entryId: '1-0', eventId: spec.id },
+    originName: origin,
     name,
     data:
       spec.data ??
@@ -46,6 +59,7 @@ export function storedEntry(spec: StoredEntrySpec): StoredEntry {
     updatedAt: at,
     history: [],
     lastSource: spec.id,
+    ...overrides,
   };
 }
 
