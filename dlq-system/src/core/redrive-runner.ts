@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { toError, type Logger } from '@event-infra/shared';
+import { claimAndRun, toError, type Logger } from '@event-infra/shared';
 import type { DlqHandler } from './dlq-handler';
 import { TaskConflictError, type RedriveTask, type RedriveTaskStore } from './redrive-task';
 
@@ -66,21 +66,16 @@ export class RedriveRunner {
       });
   }
 
+  /** Claims and runs each live task it may take (one held by another runner, finished meanwhile or gone is passed over). */
   private async poll(): Promise<void> {
-    for (const id of await this.deps.tasks.live()) {
-      if (this.closing) return;
-      let task: RedriveTask;
-      try {
-        task = await this.deps.tasks.get(id);
-        task = await this.deps.tasks.claim(task, this.owner, this.options.leaseMs);
-      } catch (caught) {
-        // Held by another runner, finished meanwhile, or gone: look at the next one.
-        if (caught instanceof TaskConflictError || (caught as { code?: string }).code === 'not_found') continue;
-        throw caught;
-      }
-      this.logger.info({ taskId: task.id, cursor: task.cursor, selected: task.selected }, 'redrive task claimed');
-      await this.run(task);
-    }
+    await claimAndRun(await this.deps.tasks.live(), {
+      claim: async (id) => this.deps.tasks.claim(await this.deps.tasks.get(id), this.owner, this.options.leaseMs),
+      run: async (task) => {
+        this.logger.info({ taskId: task.id, cursor: task.cursor, selected: task.selected }, 'redrive task claimed');
+        await this.run(task);
+      },
+      isStopping: () => this.closing,
+    });
   }
 
   private async run(claimed: RedriveTask): Promise<void> {

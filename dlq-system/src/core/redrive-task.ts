@@ -1,8 +1,6 @@
 import type { RedisClient } from '@event-infra/shared';
-import { AppError, LuaScript, NotFoundError, type AuditActor } from '@event-infra/shared';
+import { NotFoundError, TaskTransition, TransitionConflictError, taskHashCodec, type AuditActor } from '@event-infra/shared';
 import { dlqKeysFor, type DlqKeys } from './stored-entry';
-
-const TRANSITION = new LuaScript(new URL('./lua/redrive-transition-4.lua', import.meta.url));
 
 /**
  * A bulk redrive task's statuses. `pending` and `running` are live; the others are final.
@@ -70,36 +68,22 @@ export interface RedriveTaskStoreOptions {
   now?: () => number;
 }
 
-export class TaskConflictError extends AppError {
+export class TaskConflictError extends TransitionConflictError {
   constructor(task: { id: string }, status: string, version: number) {
-    super('conflict', `redrive task ${task.id} is ${status} (version ${version})`, { id: task.id, status, version });
+    super(`redrive task ${task.id} is ${status} (version ${version})`, { id: task.id, status, version });
     this.name = 'TaskConflictError';
   }
 }
 
-const JSON_FIELDS = ['filter', 'inflight', 'createdBy'] as const;
-const NUMBER_FIELDS = ['version', 'rate', 'selected', 'cursor', 'done', 'skipped', 'failed', 'leaseUntil'] as const;
-const NULLABLE_FIELDS = ['name', 'fingerprint', 'owner', 'startedAt', 'finishedAt', 'lastError'] as const;
-
-function encode(fields: Partial<RedriveTask>): string[] {
-  const out: string[] = [];
-  for (const [name, value] of Object.entries(fields)) {
-    if (name === 'status' || name === 'version' || name === 'updatedAt') continue;
-    if ((JSON_FIELDS as readonly string[]).includes(name)) out.push(name, JSON.stringify(value));
-    else out.push(name, value === null ? '' : String(value));
-  }
-  return out;
-}
-
-function decode(hash: Record<string, string>): RedriveTask {
-  const task: Record<string, unknown> = { ...hash };
-  for (const name of JSON_FIELDS) task[name] = JSON.parse(hash[name] ?? 'null');
-  for (const name of NUMBER_FIELDS) task[name] = Number(hash[name] ?? 0);
-  for (const name of NULLABLE_FIELDS) task[name] = hash[name] ? hash[name] : null;
-  task.updatedAt = new Date(Number(hash.updatedAtMs)).toISOString();
-  delete task.updatedAtMs;
-  return task as unknown as RedriveTask;
-}
+/** The task hash (`status`, `version` and `updatedAtMs` are written by the transition script alone). */
+const TASK_HASH = taskHashCodec<RedriveTask>({
+  stateField: 'status',
+  updatedAtField: 'updatedAtMs',
+  jsonFields: ['filter', 'inflight', 'createdBy'],
+  numberFields: ['version', 'rate', 'selected', 'cursor', 'done', 'skipped', 'failed', 'leaseUntil'],
+  nullableFields: ['name', 'fingerprint', 'owner', 'startedAt', 'finishedAt', 'lastError'],
+});
+const TRANSITION = new TaskTransition(new URL('./lua/redrive-transition-4.lua', import.meta.url), TASK_HASH);
 
 /** Redrive tasks on the master Redis: reads, the frozen selection, and the named transitions above. */
 export class RedriveTaskStore {
@@ -117,7 +101,7 @@ export class RedriveTaskStore {
   async get(id: string): Promise<RedriveTask> {
     const hash = await this.redis.hgetall(this.keys.task(id));
     if (hash.status === undefined) throw new NotFoundError(`no redrive task ${id}`);
-    return decode(hash);
+    return TASK_HASH.decode(hash);
   }
 
   /** Newest first, `limit` from position `offset` (finished tasks only while kept). */
@@ -127,7 +111,7 @@ export class RedriveTaskStore {
     for (const id of ids.slice(0, limit)) {
       const hash = await this.redis.hgetall(this.keys.task(id));
       if (hash.status === undefined) await this.redis.zrem(this.keys.tasks(), id);
-      else items.push(decode(hash));
+      else items.push(TASK_HASH.decode(hash));
     }
     return { items, more: ids.length > limit };
   }
@@ -207,17 +191,14 @@ export class RedriveTaskStore {
     return this.apply(task.id, '*', ['pending', 'running'], 'cancelled', '', { finishedAt: new Date(this.now()).toISOString(), owner: null, leaseUntil: 0 });
   }
 
-  private async apply(id: string, version: number | '*', from: readonly (TaskStatus | 'new')[], to: TaskStatus, owner: string, fields: Partial<RedriveTask>): Promise<RedriveTask> {
-    const reply = (await TRANSITION.run(
+  private apply(id: string, version: number | '*', from: readonly (TaskStatus | 'new')[], to: TaskStatus, owner: string, fields: Partial<RedriveTask>): Promise<RedriveTask> {
+    return TRANSITION.run(
       this.redis,
       [this.keys.task(id), this.keys.tasks(), this.keys.liveTasks(), this.keys.taskIds(id)],
-      [id, version, from.join(' '), to, this.now(), this.options.keepMs, owner, ...encode(fields)],
-    )) as [string, ...unknown[]];
-    if (reply[0] === 'conflict') throw new TaskConflictError({ id }, String(reply[1]), Number(reply[2]));
-    const flat = reply[1] as string[];
-    const hash: Record<string, string> = {};
-    for (let index = 0; index + 1 < flat.length; index += 2) hash[flat[index]!] = flat[index + 1]!;
-    return decode(hash);
+      [id, version, from.join(' '), to, this.now(), this.options.keepMs, owner],
+      fields,
+      (reply) => new TaskConflictError({ id }, String(reply[1]), Number(reply[2])),
+    );
   }
 }
 

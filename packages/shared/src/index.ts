@@ -15,3 +15,4 @@ export * from './audit';
 export * from './partition';
 export * from './trace';
 export * from './timeline';
+export * from './task';

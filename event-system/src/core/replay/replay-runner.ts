@@ -1,5 +1,5 @@
 import type { RedisClient } from '@event-infra/shared';
-import { compileTypePattern, decodeEvent, toError, type Logger } from '@event-infra/shared';
+import { claimAndRun, compileTypePattern, decodeEvent, toError, type Logger } from '@event-infra/shared';
 import { startPeriodic, type PeriodicTask } from '../periodic';
 import type { Router } from '../router';
 import { compareStreamIds, nextStreamId } from '../stream-replies';
@@ -56,23 +56,19 @@ export class ReplayRunner {
 
   /** Claims and runs (to its end, a conflict or close) every running task it may take. */
   async pollOnce(): Promise<void> {
-    for (const id of await this.deps.store.running()) {
-      if (this.stopping) return;
-      let task: ReplayTask;
-      try {
-        task = await this.deps.store.claim(await this.deps.store.get(id), this.options.owner, this.options.leaseMs);
-      } catch (caught) {
-        if (caught instanceof ReplayConflictError || toError(caught).name === 'NotFoundError') continue;
-        throw caught;
-      }
-      this.logger.info({ taskId: id, cursor: task.cursor, uncertain: task.uncertain.length }, 'replay task claimed');
-      this.active = id;
-      try {
-        await this.run(task);
-      } finally {
-        this.active = null;
-      }
-    }
+    await claimAndRun(await this.deps.store.running(), {
+      claim: async (id) => this.deps.store.claim(await this.deps.store.get(id), this.options.owner, this.options.leaseMs),
+      run: async (task) => {
+        this.logger.info({ taskId: task.id, cursor: task.cursor, uncertain: task.uncertain.length }, 'replay task claimed');
+        this.active = task.id;
+        try {
+          await this.run(task);
+        } finally {
+          this.active = null;
+        }
+      },
+      isStopping: () => this.stopping,
+    });
   }
 
   private async run(claimed: ReplayTask): Promise<void> {

@@ -1,8 +1,5 @@
 import type { RedisClient } from '@event-infra/shared';
-import { AppError, NotFoundError, replayKeys } from '@event-infra/shared';
-import { LuaScript } from '@event-infra/shared';
-
-const TRANSITION = new LuaScript(new URL('../lua/replay-transition-3.lua', import.meta.url));
+import { NotFoundError, TaskTransition, TransitionConflictError, replayKeys, taskHashCodec } from '@event-infra/shared';
 
 /**
  * A replay task's states. `running` is the only live state; the others are final.
@@ -78,34 +75,22 @@ export interface ReplayTaskStoreOptions {
   now?: () => number;
 }
 
-export class ReplayConflictError extends AppError {
+export class ReplayConflictError extends TransitionConflictError {
   constructor(message: string, details?: unknown) {
-    super('conflict', message, details);
+    super(message, details);
     this.name = 'ReplayConflictError';
   }
 }
 
-const JSON_FIELDS = ['target', 'streams', 'to', 'cursor', 'inflight', 'uncertain'] as const;
-const NUMBER_FIELDS = ['version', 'ratePerSec', 'leaseUntil', 'handled', 'skipped', 'invalid', 'failed'] as const;
-
-function encode(fields: Partial<ReplayTask>): string[] {
-  const out: string[] = [];
-  for (const [name, value] of Object.entries(fields)) {
-    if (name === 'state' || name === 'version' || name === 'updatedAt') continue;
-    if ((JSON_FIELDS as readonly string[]).includes(name)) out.push(name, JSON.stringify(value));
-    else out.push(name, value === null ? '' : String(value));
-  }
-  return out;
-}
-
-function decode(hash: Record<string, string>): ReplayTask {
-  const task: Record<string, unknown> = { ...hash };
-  for (const name of JSON_FIELDS) task[name] = JSON.parse(hash[name] ?? 'null');
-  for (const name of NUMBER_FIELDS) task[name] = Number(hash[name] ?? 0);
-  for (const name of ['owner', 'lastError', 'finishedAt'] as const) task[name] = hash[name] ? hash[name] : null;
-  task.updatedAt = new Date(Number(hash.updatedAt)).toISOString();
-  return task as unknown as ReplayTask;
-}
+/** The task hash (`state`, `version` and `updatedAt`, ms, are written by the transition script alone). */
+const TASK_HASH = taskHashCodec<ReplayTask>({
+  stateField: 'state',
+  updatedAtField: 'updatedAt',
+  jsonFields: ['target', 'streams', 'to', 'cursor', 'inflight', 'uncertain'],
+  numberFields: ['version', 'ratePerSec', 'leaseUntil', 'handled', 'skipped', 'invalid', 'failed'],
+  nullableFields: ['owner', 'lastError', 'finishedAt'],
+});
+const TRANSITION = new TaskTransition(new URL('../lua/replay-transition-3.lua', import.meta.url), TASK_HASH);
 
 /** Replay tasks in Redis: reads, and the named transitions of the table above. */
 export class ReplayTaskStore {
@@ -123,7 +108,7 @@ export class ReplayTaskStore {
   async get(id: string): Promise<ReplayTask> {
     const hash = await this.redis.hgetall(this.keys.task(id));
     if (hash.state === undefined) throw new NotFoundError(`replay task ${id} not found`);
-    return decode(hash);
+    return TASK_HASH.decode(hash);
   }
 
   /** The newest `limit` tasks (finished ones only while kept). */
@@ -133,7 +118,7 @@ export class ReplayTaskStore {
     for (const id of ids) {
       const hash = await this.redis.hgetall(this.keys.task(id));
       if (hash.state === undefined) await this.redis.zrem(this.keys.index, id);
-      else tasks.push(decode(hash));
+      else tasks.push(TASK_HASH.decode(hash));
     }
     return tasks;
   }
@@ -225,20 +210,16 @@ export class ReplayTaskStore {
     return { inflight: null, uncertain: list, cursor: { ...task.cursor, [batch.stream]: `${ms}-${BigInt(seq ?? '0') + 1n}` } };
   }
 
-  private async apply(id: string, version: number, from: readonly string[], to: ReplayState, fields: Partial<ReplayTask>): Promise<ReplayTask> {
-    const reply = (await TRANSITION.run(
+  private apply(id: string, version: number, from: readonly string[], to: ReplayState, fields: Partial<ReplayTask>): Promise<ReplayTask> {
+    return TRANSITION.run(
       this.redis,
       [this.keys.task(id), this.keys.index, this.keys.running],
-      [id, String(version), from.join(' '), to, this.now(), this.options.maxRunning, this.options.keepMs, ...encode(fields)],
-    )) as [string, string | string[], string?];
-    if (reply[0] === 'full') throw new ReplayConflictError(`${reply[1]} replays are running already (REPLAY_MAX_RUNNING)`);
-    if (reply[0] === 'conflict') {
-      throw new ReplayConflictError(`replay task ${id} changed meanwhile (now ${reply[1]}, version ${reply[2]})`, { state: reply[1], version: Number(reply[2]) });
-    }
-    // The task as this write left it (read in the same step): the version the caller holds next.
-    const flat = reply[1] as string[];
-    const hash: Record<string, string> = {};
-    for (let index = 0; index + 1 < flat.length; index += 2) hash[flat[index]!] = flat[index + 1]!;
-    return decode(hash);
+      [id, String(version), from.join(' '), to, this.now(), this.options.maxRunning, this.options.keepMs],
+      fields,
+      ([code, state, current]) =>
+        code === 'full'
+          ? new ReplayConflictError(`${state} replays are running already (REPLAY_MAX_RUNNING)`)
+          : new ReplayConflictError(`replay task ${id} changed meanwhile (now ${state}, version ${current})`, { state, version: Number(current) }),
+    );
   }
 }

@@ -1,0 +1,3 @@
+export * from './task-hash';
+export * from './task-transition';
+export * from './claim-and-run';
