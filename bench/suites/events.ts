@@ -11,30 +11,14 @@ import { createEventPublisher, createRedis, type EventInput, type Redis } from '
 import { silentLogger } from '@event-infra/testing';
 import { loadConfig } from '../../event-system/src/config';
 import { startEventProcessor, type EventProcessor } from '../../event-system/src/service';
+import { benchEventEnv, cpuSince, prefillEvents, timedEventDrain, type DrainResult } from '../lib/event-drain';
+import { median, percentile } from '../lib/stats';
 import type { BenchRow, BenchSuite } from '../types';
 
 const BATCH = 100;
 
 function event(id = randomUUID()): EventInput {
   return { id, type: 'workspace.created', data: { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' } };
-}
-
-async function prefill(redis: Redis, stream: string, count: number): Promise<void> {
-  const publisher = createEventPublisher({ stream, source: 'bench', maxLenApprox: 0 }, { redis, logger: silentLogger() });
-  for (let done = 0; done < count; done += 1_000) {
-    await publisher.publishBatch(Array.from({ length: Math.min(1_000, count - done) }, () => event()));
-  }
-}
-
-/** A drain's rate and this process's CPU time per event over the same window (µs). */
-interface DrainResult {
-  rate: number;
-  cpuUsPerEvent: number;
-}
-
-function cpuSince(start: NodeJS.CpuUsage, events: number): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / events;
 }
 
 /** Bare loop: XREADGROUP COUNT BATCH, XACK, until the group has read everything. */
@@ -54,51 +38,12 @@ async function bareDrain(redis: Redis, stream: string, group: string, count: num
 }
 
 function env(url: string, overrides: Record<string, string>): Record<string, string> {
-  return {
-    REDIS_URL: url,
-    REDIS_STREAMS_URL: url,
-    REDIS_QUEUE_URL: url,
-    EVENT_PROCESSOR_PORT: '0',
-    LOG_LEVEL: 'silent',
-    EVENT_BATCH_SIZE: String(BATCH),
-    EVENT_CONSUMERS: '1',
-    EVENT_SCALE_INTERVAL_MS: '0',
-    EVENT_TRIM_INTERVAL_MS: '0',
-    EVENT_DEDUPE_ENABLED: 'true',
-    ...overrides,
-  };
+  return benchEventEnv(url, BATCH, { EVENT_DEDUPE_ENABLED: 'true', ...overrides });
 }
 
 /** The processor drains the stream as group `group`; timed from the first handled event. */
-async function processorDrain(url: string, stream: string, group: string, count: number): Promise<DrainResult> {
-  const config = loadConfig(env(url, { STREAM_NAME: stream, CONSUMER_GROUP: group, EVENT_FANOUT_ENABLED: 'false' }));
-  let handled = 0;
-  let started = 0;
-  let cpu = process.cpuUsage();
-  let finish!: (ms: number) => void;
-  const finished = new Promise<number>((resolve) => (finish = resolve));
-  const processor = await startEventProcessor(config, silentLogger(), {
-    configure: (router) =>
-      router.on('*', 'noop', async () => {
-        handled += 1;
-        if (handled === 1) {
-          started = performance.now();
-          cpu = process.cpuUsage();
-        }
-        if (handled === count) finish(performance.now() - started);
-      }),
-  });
-  try {
-    // The first event starts the clock: connection and HTTP start-up are not part of the drain.
-    const ms = await finished;
-    return { rate: (count - 1) / (ms / 1_000), cpuUsPerEvent: cpuSince(cpu, count - 1) };
-  } finally {
-    await processor.close();
-  }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+function processorDrain(url: string, stream: string, group: string, count: number): Promise<DrainResult> {
+  return timedEventDrain(loadConfig(env(url, { STREAM_NAME: stream, CONSUMER_GROUP: group, EVENT_FANOUT_ENABLED: 'false' })), count);
 }
 
 /** Publishes `count` events at `ratePerSec`, one XADD each, recording the send time per id. */
@@ -186,7 +131,7 @@ const suite: BenchSuite = {
     try {
       const count = Math.max(1_000, Math.round(200_000 * scale));
       const stream = 'bench-throughput';
-      await prefill(client, stream, count);
+      await prefillEvents(client, stream, count, () => event());
       // Alternated three times on the same stream (one group per run): the machine's load
       // drifts, so medians; CPU time per event is the steadier figure on a shared machine.
       const bareRuns: DrainResult[] = [];
@@ -195,7 +140,6 @@ const suite: BenchSuite = {
         bareRuns.push(await bareDrain(client, stream, `bare-${round}`, count));
         processorRuns.push(await processorDrain(url, stream, `processor-${round}`, count));
       }
-      const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
       const list = (values: number[], digits = 0): string => values.map((value) => value.toFixed(digits)).join('/');
       const rates = (results: DrainResult[]): number[] => results.map((result) => result.rate);
       const cpus = (results: DrainResult[]): number[] => results.map((result) => result.cpuUsPerEvent);

@@ -8,39 +8,17 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BULL_PREFIX,
-  bullPrefix, createDeadLetterSink, createLogger, type Logger } from '@event-infra/shared';
+import { BULL_PREFIX, bullPrefix, createLogger, type Logger } from '@event-infra/shared';
 import { median, percentile } from '../lib/stats';
+import { BENCH_QUEUE as QUEUE, WORKER_OPTIONS, addNoopJobs, until, workerPathDrain } from '../lib/worker-drain';
 import type { BenchRow, BenchSuite } from '../types';
 import { loadConfig } from '../../queue-system/src/config';
-import { HandlerRegistry } from '../../queue-system/src/core/handler-registry';
-import { createJobRunner } from '../../queue-system/src/core/job-runner';
-import { startWorkerPool } from '../../queue-system/src/core/worker-pool';
 import { startQueueProcessor } from '../../queue-system/src/service';
 
 const CONCURRENCY = 100;
-const QUEUE = 'async-processing';
-const WORKER_OPTIONS = { lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2, keepCompleted: 1000, keepFailed: 5000 };
-
-async function fill(queue: Queue, count: number): Promise<void> {
-  for (let added = 0; added < count; added += 1000) {
-    await queue.addBulk(Array.from({ length: Math.min(1000, count - added) }, (_, index) => ({ name: 'bench.noop', data: { n: added + index } })));
-  }
-}
-
-function until(done: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setInterval(() => {
-      if (done()) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 2);
-  });
-}
 
 async function drainBare(url: string, queue: Queue, count: number): Promise<number> {
-  await fill(queue, count);
+  await addNoopJobs(queue, count);
   let completed = 0;
   const connection = new Redis(url, { maxRetriesPerRequest: null });
   const started = performance.now();
@@ -65,34 +43,8 @@ async function drainBare(url: string, queue: Queue, count: number): Promise<numb
 }
 
 async function drainProcessor(url: string, queue: Queue, count: number, logger: Logger): Promise<number> {
-  await fill(queue, count);
-  let completed = 0;
-  const registry = new HandlerRegistry().register({ name: 'bench.noop', handler: () => undefined });
-  const sinkConnection = new Redis(url, { maxRetriesPerRequest: null });
-  const deadLetters = createDeadLetterSink({ queueName: 'dead-letter-queue', connection: sinkConnection });
-  const observer = {
-    finished(_queue: string, _name: string, status: 'completed' | 'failed') {
-      if (status === 'completed') completed += 1;
-    },
-  };
-  const started = performance.now();
-  const pool = await startWorkerPool(
-    { queues: [{ name: QUEUE, concurrency: CONCURRENCY }], ...WORKER_OPTIONS },
-    {
-      connect: () => new Redis(url, { maxRetriesPerRequest: null }),
-      runnerFor: (name) => createJobRunner({ queue: name, maxTimeoutMs: 3_600_000 }, { registry, deadLetters, observer, logger }),
-      deadLetters,
-      logger,
-    },
-  );
-  // `finished` fires just before BullMQ's moveToCompleted: wait for Redis to agree.
-  await until(() => completed >= count);
-  while (((await queue.getJobCounts('active')).active ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, 2));
-  const rate = count / ((performance.now() - started) / 1000);
-  await pool.close(5_000);
-  await deadLetters.close();
-  sinkConnection.disconnect();
-  return rate;
+  await addNoopJobs(queue, count);
+  return workerPathDrain(url, queue, count, { concurrency: CONCURRENCY, logger });
 }
 
 const suite: BenchSuite = {

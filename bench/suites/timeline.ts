@@ -11,18 +11,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
-import { bullPrefix, JOB_TRACE_KEY, TimelineRecorder, createDeadLetterSink, createEventPublisher, createRedis, newTraceparent, startTracing, type Redis } from '@event-infra/shared';
+import { bullPrefix, JOB_TRACE_KEY, TimelineRecorder, createRedis, newTraceparent, startTracing, type Redis } from '@event-infra/shared';
 import { silentLogger } from '@event-infra/testing';
+import { benchEventEnv, prefillEvents, timedEventDrain } from '../lib/event-drain';
 import { median } from '../lib/stats';
+import { BENCH_QUEUE as QUEUE, addNoopJobs, workerPathDrain } from '../lib/worker-drain';
 import type { BenchRow, BenchSuite } from '../types';
 import { loadConfig } from '../../event-system/src/config';
-import { startEventProcessor } from '../../event-system/src/service';
-import { HandlerRegistry } from '../../queue-system/src/core/handler-registry';
-import { createJobRunner } from '../../queue-system/src/core/job-runner';
-import { startWorkerPool } from '../../queue-system/src/core/worker-pool';
-
-const QUEUE = 'async-processing';
-const WORKER_OPTIONS = { lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2, keepCompleted: 1000, keepFailed: 5000 };
 
 /**
  * `off`: traced events and jobs (a traceparent each), timeline and tracing off: the baseline.
@@ -44,95 +39,38 @@ async function startDiscardingReceiver(): Promise<{ url: string; server: Server 
   return { url: `http://127.0.0.1:${address.port}`, server };
 }
 
-async function prefill(redis: Redis, stream: string, count: number, traced: boolean): Promise<void> {
-  const publisher = createEventPublisher({ stream, source: 'bench', maxLenApprox: 0 }, { redis, logger: silentLogger() });
-  for (let done = 0; done < count; done += 1_000) {
-    await publisher.publishBatch(
-      Array.from({ length: Math.min(1_000, count - done) }, () => ({ type: 'workspace.created', ...(traced ? { traceparent: newTraceparent() } : {}), data: { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' } })),
-    );
-  }
+function prefill(redis: Redis, stream: string, count: number, traced: boolean): Promise<void> {
+  return prefillEvents(redis, stream, count, () => ({ type: 'workspace.created', ...(traced ? { traceparent: newTraceparent() } : {}), data: { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' } }));
 }
 
 /** Event processor drain of `count` events as group `group`; events/s from the first handled one. */
 async function eventDrain(url: string, stream: string, group: string, count: number, variant: Variant, otlpUrl: string): Promise<number> {
-  const config = loadConfig({
-    REDIS_URL: url,
-    REDIS_STREAMS_URL: url,
-    REDIS_QUEUE_URL: url,
-    EVENT_PROCESSOR_PORT: '0',
-    LOG_LEVEL: 'silent',
-    EVENT_BATCH_SIZE: '100',
-    EVENT_CONSUMERS: '1',
-    EVENT_SCALE_INTERVAL_MS: '0',
-    EVENT_TRIM_INTERVAL_MS: '0',
-    EVENT_FANOUT_ENABLED: 'false',
-    STREAM_NAME: stream,
-    CONSUMER_GROUP: group,
-    TIMELINE_ENABLED: String(variant === 'timeline'),
-    OTEL_EXPORTER_OTLP_ENDPOINT: variant === 'tracing' ? otlpUrl : '',
-  });
-  let handled = 0;
-  let started = 0;
-  let finish!: (ms: number) => void;
-  const finished = new Promise<number>((resolve) => (finish = resolve));
-  const processor = await startEventProcessor(config, silentLogger(), {
-    configure: (router) =>
-      router.on('*', 'noop', async () => {
-        handled += 1;
-        if (handled === 1) started = performance.now();
-        if (handled === count) finish(performance.now() - started);
-      }),
-  });
-  try {
-    return (count - 1) / ((await finished) / 1_000);
-  } finally {
-    await processor.close();
-  }
+  const config = loadConfig(
+    benchEventEnv(url, 100, {
+      EVENT_FANOUT_ENABLED: 'false',
+      STREAM_NAME: stream,
+      CONSUMER_GROUP: group,
+      TIMELINE_ENABLED: String(variant === 'timeline'),
+      OTEL_EXPORTER_OTLP_ENDPOINT: variant === 'tracing' ? otlpUrl : '',
+    }),
+  );
+  return (await timedEventDrain(config, count)).rate;
 }
 
 /** Worker-path drain of `count` traced noop jobs, with or without a timeline recorder. */
 async function jobDrain(url: string, queue: Queue, count: number, variant: Variant, otlpUrl: string): Promise<number> {
-  for (let added = 0; added < count; added += 1000) {
-    await queue.addBulk(
-      Array.from({ length: Math.min(1000, count - added) }, (_, index) => ({
-        name: 'bench.noop',
-        data: { n: added + index, [JOB_TRACE_KEY]: { correlationId: randomUUID(), ...(variant === 'untraced' ? {} : { traceparent: newTraceparent() }) } },
-      })),
-    );
-  }
+  await addNoopJobs(queue, count, (n) => ({ n, [JOB_TRACE_KEY]: { correlationId: randomUUID(), ...(variant === 'untraced' ? {} : { traceparent: newTraceparent() }) } }));
   const logger = silentLogger();
-  let completed = 0;
-  const registry = new HandlerRegistry().register({ name: 'bench.noop', handler: () => undefined });
-  const sinkConnection = new IORedis(url, { maxRetriesPerRequest: null });
   const masterConnection = new IORedis(url, { maxRetriesPerRequest: null });
   const recorder = variant === 'timeline' ? new TimelineRecorder({ service: 'bench', retentionSec: 600, maxSteps: 200 }, { redis: masterConnection, logger }) : undefined;
   const tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: variant === 'tracing' ? otlpUrl : '' }, 'bench', logger);
-  const deadLetters = createDeadLetterSink({ queueName: 'dead-letter-queue', connection: sinkConnection });
-  const observer = {
-    finished(_queue: string, _name: string, status: 'completed' | 'failed') {
-      if (status === 'completed') completed += 1;
-    },
-  };
-  const started = performance.now();
-  const pool = await startWorkerPool(
-    { queues: [{ name: QUEUE, concurrency: 100 }], ...WORKER_OPTIONS },
-    {
-      connect: () => new IORedis(url, { maxRetriesPerRequest: null }),
-      runnerFor: (name) => createJobRunner({ queue: name, maxTimeoutMs: 3_600_000 }, { registry, deadLetters, observer, logger, timeline: recorder, tracing }),
-      deadLetters,
-      logger,
-    },
-  );
-  while (completed < count) await new Promise((resolve) => setTimeout(resolve, 2));
-  while (((await queue.getJobCounts('active')).active ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, 2));
-  const rate = count / ((performance.now() - started) / 1000);
-  await pool.close(5_000);
-  await recorder?.close();
-  await tracing?.close();
-  await deadLetters.close();
-  sinkConnection.disconnect();
-  masterConnection.disconnect();
-  return rate;
+  try {
+    return await workerPathDrain(url, queue, count, { concurrency: 100, logger, timeline: recorder, tracing });
+  } finally {
+    await recorder?.close();
+    await tracing?.close();
+    masterConnection.disconnect();
+  }
 }
 
 /** The timeline-on and tracing-on rows of one drain against its all-off runs. */
