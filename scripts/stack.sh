@@ -14,7 +14,8 @@
 # in the environment win. Also read here: STACK_DATA_DIR (.data: Redis data and pid files),
 # STACK_LOG_DIR (.logs), EVENT_PROCESSOR_REPLICAS (1; replica k >= 2 listens on
 # EVENT_PROCESSOR_REPLICA_PORT_BASE + k - 2, default 8020), STACK_START_TIMEOUT_SEC (60),
-# STACK_STOP_TIMEOUT_SEC (SHUTDOWN_GRACE_MS + 10 s).
+# STACK_STOP_TIMEOUT_SEC (SHUTDOWN_GRACE_MS + 10 s), STACK_NODE_FLAGS (empty: node
+# command-line flags of the services, e.g. --heap-growing-percent=20; README "Memory work").
 # STACK_REDIS_CLUSTER=1: the three Redis roles share one local Redis Cluster instead (README
 # "Scaling"): STACK_CLUSTER_NODES nodes (6: 3 masters with a replica each) on ports
 # STACK_CLUSTER_PORT_BASE (7101) and up, password REDIS_PASSWORD, AOF everysec,
@@ -173,7 +174,10 @@ start_service() {
   # exec all the way down: the pid recorded is node's own.
   # The compiled service (npm run build); --conditions picks @event-infra/shared's dist/ too.
   # NODE_OPTIONS: the image's production default (Dockerfile) unless set; empty means V8's own.
-  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" NODE_OPTIONS="${NODE_OPTIONS---max-semi-space-size=2}" nohup node --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
+  # STACK_NODE_FLAGS (empty): node command-line flags of every service, for V8 flags node
+  # refuses in NODE_OPTIONS, e.g. --heap-growing-percent=20 (README "Memory work").
+  # shellcheck disable=SC2086 # the flags are words
+  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" NODE_OPTIONS="${NODE_OPTIONS---max-semi-space-size=2}" nohup node ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$RUN_DIR/$name.pid"
 }

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import {
+  bodyBudgetOf,
   bullPrefix,
   QUEUES,
   REDIS_ROLES,
@@ -206,6 +207,7 @@ export async function startDlqProcessor(config: DlqConfig, logger: Logger): Prom
     backfill.start();
     runner.start();
     app = createApp({
+      bodyBudget: bodyBudgetOf(config),
       logger,
       metrics: registry,
       checks: redisChecks(clients),

@@ -1,4 +1,5 @@
 import {
+  bodyBudgetOf,
   REDIS_ROLES,
   SERVICES,
   accessOf,
@@ -172,6 +173,7 @@ async function startProcessor<E extends LogEngine>(config: EventConfig, logger: 
     { store: replayStore, streams: streamsRedis, router, logger },
   );
   const app = createApp({
+    bodyBudget: bodyBudgetOf(config),
     logger,
     metrics,
     checks,

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { Queue } from 'bullmq';
 import {
+  bodyBudgetOf,
   REDIS_ROLES,
   SERVICES,
   WORK_QUEUES,
@@ -145,6 +146,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
   }
 
   const app = createApp({
+    bodyBudget: bodyBudgetOf(config),
     logger,
     metrics,
     checks: redisChecks(clients),

@@ -49,6 +49,7 @@ const cases: EnvCase[] = [
   { service: 'event', variable: 'EVENT_BUS_ENABLED', value: 'perhaps' },
   { service: 'dlq', variable: 'HTTP_BODY_LIMIT', value: 'lots' },
   { service: 'queue', variable: 'HTTP_BODY_LIMIT', value: '1 gigabyte' },
+  { service: 'queue', variable: 'HTTP_BODY_MAX_IN_FLIGHT', value: 'plenty' },
   { service: 'event', variable: 'EVENT_BATCH_SIZE', value: '0', spawn: true },
   { service: 'dlq', variable: 'DLQ_MAX_RETRIES', value: '-1' },
   { service: 'dlq', variable: 'ALERT_WEBHOOK_URL', value: `ftp://token:${SECRET}@hooks.example.com/x`, spawn: true },

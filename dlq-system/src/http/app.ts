@@ -6,6 +6,7 @@ import {
   asyncHandler,
   auditRoutes,
   createServiceApp,
+  type BodyBudgetOptions,
   finishServiceApp,
   sameOriginWrites,
   type AccessMetrics,
@@ -26,6 +27,8 @@ export interface AppDeps extends DlqRoutesDeps, RedriveRoutesDeps, StreamRoutesD
   logger: Logger;
   metrics: Registry;
   checks: Record<string, HealthCheck>;
+  /** `HTTP_BODY_MAX_IN_FLIGHT` and `HTTP_BODY_LIMIT` (`bodyBudgetOf`); absent: no bound on body bytes in flight. */
+  bodyBudget?: BodyBudgetOptions | undefined;
   stats: () => Promise<Record<string, unknown>>;
   credentials: CredentialSet;
   authenticator: Authenticator;
@@ -43,7 +46,7 @@ export const CONSOLE_REALM = 'evinfra operator console';
 
 /** The DLQ processor's HTTP app: `/health`, `/metrics`, `/stats`, the recovery API under `/dlq`, `/audit`, and the console at `/console`. */
 export function createApp(deps: AppDeps): Express {
-  const app = createServiceApp({ service: SERVICES.dlq, logger: deps.logger, checks: deps.checks, metrics: deps.metrics });
+  const app = createServiceApp({ service: SERVICES.dlq, logger: deps.logger, checks: deps.checks, metrics: deps.metrics, bodyBudget: deps.bodyBudget });
   // Before every route: the route table decides who may call what (route-table.ts).
   // A browser holding a console login would send it with a forged cross-site POST too.
   app.use(sameOriginWrites());

@@ -5,6 +5,7 @@ import {
   accessControl,
   asyncHandler,
   createServiceApp,
+  type BodyBudgetOptions,
   finishServiceApp,
   type AccessMetrics,
   type Authenticator,
@@ -21,6 +22,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Registry;
   checks: Record<string, HealthCheck>;
+  /** `HTTP_BODY_MAX_IN_FLIGHT` and `HTTP_BODY_LIMIT` (`bodyBudgetOf`); absent: no bound on body bytes in flight. */
+  bodyBudget?: BodyBudgetOptions | undefined;
   /** Reads the stream, group and consumer figures (also refreshes the stream gauges). */
   stats: () => Promise<EventStats | PartitionedStats>;
   /** The replay API (`/replay`). */
@@ -35,7 +38,7 @@ export interface AppDeps {
  * themselves on each scrape), `/replay`.
  */
 export function createApp(deps: AppDeps): Express {
-  const app = createServiceApp({ service: SERVICES.event, logger: deps.logger, checks: deps.checks, metrics: deps.metrics });
+  const app = createServiceApp({ service: SERVICES.event, logger: deps.logger, checks: deps.checks, metrics: deps.metrics, bodyBudget: deps.bodyBudget });
   // Before every route: the route table decides who may call what (route-table.ts).
   app.use(accessControl({ table: EVENT_ROUTE_TABLE, authenticator: deps.authenticator, credentials: deps.credentials, metrics: deps.accessMetrics }));
   app.get(

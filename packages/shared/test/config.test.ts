@@ -39,6 +39,7 @@ describe('parseConfig with the common shape', () => {
       RETRY_ATTEMPTS: 3,
       RETRY_DELAY: 60_000,
       HTTP_BODY_LIMIT: '1mb',
+      HTTP_BODY_MAX_IN_FLIGHT: '8mb',
       SHUTDOWN_GRACE_MS: 30_000,
       HTTP_ALLOWED_HOSTS: [],
       QUEUE_PROCESSOR_PORT: 8009,

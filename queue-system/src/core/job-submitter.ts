@@ -159,7 +159,8 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
     async addBulk(queueName: string, submissions: readonly JobSubmission[], trace?: JobTrace): Promise<BulkResult[]> {
       const queue = queueOf(queueName);
       submissions.forEach((submission, index) => checkHandler(queueName, submission.name, index));
-      const tokens = submissions.map(() => randomUUID());
+      // A token only where a `jobId` may already exist (the check below reads those alone).
+      const tokens = submissions.map((submission) => (submission.opts?.jobId === undefined ? '' : randomUUID()));
       const added = await queue.addBulk(
         submissions.map((submission, index) => ({
           name: submission.name,

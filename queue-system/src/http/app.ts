@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import {
   SERVICES,
   createServiceApp,
+  type BodyBudgetOptions,
   finishServiceApp,
   accessControl,
   auditRoutes,
@@ -36,6 +37,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Registry;
   checks: Record<string, HealthCheck>;
+  /** `HTTP_BODY_MAX_IN_FLIGHT` and `HTTP_BODY_LIMIT` (`bodyBudgetOf`); absent: no bound on body bytes in flight. */
+  bodyBudget?: BodyBudgetOptions | undefined;
   /** All four queues (Bull Board and /stats). */
   queues: readonly Queue[];
   jobs: JobSubmitter;
@@ -74,7 +77,7 @@ export interface AppDeps {
 
 /** The queue processor's HTTP app, not listening. */
 export function createApp(deps: AppDeps): Express {
-  const app = createServiceApp({ service: SERVICES.queue, logger: deps.logger, checks: deps.checks, metrics: deps.metrics });
+  const app = createServiceApp({ service: SERVICES.queue, logger: deps.logger, checks: deps.checks, metrics: deps.metrics, bodyBudget: deps.bodyBudget });
   // Before every route: the route table decides who may call what (route-table.ts).
   app.use(accessControl({ table: QUEUE_ROUTE_TABLE, authenticator: deps.authenticator, credentials: deps.credentials, metrics: deps.accessMetrics }));
   app.use('/stats', statsRoutes({ queues: deps.queues, workers: deps.workers, queueEnabled: deps.queueEnabled }));

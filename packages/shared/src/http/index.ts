@@ -2,6 +2,7 @@ export * from './error-middleware';
 export * from './async-handler';
 export * from './auth';
 export * from './json-body';
+export * from './body-budget';
 export * from './health';
 export * from './server';
 export * from './service-app';

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
 import { metricsRoute } from '../metrics';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
+import { bodyBudget, type BodyBudgetOptions } from './body-budget';
 import { healthRoute, type HealthCheck } from './health';
 
 export interface ServiceAppDeps {
@@ -11,6 +12,8 @@ export interface ServiceAppDeps {
   logger: Logger;
   checks: Record<string, HealthCheck>;
   metrics: Registry;
+  /** Request body bytes in flight per process (`bodyBudgetOf(config)`); absent: no bound. */
+  bodyBudget?: BodyBudgetOptions | undefined;
 }
 
 declare module 'express-serve-static-core' {
@@ -24,7 +27,7 @@ declare module 'express-serve-static-core' {
 
 /**
  * The part every service's HTTP app shares: request id and child logger, `/health`,
- * `/metrics`. The service mounts its own routes, then calls `finishServiceApp`.
+ * `/metrics`, the bound on request body bytes in flight. The service mounts its own routes, then calls `finishServiceApp`.
  */
 export function createServiceApp(deps: ServiceAppDeps): Express {
   const app = express();
@@ -45,6 +48,7 @@ export function createServiceApp(deps: ServiceAppDeps): Express {
     });
     next();
   });
+  if (deps.bodyBudget !== undefined) app.use(bodyBudget(deps.bodyBudget));
   app.get('/health', healthRoute(deps.service, deps.checks));
   app.get('/metrics', metricsRoute(deps.metrics));
   return app;
