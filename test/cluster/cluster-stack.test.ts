@@ -110,7 +110,7 @@ describe('the stack on a Redis Cluster', () => {
     it('stack.sh restart redis-queue restarts every node in turn, masters handing over first; a delayed job survives', async () => {
       const base = Number(env.STACK_CLUSTER_PORT_BASE);
       const ports = Array.from({ length: 6 }, (_, index) => base + index);
-      const node = (port: number): RedisClient => stackClient({ ...env, REDIS_QUEUE_URL: `redis://127.0.0.1:${port}`, REDIS_QUEUE_CLUSTER_NODES: '' }, REDIS_ROLES.queue, 'producer', silentLogger());
+      const node = (port: number): RedisClient => stackClient({ ...env, REDIS_QUEUE_URL: `redis://127.0.0.1:${port}`, REDIS_QUEUE_CLUSTER_NODES: '' }, REDIS_ROLES.queue, 'consumer', silentLogger());
       const serverFacts = async (): Promise<{ runId: string; role: string }[]> =>
         Promise.all(
           ports.map(async (port) => {
