@@ -18,7 +18,7 @@ import { REDIS_ROLES, clusterSlotOf, waitForAll, type Cluster, type RedisClient 
 import { silentLogger, waitFor } from '@event-infra/testing';
 import { startLoad } from '../faults/load-generator';
 import { settleEvents, settleJobs } from '../faults/settlement';
-import { ROOT, STACK, isAlive, recordedPids, run, stackClient, stackEnv } from '../support/stack-runner';
+import { ROOT, STACK, isAlive, recordedPids, run, slotMasterPort, stackClient, stackEnv } from '../support/stack-runner';
 
 const API_KEY = 'cluster-failover-key';
 // A human principal's submissions are audited: its POST /jobs writes to the master role first.
@@ -55,12 +55,6 @@ const MAX_LAG_LOSSES = 5;
  */
 const JOB_LOCK_DURATION_MS = 8_000;
 const JOB_STALLED_INTERVAL_MS = 2_000;
-
-/** `[start, end, host, port]` of the master serving `slot`, from CLUSTER SLOTS. */
-async function masterPortOf(admin: Cluster, slot: number): Promise<number | undefined> {
-  const ranges = (await admin.cluster('SLOTS')) as unknown as [number, number, [string, number, ...unknown[]], ...unknown[]][];
-  return ranges.find(([start, end]) => slot >= start && slot <= end)?.[2][1];
-}
 
 describe('failover on the Redis Cluster under load', () => {
   let dir: string;
@@ -121,7 +115,7 @@ describe('failover on the Redis Cluster under load', () => {
     it(`kill -9 of the ${target.role} role's master: promoted, the stack goes on, losses counted`, async () => {
       const servicePids = [...recordedPids(env)].filter(([name]) => name.endsWith('-processor')).map(([, pid]) => pid);
       const slot = clusterSlotOf(target.key);
-      const port = (await masterPortOf(admin!, slot))!;
+      const port = (await slotMasterPort(admin!, slot))!;
       const base = Number(env.STACK_CLUSTER_PORT_BASE);
       const node = `redis-cluster-${port - base + 1}`;
       const pid = recordedPids(env).get(node)!;
@@ -170,7 +164,7 @@ describe('failover on the Redis Cluster under load', () => {
       });
       const promotedAt = await waitFor(
         async () => {
-          const now = await masterPortOf(admin!, slot).catch(() => undefined);
+          const now = await slotMasterPort(admin!, slot).catch(() => undefined);
           return now !== undefined && now !== port ? Date.now() : undefined;
         },
         `a new master for slot ${slot}`,
