@@ -8,7 +8,9 @@
 #   scripts/stack.sh status    one line per process; exit 0 when all run and are healthy, else 3
 #   scripts/stack.sh logs [NAME] [-f]   last lines of each log (or NAME's), -f to follow
 #   scripts/stack.sh restart NAME  graceful restart of one Redis (SHUTDOWN, fsynced AOF) or
-#                              service (SIGTERM); waits until it answers again
+#                              service (SIGTERM); waits until it answers again. Cluster mode:
+#                              a node (a master hands over to its replica first), or a role
+#                              name for every node in turn
 #
 # Env file: $ENV_FILE, else ./.env, else env-example-event-infrastructure; variables already
 # in the environment win. Also read here: STACK_DATA_DIR (.data: Redis data and pid files),
@@ -400,17 +402,68 @@ stop_service() {
   rm -f "$RUN_DIR/$name.pid"
 }
 
+# Cluster mode: the port of a master's first online replica (empty when it has none).
+replica_port_of() {
+  rcli "$1" "$2" INFO replication 2>/dev/null | tr -d '\r' | sed -n 's/^slave[0-9]*:.*port=\([0-9]*\),state=online.*/\1/p' | head -n 1
+}
+
+node_role() { rcli "$1" "$2" INFO replication 2>/dev/null | tr -d '\r' | sed -n 's/^role://p'; }
+
+# Cluster mode, one node: a master first hands its slots to its replica (CLUSTER FAILOVER, which
+# waits until the replica has every write: nothing is lost, the slots move in well under a
+# second), then the node is stopped (SHUTDOWN) and started again; it rejoins as a replica, and
+# the command returns once the cluster is ready again (cluster_ready). A master without a
+# replica is restarted in place: its slots answer CLUSTERDOWN until it is back.
+restart_cluster_node() {
+  local name=$1 port=$2 password=$3 replica deadline
+  if [ "$(node_role "$port" "$password")" = master ]; then
+    replica=$(replica_port_of "$port" "$password")
+    if [ -n "$replica" ]; then
+      [ "$(rcli "$replica" "$password" CLUSTER FAILOVER 2>&1 | tr -d '\r')" = OK ] || die "CLUSTER FAILOVER on $replica (replica of $name) refused"
+      deadline=$(( $(now_ms) + 15000 ))
+      until [ "$(node_role "$port" "$password")" = slave ]; do
+        (( $(now_ms) <= deadline )) || die "$name is still a master 15 s after CLUSTER FAILOVER on its replica (port $replica)"
+        sleep 0.1
+      done
+    fi
+  fi
+  stop_redis "$name" "$port" "$password"
+  start_redis "$name" "$port" "$password"
+  deadline=$(( $(now_ms) + 30000 ))
+  until cluster_ready; do
+    (( $(now_ms) <= deadline )) || die "the cluster is not ready 30 s after restarting $name"
+    sleep 0.2
+  done
+}
+
 # restart NAME: one Redis or service of the plan, stopped gracefully and started again with the
-# same config; for a service, waits until its /health is 200 (STACK_START_TIMEOUT_SEC).
+# same config; for a service, waits until its /health is 200 (STACK_START_TIMEOUT_SEC). In
+# cluster mode NAME is a node (redis-cluster-K, restarted as restart_cluster_node says), or a
+# role (redis, redis-streams, redis-queue): the roles share the cluster, so every node is
+# restarted, one at a time.
 cmd_restart() {
   local name=${1:-} i
   plan_components
   [ -n "$name" ] || die "restart needs a NAME: ${REDIS_NAMES[*]} ${SERVICE_NAMES[*]}"
   mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR"
+  if is_cluster_mode; then
+    case "$name" in
+      redis|redis-streams|redis-queue)
+        for ((i = 0; i < ${#REDIS_NAMES[@]}; i++)); do
+          restart_cluster_node "${REDIS_NAMES[$i]}" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
+        done
+        say "restarted $name: every node of the cluster, one at a time (${REDIS_NAMES[*]})"
+        return 0 ;;
+    esac
+  fi
   for ((i = 0; i < ${#REDIS_NAMES[@]}; i++)); do
     [ "${REDIS_NAMES[$i]}" = "$name" ] || continue
-    stop_redis "$name" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
-    start_redis "$name" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
+    if is_cluster_mode; then
+      restart_cluster_node "$name" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
+    else
+      stop_redis "$name" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
+      start_redis "$name" "${REDIS_PORTS[$i]}" "${REDIS_PASSWORDS[$i]}"
+    fi
     say "restarted $name (pid $(redis_pid "$name"))"
     return 0
   done
@@ -439,7 +492,7 @@ main() {
   [ $# -gt 0 ] && shift
   case "$command" in
     up|down|status|logs|restart) ;;
-    -h|--help|help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; return 0 ;;
+    -h|--help|help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; return 0 ;;
     *) echo "usage: scripts/stack.sh up|down|status|logs [NAME] [-f]|restart NAME" >&2; return 2 ;;
   esac
   load_stack_env || exit 1

@@ -37,7 +37,7 @@ import {
   type RedisClient,
 } from '@event-infra/shared';
 import { SAMPLE_EVENT_DATA, silentLogger } from '@event-infra/testing';
-import { ROOT, STACK, recordedPids, run, stackClient, stackEnv, stackUp } from '../../test/support/stack-runner';
+import { ROOT, STACK, recordedPids, run, slotMasterPort, stackClient, stackEnv, stackUp } from '../../test/support/stack-runner';
 import { median, pollUntil } from '../lib/stats';
 import type { BenchRow, BenchSuite } from '../types';
 
@@ -187,12 +187,6 @@ async function closeSide(side: Side): Promise<void> {
   for (const client of [side.queue, side.streams, side.master]) client.disconnect();
 }
 
-/** `[start, end, [host, port]]` of the master serving `slot`, from CLUSTER SLOTS. */
-async function masterPortOf(admin: Cluster, slot: number): Promise<number | undefined> {
-  const ranges = (await admin.cluster('SLOTS')) as unknown as [number, number, [string, number, ...unknown[]], ...unknown[]][];
-  return ranges.find(([start, end]) => slot >= start && slot <= end)?.[2][1];
-}
-
 interface FailoverRound {
   firstWriteSec: number;
   promotedSec: number;
@@ -206,7 +200,7 @@ interface FailoverRound {
 async function failover(side: Side, key: string, path: string, body: object, authorization: string): Promise<FailoverRound> {
   const admin = side.master as Cluster;
   const slot = clusterSlotOf(key);
-  const port = await masterPortOf(admin, slot);
+  const port = await slotMasterPort(admin, slot);
   if (port === undefined) throw new Error(`no master serves slot ${slot}`);
   const node = `redis-cluster-${port - Number(side.env.STACK_CLUSTER_PORT_BASE) + 1}`;
   const url = `http://127.0.0.1:${side.env.QUEUE_PROCESSOR_PORT}${path}`;
@@ -229,7 +223,7 @@ async function failover(side: Side, key: string, path: string, body: object, aut
       inFlight.add(probe);
     }
     if (promotedAt === undefined) {
-      const now = await masterPortOf(admin, slot).catch(() => undefined);
+      const now = await slotMasterPort(admin, slot).catch(() => undefined);
       if (now !== undefined && now !== port) promotedAt = performance.now();
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

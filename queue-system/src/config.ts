@@ -30,6 +30,12 @@ export const queueConfigSchema = z.object({
   JOB_LOCK_DURATION_MS: positiveInt.default(30_000),
   /** How often workers look for stalled jobs (lock expired: their worker died), ms. */
   JOB_STALLED_INTERVAL_MS: positiveInt.default(30_000),
+  /**
+   * How often the fetch watchdog checks each worker, ms: a worker that runs nothing and started
+   * nothing for two intervals while its queue has jobs ready on two checks in a row is replaced
+   * (README "Scaling": a BullMQ worker can stop fetching after a failover).
+   */
+  JOB_FETCH_WATCHDOG_INTERVAL_MS: positiveInt.default(5_000),
   /** How many times a job may stall before it fails (then goes to the DLQ). */
   JOB_MAX_STALLED_COUNT: positiveInt.default(2),
   /** Completed jobs kept per queue (older ones are removed). */

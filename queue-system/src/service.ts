@@ -129,6 +129,7 @@ export async function startQueueProcessor(config: QueueConfig, logger: Logger): 
         maxStalledCount: config.JOB_MAX_STALLED_COUNT,
         keepCompleted: config.JOB_KEEP_COMPLETED,
         keepFailed: config.JOB_KEEP_FAILED,
+        fetchWatchdog: { intervalMs: config.JOB_FETCH_WATCHDOG_INTERVAL_MS, stalledAfterMs: config.JOB_FETCH_WATCHDOG_INTERVAL_MS * 2 },
       },
       {
         connect: (name) => connectRole(config, REDIS_ROLES.queue, 'consumer', logger, name),

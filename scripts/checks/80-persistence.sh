@@ -11,7 +11,8 @@ _restart_mode() {
   local status
   # Captured first: with pipefail, grep -q closing the pipe early would fail the pipeline.
   status=$(bash "$ROOT/scripts/stack.sh" status 2>/dev/null)
-  if grep -Eq '^ +redis-queue +running' <<<"$status"; then echo local; return 0; fi
+  # A cluster (STACK_REDIS_CLUSTER=1) lists its nodes instead: the roles share them.
+  if grep -Eq '^ +(redis-queue|redis-cluster-1) +running' <<<"$status"; then echo local; return 0; fi
   if command -v docker >/dev/null && [ -n "$(_compose ps -q redis-queue 2>/dev/null)" ]; then echo compose; return 0; fi
   return 1
 }

@@ -18,7 +18,7 @@ import { REDIS_ROLES, clusterSlotOf, waitForAll, type Cluster, type RedisClient 
 import { silentLogger, waitFor } from '@event-infra/testing';
 import { startLoad } from '../faults/load-generator';
 import { settleEvents, settleJobs } from '../faults/settlement';
-import { ROOT, STACK, isAlive, recordedPids, run, stackClient, stackEnv } from '../support/stack-runner';
+import { ROOT, STACK, isAlive, recordedPids, run, slotMasterPort, stackClient, stackEnv } from '../support/stack-runner';
 
 const API_KEY = 'cluster-failover-key';
 // A human principal's submissions are audited: its POST /jobs writes to the master role first.
@@ -34,15 +34,27 @@ interface Round {
   firstWriteAfterMs: number;
   accepted: number;
   refused: number;
+  /** Accepted jobs whose add was lost with the old master (no job hash on the promoted replica). */
   lostJobs: number;
+  /** Accepted events whose XADD was lost with the old master (not on the stream). */
   lostEvents: number;
+  /** Accepted jobs and events that exist but did not settle by the deadline (a stack bug, never replication). */
+  stuck: number;
 }
 
-/** `[start, end, host, port]` of the master serving `slot`, from CLUSTER SLOTS. */
-async function masterPortOf(admin: Cluster, slot: number): Promise<number | undefined> {
-  const ranges = (await admin.cluster('SLOTS')) as unknown as [number, number, [string, number, ...unknown[]], ...unknown[]][];
-  return ranges.find(([start, end]) => slot >= start && slot <= end)?.[2][1];
-}
+/**
+ * Losses replication allows: acknowledged writes of the replication lag before the kill. On
+ * loopback at 20 requests/s that lag is well under 50 ms (one request); 5 leaves room for a
+ * loaded machine (250 ms of traffic) and still fails on any systematic loss.
+ */
+const MAX_LAG_LOSSES = 5;
+/**
+ * Locks and stalled checks short enough that a job stuck active by the kill (its moveToActive
+ * ran on the old master, the reply was lost) is taken again within the settle deadline:
+ * lock expiry + at most two intervals = 12 s (README "Scaling"; the defaults give 90 s).
+ */
+const JOB_LOCK_DURATION_MS = 8_000;
+const JOB_STALLED_INTERVAL_MS = 2_000;
 
 describe('failover on the Redis Cluster under load', () => {
   let dir: string;
@@ -63,6 +75,8 @@ describe('failover on the Redis Cluster under load', () => {
       RETRY_ATTEMPTS: '3',
       RETRY_DELAY: '200',
       JOB_KEEP_COMPLETED: '100000',
+      JOB_LOCK_DURATION_MS: String(JOB_LOCK_DURATION_MS),
+      JOB_STALLED_INTERVAL_MS: String(JOB_STALLED_INTERVAL_MS),
       JOB_KEEP_FAILED: '100000',
       EVENT_CLAIM_IDLE_MS: '3000',
       EVENT_CLAIM_INTERVAL_MS: '1000',
@@ -101,7 +115,7 @@ describe('failover on the Redis Cluster under load', () => {
     it(`kill -9 of the ${target.role} role's master: promoted, the stack goes on, losses counted`, async () => {
       const servicePids = [...recordedPids(env)].filter(([name]) => name.endsWith('-processor')).map(([, pid]) => pid);
       const slot = clusterSlotOf(target.key);
-      const port = (await masterPortOf(admin!, slot))!;
+      const port = (await slotMasterPort(admin!, slot))!;
       const base = Number(env.STACK_CLUSTER_PORT_BASE);
       const node = `redis-cluster-${port - base + 1}`;
       const pid = recordedPids(env).get(node)!;
@@ -150,7 +164,7 @@ describe('failover on the Redis Cluster under load', () => {
       });
       const promotedAt = await waitFor(
         async () => {
-          const now = await masterPortOf(admin!, slot).catch(() => undefined);
+          const now = await slotMasterPort(admin!, slot).catch(() => undefined);
           return now !== undefined && now !== port ? Date.now() : undefined;
         },
         `a new master for slot ${slot}`,
@@ -182,18 +196,22 @@ describe('failover on the Redis Cluster under load', () => {
         firstWriteAfterMs: firstWriteAt - killedAt,
         accepted: result.jobs.length + result.events.length,
         refused: result.refused.length,
-        lostJobs: jobs.unsettled.length,
-        lostEvents: events.unsettled.length,
+        lostJobs: jobs.missingCount,
+        lostEvents: events.missingCount,
+        stuck: jobs.unsettledCount - jobs.missingCount + events.unsettledCount - events.missingCount,
       };
       rounds.push(round);
+      process.stdout.write(`failover round ${JSON.stringify(round)}\n${[...jobs.unsettled, ...events.unsettled].map((line) => `  ${line}`).join('\n')}\n`);
 
       // No service was restarted: each reconnected by itself.
       expect(servicePids.filter((servicePid) => !isAlive(servicePid))).toEqual([]);
       expect(round.accepted).toBeGreaterThan(100);
       expect(round.firstWriteAfterMs).toBeLessThan(15_000);
-      // Losses are what asynchronous replication allows: counted and reported, bounded here by
-      // the traffic of the ~2 s before the kill that had not reached the replica.
-      expect(round.lostJobs + round.lostEvents, JSON.stringify({ jobs: jobs.unsettled, events: events.unsettled })).toBeLessThan(round.accepted / 4);
+      // What asynchronous replication allows, and only that: a few acknowledged adds of the
+      // replication lag before the kill may be gone; everything that exists settles.
+      const detail = JSON.stringify({ jobs: jobs.unsettled, events: events.unsettled });
+      expect(round.stuck, detail).toBe(0);
+      expect(round.lostJobs + round.lostEvents, detail).toBeLessThanOrEqual(MAX_LAG_LOSSES);
     }, 240_000);
   }
 });

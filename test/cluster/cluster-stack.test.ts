@@ -8,7 +8,7 @@
  * nothing pending, and a replay to the handlers goes over all 8 partitions. The run's global
  * setup then fails the run if any log of these stacks holds a cross-slot or redirection error.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,57 @@ describe('the stack on a Redis Cluster', () => {
       // The check script retried a parked entry: the transition script wrote its record.
       expect((await audit('dlq.retry')).length).toBeGreaterThanOrEqual(1);
     }, 90_000);
+
+    it('stack.sh restart redis-queue restarts every node in turn, masters handing over first; a delayed job survives', async () => {
+      const base = Number(env.STACK_CLUSTER_PORT_BASE);
+      const ports = Array.from({ length: 6 }, (_, index) => base + index);
+      const node = (port: number): RedisClient => stackClient({ ...env, REDIS_QUEUE_URL: `redis://127.0.0.1:${port}`, REDIS_QUEUE_CLUSTER_NODES: '' }, REDIS_ROLES.queue, 'consumer', silentLogger());
+      const serverFacts = async (): Promise<{ runId: string; role: string }[]> =>
+        Promise.all(
+          ports.map(async (port) => {
+            const client = node(port);
+            try {
+              const info = `${await client.info('server')}${await client.info('replication')}`;
+              return { runId: /run_id:(\w+)/.exec(info)![1]!, role: /role:(\w+)/.exec(info)![1]! };
+            } finally {
+              client.disconnect();
+            }
+          }),
+        );
+      const before = await serverFacts();
+      const jobId = `restart-${Date.now()}`;
+      const added = await fetch(`http://127.0.0.1:${env.QUEUE_PROCESSOR_PORT}/jobs/async-processing`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ name: 'demo.sleep', data: { durationMs: 10 }, opts: { jobId, delay: 3_000 } }),
+      });
+      expect(added.status, await added.clone().text()).toBe(201);
+
+      const restarted = await run('bash', [STACK, 'restart', 'redis-queue'], env, 180_000);
+      expect(restarted.code, restarted.stderr).toBe(0);
+      const after = await serverFacts();
+      // Every node is a new process; each master handed its slots to its replica before it stopped.
+      expect(after.map((facts, index) => facts.runId !== before[index]!.runId)).toEqual(ports.map(() => true));
+      expect(after.map((facts) => facts.role).sort()).toEqual(['master', 'master', 'master', 'slave', 'slave', 'slave']);
+      // Each node is a master when its turn comes (the first three are; their replicas were
+      // promoted by the hand-overs), so six manual failovers, each accepted by a replica.
+      const handOvers = ports
+        .map((_, index) => readFileSync(join(env.STACK_LOG_DIR!, `redis-cluster-${index + 1}.log`), 'utf8').split('Manual failover user request accepted').length - 1)
+        .reduce((sum, count) => sum + count, 0);
+      expect(handOvers).toBe(6);
+      const job = await waitFor(
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${env.QUEUE_PROCESSOR_PORT}/jobs/async-processing/${jobId}`, { headers: auth });
+          const body = (await response.json()) as { state?: string };
+          return body.state === 'completed' ? body : undefined;
+        },
+        `job ${jobId} completed after the rolling restart`,
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      expect(job.state).toBe('completed');
+      const status = await run('bash', [STACK, 'status'], env, 30_000);
+      expect(status.code, status.stdout).toBe(0);
+    }, 240_000);
   });
 
   describe('8 partitions, 2 event processors', () => {

@@ -45,8 +45,12 @@ export interface JobOutcome {
   recovered: number;
   /** Jobs expected to dead-letter (permanent failures) that did. */
   expectedDeadLetters: number;
-  /** Ids of jobs not settled at the deadline, with what was seen. */
+  /** Ids of jobs not settled at the deadline, with what was seen (the first 20, then a count line). */
   unsettled: string[];
+  /** How many jobs were not settled at the deadline (all of them, not capped like `unsettled`). */
+  unsettledCount: number;
+  /** Of those, jobs whose hash does not exist at all (the add itself was lost). */
+  missingCount: number;
 }
 
 type JobState = { kind: 'completed' } | { kind: 'dlq'; status: string } | { kind: 'open'; detail: string };
@@ -56,18 +60,35 @@ async function jobState(queueRedis: RedisClient, api: DlqApi, job: AcceptedJob):
   const key = `${bullPrefix(job.queue, queueRedis.isCluster)}:${job.queue}`;
   const [completed, failed] = await Promise.all([queueRedis.zscore(`${key}:completed`, job.id), queueRedis.zscore(`${key}:failed`, job.id)]);
   if (completed !== null) return { kind: 'completed' };
-  if (failed === null) {
-    const exists = await queueRedis.exists(`${key}:${job.id}`);
-    return { kind: 'open', detail: exists ? 'not finished' : 'NO JOB HASH' };
-  }
+  if (failed === null) return { kind: 'open', detail: await openJobDetail(queueRedis, key, job.id) };
   const status = await dlqEntryStatus(api, jobDlqId(job.queue, job.id));
   if (status !== undefined && TERMINAL_DLQ.has(status)) return { kind: 'dlq', status };
   return { kind: 'open', detail: `failed, DLQ entry ${status ?? 'missing'}` };
 }
 
+/**
+ * Where an unfinished job is: its hash (or NO JOB HASH), the BullMQ lists that hold it, its lock,
+ * attempts and last failure, so that a loss can be told apart from a job stuck active.
+ */
+async function openJobDetail(queueRedis: RedisClient, key: string, jobId: string): Promise<string> {
+  const hash = await queueRedis.hgetall(`${key}:${jobId}`);
+  if (Object.keys(hash).length === 0) return 'NO JOB HASH';
+  const [wait, active, paused, delayed, prioritized, lock] = await Promise.all([
+    queueRedis.lpos(`${key}:wait`, jobId),
+    queueRedis.lpos(`${key}:active`, jobId),
+    queueRedis.lpos(`${key}:paused`, jobId),
+    queueRedis.zscore(`${key}:delayed`, jobId),
+    queueRedis.zscore(`${key}:prioritized`, jobId),
+    queueRedis.exists(`${key}:${jobId}:lock`),
+  ]);
+  const lists = [wait !== null && 'wait', active !== null && 'active', paused !== null && 'paused', delayed !== null && 'delayed', prioritized !== null && 'prioritized'].filter(Boolean);
+  const failure = hash.failedReason ? `, last failure ${hash.failedReason.slice(0, 80)}` : '';
+  return `not finished: in [${lists.join(',')}], lock ${lock ? 'held' : 'none'}, attemptsMade ${hash.atm ?? hash.attemptsMade ?? 0}, started ${hash.ats ?? '0'}, processedOn ${hash.processedOn ?? '-'}${failure}`;
+}
+
 /** Waits until every job is completed or dead-lettered (entry parked/recovered); returns the counts. */
 export async function settleJobs(queueRedis: RedisClient, api: DlqApi, jobs: AcceptedJob[], timeoutMs: number): Promise<JobOutcome> {
-  const outcome: JobOutcome = { completed: 0, parked: 0, recovered: 0, expectedDeadLetters: 0, unsettled: [] };
+  const outcome: JobOutcome = { completed: 0, parked: 0, recovered: 0, expectedDeadLetters: 0, unsettled: [], unsettledCount: 0, missingCount: 0 };
   let open = [...jobs];
   let last: Map<AcceptedJob, string> = new Map();
   const check = async (): Promise<boolean> => {
@@ -93,6 +114,8 @@ export async function settleJobs(queueRedis: RedisClient, api: DlqApi, jobs: Acc
     await waitFor(check, 'every accepted job completed or dead-lettered', { timeoutMs, intervalMs: 500 });
   } catch {
     // Reported through `unsettled`; the caller asserts on it with the ids.
+    outcome.unsettledCount = open.length;
+    outcome.missingCount = open.filter((job) => last.get(job) === 'NO JOB HASH').length;
     outcome.unsettled = open.slice(0, 20).map((job) => `${job.queue}/${job.id} (${job.name}): ${last.get(job) ?? '?'}`);
     if (open.length > 20) outcome.unsettled.push(`… and ${open.length - 20} more`);
   }
@@ -108,8 +131,16 @@ export interface EventOutcome {
   triggersCompleted: number;
   /** Trigger events without a completed job whose dead event is in the DLQ (parked/recovered). */
   deadLettered: number;
-  /** Accepted events missing or unsettled at the deadline. */
+  /** Accepted events missing or unsettled at the deadline (the first 20, then a count line). */
   unsettled: string[];
+  /**
+   * How many accepted events were not settled at the deadline, each counted once: not on the
+   * stream, still pending or not yet delivered to the group, or a trigger with neither a
+   * completed job nor a DLQ entry.
+   */
+  unsettledCount: number;
+  /** Of those, events not on the stream at all (the XADD itself was lost). */
+  missingCount: number;
 }
 
 export interface EventCheckOptions {
@@ -141,10 +172,14 @@ async function groupInfo(redis: RedisClient, stream: string, group: string): Pro
 /** Waits until every accepted event is on the stream and acknowledged, and every trigger job completed. */
 export async function settleEvents(events: AcceptedEvent[], options: EventCheckOptions): Promise<EventOutcome> {
   const { streamsRedis, queueRedis, stream, group } = options;
-  const outcome: EventOutcome = { onStream: 0, handled: 0, triggersCompleted: 0, deadLettered: 0, unsettled: [] };
+  const outcome: EventOutcome = { onStream: 0, handled: 0, triggersCompleted: 0, deadLettered: 0, unsettled: [], unsettledCount: 0, missingCount: 0 };
+  let openCount = 0;
+  let missingCount = 0;
   let problems: string[] = [];
   const check = async (): Promise<boolean> => {
     problems = [];
+    openCount = 0;
+    missingCount = 0;
     const entries = await streamsRedis.xrange(stream, options.fromEntryId, '+');
     const entryOf = new Map<string, string>();
     for (const [entryId, fields] of entries) {
@@ -154,6 +189,9 @@ export async function settleEvents(events: AcceptedEvent[], options: EventCheckO
     const { pending, lastDelivered } = await groupInfo(streamsRedis, stream, group);
     const lastEntry = entries.at(-1)?.[0];
     if (pending > 0) problems.push(`group has ${pending} pending`);
+    const pendingIds = new Set(
+      pending > 0 ? ((await streamsRedis.xpending(stream, group, '-', '+', 10_000)) as [string, ...unknown[]][]).map(([entryId]) => entryId) : [],
+    );
     if (lastEntry !== undefined && !entryIdAtMost(lastEntry, lastDelivered)) problems.push(`group lags (last delivered ${lastDelivered} < ${lastEntry})`);
     let onStream = 0;
     let handled = 0;
@@ -167,10 +205,14 @@ export async function settleEvents(events: AcceptedEvent[], options: EventCheckO
       const entryId = entryOf.get(event.id);
       if (entryId === undefined) {
         problems.push(`event ${event.id} (${event.type}) NOT ON THE STREAM`);
+        openCount += 1;
+        missingCount += 1;
         continue;
       }
       onStream += 1;
-      if (pending === 0 && entryIdAtMost(entryId, lastDelivered)) handled += 1;
+      const acknowledged = !pendingIds.has(entryId) && entryIdAtMost(entryId, lastDelivered);
+      if (pending === 0 && acknowledged) handled += 1;
+      if (!acknowledged) openCount += 1;
       if (!event.triggers) continue;
       if (completedTriggers.has(event.id)) {
         triggersCompleted += 1;
@@ -178,7 +220,10 @@ export async function settleEvents(events: AcceptedEvent[], options: EventCheckO
       }
       const status = await dlqEntryStatus(options.api, eventDlqId(stream, group, entryId));
       if (status !== undefined && TERMINAL_DLQ.has(status)) deadLettered += 1;
-      else problems.push(`event ${event.id}: trigger job not completed, DLQ entry ${status ?? 'missing'}`);
+      else {
+        problems.push(`event ${event.id}: trigger job not completed, DLQ entry ${status ?? 'missing'}`);
+        if (acknowledged) openCount += 1;
+      }
     }
     Object.assign(outcome, { onStream, handled, triggersCompleted, deadLettered });
     return problems.length === 0 && handled === events.length;
@@ -186,7 +231,9 @@ export async function settleEvents(events: AcceptedEvent[], options: EventCheckO
   try {
     await waitFor(check, 'every accepted event handled', { timeoutMs: options.timeoutMs, intervalMs: 500 });
   } catch {
-    // Reported through `unsettled`.
+    // Reported through `unsettled` and `unsettledCount`.
+    outcome.unsettledCount = openCount;
+    outcome.missingCount = missingCount;
     outcome.unsettled = problems.length > 20 ? [...problems.slice(0, 20), `… and ${problems.length - 20} more`] : problems;
     if (outcome.unsettled.length === 0) outcome.unsettled = [`only ${outcome.handled} of ${events.length} acknowledged`];
   }

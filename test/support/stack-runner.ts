@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bullPrefix, createRedisClient, type Logger, type RedisClient, type RedisProfile } from '@event-infra/shared';
+import { bullPrefix, createRedisClient, type Cluster, type Logger, type RedisClient, type RedisProfile } from '@event-infra/shared';
 import { freePort } from '@event-infra/testing';
 
 /**
@@ -176,4 +176,14 @@ export async function stackUp(env: NodeJS.ProcessEnv, timeoutMs = 180_000): Prom
   if (up.code === 0) return;
   await run('bash', [STACK, 'down'], env, 90_000);
   throw new Error(`stack.sh up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
+}
+
+/**
+ * Port of the master serving `slot` now, from CLUSTER SLOTS (`[start, end, [host, port, …], …]`
+ * per range); undefined while no node serves it. The failover test and the cluster benchmark
+ * poll it for a promotion.
+ */
+export async function slotMasterPort(admin: Cluster, slot: number): Promise<number | undefined> {
+  const ranges = (await admin.cluster('SLOTS')) as unknown as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+  return ranges.find(([start, end]) => slot >= start && slot <= end)?.[2][1];
 }

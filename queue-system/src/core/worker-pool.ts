@@ -1,6 +1,7 @@
 import type { RedisClient } from '@event-infra/shared';
 import { Worker, type Job } from 'bullmq';
 import { bullPrefix, JOB_CANCEL_CHANNEL, buildJobDeadLetterEntry, splitReservedMeta, toError, type Logger } from '@event-infra/shared';
+import { startFetchWatchdog, type FetchWatchdogOptions } from './fetch-watchdog';
 import type { createJobRunner, JobRunnerDeps } from './job-runner';
 
 export interface WorkerPoolOptions {
@@ -14,6 +15,8 @@ export interface WorkerPoolOptions {
   /** Completed / failed jobs kept per queue. */
   keepCompleted: number;
   keepFailed: number;
+  /** The fetch watchdog (`fetch-watchdog.ts`): a worker that stopped fetching is replaced. Absent: none. */
+  fetchWatchdog?: FetchWatchdogOptions | undefined;
 }
 
 export interface WorkerPoolDeps {
@@ -48,53 +51,83 @@ export async function startWorkerPool(options: WorkerPoolOptions, deps: WorkerPo
   const logger = deps.logger.child({ component: 'workers' });
   const connections: RedisClient[] = [];
   const active = new Map<string, number>();
+  const lastStartedAt = new Map<string, number>();
   const workers = options.queues.map(({ name, concurrency }) => {
     const connection = deps.connect(`worker:${name}`);
     connections.push(connection);
     active.set(name, 0);
+    lastStartedAt.set(name, Date.now());
     const runner = deps.runnerFor(name);
     // One parameter on purpose: BullMQ then creates no AbortController per job; cancelling
     // goes through the runner, which owns the handler's signal.
     const processor = async (job: Job): Promise<unknown> => {
       active.set(name, (active.get(name) ?? 0) + 1);
+      lastStartedAt.set(name, Date.now());
       try {
         return await runner.processJob(job);
       } finally {
         active.set(name, (active.get(name) ?? 1) - 1);
       }
     };
-    const worker = new Worker(name, processor, {
-      connection,
-      prefix: bullPrefix(name, connection.isCluster),
-      concurrency,
-      lockDuration: options.lockDurationMs,
-      stalledInterval: options.stalledIntervalMs,
-      maxStalledCount: options.maxStalledCount,
-      removeOnComplete: { count: options.keepCompleted },
-      removeOnFail: { count: options.keepFailed },
-    });
-    worker.on('error', (err) => logger.error({ queue: name, err: toError(err) }, 'worker error'));
-    worker.on('stalled', (jobId) => logger.warn({ queue: name, jobId }, 'job stalled: its worker died or lost the lock; it runs again'));
-    worker.on('failed', (job, err) => {
-      // A job that stalled too often fails inside BullMQ without reaching our runner.
-      if (job === undefined || !/stalled more than allowable limit/.test(err.message)) return;
-      const { data, meta } = splitReservedMeta(job.data);
-      const entry = buildJobDeadLetterEntry({
-        queue: name,
-        jobId: String(job.id),
-        name: job.name,
-        data,
-        opts: job.opts as Record<string, unknown>,
-        meta,
-        error: err,
-        attempts: job.attemptsMade,
-        lastFailedAt: new Date(),
+    const createWorker = (): Worker => {
+      const worker = new Worker(name, processor, {
+        connection,
+        prefix: bullPrefix(name, connection.isCluster),
+        concurrency,
+        lockDuration: options.lockDurationMs,
+        stalledInterval: options.stalledIntervalMs,
+        maxStalledCount: options.maxStalledCount,
+        removeOnComplete: { count: options.keepCompleted },
+        removeOnFail: { count: options.keepFailed },
       });
-      deps.deadLetters
-        .add(entry)
-        .catch((caught: unknown) => logger.error({ queue: name, jobId: job.id, err: toError(caught) }, 'could not write DLQ entry'));
-    });
-    return { name, concurrency, worker, runner };
+      worker.on('error', (err) => logger.error({ queue: name, err: toError(err) }, 'worker error'));
+      worker.on('stalled', (jobId) => logger.warn({ queue: name, jobId }, 'job stalled: its worker died or lost the lock; it runs again'));
+      worker.on('failed', (job, err) => {
+        // A job that stalled too often fails inside BullMQ without reaching our runner.
+        if (job === undefined || !/stalled more than allowable limit/.test(err.message)) return;
+        const { data, meta } = splitReservedMeta(job.data);
+        const entry = buildJobDeadLetterEntry({
+          queue: name,
+          jobId: String(job.id),
+          name: job.name,
+          data,
+          opts: job.opts as Record<string, unknown>,
+          meta,
+          error: err,
+          attempts: job.attemptsMade,
+          lastFailedAt: new Date(),
+        });
+        deps.deadLetters
+          .add(entry)
+          .catch((caught: unknown) => logger.error({ queue: name, jobId: job.id, err: toError(caught) }, 'could not write DLQ entry'));
+      });
+      return worker;
+    };
+    const keyOf = (suffix: string): string => `${bullPrefix(name, connection.isCluster)}:${name}:${suffix}`;
+    // A paused queue (Bull Board) has jobs that no worker may take: none are ready.
+    const ready = async (): Promise<number> =>
+      (await connection.hexists(keyOf('meta'), 'paused')) ? 0 : (await connection.llen(keyOf('wait'))) + (await connection.zcard(keyOf('prioritized')));
+    return { name, concurrency, worker: createWorker(), createWorker, ready, runner };
+  });
+
+  // Replaces a worker whose fetch loop stopped: the new one shares the connection (BullMQ opens
+  // its own blocking connection); the old one is closed without waiting (its loop may never
+  // return), after the watchdog saw it run nothing.
+  const watchdog = options.fetchWatchdog && startFetchWatchdog(options.fetchWatchdog, {
+    logger,
+    workers: () =>
+      workers.map((entry) => ({
+        queue: entry.name,
+        active: () => active.get(entry.name) ?? 0,
+        lastStartedAt: () => lastStartedAt.get(entry.name) ?? 0,
+        ready: entry.ready,
+        replace: () => {
+          const old = entry.worker;
+          lastStartedAt.set(entry.name, Date.now());
+          entry.worker = entry.createWorker();
+          old.close(true).catch((caught: unknown) => logger.warn({ queue: entry.name, err: toError(caught) }, 'replaced worker did not close cleanly'));
+        },
+      })),
   });
 
   const subscriber = deps.connect('cancel-subscriber');
@@ -122,6 +155,7 @@ export async function startWorkerPool(options: WorkerPoolOptions, deps: WorkerPo
     cancelLocal,
     close(graceMs) {
       closing ??= (async () => {
+        watchdog?.close();
         const graceful = Promise.allSettled(workers.map(({ worker }) => worker.close()));
         let timer: NodeJS.Timeout | undefined;
         const expired = await Promise.race([

@@ -84,6 +84,15 @@ export function describeClusterNodes(nodes: readonly ClusterNodeAddress[]): stri
   return nodes.map((node) => (node.host.includes(':') ? `[${node.host}]:${node.port}` : `${node.host}:${node.port}`)).join(',');
 }
 
+/** Delay before a command is retried on a failover or CLUSTERDOWN, ms. */
+const CLUSTER_RETRY_DELAY_MS = 200;
+
+/**
+ * Redirections (and failover retries) a `consumer` command gets: 300 × 200 ms = 60 s without a
+ * master for its slot, enough for cluster-node-timeout 15000 (Redis' default) plus an election.
+ */
+export const CONSUMER_MAX_REDIRECTIONS = 300;
+
 /**
  * ioredis Cluster options with the same profile as `redisOptions`: the per-node connections get
  * the URL's password, user, TLS, connect timeout and client name; the cluster reconnects forever
@@ -109,10 +118,14 @@ export function clusterOptions(settings: Omit<RedisConnectionSettings, 'logger'>
     clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
     // A node that died: wait this long before retrying on the refreshed slot map (its replica
     // is promoted after cluster-node-timeout plus an election).
-    retryDelayOnFailover: 200,
-    retryDelayOnClusterDown: 200,
+    retryDelayOnFailover: CLUSTER_RETRY_DELAY_MS,
+    retryDelayOnClusterDown: CLUSTER_RETRY_DELAY_MS,
     retryDelayOnTryAgain: 100,
-    maxRedirections: 16,
+    // Each retry above counts as a redirection. ioredis's default (16, ~3 s) gives up before a
+    // replica is promoted (4-5 s with cluster-node-timeout 2000), so a BullMQ worker's
+    // moveToFinished failed and its job waited for the stalled check (lock expiry + up to two
+    // intervals). `consumer` rides out the failover; `producer` still fails fast (a 503).
+    maxRedirections: isConsumer ? CONSUMER_MAX_REDIRECTIONS : 16,
     slotsRefreshTimeout: 2_000,
     slotsRefreshInterval: 5_000,
   };
