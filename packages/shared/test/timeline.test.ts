@@ -1,8 +1,9 @@
 /**
  * The timeline store against a real redis-server: steps come back in order, a correlation
- * with more than TIMELINE_MAX_STEPS keeps the first and last halves and counts the rest,
- * retention is set on every key, a restarted script cache is survived, and the id look-ups
- * resolve to the correlation.
+ * with more than TIMELINE_MAX_STEPS keeps the first and last halves and counts the rest (in one
+ * bucket and over many), a flush creates no key per correlation, retention is set on the
+ * bucket and its registry, a restarted script cache is survived, and the id look-ups resolve
+ * to the correlation.
  */
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
@@ -12,7 +13,11 @@ import {
   createRedis,
   readTimeline,
   resolveCorrelation,
-  timelineKey,
+  timelineBucketKey,
+  timelineBucketStartMs,
+  timelineBucketWidthMs,
+  timelineBucketsKey,
+  timelineStepsField,
   waitForRedis,
   type Redis,
 } from '@event-infra/shared';
@@ -33,7 +38,17 @@ afterEach(async () => {
   await closeRedis(redis);
 });
 
-const make = (maxSteps: number, retentionSec = 60) => new TimelineRecorder({ service: 'test', retentionSec, maxSteps }, { redis, logger });
+const make = (maxSteps: number, retentionSec = 60, clock?: () => number) => new TimelineRecorder({ service: 'test', retentionSec, maxSteps }, { redis, logger, clock });
+
+/** Lines stored for `correlation` over every bucket it has a field in (steps and markers). */
+async function storedLines(client: Redis, correlation: string): Promise<number> {
+  let lines = 0;
+  for (const bucket of await client.zrangebyscore(timelineBucketsKey(), '-inf', '+inf')) {
+    const value = await client.hget(bucket, timelineStepsField(correlation));
+    if (value !== null) lines += value.startsWith('[') ? 1 : value.split('\n').length - 1;
+  }
+  return lines;
+}
 
 describe('TimelineRecorder and readTimeline', () => {
   it('keeps the steps of one correlation in order, with their causes and look-ups', async () => {
@@ -68,7 +83,7 @@ describe('TimelineRecorder and readTimeline', () => {
     expect(timeline.steps.map((step) => step.detail?.index)).toEqual([1, 2, 3, 4, 5, 246, 247, 248, 249, 250]);
     expect(timeline.steps.map((step) => step.seq)).toEqual([1, 2, 3, 4, 5, 246, 247, 248, 249, 250]);
     // Stored: the head, one marker, at most twice the tail (compaction is amortised).
-    expect(await redis.llen(timelineKey(correlation))).toBeLessThanOrEqual(5 + 1 + 10);
+    expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(5 + 1 + 10);
   });
 
   it('keeps the bound over many flushes, whatever the tail holds when it is read', async () => {
@@ -83,7 +98,86 @@ describe('TimelineRecorder and readTimeline', () => {
       expect(timeline.steps.map((step) => step.seq)).toEqual(expected);
       expect(timeline.totalSteps).toBe(index);
       expect(timeline.omittedSteps).toBe(Math.max(0, index - 6));
-      expect(await redis.llen(timelineKey(correlation))).toBeLessThanOrEqual(3 + 1 + 6);
+      expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(3 + 1 + 6);
+    }
+  });
+
+  it('keeps the bound over steps spread across buckets, each bucket bounded', async () => {
+    const widthMs = timelineBucketWidthMs(60);
+    let nowMs = Date.now();
+    recorder = make(6, 60, () => nowMs);
+    const correlation = uniqueName('buckets');
+    for (let index = 1; index <= 60; index += 1) {
+      recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
+      await recorder.flush();
+      // A new bucket every 14th step: each part outgrows head + marker + twice the tail (10) and is compacted.
+      if (index % 14 === 0) nowMs += widthMs;
+      const timeline = (await readTimeline(redis, correlation, recorder.maxSteps))!;
+      const expected = index <= 6 ? Array.from({ length: index }, (_, i) => i + 1) : [1, 2, 3, index - 2, index - 1, index];
+      expect(timeline.steps.map((step) => step.detail?.index), `after ${index}`).toEqual(expected);
+      expect(timeline.steps.map((step) => step.seq)).toEqual(expected);
+      expect(timeline.totalSteps).toBe(index);
+      expect(timeline.omittedSteps).toBe(Math.max(0, index - 6));
+    }
+    // Five buckets, each within head + marker + twice the tail.
+    expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(5 * (3 + 1 + 6));
+    expect(await resolveCorrelation(redis, { eventId: uniqueName('never') })).toBeUndefined();
+  });
+
+  it('writes a flush of single-step correlations into one bucket: no key per correlation', async () => {
+    // A database of its own, so that other test files' buckets do not count.
+    const own = createRedis({ url: `${inject('redis').master}/7`, role: REDIS_ROLES.master, profile: 'producer', logger, connectTimeoutMs: 1_000 });
+    try {
+      await waitForRedis(own, REDIS_ROLES.master, 5_000);
+      await own.flushdb();
+      const nowMs = Date.now();
+      recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      const prefix = uniqueName('keys');
+      for (let index = 0; index < 500; index += 1) recorder.record(`${prefix}-${index}`, { kind: 'event.handled', subject: `${prefix}-${index}` }, { eventId: `${prefix}-${index}`, job: `q:${index}` });
+      await recorder.flush();
+      // The bucket and the registry, whatever the number of correlations and look-ups.
+      expect(await own.dbsize()).toBe(2);
+      const widthMs = timelineBucketWidthMs(60);
+      const bucket = timelineBucketKey(timelineBucketStartMs(nowMs, widthMs), widthMs);
+      expect(await own.hlen(bucket)).toBe(1_000);
+      // Retention: the bucket (and the registry) expire retention after the bucket's end.
+      const expireAtMs = timelineBucketStartMs(nowMs, widthMs) + widthMs + 60_000;
+      expect(await own.pexpiretime(bucket)).toBe(expireAtMs);
+      expect(await own.pexpiretime(timelineBucketsKey())).toBe(expireAtMs);
+      expect(await own.zscore(timelineBucketsKey(), bucket)).toBe(String(expireAtMs));
+      expect((await readTimeline(own, `${prefix}-7`, 10))?.steps.map((step) => step.subject)).toEqual([`${prefix}-7`]);
+      expect(await resolveCorrelation(own, { eventId: `${prefix}-7` })).toBe(`${prefix}-7`);
+      expect(await resolveCorrelation(own, { queue: 'q', jobId: '7' })).toBe(`${prefix}-7`);
+      await recorder.close();
+      recorder = undefined;
+    } finally {
+      await own.flushdb();
+      await closeRedis(own);
+    }
+  });
+
+  it('reads only live buckets: an expired bucket leaves the registry', async () => {
+    const own = createRedis({ url: `${inject('redis').master}/8`, role: REDIS_ROLES.master, profile: 'producer', logger, connectTimeoutMs: 1_000 });
+    try {
+      await waitForRedis(own, REDIS_ROLES.master, 5_000);
+      await own.flushdb();
+      // A bucket whose expiry has passed (the clock of a writer 2 minutes ago, retention 1 s).
+      let nowMs = Date.now() - 120_000;
+      recorder = new TimelineRecorder({ service: 'test', retentionSec: 1, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      recorder.record('old', { kind: 'event.handled', subject: 'e-old' });
+      await recorder.flush();
+      expect(await own.zcard(timelineBucketsKey())).toBe(0);
+      expect(await readTimeline(own, 'old', 10)).toBeUndefined();
+      nowMs = Date.now();
+      recorder.record('new', { kind: 'event.handled', subject: 'e-new' });
+      await recorder.flush();
+      expect(await own.zcard(timelineBucketsKey())).toBe(1);
+      expect((await readTimeline(own, 'new', 10))?.steps.map((step) => step.subject)).toEqual(['e-new']);
+      await recorder.close();
+      recorder = undefined;
+    } finally {
+      await own.flushdb();
+      await closeRedis(own);
     }
   });
 

@@ -4,14 +4,15 @@ import type { RedisClient } from '../redis/create-redis';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger';
-import { timelineKey, timelineRefKey } from '../names';
+import { timelineBucketKey, timelineBucketsKey } from '../names';
 import { toError } from '../errors';
+import { timelineBucketStartMs, timelineBucketWidthMs, timelineRefField, timelineStepsField } from './timeline-layout';
 import { encodeStep, timelineBounds, type TimelineStepInput } from './timeline-step';
 
 export interface TimelineOptions {
   /** Service name stored with each step. */
   service: string;
-  /** `TIMELINE_RETENTION_SEC`: a timeline (and its id look-ups) expires this long after its last step. */
+  /** `TIMELINE_RETENTION_SEC`: a step (and an id look-up) is kept this long at least: its bucket expires this long after the bucket's end. */
   retentionSec: number;
   /** `TIMELINE_MAX_STEPS`: steps kept per correlation (the first half and the last half). */
   maxSteps: number;
@@ -28,17 +29,26 @@ export interface TimelineRefs {
   job?: string | undefined;
 }
 
+export interface TimelineRecorderDeps {
+  redis: RedisClient;
+  logger: Logger;
+  /** Epoch ms of a step and of the bucket a flush writes to. Default `Date.now`. */
+  clock?: () => number;
+}
+
 /** Longest string kept in a step's detail, characters. */
 const MAX_DETAIL_CHARS = 1024;
 
-const SCRIPT = readFileSync(new URL('./lua/timeline-append-n.lua', import.meta.url), 'utf8');
+const SCRIPT = readFileSync(new URL('./lua/timeline-append-2.lua', import.meta.url), 'utf8');
 const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
 /**
- * Steps per script call at most: a flush of a busy second is cut into calls of this size, so
- * one call holds the master for about a millisecond, and no RPUSH unpacks more than Lua's stack allows.
+ * Steps, and fields (correlations plus look-ups), per script call at most: a flush of a busy
+ * second is cut into calls of this size, so one call holds the master for about a millisecond,
+ * and no HMGET/HSET unpacks more than Lua's stack allows (8,000 values).
  */
 const STEPS_PER_CALL = 1_000;
+const FIELDS_PER_CALL = 1_000;
 
 interface Pending {
   correlationId: string;
@@ -67,6 +77,7 @@ export class TimelineRecorder {
   private readonly maxBuffered: number;
   private readonly headSize: number;
   private readonly tailSize: number;
+  private readonly bucketWidthMs: number;
   private buffer: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -76,12 +87,17 @@ export class TimelineRecorder {
 
   constructor(
     private readonly options: TimelineOptions,
-    private readonly deps: { redis: RedisClient; logger: Logger },
+    private readonly deps: TimelineRecorderDeps,
   ) {
     this.logger = deps.logger.child({ component: 'timeline' });
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.maxBuffered = options.maxBuffered ?? 10_000;
     ({ headSize: this.headSize, tailSize: this.tailSize } = timelineBounds(options.maxSteps));
+    this.bucketWidthMs = timelineBucketWidthMs(options.retentionSec);
+  }
+
+  private now(): number {
+    return this.deps.clock?.() ?? Date.now();
   }
 
   /** `TIMELINE_MAX_STEPS` (what `readTimeline` needs to cut the stored list). */
@@ -96,7 +112,7 @@ export class TimelineRecorder {
       this.dropped += 1;
       return;
     }
-    const stored = encodeStep(step, this.options.service, step.atMs ?? Date.now(), boundedDetail(step.detail));
+    const stored = encodeStep(step, this.options.service, step.atMs ?? this.now(), boundedDetail(step.detail));
     this.buffer.push({ correlationId, step: stored, refs });
     if (this.timer === undefined) {
       this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
@@ -114,11 +130,16 @@ export class TimelineRecorder {
     return this.flushing;
   }
 
-  /** The script calls of one flush: steps grouped per correlation in recording order, look-ups after. */
-  private calls(batch: Pending[]): { keys: string[]; args: (string | number)[] }[] {
-    // On a cluster every timeline key carries the `{evinfra-timeline}` tag: a call's lists and
-    // look-ups are in one slot.
+  /**
+   * The script calls of one flush, all into the bucket of `nowMs`: steps grouped per correlation
+   * in recording order (joined by newlines), look-ups after them.
+   */
+  private calls(batch: Pending[], nowMs: number): { keys: string[]; args: (string | number)[] }[] {
+    // On a cluster both keys carry the `{evinfra-timeline}` tag: one slot.
     const clustered = this.deps.redis.isCluster;
+    const bucketStart = timelineBucketStartMs(nowMs, this.bucketWidthMs);
+    const keys = [timelineBucketKey(bucketStart, this.bucketWidthMs, clustered), timelineBucketsKey(clustered)];
+    const expireAtMs = bucketStart + this.bucketWidthMs + this.options.retentionSec * 1_000;
     const byCorrelation = new Map<string, string[]>();
     const refs = new Map<string, string>();
     for (const pending of batch) {
@@ -126,35 +147,45 @@ export class TimelineRecorder {
       if (steps === undefined) byCorrelation.set(pending.correlationId, [pending.step]);
       else steps.push(pending.step);
       // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
-      if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) refs.set(timelineRefKey('event', pending.refs.eventId, clustered), pending.correlationId);
-      if (pending.refs?.job !== undefined) refs.set(timelineRefKey('job', pending.refs.job, clustered), pending.correlationId);
+      if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) refs.set(timelineRefField('event', pending.refs.eventId), pending.correlationId);
+      if (pending.refs?.job !== undefined) refs.set(timelineRefField('job', pending.refs.job), pending.correlationId);
     }
     const calls: { keys: string[]; args: (string | number)[] }[] = [];
-    let lists: string[] = [];
-    let stepArgs: (string | number)[] = [];
-    let size = 0;
-    const cut = (refKeys: string[] = [], refValues: string[] = []): void => {
-      calls.push({ keys: [...lists, ...refKeys], args: [this.headSize, this.tailSize, this.options.retentionSec, lists.length, ...stepArgs, ...refValues] });
-      lists = [];
-      stepArgs = [];
-      size = 0;
+    let args: (string | number)[] = [];
+    let correlations = 0;
+    let steps = 0;
+    const cut = (refArgs: string[] = []): void => {
+      args.push(refArgs.length / 2, ...refArgs);
+      calls.push({ keys, args: [this.headSize, this.tailSize, expireAtMs, nowMs, correlations, ...args] });
+      args = [];
+      correlations = 0;
+      steps = 0;
     };
-    for (const [correlationId, steps] of byCorrelation) {
-      const key = timelineKey(correlationId, clustered);
-      for (let from = 0; from < steps.length; from += STEPS_PER_CALL) {
-        const chunk = steps.length <= STEPS_PER_CALL ? steps : steps.slice(from, from + STEPS_PER_CALL);
-        if (size + chunk.length > STEPS_PER_CALL && size > 0) cut();
-        lists.push(key);
-        stepArgs.push(chunk.length, ...chunk);
-        size += chunk.length;
+    for (const [correlationId, all] of byCorrelation) {
+      const field = timelineStepsField(correlationId);
+      for (let from = 0; from < all.length; from += STEPS_PER_CALL) {
+        const chunk = all.length <= STEPS_PER_CALL ? all : all.slice(from, from + STEPS_PER_CALL);
+        if (correlations > 0 && (steps + chunk.length > STEPS_PER_CALL || correlations >= FIELDS_PER_CALL)) cut();
+        // Chunks of one correlation go to separate calls: a call holds a field at most once.
+        args.push(field, chunk.length, chunk.length === 1 ? chunk[0]! : chunk.join('\n'));
+        correlations += 1;
+        steps += chunk.length;
+        if (chunk !== all && from + STEPS_PER_CALL < all.length) cut();
       }
     }
-    cut([...refs.keys()], [...refs.values()]);
+    const refArgs: string[] = [];
+    for (const [field, correlationId] of refs) {
+      if (correlations + refArgs.length / 2 >= FIELDS_PER_CALL) {
+        cut(refArgs.splice(0, refArgs.length));
+      }
+      refArgs.push(field, correlationId);
+    }
+    cut(refArgs);
     return calls;
   }
 
   private async write(batch: Pending[], isRetry = false): Promise<void> {
-    const calls = this.calls(batch);
+    const calls = this.calls(batch, this.now());
     const pipeline = createBatch(this.deps.redis);
     for (const { keys, args } of calls) pipeline.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
     try {
