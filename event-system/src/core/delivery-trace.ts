@@ -1,4 +1,4 @@
-import { JOB_EVENT_TYPE_PREFIX, eventCorrelation, type EventEnvelope, type SpanHandle, type TimelineRecorder, type Tracing } from '@event-infra/shared';
+import { JOB_EVENT_TYPE_PREFIX, eventCorrelation, type EventEnvelope, type HandledDelivery, type SpanHandle, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import type { Router } from './router';
 
 /** What the two engines (consumer group, partitions) record of each delivery. */
@@ -44,6 +44,39 @@ export function recordDelivery(deps: DeliveryTraceDeps, delivery: Delivery, err:
     },
     delivery.deliveries === 1 ? { eventId: event.id } : undefined,
   );
+}
+
+/**
+ * True when a successful delivery's step may go into its batch's record (`HandledBatch`): a
+ * first delivery of an event that is its own correlation (no `correlationid`, or its own id),
+ * not a `job.*` event. The reader expands such a record into the step `recordDelivery` writes.
+ */
+export function isBatchedDelivery(event: EventEnvelope, deliveries: number): boolean {
+  return deliveries === 1 && (event.correlationid === undefined || event.correlationid === event.id) && !event.type.startsWith(JOB_EVENT_TYPE_PREFIX);
+}
+
+/**
+ * The `event.handled` steps of one batch's successful first deliveries, written as one record
+ * (`TimelineRecorder.recordHandled`): no step object, detail or JSON per event.
+ */
+export class HandledBatch {
+  private readonly deliveries: HandledDelivery[] = [];
+  private readonly handlersByType = new Map<string, string[]>();
+
+  constructor(private readonly router: Router) {}
+
+  add(entryId: string, event: EventEnvelope): void {
+    let handlers = this.handlersByType.get(event.type);
+    if (handlers === undefined) {
+      handlers = this.router.routesFor(event.type).map((route) => route.name);
+      this.handlersByType.set(event.type, handlers);
+    }
+    this.deliveries.push({ eventId: event.id, entryId, type: event.type, source: event.source, cause: event.causationid, handlers });
+  }
+
+  record(timeline: TimelineRecorder, consumer: string | undefined): void {
+    timeline.recordHandled(consumer, this.deliveries);
+  }
 }
 
 /** The span of one delivery, child of the event's trace context, linked to its batch's span. */

@@ -193,6 +193,35 @@ describe('TimelineRecorder and readTimeline', () => {
     expect(recorder.dropped).toBe(0);
   });
 
+  it('expands a batch record into its steps, in time order among the correlation\'s own steps', async () => {
+    let nowMs = Date.now();
+    recorder = make(10, 60, () => nowMs);
+    const ids = [uniqueName('ev-a'), uniqueName('ev-b')];
+    recorder.record(ids[0]!, { kind: 'event.published', subject: ids[0]!, detail: { type: 'workspace.created' } });
+    await recorder.flush();
+    nowMs += 5;
+    recorder.recordHandled('consumer-1', [
+      { eventId: ids[0]!, entryId: '1-0', type: 'workspace.created', source: 'src', handlers: ['a', 'b'] },
+      { eventId: ids[1]!, entryId: '1-1', type: 'user.created', source: 'src', cause: 'c-1', handlers: ['c'] },
+    ]);
+    nowMs += 5;
+    recorder.record(ids[0]!, { kind: 'job.created', subject: 'job:q:1', cause: ids[0]! });
+    await recorder.flush();
+    const first = (await readTimeline(redis, ids[0]!, 10))!;
+    expect(first.steps.map((step) => [step.kind, step.seq])).toEqual([
+      ['event.published', 1],
+      ['event.handled', 2],
+      ['job.created', 3],
+    ]);
+    expect(first.steps[1]).toMatchObject({ subject: ids[0], service: 'test', detail: { type: 'workspace.created', source: 'src', entryId: '1-0', deliveries: 1, consumer: 'consumer-1', handlers: ['a', 'b'] } });
+    const second = (await readTimeline(redis, ids[1]!, 10))!;
+    expect(second.steps).toEqual([
+      { kind: 'event.handled', subject: ids[1], cause: 'c-1', detail: { type: 'user.created', source: 'src', entryId: '1-1', deliveries: 1, consumer: 'consumer-1', handlers: ['c'] }, at: new Date(nowMs - 5).toISOString(), service: 'test', seq: 1 },
+    ]);
+    expect(await resolveCorrelation(redis, { eventId: ids[1]! })).toBe(ids[1]);
+    expect(recorder.dropped).toBe(0);
+  });
+
   it('writes again after the server lost its script cache', async () => {
     recorder = make(10);
     const correlation = uniqueName('flush');

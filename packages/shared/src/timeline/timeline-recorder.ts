@@ -1,12 +1,12 @@
 import { createBatch } from '../redis/batch';
 import { loadScript } from '../redis/lua-script';
 import type { RedisClient } from '../redis/create-redis';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger';
 import { timelineBucketKey, timelineBucketsKey } from '../names';
 import { toError } from '../errors';
-import { timelineBucketStartMs, timelineBucketWidthMs, timelineRefField, timelineStepsField } from './timeline-layout';
+import { encodeHandledBatch, timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineHandledField, timelineRefField, timelineStepsField, type HandledDelivery } from './timeline-layout';
 import { encodeStep, timelineBounds, type TimelineStepInput } from './timeline-step';
 
 export interface TimelineOptions {
@@ -56,6 +56,17 @@ interface Pending {
   refs: TimelineRefs | undefined;
 }
 
+/** One batch of handled deliveries, encoded: its record and the event ids it covers, in order. */
+interface PendingBatch {
+  /** Its field in the bucket, named when recorded (a retried write writes the same fields). */
+  field: string;
+  record: string;
+  eventIds: string[];
+}
+
+/** Fields per plain HSET of batch records and their pointers. */
+const BATCH_FIELDS_PER_HSET = 1_000;
+
 function boundedDetail(detail: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (detail === undefined) return undefined;
   const out: Record<string, unknown> = {};
@@ -79,6 +90,12 @@ export class TimelineRecorder {
   private readonly tailSize: number;
   private readonly bucketWidthMs: number;
   private buffer: Pending[] = [];
+  private batches: PendingBatch[] = [];
+  /** Steps buffered (steps and the deliveries of batch records). */
+  private buffered = 0;
+  /** Names this recorder's batch records (with `batchSeq`), unique among writers. */
+  private readonly writerId = randomBytes(6).toString('base64url');
+  private batchSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
@@ -108,12 +125,35 @@ export class TimelineRecorder {
   /** Buffers one step of `correlationId`'s timeline. */
   record(correlationId: string, step: TimelineStepInput, refs?: TimelineRefs): void {
     if (this.closing !== undefined) return;
-    if (this.buffer.length >= this.maxBuffered) {
+    if (this.buffered >= this.maxBuffered) {
       this.dropped += 1;
       return;
     }
     const stored = encodeStep(step, this.options.service, step.atMs ?? this.now(), boundedDetail(step.detail));
     this.buffer.push({ correlationId, step: stored, refs });
+    this.buffered += 1;
+    this.schedule();
+  }
+
+  /**
+   * Buffers the `event.handled` steps of a batch of first deliveries that succeeded, each event
+   * its own correlation (no `correlationid`, or its own id): one record for the batch, and per
+   * event a pointer field named by its id, written with a plain HSET (README "Timeline: batch
+   * records"). `readTimeline` expands them into the same steps `record` would have stored.
+   */
+  recordHandled(consumer: string | undefined, deliveries: readonly HandledDelivery[]): void {
+    if (this.closing !== undefined || deliveries.length === 0) return;
+    if (this.buffered + deliveries.length > this.maxBuffered) {
+      this.dropped += deliveries.length;
+      return;
+    }
+    this.batchSeq += 1;
+    this.batches.push({ field: timelineBatchField(this.writerId, this.batchSeq), record: encodeHandledBatch(this.now(), this.options.service, consumer, deliveries), eventIds: deliveries.map((delivery) => delivery.eventId) });
+    this.buffered += deliveries.length;
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.timer === undefined) {
       this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
       this.timer.unref();
@@ -124,9 +164,12 @@ export class TimelineRecorder {
   flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.buffer;
+    const steps = this.buffer;
+    const batches = this.batches;
     this.buffer = [];
-    this.flushing = this.flushing.then(() => (batch.length > 0 ? this.write(batch) : undefined));
+    this.batches = [];
+    this.buffered = 0;
+    this.flushing = this.flushing.then(() => (steps.length > 0 || batches.length > 0 ? this.write(steps, batches) : undefined));
     return this.flushing;
   }
 
@@ -134,11 +177,8 @@ export class TimelineRecorder {
    * The script calls of one flush, all into the bucket of `nowMs`: steps grouped per correlation
    * in recording order (joined by newlines), look-ups after them.
    */
-  private calls(batch: Pending[], nowMs: number): { keys: string[]; args: (string | number)[] }[] {
-    // On a cluster both keys carry the `{evinfra-timeline}` tag: one slot.
-    const clustered = this.deps.redis.isCluster;
+  private calls(batch: Pending[], nowMs: number, keys: string[]): { keys: string[]; args: (string | number)[] }[] {
     const bucketStart = timelineBucketStartMs(nowMs, this.bucketWidthMs);
-    const keys = [timelineBucketKey(bucketStart, this.bucketWidthMs, clustered), timelineBucketsKey(clustered)];
     const expireAtMs = bucketStart + this.bucketWidthMs + this.options.retentionSec * 1_000;
     const byCorrelation = new Map<string, string[]>();
     const refs = new Map<string, string>();
@@ -184,17 +224,43 @@ export class TimelineRecorder {
     return calls;
   }
 
-  private async write(batch: Pending[], isRetry = false): Promise<void> {
-    const calls = this.calls(batch, this.now());
+  /**
+   * The plain HSETs of the batch records and their pointers (`e:`-less: the event id is the
+   * correlation): fields unique per batch and per event id, so no read is needed before the
+   * write. They follow the script in the same round (the script sets the bucket's expiry).
+   */
+  private batchWrites(batches: PendingBatch[]): string[][] {
+    const writes: string[][] = [];
+    let fields: string[] = [];
+    for (const { field, record, eventIds } of batches) {
+      fields.push(field, record);
+      for (let index = 0; index < eventIds.length; index += 1) fields.push(timelineHandledField(eventIds[index]!), `${field} ${index}`);
+      if (fields.length >= 2 * BATCH_FIELDS_PER_HSET) {
+        writes.push(fields);
+        fields = [];
+      }
+    }
+    if (fields.length > 0) writes.push(fields);
+    return writes;
+  }
+
+  private async write(batch: Pending[], batches: PendingBatch[], isRetry = false): Promise<void> {
+    // On a cluster both keys carry the `{evinfra-timeline}` tag: one slot.
+    const clustered = this.deps.redis.isCluster;
+    const nowMs = this.now();
+    const keys = [timelineBucketKey(timelineBucketStartMs(nowMs, this.bucketWidthMs), this.bucketWidthMs, clustered), timelineBucketsKey(clustered)];
+    const calls = this.calls(batch, nowMs, keys);
     const pipeline = createBatch(this.deps.redis);
-    for (const { keys, args } of calls) pipeline.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
+    for (const { args } of calls) pipeline.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
+    for (const fields of this.batchWrites(batches)) pipeline.hset(keys[0]!, ...fields);
     try {
       const replies = (await pipeline.exec()) ?? [];
       if (!isRetry && replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
         // The master does not know the script yet (first write, or it restarted): load it and
-        // write the batch again, once; the script's writes happened for no step of this batch.
+        // write the batch again, once; the script's writes happened for no step of this batch
+        // (the batch records' HSETs did: writing them again is harmless, same fields and values).
         await loadScript(this.deps.redis, SCRIPT);
-        return await this.write(batch, true);
+        return await this.write(batch, batches, true);
       }
       const failed = replies.filter(([err]) => err);
       if (failed.length > 0) {
@@ -202,8 +268,9 @@ export class TimelineRecorder {
         this.logger.warn({ err: failed[0]![0], failed: failed.length }, 'timeline steps not written');
       }
     } catch (caught) {
-      this.dropped += batch.length;
-      this.logger.warn({ err: toError(caught), steps: batch.length }, 'timeline steps not written');
+      const steps = batch.length + batches.reduce((sum, { eventIds }) => sum + eventIds.length, 0);
+      this.dropped += steps;
+      this.logger.warn({ err: toError(caught), steps }, 'timeline steps not written');
     }
   }
 
