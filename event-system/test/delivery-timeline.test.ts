@@ -45,7 +45,8 @@ describe('delivery steps of the consumer-group engine', () => {
       return timeline !== undefined && timeline.steps.length === 2 ? timeline : undefined;
     }, 'the failed and the handled delivery');
 
-    const shape = (timeline: typeof ownTimeline, event: typeof own) => timeline.steps.map(({ at: _at, detail, ...step }) => ({ ...step, detail: { ...detail, entryId: typeof detail?.entryId } , subject: step.subject === event.id }));
+    const shape = (timeline: typeof ownTimeline, event: typeof own) =>
+      timeline.steps.map(({ at: _at, detail, ...step }) => ({ ...step, detail: { ...detail, entryId: typeof detail?.entryId }, subject: step.subject === event.id }));
     // The same step whichever path wrote it (the entry ids differ, their presence does not).
     expect(shape(ownTimeline, own)).toEqual(shape(correlatedTimeline, correlated));
     expect(ownTimeline.steps).toEqual([

@@ -280,7 +280,7 @@ export class BatchProcessor {
       }
       pending = later ?? [];
     }
-    if (handled !== undefined) handled.record(this.deps.timeline!, consumer);
+    if (handled !== undefined) handled.recordTo(this.deps.timeline!, consumer);
     // Counted once per batch: a labelled counter per event would cost more than the event.
     this.deps.metrics.count('processed', processed);
     this.deps.metrics.count('duplicates', duplicates);

@@ -1,4 +1,4 @@
-import { JOB_EVENT_TYPE_PREFIX, eventCorrelation, type EventEnvelope, type HandledDelivery, type SpanHandle, type TimelineRecorder, type Tracing } from '@event-infra/shared';
+import { JOB_EVENT_TYPE_PREFIX, eventCorrelation, HandledBatchRecord, type EventEnvelope, type SpanHandle, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import type { Router } from './router';
 
 /** What the two engines (consumer group, partitions) record of each delivery. */
@@ -60,22 +60,19 @@ export function isBatchedDelivery(event: EventEnvelope, deliveries: number): boo
  * (`TimelineRecorder.recordHandled`): no step object, detail or JSON per event.
  */
 export class HandledBatch {
-  private readonly deliveries: HandledDelivery[] = [];
-  private readonly handlersByType = new Map<string, string[]>();
+  private readonly record = new HandledBatchRecord();
+  private readonly handlersOf: (type: string) => string[];
 
-  constructor(private readonly router: Router) {}
-
-  add(entryId: string, event: EventEnvelope): void {
-    let handlers = this.handlersByType.get(event.type);
-    if (handlers === undefined) {
-      handlers = this.router.routesFor(event.type).map((route) => route.name);
-      this.handlersByType.set(event.type, handlers);
-    }
-    this.deliveries.push({ eventId: event.id, entryId, type: event.type, source: event.source, cause: event.causationid, handlers });
+  constructor(router: Router) {
+    this.handlersOf = (type) => router.routesFor(type).map((route) => route.name);
   }
 
-  record(timeline: TimelineRecorder, consumer: string | undefined): void {
-    timeline.recordHandled(consumer, this.deliveries);
+  add(entryId: string, event: EventEnvelope): void {
+    this.record.add(event.id, entryId, event.type, event.source, event.causationid, this.handlersOf);
+  }
+
+  recordTo(timeline: TimelineRecorder, consumer: string | undefined): void {
+    timeline.recordHandled(consumer, this.record);
   }
 }
 

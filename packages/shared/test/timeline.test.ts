@@ -11,6 +11,7 @@ import {
   TimelineRecorder,
   closeRedis,
   createRedis,
+  handledBatchRecord,
   readTimeline,
   resolveCorrelation,
   timelineBucketKey,
@@ -200,10 +201,13 @@ describe('TimelineRecorder and readTimeline', () => {
     recorder.record(ids[0]!, { kind: 'event.published', subject: ids[0]!, detail: { type: 'workspace.created' } });
     await recorder.flush();
     nowMs += 5;
-    recorder.recordHandled('consumer-1', [
-      { eventId: ids[0]!, entryId: '1-0', type: 'workspace.created', source: 'src', handlers: ['a', 'b'] },
-      { eventId: ids[1]!, entryId: '1-1', type: 'user.created', source: 'src', cause: 'c-1', handlers: ['c'] },
-    ]);
+    recorder.recordHandled(
+      'consumer-1',
+      handledBatchRecord([
+        { eventId: ids[0]!, entryId: '1-0', type: 'workspace.created', source: 'src', handlers: ['a', 'b'] },
+        { eventId: ids[1]!, entryId: '1-1', type: 'user.created', source: 'src', cause: 'c-1', handlers: ['c'] },
+      ]),
+    );
     nowMs += 5;
     recorder.record(ids[0]!, { kind: 'job.created', subject: 'job:q:1', cause: ids[0]! });
     await recorder.flush();

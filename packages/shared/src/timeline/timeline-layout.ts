@@ -62,24 +62,46 @@ export interface HandledDelivery {
   handlers: readonly string[];
 }
 
+/** Values per delivery in a batch record's flat list: event id, entry id, type index, source, cause | 0. */
+const ITEM_SIZE = 5;
+
 /**
- * A batch record: `[at (epoch ms), service, consumer | 0, [[type, handlers]…], [[eventId,
- * entryId, type index, source, cause | 0]…]]`, one JSON text for the whole batch.
+ * The `event.handled` steps of one batch of first deliveries, collected without an object per
+ * event, and encoded as one record: `[at (epoch ms), service, consumer | 0, [[type, handlers]…],
+ * [eventId, entryId, type index, source, cause | 0, …]]` (one JSON text for the whole batch).
  */
-export function encodeHandledBatch(atMs: number, service: string, consumer: string | undefined, deliveries: readonly HandledDelivery[]): string {
-  const types = new Map<string, number>();
-  const typeList: [string, readonly string[]][] = [];
-  const items: [string, string, number, string, string | 0][] = [];
-  for (const delivery of deliveries) {
-    let typeIndex = types.get(delivery.type);
+export class HandledBatchRecord {
+  readonly eventIds: string[] = [];
+  private readonly items: (string | number)[] = [];
+  private readonly types = new Map<string, number>();
+  private readonly typeList: [string, readonly string[]][] = [];
+
+  /** Adds one delivery; `handlersOf` is called once per type of the batch. */
+  add(eventId: string, entryId: string, type: string, source: string, cause: string | undefined, handlersOf: (type: string) => readonly string[]): void {
+    let typeIndex = this.types.get(type);
     if (typeIndex === undefined) {
-      typeIndex = typeList.length;
-      types.set(delivery.type, typeIndex);
-      typeList.push([delivery.type, delivery.handlers]);
+      typeIndex = this.typeList.length;
+      this.types.set(type, typeIndex);
+      this.typeList.push([type, handlersOf(type)]);
     }
-    items.push([delivery.eventId, delivery.entryId, typeIndex, delivery.source, delivery.cause ?? 0]);
+    this.eventIds.push(eventId);
+    this.items.push(eventId, entryId, typeIndex, source, cause ?? 0);
   }
-  return JSON.stringify([atMs, service, consumer ?? 0, typeList, items]);
+
+  get size(): number {
+    return this.eventIds.length;
+  }
+
+  encode(atMs: number, service: string, consumer: string | undefined): string {
+    return JSON.stringify([atMs, service, consumer ?? 0, this.typeList, this.items]);
+  }
+}
+
+/** The record of `deliveries` (what `HandledBatchRecord` collects), for callers holding objects. */
+export function handledBatchRecord(deliveries: readonly HandledDelivery[]): HandledBatchRecord {
+  const record = new HandledBatchRecord();
+  for (const delivery of deliveries) record.add(delivery.eventId, delivery.entryId, delivery.type, delivery.source, delivery.cause, () => delivery.handlers);
+  return record;
 }
 
 /** What `readTimeline` needs of one delivery in a batch record; undefined when it is not one of ours. */
@@ -88,15 +110,16 @@ export function decodeHandledDelivery(
   index: number,
 ): { atMs: number; service: string; consumer: string | undefined; delivery: HandledDelivery } | undefined {
   try {
-    const [atMs, service, consumer, typeList, items] = JSON.parse(record) as [number, string, string | 0, [string, string[]][], [string, string, number, string, string | 0][]];
-    const item = items[index];
-    const type = item === undefined ? undefined : typeList[item[2]];
-    if (item === undefined || type === undefined || typeof atMs !== 'number' || typeof service !== 'string') return undefined;
+    const [atMs, service, consumer, typeList, items] = JSON.parse(record) as [number, string, string | 0, [string, string[]][], (string | number)[]];
+    const at = index * ITEM_SIZE;
+    const [eventId, entryId, typeIndex, source, cause] = items.slice(at, at + ITEM_SIZE) as [string, string, number, string, string | 0];
+    const type = typeList[typeIndex];
+    if (typeof eventId !== 'string' || type === undefined || typeof atMs !== 'number' || typeof service !== 'string') return undefined;
     return {
       atMs,
       service,
       consumer: consumer === 0 ? undefined : consumer,
-      delivery: { eventId: item[0], entryId: item[1], type: type[0], source: item[3], cause: item[4] === 0 ? undefined : item[4], handlers: type[1] },
+      delivery: { eventId, entryId, type: type[0], source, cause: cause === 0 ? undefined : cause, handlers: type[1] },
     };
   } catch {
     // Not JSON: not written by a recorder; its step is skipped rather than failing the answer.

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger';
 import { timelineBucketKey, timelineBucketsKey } from '../names';
 import { toError } from '../errors';
-import { encodeHandledBatch, timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineHandledField, timelineRefField, timelineStepsField, type HandledDelivery } from './timeline-layout';
+import { timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineHandledField, timelineRefField, timelineStepsField, type HandledBatchRecord } from './timeline-layout';
 import { encodeStep, timelineBounds, type TimelineStepInput } from './timeline-step';
 
 export interface TimelineOptions {
@@ -138,18 +138,18 @@ export class TimelineRecorder {
   /**
    * Buffers the `event.handled` steps of a batch of first deliveries that succeeded, each event
    * its own correlation (no `correlationid`, or its own id): one record for the batch, and per
-   * event a pointer field named by its id, written with a plain HSET (README "Timeline: batch
+   * event a pointer field named by its id (`HandledBatchRecord` collects them), written with a plain HSET (README "Timeline: batch
    * records"). `readTimeline` expands them into the same steps `record` would have stored.
    */
-  recordHandled(consumer: string | undefined, deliveries: readonly HandledDelivery[]): void {
-    if (this.closing !== undefined || deliveries.length === 0) return;
-    if (this.buffered + deliveries.length > this.maxBuffered) {
-      this.dropped += deliveries.length;
+  recordHandled(consumer: string | undefined, deliveries: HandledBatchRecord): void {
+    if (this.closing !== undefined || deliveries.size === 0) return;
+    if (this.buffered + deliveries.size > this.maxBuffered) {
+      this.dropped += deliveries.size;
       return;
     }
     this.batchSeq += 1;
-    this.batches.push({ field: timelineBatchField(this.writerId, this.batchSeq), record: encodeHandledBatch(this.now(), this.options.service, consumer, deliveries), eventIds: deliveries.map((delivery) => delivery.eventId) });
-    this.buffered += deliveries.length;
+    this.batches.push({ field: timelineBatchField(this.writerId, this.batchSeq), record: deliveries.encode(this.now(), this.options.service, consumer), eventIds: deliveries.eventIds });
+    this.buffered += deliveries.size;
     this.schedule();
   }
 
