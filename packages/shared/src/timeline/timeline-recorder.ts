@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger';
 import { timelineBucketKey, timelineBucketsKey } from '../names';
 import { toError } from '../errors';
-import { timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineRefField, timelineStepsField, type HandledBatchRecord } from './timeline-layout';
+import { timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineHandledField, timelineRefField, timelineStepsField, type HandledBatchRecord } from './timeline-layout';
 import { encodeStep, timelineBounds, type TimelineStepInput } from './timeline-step';
 
 export interface TimelineOptions {
@@ -64,6 +64,8 @@ interface PendingBatch {
   eventIds: string[];
 }
 
+/** Fields per plain HSET of batch records and their pointers. */
+const BATCH_FIELDS_PER_HSET = 1_000;
 
 function boundedDetail(detail: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (detail === undefined) return undefined;
@@ -136,9 +138,8 @@ export class TimelineRecorder {
   /**
    * Buffers the `event.handled` steps of a batch of first deliveries that succeeded, each event
    * its own correlation (no `correlationid`, or its own id): one record for the batch, and per
-   * event a pointer field named by its id (`HandledBatchRecord` collects them), which the
-   * script writes from the record's event ids: one argument per batch, not two per event
-   * (README "Timeline", batch records). `readTimeline` expands them into the steps `record` would have stored.
+   * event a pointer field named by its id (`HandledBatchRecord` collects them), written with a plain HSET (README "Timeline: batch
+   * records"). `readTimeline` expands them into the same steps `record` would have stored.
    */
   recordHandled(consumer: string | undefined, deliveries: HandledBatchRecord): void {
     if (this.closing !== undefined || deliveries.size === 0) return;
@@ -176,7 +177,7 @@ export class TimelineRecorder {
    * The script calls of one flush, all into the bucket of `nowMs`: steps grouped per correlation
    * in recording order (joined by newlines), look-ups after them.
    */
-  private calls(batch: Pending[], batches: PendingBatch[], nowMs: number, keys: string[]): { keys: string[]; args: (string | number)[] }[] {
+  private calls(batch: Pending[], nowMs: number, keys: string[]): { keys: string[]; args: (string | number)[] }[] {
     const bucketStart = timelineBucketStartMs(nowMs, this.bucketWidthMs);
     const expireAtMs = bucketStart + this.bucketWidthMs + this.options.retentionSec * 1_000;
     const byCorrelation = new Map<string, string[]>();
@@ -193,8 +194,8 @@ export class TimelineRecorder {
     let args: (string | number)[] = [];
     let correlations = 0;
     let steps = 0;
-    const cut = (refArgs: string[] = [], recordArgs: string[] = []): void => {
-      args.push(refArgs.length / 2, ...refArgs, recordArgs.length / 3, ...recordArgs);
+    const cut = (refArgs: string[] = []): void => {
+      args.push(refArgs.length / 2, ...refArgs);
       calls.push({ keys, args: [this.headSize, this.tailSize, expireAtMs, nowMs, correlations, ...args] });
       args = [];
       correlations = 0;
@@ -219,20 +220,28 @@ export class TimelineRecorder {
       }
       refArgs.push(field, correlationId);
     }
-    // Batch records: at most STEPS_PER_CALL deliveries a call, the first ones with the last steps.
-    let recordArgs: string[] = [];
-    let deliveries = 0;
-    for (const { field, record, eventIds } of batches) {
-      if (recordArgs.length > 0 && deliveries + eventIds.length > STEPS_PER_CALL) {
-        cut(refArgs.splice(0, refArgs.length), recordArgs);
-        recordArgs = [];
-        deliveries = 0;
-      }
-      recordArgs.push(field, record, eventIds.join('\n'));
-      deliveries += eventIds.length;
-    }
-    cut(refArgs, recordArgs);
+    cut(refArgs);
     return calls;
+  }
+
+  /**
+   * The plain HSETs of the batch records and their pointers (`e:`-less: the event id is the
+   * correlation): fields unique per batch and per event id, so no read is needed before the
+   * write. They follow the script in the same round (the script sets the bucket's expiry).
+   */
+  private batchWrites(batches: PendingBatch[]): string[][] {
+    const writes: string[][] = [];
+    let fields: string[] = [];
+    for (const { field, record, eventIds } of batches) {
+      fields.push(field, record);
+      for (let index = 0; index < eventIds.length; index += 1) fields.push(timelineHandledField(eventIds[index]!), `${field} ${index}`);
+      if (fields.length >= 2 * BATCH_FIELDS_PER_HSET) {
+        writes.push(fields);
+        fields = [];
+      }
+    }
+    if (fields.length > 0) writes.push(fields);
+    return writes;
   }
 
   private async write(batch: Pending[], batches: PendingBatch[], isRetry = false): Promise<void> {
@@ -240,14 +249,16 @@ export class TimelineRecorder {
     const clustered = this.deps.redis.isCluster;
     const nowMs = this.now();
     const keys = [timelineBucketKey(timelineBucketStartMs(nowMs, this.bucketWidthMs), this.bucketWidthMs, clustered), timelineBucketsKey(clustered)];
-    const calls = this.calls(batch, batches, nowMs, keys);
+    const calls = this.calls(batch, nowMs, keys);
     const pipeline = createBatch(this.deps.redis);
     for (const { args } of calls) pipeline.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
+    for (const fields of this.batchWrites(batches)) pipeline.hset(keys[0]!, ...fields);
     try {
       const replies = (await pipeline.exec()) ?? [];
       if (!isRetry && replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
         // The master does not know the script yet (first write, or it restarted): load it and
-        // write the batch again, once; the script's writes happened for no step of this batch.
+        // write the batch again, once; the script's writes happened for no step of this batch
+        // (the batch records' HSETs did: writing them again is harmless, same fields and values).
         await loadScript(this.deps.redis, SCRIPT);
         return await this.write(batch, batches, true);
       }

@@ -4,10 +4,7 @@
 -- KEYS[1] the bucket hash, KEYS[2] the registry of live buckets (sorted set, score = expiry)
 -- ARGV[1] head size, ARGV[2] tail size, ARGV[3] the bucket's expiry (epoch ms), ARGV[4] now (epoch ms),
 -- ARGV[5] n, then per correlation: its field, its step count c, its c steps joined by "\n",
--- then m, then per look-up: its field and the correlation id it points to,
--- then k, then per batch record (TimelineRecorder.recordHandled): its field, its JSON text and
--- its event ids joined by "\n" (UUIDs); each event id gets the field "h:<event id>" pointing at
--- "<record field> <index>" (0-based), so a batch costs one argument, not two per event.
+-- then m, then per look-up: its field and the correlation id it points to.
 -- A correlation's field holds one step (a JSON array: starts with '['), or "<count>\n" and
 -- <count> lines. Once the lines outgrow head + 1 + 2 * tail they are cut to the first `head`,
 -- a marker "#<omitted>" and the last `tail`, so compaction is amortised over `tail` appends;
@@ -32,16 +29,6 @@ local function compact(steps)
 end
 
 local sets = {}
-local function put(field, value)
-  sets[#sets + 1] = field
-  sets[#sets + 1] = value
-  -- Lua's stack takes about 8,000 values per unpack: write in slices.
-  if #sets >= 4000 then
-    redis.call('HSET', bucket, unpack(sets))
-    sets = {}
-  end
-end
-
 if n > 0 then
   local fields = {}
   for index = 1, n do fields[index] = ARGV[3 + 3 * index] end
@@ -59,21 +46,14 @@ if n > 0 then
       end
     end
     if count > head + 1 + 2 * tail then steps, count = compact(steps) end
-    put(ARGV[at], count == 1 and steps or (count .. '\n' .. steps))
+    sets[#sets + 1] = ARGV[at]
+    sets[#sets + 1] = count == 1 and steps or (count .. '\n' .. steps)
   end
 end
 local at = 6 + 3 * n
-local m = tonumber(ARGV[at])
-for index = 1, m do put(ARGV[at + 2 * index - 1], ARGV[at + 2 * index]) end
-at = at + 2 * m + 1
 for index = 1, tonumber(ARGV[at]) do
-  local field = ARGV[at + 3 * index - 2]
-  put(field, ARGV[at + 3 * index - 1])
-  local position = 0
-  for eventId in string.gmatch(ARGV[at + 3 * index], '[^\n]+') do
-    put('h:' .. eventId, field .. ' ' .. position)
-    position = position + 1
-  end
+  sets[#sets + 1] = ARGV[at + 2 * index - 1]
+  sets[#sets + 1] = ARGV[at + 2 * index]
 end
 if #sets > 0 then redis.call('HSET', bucket, unpack(sets)) end
 redis.call('PEXPIREAT', bucket, expireAt)
