@@ -226,6 +226,24 @@ describe('TimelineRecorder and readTimeline', () => {
     expect(recorder.dropped).toBe(0);
   });
 
+  it('writes a flush of many batch records across script calls and HSET slices', async () => {
+    recorder = make(10);
+    const prefix = uniqueName('batches');
+    // 30 batches of 100 in one flush: HSETs of about 1,000 fields each.
+    for (let batch = 0; batch < 30; batch += 1) {
+      recorder.recordHandled(
+        'c',
+        handledBatchRecord(Array.from({ length: 100 }, (_, index) => ({ eventId: `${prefix}-${batch}-${index}`, entryId: `${batch}-${index}`, type: 't', source: 's', handlers: ['h'] }))),
+      );
+    }
+    await recorder.flush();
+    for (const [batch, index] of [[0, 0], [9, 99], [10, 0], [29, 99]] as const) {
+      const steps = (await readTimeline(redis, `${prefix}-${batch}-${index}`, 10))?.steps;
+      expect(steps?.map((step) => [step.subject, step.detail?.entryId])).toEqual([[`${prefix}-${batch}-${index}`, `${batch}-${index}`]]);
+    }
+    expect(recorder.dropped).toBe(0);
+  });
+
   it('writes again after the server lost its script cache', async () => {
     recorder = make(10);
     const correlation = uniqueName('flush');
