@@ -252,7 +252,11 @@ export class TimelineRecorder {
     const calls = this.calls(batch, nowMs, keys);
     const pipeline = createBatch(this.deps.redis);
     for (const { args } of calls) pipeline.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
-    for (const fields of this.batchWrites(batches)) pipeline.hset(keys[0]!, ...fields);
+    if (batches.length > 0) {
+      for (const fields of this.batchWrites(batches)) pipeline.hset(keys[0]!, ...fields);
+      // Even when the script failed, the bucket these HSETs may have created expires.
+      pipeline.pexpireat(keys[0]!, timelineBucketStartMs(nowMs, this.bucketWidthMs) + this.bucketWidthMs + this.options.retentionSec * 1_000);
+    }
     try {
       const replies = (await pipeline.exec()) ?? [];
       if (!isRetry && replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
