@@ -151,6 +151,7 @@ requirepass "$quoted"
 dir "$dir"
 appendonly yes
 appendfsync everysec
+lazyfree-lazy-expire yes
 daemonize yes
 pidfile "$RUN_DIR/$name.pid"
 logfile "$LOG_DIR/$name.log"

@@ -1,11 +1,15 @@
 /**
  * Issue #15: what the timeline and the OpenTelemetry spans cost. Event drain (the event
  * processor, noop handler, one loop) and job drain (the worker path, noop handler, jobs that
- * carry a `__trace` with a traceparent) in three variants, alternated in the same run on the
- * same Redis, medians: everything off (the baseline; tracing off means no `Tracing` object, so
- * its cost is the baseline's own `undefined` checks), the timeline on, and tracing on (spans
- * exported over OTLP/HTTP to a loopback receiver that discards them). Targets: the timeline on
- * keeps at least 90 % of each drain's rate; tracing on is reported.
+ * carry a `__trace` with a traceparent) in four variants, alternated in the same run on the
+ * same Redis: everything off (the baseline; tracing off means no `Tracing` object, so its cost
+ * is the baseline's own `undefined` checks), no trace context at all, the timeline on, and
+ * tracing on (spans exported over OTLP/HTTP to a loopback receiver that discards them).
+ * Each round runs `off` and `timeline` back to back (their order alternates), so the shared
+ * machine's load drifts little between the two: besides the medians and ranges, the rows give
+ * the median of the per-round ratios. The event drain also reports what each variant costs
+ * Redis (INFO commandstats, µs per event) and Node (process.cpuUsage, µs per event).
+ * Targets: the timeline on keeps at least 90 % of each drain's rate; tracing on is reported.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -25,7 +29,25 @@ import { loadConfig } from '../../event-system/src/config';
  * `off` against it is the cost of trace context with tracing off.
  */
 type Variant = 'off' | 'untraced' | 'timeline' | 'tracing';
-const VARIANTS: readonly Variant[] = ['off', 'untraced', 'timeline', 'tracing'];
+/** Round r runs this order, reversed on odd rounds: `off` and `timeline` always adjacent. */
+const ORDER: readonly Variant[] = ['untraced', 'off', 'timeline', 'tracing'];
+const roundOrder = (round: number): Variant[] => (round % 2 === 0 ? [...ORDER] : [...ORDER].reverse());
+
+/** One drain's rate and what it cost Redis and this process, µs per item. */
+interface Drain {
+  rate: number;
+  redisUs: number;
+  nodeUs: number;
+}
+
+/** Total `usec` of every command in INFO commandstats (scripts count once, with their calls inside). */
+async function redisUsec(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/^cmdstat_[^:]+:calls=\d+,usec=(\d+),/gm)) total += Number(match[1]);
+  return total;
+}
+
 
 /** An OTLP/HTTP endpoint that reads and discards every export (the exporter's cost, not a receiver's). */
 async function startDiscardingReceiver(): Promise<{ url: string; server: Server }> {
@@ -43,8 +65,8 @@ function prefill(redis: Redis, stream: string, count: number, traced: boolean): 
   return prefillEvents(redis, stream, count, () => ({ type: 'workspace.created', ...(traced ? { traceparent: newTraceparent() } : {}), data: { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' } }));
 }
 
-/** Event processor drain of `count` events as group `group`; events/s from the first handled one. */
-async function eventDrain(url: string, stream: string, group: string, count: number, variant: Variant, otlpUrl: string): Promise<number> {
+/** Event processor drain of `count` events as group `group`; events/s from the first handled one, and its cost. */
+async function eventDrain(redis: Redis, url: string, stream: string, group: string, count: number, variant: Variant, otlpUrl: string): Promise<Drain> {
   const config = loadConfig(
     benchEventEnv(url, 100, {
       EVENT_FANOUT_ENABLED: 'false',
@@ -54,7 +76,9 @@ async function eventDrain(url: string, stream: string, group: string, count: num
       OTEL_EXPORTER_OTLP_ENDPOINT: variant === 'tracing' ? otlpUrl : '',
     }),
   );
-  return (await timedEventDrain(config, count)).rate;
+  const usecBefore = await redisUsec(redis);
+  const drain = await timedEventDrain(config, count);
+  return { rate: drain.rate, redisUs: ((await redisUsec(redis)) - usecBefore) / count, nodeUs: drain.cpuUsPerEvent };
 }
 
 /** Worker-path drain of `count` traced noop jobs, with or without a timeline recorder. */
@@ -73,10 +97,23 @@ async function jobDrain(url: string, queue: Queue, count: number, variant: Varia
   }
 }
 
-/** The timeline-on and tracing-on rows of one drain against its all-off runs. */
+/** Median of the per-round ratios `variant / off` (the runs of one round are back to back). */
+function pairedRatio(rates: Map<Variant, number[]>, variant: Variant, over: Variant = 'off'): number {
+  const on = rates.get(variant)!;
+  const off = rates.get(over)!;
+  return median(on.map((value, index) => value / off[index]!));
+}
+
+/** The rows of one drain: trace context carried, timeline on, tracing on, each against its baseline. */
 function rowsOf(what: string, unit: string, rates: Map<Variant, number[]>, baseline: string, rounds: number): BenchRow[] {
   const off = rates.get('off')!;
   const list = (values: number[]) => values.map(Math.round).join('/');
+  const range = (values: number[]) => `${Math.round(Math.min(...values))}-${Math.round(Math.max(...values))}`;
+  const ratios = (variant: Variant, over: Variant = 'off') =>
+    rates
+      .get(variant)!
+      .map((value, index) => (value / rates.get(over)![index]!).toFixed(2))
+      .join('/');
   return [
     {
       metric: `${what}, tracing off (trace context carried)`,
@@ -85,7 +122,7 @@ function rowsOf(what: string, unit: string, rates: Map<Variant, number[]>, basel
       baseline: 'same drain without any traceparent',
       baselineValue: median(rates.get('untraced')!),
       target: 0.98,
-      note: `medians of ${rounds} rotated rounds; with ${list(off)}, without ${list(rates.get('untraced')!)}`,
+      note: `medians of ${rounds} rotated rounds; with ${list(off)}, without ${list(rates.get('untraced')!)}; per-round ratios ${ratios('off', 'untraced')}, median ${pairedRatio(rates, 'off', 'untraced').toFixed(2)}`,
     },
     {
       metric: `${what}, timeline on`,
@@ -94,7 +131,16 @@ function rowsOf(what: string, unit: string, rates: Map<Variant, number[]>, basel
       baseline,
       baselineValue: median(off),
       target: 0.9,
-      note: `medians of ${rounds} rotated rounds; on ${list(rates.get('timeline')!)}, off ${list(off)}`,
+      note: `medians of ${rounds} rounds; on ${list(rates.get('timeline')!)} (${range(rates.get('timeline')!)}), off ${list(off)} (${range(off)})`,
+    },
+    {
+      metric: `${what}, timeline on / off, median of ${rounds} back-to-back pairs`,
+      value: pairedRatio(rates, 'timeline'),
+      unit: 'x',
+      baseline: 'each pair\'s off run',
+      baselineValue: 1,
+      target: 0.9,
+      note: `per-round ratios ${ratios('timeline')}`,
     },
     {
       metric: `${what}, tracing on (OTLP/HTTP)`,
@@ -102,7 +148,7 @@ function rowsOf(what: string, unit: string, rates: Map<Variant, number[]>, basel
       unit,
       baseline,
       baselineValue: median(off),
-      note: `reported, no target; on ${list(rates.get('tracing')!)}, off ${list(off)}`,
+      note: `reported, no target; on ${list(rates.get('tracing')!)}, off ${list(off)}; per-round ratios ${ratios('tracing')}`,
     },
   ];
 }
@@ -122,24 +168,38 @@ const suite: BenchSuite = {
       const untracedStream = `bench-untraced-${randomUUID()}`;
       await prefill(client, stream, events, true);
       await prefill(client, untracedStream, events, false);
-      const eventRates = new Map<Variant, number[]>(VARIANTS.map((variant) => [variant, []]));
-      for (const round of [1, 2, 3]) {
-        // Rotated per round, so no variant always runs first (or last) on a warming machine.
-        const order = VARIANTS.map((_, index) => VARIANTS[(index + round) % VARIANTS.length]!);
-        for (const variant of order) eventRates.get(variant)!.push(await eventDrain(url, variant === 'untraced' ? untracedStream : stream, `g-${round}-${variant}`, events, variant, otlp.url));
+      const eventRates = new Map<Variant, number[]>(ORDER.map((variant) => [variant, []]));
+      const costs = new Map<Variant, { redisUs: number[]; nodeUs: number[] }>(ORDER.map((variant) => [variant, { redisUs: [], nodeUs: [] }]));
+      const eventRounds = 5;
+      for (let round = 0; round < eventRounds; round += 1) {
+        for (const variant of roundOrder(round)) {
+          const drain = await eventDrain(client, url, variant === 'untraced' ? untracedStream : stream, `g-${round}-${variant}`, events, variant, otlp.url);
+          eventRates.get(variant)!.push(drain.rate);
+          costs.get(variant)!.redisUs.push(drain.redisUs);
+          costs.get(variant)!.nodeUs.push(drain.nodeUs);
+        }
       }
-      rows.push(...rowsOf(`event drain ${events} events`, 'events/s', eventRates, 'same drain, timeline and tracing off', 3));
+      rows.push(...rowsOf(`event drain ${events} events`, 'events/s', eventRates, 'same drain, timeline and tracing off', eventRounds));
+      for (const variant of ORDER) {
+        const cost = costs.get(variant)!;
+        rows.push({
+          metric: `event drain, ${variant}: Redis and Node per event`,
+          value: median(cost.redisUs),
+          unit: 'us',
+          note: `Redis µs/event (INFO commandstats) median ${median(cost.redisUs).toFixed(1)}, rounds ${cost.redisUs.map((v) => v.toFixed(1)).join('/')}; Node CPU µs/event (process.cpuUsage) median ${median(cost.nodeUs).toFixed(1)}, rounds ${cost.nodeUs.map((v) => v.toFixed(1)).join('/')}`,
+        });
+      }
 
       const jobs = Math.max(1_000, Math.round(20_000 * scale));
-      const jobRates = new Map<Variant, number[]>(VARIANTS.map((variant) => [variant, []]));
-      for (let round = 0; round < 3; round += 1) {
-        const order = VARIANTS.map((_, index) => VARIANTS[(index + round) % VARIANTS.length]!);
-        for (const variant of order) {
+      const jobRates = new Map<Variant, number[]>(ORDER.map((variant) => [variant, []]));
+      const jobRounds = 3;
+      for (let round = 0; round < jobRounds; round += 1) {
+        for (const variant of roundOrder(round)) {
           await admin.flushall();
           jobRates.get(variant)!.push(await jobDrain(url, queue, jobs, variant, otlp.url));
         }
       }
-      rows.push(...rowsOf(`job drain ${jobs} traced jobs, concurrency 100`, 'jobs/s', jobRates, 'same drain without a timeline recorder or tracing', 3));
+      rows.push(...rowsOf(`job drain ${jobs} traced jobs, concurrency 100`, 'jobs/s', jobRates, 'same drain without a timeline recorder or tracing', jobRounds));
     } finally {
       await new Promise((resolve) => otlp.server.close(resolve));
       await queue.close();

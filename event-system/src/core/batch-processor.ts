@@ -14,7 +14,7 @@ import {
   type Tracing,
   type WireFields,
 } from '@event-infra/shared';
-import { recordDelivery, startBatchSpan, startDeliverySpan } from './delivery-trace';
+import { HandledBatch, isBatchedDelivery, recordDelivery, startBatchSpan, startDeliverySpan } from './delivery-trace';
 import type { DuplicateFilter } from './dedupe';
 import { EntryTooLargeError, EventDeadLetters, entrySize } from './event-dead-letters';
 import type { ProcessorMetrics } from './processor-metrics';
@@ -202,6 +202,8 @@ export class BatchProcessor {
     let duplicates = 0;
     /** Event ids that succeeded in this batch (only needed when an id repeats). */
     let succeeded: Set<string> | undefined;
+    /** The timeline's steps of this batch's successful first deliveries, as one record. */
+    let handled: HandledBatch | undefined;
     let pending = decoded;
     while (pending.length > 0) {
       const round: { id: string; event: EventEnvelope }[] = [];
@@ -262,7 +264,11 @@ export class BatchProcessor {
           settlement.processedEventIds.push(event.id);
           if (event.dlqentryid !== undefined) (settlement.handledRetries ??= []).push(event.dlqentryid);
           if (later) (succeeded ??= new Set()).add(event.id);
-          if (this.deps.timeline !== undefined) recordDelivery(this.deps, { entryId: id, event, deliveries: deliveries?.get(id) ?? 1, consumer }, undefined);
+          if (this.deps.timeline !== undefined) {
+            const count = deliveries?.get(id) ?? 1;
+            if (isBatchedDelivery(event, count)) (handled ??= new HandledBatch(this.deps.router)).add(id, event);
+            else recordDelivery(this.deps, { entryId: id, event, deliveries: count, consumer }, undefined);
+          }
           spans?.[index]?.end();
           continue;
         }
@@ -274,6 +280,7 @@ export class BatchProcessor {
       }
       pending = later ?? [];
     }
+    if (handled !== undefined) handled.recordTo(this.deps.timeline!, consumer);
     // Counted once per batch: a labelled counter per event would cost more than the event.
     this.deps.metrics.count('processed', processed);
     this.deps.metrics.count('duplicates', duplicates);

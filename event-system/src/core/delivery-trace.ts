@@ -1,4 +1,4 @@
-import { JOB_EVENT_TYPE_PREFIX, eventCorrelation, type EventEnvelope, type SpanHandle, type TimelineRecorder, type Tracing } from '@event-infra/shared';
+import { JOB_EVENT_TYPE_PREFIX, eventCorrelation, HandledBatchRecord, type EventEnvelope, type SpanHandle, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import type { Router } from './router';
 
 /** What the two engines (consumer group, partitions) record of each delivery. */
@@ -44,6 +44,36 @@ export function recordDelivery(deps: DeliveryTraceDeps, delivery: Delivery, err:
     },
     delivery.deliveries === 1 ? { eventId: event.id } : undefined,
   );
+}
+
+/**
+ * True when a successful delivery's step may go into its batch's record (`HandledBatch`): a
+ * first delivery of an event that is its own correlation (no `correlationid`, or its own id),
+ * not a `job.*` event. The reader expands such a record into the step `recordDelivery` writes.
+ */
+export function isBatchedDelivery(event: EventEnvelope, deliveries: number): boolean {
+  return deliveries === 1 && (event.correlationid === undefined || event.correlationid === event.id) && !event.type.startsWith(JOB_EVENT_TYPE_PREFIX);
+}
+
+/**
+ * The `event.handled` steps of one batch's successful first deliveries, written as one record
+ * (`TimelineRecorder.recordHandled`): no step object, detail or JSON per event.
+ */
+export class HandledBatch {
+  private readonly record = new HandledBatchRecord();
+  private readonly handlersOf: (type: string) => string[];
+
+  constructor(router: Router) {
+    this.handlersOf = (type) => router.routesFor(type).map((route) => route.name);
+  }
+
+  add(entryId: string, event: EventEnvelope): void {
+    this.record.add(event.id, entryId, event.type, event.source, event.causationid, this.handlersOf);
+  }
+
+  recordTo(timeline: TimelineRecorder, consumer: string | undefined): void {
+    timeline.recordHandled(consumer, this.record);
+  }
 }
 
 /** The span of one delivery, child of the event's trace context, linked to its batch's span. */

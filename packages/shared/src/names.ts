@@ -202,19 +202,23 @@ export const JOB_TRACE_KEY = '__trace';
 export const CORRELATION_HEADER = 'x-correlation-id';
 
 /**
- * Hash tag of every timeline key on a cluster: one flush writes several correlations' lists and
- * their id look-ups in one script call, so they share a slot (one master holds all timelines).
+ * Hash tag of every timeline key on a cluster: one flush writes its bucket and the bucket
+ * registry in one script call, so they share a slot (one master holds all timelines).
  */
 const TIMELINE_SLOT_TAG = '{evinfra-timeline}';
 
-/** Master list of one correlation's timeline (first steps, a count of omitted ones, last steps). */
-export function timelineKey(correlationId: string, clustered = false): string {
-  return clustered ? masterKey('timeline', TIMELINE_SLOT_TAG, correlationId) : masterKey('timeline', correlationId);
+/**
+ * Master hash of one time bucket of the timeline: every step recorded in
+ * `[startMs, startMs + widthMs)`, one field per correlation, plus the id look-ups
+ * (`timeline-layout.ts` names the fields).
+ */
+export function timelineBucketKey(startMs: number, widthMs: number, clustered = false): string {
+  return clustered ? masterKey('timeline-bucket', TIMELINE_SLOT_TAG, String(startMs), String(widthMs)) : masterKey('timeline-bucket', String(startMs), String(widthMs));
 }
 
-/** Master key mapping an event id or a job (`<queue>:<jobId>`) to its correlation id. */
-export function timelineRefKey(kind: 'event' | 'job', id: string, clustered = false): string {
-  return clustered ? masterKey('timeline-ref', TIMELINE_SLOT_TAG, kind, id) : masterKey('timeline-ref', kind, id);
+/** Master sorted set of the live timeline buckets (member: bucket key, score: its expiry, epoch ms). */
+export function timelineBucketsKey(clustered = false): string {
+  return clustered ? masterKey('timeline-buckets', TIMELINE_SLOT_TAG) : masterKey('timeline-buckets');
 }
 
 /** Type prefix of the job lifecycle family (`job.started`, …), published by the stack only. */

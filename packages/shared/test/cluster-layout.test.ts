@@ -13,8 +13,8 @@ import {
   processedEventsKey,
   replayKeys,
   slotTagOf,
-  timelineKey,
-  timelineRefKey,
+  timelineBucketKey,
+  timelineBucketsKey,
   AUDIT_STREAM,
 } from '@event-infra/shared';
 import { configErrorOf } from '@event-infra/testing';
@@ -54,7 +54,8 @@ describe('key layout', () => {
   it('keeps single-Redis keys unchanged', () => {
     expect(bullPrefix('async-processing', false)).toBe('bull');
     expect(auditStreamKey(false)).toBe(AUDIT_STREAM);
-    expect(timelineKey('c1')).toBe('evinfra:timeline:c1');
+    expect(timelineBucketKey(1_764_000_000_000, 675_000)).toBe('evinfra:timeline-bucket:1764000000000:675000');
+    expect(timelineBucketsKey()).toBe('evinfra:timeline-buckets');
     expect(replayKeys('pyairtable-events').index).toBe('evinfra:replay:pyairtable-events:index');
     expect(processedEventsKey('g', 7)).toBe('evinfra:processed:g:7');
   });
@@ -64,8 +65,8 @@ describe('key layout', () => {
     const queue = `${bullPrefix('async-processing', true)}:async-processing`;
     expect(slots([`${queue}:wait`, `${queue}:active`, `${queue}:42`, `${queue}:events`]).size).toBe(1);
     expect(clusterSlotOf(`${bullPrefix('long-running-jobs', true)}:long-running-jobs:wait`)).not.toBe(clusterSlotOf(`${queue}:wait`));
-    // One flush writes several correlations' lists and their id look-ups in one script call.
-    expect(slots([timelineKey('order-}7', true), timelineKey('c2', true), timelineRefKey('event', 'e1', true), timelineRefKey('job', 'q:1', true)]).size).toBe(1);
+    // One flush writes its bucket and the bucket registry in one script call; a read pipelines every bucket.
+    expect(slots([timelineBucketKey(1_764_000_000_000, 675_000, true), timelineBucketKey(1_764_000_675_000, 675_000, true), timelineBucketsKey(true)]).size).toBe(1);
     const replay = replayKeys('pyairtable-events', true);
     // The replay keys share a slot with the stream itself.
     expect(slots([replay.task('t'), replay.index, replay.running, 'pyairtable-events']).size).toBe(1);

@@ -1,8 +1,9 @@
 /**
  * The timeline store against a real redis-server: steps come back in order, a correlation
- * with more than TIMELINE_MAX_STEPS keeps the first and last halves and counts the rest,
- * retention is set on every key, a restarted script cache is survived, and the id look-ups
- * resolve to the correlation.
+ * with more than TIMELINE_MAX_STEPS keeps the first and last halves and counts the rest (in one
+ * bucket and over many), a flush creates no key per correlation, retention is set on the
+ * bucket and its registry, a restarted script cache is survived, and the id look-ups resolve
+ * to the correlation.
  */
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
@@ -10,9 +11,14 @@ import {
   TimelineRecorder,
   closeRedis,
   createRedis,
+  handledBatchRecord,
   readTimeline,
   resolveCorrelation,
-  timelineKey,
+  timelineBucketKey,
+  timelineBucketStartMs,
+  timelineBucketWidthMs,
+  timelineBucketsKey,
+  timelineStepsField,
   waitForRedis,
   type Redis,
 } from '@event-infra/shared';
@@ -33,7 +39,17 @@ afterEach(async () => {
   await closeRedis(redis);
 });
 
-const make = (maxSteps: number, retentionSec = 60) => new TimelineRecorder({ service: 'test', retentionSec, maxSteps }, { redis, logger });
+const make = (maxSteps: number, retentionSec = 60, clock?: () => number) => new TimelineRecorder({ service: 'test', retentionSec, maxSteps }, { redis, logger, clock });
+
+/** Lines stored for `correlation` over every bucket it has a field in (steps and markers). */
+async function storedLines(client: Redis, correlation: string): Promise<number> {
+  let lines = 0;
+  for (const bucket of await client.zrangebyscore(timelineBucketsKey(), '-inf', '+inf')) {
+    const value = await client.hget(bucket, timelineStepsField(correlation));
+    if (value !== null) lines += value.startsWith('[') ? 1 : value.split('\n').length - 1;
+  }
+  return lines;
+}
 
 describe('TimelineRecorder and readTimeline', () => {
   it('keeps the steps of one correlation in order, with their causes and look-ups', async () => {
@@ -68,7 +84,7 @@ describe('TimelineRecorder and readTimeline', () => {
     expect(timeline.steps.map((step) => step.detail?.index)).toEqual([1, 2, 3, 4, 5, 246, 247, 248, 249, 250]);
     expect(timeline.steps.map((step) => step.seq)).toEqual([1, 2, 3, 4, 5, 246, 247, 248, 249, 250]);
     // Stored: the head, one marker, at most twice the tail (compaction is amortised).
-    expect(await redis.llen(timelineKey(correlation))).toBeLessThanOrEqual(5 + 1 + 10);
+    expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(5 + 1 + 10);
   });
 
   it('keeps the bound over many flushes, whatever the tail holds when it is read', async () => {
@@ -83,7 +99,86 @@ describe('TimelineRecorder and readTimeline', () => {
       expect(timeline.steps.map((step) => step.seq)).toEqual(expected);
       expect(timeline.totalSteps).toBe(index);
       expect(timeline.omittedSteps).toBe(Math.max(0, index - 6));
-      expect(await redis.llen(timelineKey(correlation))).toBeLessThanOrEqual(3 + 1 + 6);
+      expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(3 + 1 + 6);
+    }
+  });
+
+  it('keeps the bound over steps spread across buckets, each bucket bounded', async () => {
+    const widthMs = timelineBucketWidthMs(60);
+    let nowMs = Date.now();
+    recorder = make(6, 60, () => nowMs);
+    const correlation = uniqueName('buckets');
+    for (let index = 1; index <= 60; index += 1) {
+      recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
+      await recorder.flush();
+      // A new bucket every 14th step: each part outgrows head + marker + twice the tail (10) and is compacted.
+      if (index % 14 === 0) nowMs += widthMs;
+      const timeline = (await readTimeline(redis, correlation, recorder.maxSteps))!;
+      const expected = index <= 6 ? Array.from({ length: index }, (_, i) => i + 1) : [1, 2, 3, index - 2, index - 1, index];
+      expect(timeline.steps.map((step) => step.detail?.index), `after ${index}`).toEqual(expected);
+      expect(timeline.steps.map((step) => step.seq)).toEqual(expected);
+      expect(timeline.totalSteps).toBe(index);
+      expect(timeline.omittedSteps).toBe(Math.max(0, index - 6));
+    }
+    // Five buckets, each within head + marker + twice the tail.
+    expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(5 * (3 + 1 + 6));
+    expect(await resolveCorrelation(redis, { eventId: uniqueName('never') })).toBeUndefined();
+  });
+
+  it('writes a flush of single-step correlations into one bucket: no key per correlation', async () => {
+    // A database of its own, so that other test files' buckets do not count.
+    const own = createRedis({ url: `${inject('redis').master}/7`, role: REDIS_ROLES.master, profile: 'producer', logger, connectTimeoutMs: 1_000 });
+    try {
+      await waitForRedis(own, REDIS_ROLES.master, 5_000);
+      await own.flushdb();
+      const nowMs = Date.now();
+      recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      const prefix = uniqueName('keys');
+      for (let index = 0; index < 500; index += 1) recorder.record(`${prefix}-${index}`, { kind: 'event.handled', subject: `${prefix}-${index}` }, { eventId: `${prefix}-${index}`, job: `q:${index}` });
+      await recorder.flush();
+      // The bucket and the registry, whatever the number of correlations and look-ups.
+      expect(await own.dbsize()).toBe(2);
+      const widthMs = timelineBucketWidthMs(60);
+      const bucket = timelineBucketKey(timelineBucketStartMs(nowMs, widthMs), widthMs);
+      expect(await own.hlen(bucket)).toBe(1_000);
+      // Retention: the bucket (and the registry) expire retention after the bucket's end.
+      const expireAtMs = timelineBucketStartMs(nowMs, widthMs) + widthMs + 60_000;
+      expect(await own.pexpiretime(bucket)).toBe(expireAtMs);
+      expect(await own.pexpiretime(timelineBucketsKey())).toBe(expireAtMs);
+      expect(await own.zscore(timelineBucketsKey(), bucket)).toBe(String(expireAtMs));
+      expect((await readTimeline(own, `${prefix}-7`, 10))?.steps.map((step) => step.subject)).toEqual([`${prefix}-7`]);
+      expect(await resolveCorrelation(own, { eventId: `${prefix}-7` })).toBe(`${prefix}-7`);
+      expect(await resolveCorrelation(own, { queue: 'q', jobId: '7' })).toBe(`${prefix}-7`);
+      await recorder.close();
+      recorder = undefined;
+    } finally {
+      await own.flushdb();
+      await closeRedis(own);
+    }
+  });
+
+  it('reads only live buckets: an expired bucket leaves the registry', async () => {
+    const own = createRedis({ url: `${inject('redis').master}/8`, role: REDIS_ROLES.master, profile: 'producer', logger, connectTimeoutMs: 1_000 });
+    try {
+      await waitForRedis(own, REDIS_ROLES.master, 5_000);
+      await own.flushdb();
+      // A bucket whose expiry has passed (the clock of a writer 2 minutes ago, retention 1 s).
+      let nowMs = Date.now() - 120_000;
+      recorder = new TimelineRecorder({ service: 'test', retentionSec: 1, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      recorder.record('old', { kind: 'event.handled', subject: 'e-old' });
+      await recorder.flush();
+      expect(await own.zcard(timelineBucketsKey())).toBe(0);
+      expect(await readTimeline(own, 'old', 10)).toBeUndefined();
+      nowMs = Date.now();
+      recorder.record('new', { kind: 'event.handled', subject: 'e-new' });
+      await recorder.flush();
+      expect(await own.zcard(timelineBucketsKey())).toBe(1);
+      expect((await readTimeline(own, 'new', 10))?.steps.map((step) => step.subject)).toEqual(['e-new']);
+      await recorder.close();
+      recorder = undefined;
+    } finally {
+      await own.flushdb();
+      await closeRedis(own);
     }
   });
 
@@ -95,6 +190,56 @@ describe('TimelineRecorder and readTimeline', () => {
     for (const index of [0, 999, 1_000, 2_499]) {
       expect((await readTimeline(redis, `${prefix}-${index}`, 10))?.steps.map((step) => step.subject)).toEqual([`e${index}`]);
       expect(await resolveCorrelation(redis, { eventId: `ev-${prefix}-${index}` })).toBe(`${prefix}-${index}`);
+    }
+    expect(recorder.dropped).toBe(0);
+  });
+
+  it('expands a batch record into its steps, in time order among the correlation\'s own steps', async () => {
+    let nowMs = Date.now();
+    recorder = make(10, 60, () => nowMs);
+    const ids = [uniqueName('ev-a'), uniqueName('ev-b')];
+    recorder.record(ids[0]!, { kind: 'event.published', subject: ids[0]!, detail: { type: 'workspace.created' } });
+    await recorder.flush();
+    nowMs += 5;
+    recorder.recordHandled(
+      'consumer-1',
+      handledBatchRecord([
+        { eventId: ids[0]!, entryId: '1-0', type: 'workspace.created', source: 'src', handlers: ['a', 'b'] },
+        { eventId: ids[1]!, entryId: '1-1', type: 'user.created', source: 'src', cause: 'c-1', handlers: ['c'] },
+      ]),
+    );
+    nowMs += 5;
+    recorder.record(ids[0]!, { kind: 'job.created', subject: 'job:q:1', cause: ids[0]! });
+    await recorder.flush();
+    const first = (await readTimeline(redis, ids[0]!, 10))!;
+    expect(first.steps.map((step) => [step.kind, step.seq])).toEqual([
+      ['event.published', 1],
+      ['event.handled', 2],
+      ['job.created', 3],
+    ]);
+    expect(first.steps[1]).toMatchObject({ subject: ids[0], service: 'test', detail: { type: 'workspace.created', source: 'src', entryId: '1-0', deliveries: 1, consumer: 'consumer-1', handlers: ['a', 'b'] } });
+    const second = (await readTimeline(redis, ids[1]!, 10))!;
+    expect(second.steps).toEqual([
+      { kind: 'event.handled', subject: ids[1], cause: 'c-1', detail: { type: 'user.created', source: 'src', entryId: '1-1', deliveries: 1, consumer: 'consumer-1', handlers: ['c'] }, at: new Date(nowMs - 5).toISOString(), service: 'test', seq: 1 },
+    ]);
+    expect(await resolveCorrelation(redis, { eventId: ids[1]! })).toBe(ids[1]);
+    expect(recorder.dropped).toBe(0);
+  });
+
+  it('writes a flush of many batch records across script calls and HSET slices', async () => {
+    recorder = make(10);
+    const prefix = uniqueName('batches');
+    // 30 batches of 100 in one flush: HSETs of about 1,000 fields each.
+    for (let batch = 0; batch < 30; batch += 1) {
+      recorder.recordHandled(
+        'c',
+        handledBatchRecord(Array.from({ length: 100 }, (_, index) => ({ eventId: `${prefix}-${batch}-${index}`, entryId: `${batch}-${index}`, type: 't', source: 's', handlers: ['h'] }))),
+      );
+    }
+    await recorder.flush();
+    for (const [batch, index] of [[0, 0], [9, 99], [10, 0], [29, 99]] as const) {
+      const steps = (await readTimeline(redis, `${prefix}-${batch}-${index}`, 10))?.steps;
+      expect(steps?.map((step) => [step.subject, step.detail?.entryId])).toEqual([[`${prefix}-${batch}-${index}`, `${batch}-${index}`]]);
     }
     expect(recorder.dropped).toBe(0);
   });

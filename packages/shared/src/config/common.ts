@@ -88,7 +88,7 @@ export const commonEnvShape = {
 
   /** Record every correlation's steps on the master (README "Timeline"). */
   TIMELINE_ENABLED: bool.default(false),
-  /** A timeline expires this long after its last step, seconds (1 s - 30 days). */
+  /** Each timeline step is kept this long: its time bucket expires this long after the bucket's end, seconds (1 s - 30 days). */
   TIMELINE_RETENTION_SEC: positiveInt.max(2_592_000).default(86_400),
   /** Steps kept per correlation: the first half and the last half, the rest counted (2-10000). */
   TIMELINE_MAX_STEPS: positiveInt.min(2).max(10_000).default(200),

@@ -1,3 +1,4 @@
 export * from './timeline-step';
 export * from './timeline-recorder';
 export * from './timeline-reader';
+export * from './timeline-layout';

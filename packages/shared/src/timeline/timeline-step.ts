@@ -61,10 +61,15 @@ const storedStepSchema = z.union([
   z.tuple([z.enum(TIMELINE_STEP_KINDS), z.string(), z.union([z.string(), z.literal(0)]), z.number(), z.string(), z.record(z.string(), z.unknown())]),
 ]);
 
-/** The stored form of a step (see `parseStoredStep`). */
+/**
+ * The stored form of a step (see `parseStoredStep`), built as a string: the kind is one of
+ * `TIMELINE_STEP_KINDS` (no character to escape), the rest goes through JSON.stringify; no
+ * intermediate array. JSON never holds a raw newline, the bucket's step separator.
+ */
 export function encodeStep(step: TimelineStepInput, service: string, atMs: number, detail: Record<string, unknown> | undefined): string {
-  const head = [step.kind, step.subject, step.cause ?? 0, atMs, service];
-  return JSON.stringify(detail === undefined ? head : [...head, detail]);
+  const cause = step.cause === undefined ? '0' : JSON.stringify(step.cause);
+  const head = `["${step.kind}",${JSON.stringify(step.subject)},${cause},${atMs},${JSON.stringify(service)}`;
+  return detail === undefined ? `${head}]` : `${head},${JSON.stringify(detail)}]`;
 }
 
 /** Parses one stored step (`seq` is its position in the correlation); undefined when it is not one of ours. */

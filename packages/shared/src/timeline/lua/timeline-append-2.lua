@@ -1,0 +1,65 @@
+-- Appends one flush of timeline steps to the current time bucket (README "Timeline"): whatever
+-- the number of correlations, one HMGET, one HSET and the bucket's expiry, so a step costs a
+-- field in an existing hash and no key of its own (issue #15's cost target).
+-- KEYS[1] the bucket hash, KEYS[2] the registry of live buckets (sorted set, score = expiry)
+-- ARGV[1] head size, ARGV[2] tail size, ARGV[3] the bucket's expiry (epoch ms), ARGV[4] now (epoch ms),
+-- ARGV[5] n, then per correlation: its field, its step count c, its c steps joined by "\n",
+-- then m, then per look-up: its field and the correlation id it points to.
+-- A correlation's field holds one step (a JSON array: starts with '['), or "<count>\n" and
+-- <count> lines. Once the lines outgrow head + 1 + 2 * tail they are cut to the first `head`,
+-- a marker "#<omitted>" and the last `tail`, so compaction is amortised over `tail` appends;
+-- readers merge the buckets and cut to the bound (timeline-reader.ts). Returns n.
+local head, tail, expireAt, now, n = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
+local bucket, registry = KEYS[1], KEYS[2]
+
+local function compact(steps)
+  local lines = {}
+  for line in string.gmatch(steps, '[^\n]+') do lines[#lines + 1] = line end
+  local omitted, tailStart = 0, head + 1
+  if string.sub(lines[head + 1], 1, 1) == '#' then
+    omitted = tonumber(string.sub(lines[head + 1], 2))
+    tailStart = head + 2
+  end
+  omitted = omitted + (#lines - tailStart + 1 - tail)
+  local out = {}
+  for index = 1, head do out[index] = lines[index] end
+  out[head + 1] = '#' .. omitted
+  for index = #lines - tail + 1, #lines do out[#out + 1] = lines[index] end
+  return table.concat(out, '\n'), head + 1 + tail
+end
+
+local sets = {}
+if n > 0 then
+  local fields = {}
+  for index = 1, n do fields[index] = ARGV[3 + 3 * index] end
+  local old = redis.call('HMGET', bucket, unpack(fields))
+  for index = 1, n do
+    local at = 3 + 3 * index
+    local count, steps = tonumber(ARGV[at + 1]), ARGV[at + 2]
+    local previous = old[index]
+    if previous then
+      if string.sub(previous, 1, 1) == '[' then
+        count, steps = count + 1, previous .. '\n' .. steps
+      else
+        local cut = string.find(previous, '\n', 1, true)
+        count, steps = count + tonumber(string.sub(previous, 1, cut - 1)), string.sub(previous, cut + 1) .. '\n' .. steps
+      end
+    end
+    if count > head + 1 + 2 * tail then steps, count = compact(steps) end
+    sets[#sets + 1] = ARGV[at]
+    sets[#sets + 1] = count == 1 and steps or (count .. '\n' .. steps)
+  end
+end
+local at = 6 + 3 * n
+for index = 1, tonumber(ARGV[at]) do
+  sets[#sets + 1] = ARGV[at + 2 * index - 1]
+  sets[#sets + 1] = ARGV[at + 2 * index]
+end
+if #sets > 0 then redis.call('HSET', bucket, unpack(sets)) end
+redis.call('PEXPIREAT', bucket, expireAt)
+redis.call('ZADD', registry, expireAt, bucket)
+redis.call('ZREMRANGEBYSCORE', registry, '-inf', '(' .. now)
+-- The registry lives as long as its last bucket (writers with several retentions may share it).
+local last = redis.call('ZRANGE', registry, -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIREAT', registry, last[2]) end
+return n
