@@ -11,7 +11,8 @@
 #   4. free loopback host ports for every published port (a range of 3 for the event processor);
 #      build (image size printed), up -d --wait, the check script --mode compose,
 #      --scale event-processor=3 (replicas share the group, events handled once), the kill
-#      checks of scripts/ci/compose-faults.sh, down -v;
+#      checks of scripts/ci/compose-faults.sh, down -v; then the `cluster` profile
+#      (scripts/ci/compose-cluster.sh; CI_COMPOSE_CLUSTER=0 skips it);
 #   5. the test harness against this engine (which cannot pull): one test file passes on
 #      redis-server processes after one line saying why.
 # Run as root (dockerd, debootstrap). Reads COMPOSE_STAGE_TIMEOUT_SEC (360: the whole stage).
@@ -32,10 +33,11 @@ cleanup() {
   local status=$?
   if [ -n "${COMPOSE_PROJECT_NAME:-}" ] && docker info >/dev/null 2>&1; then
     if ((status != 0)); then
-      docker compose -f "$ROOT/docker-compose.yml" --env-file "$ENV_FILE" ps -a >&2 || true
-      docker compose -f "$ROOT/docker-compose.yml" --env-file "$ENV_FILE" logs --tail 30 >&2 || true
+      docker compose -f "$ROOT/docker-compose.yml" --env-file "$ENV_FILE" --profile cluster ps -a >&2 || true
+      docker compose -f "$ROOT/docker-compose.yml" --env-file "$ENV_FILE" --profile cluster logs --tail 30 >&2 || true
     fi
-    docker compose -f "$ROOT/docker-compose.yml" --env-file "$ENV_FILE" down -v --remove-orphans >/dev/null 2>&1 || true
+    # --profile cluster: the cluster profile's containers too, when its check was running.
+    docker compose -f "$ROOT/docker-compose.yml" --env-file "$ENV_FILE" --profile cluster down -v --remove-orphans >/dev/null 2>&1 || true
   fi
   if [ -n "$DOCKERD_PID" ]; then
     kill -TERM "$DOCKERD_PID" 2>/dev/null || true
@@ -173,6 +175,16 @@ say "memory after the checks: $(docker stats --no-stream --format '{{.Name}} {{.
 compose_quiet down -v --remove-orphans
 [ -z "$(compose ps -aq)" ] || die "containers left after down -v"
 say "down -v: nothing left"
+
+# The `cluster` profile (scripts/ci/compose-cluster.sh): the services on a six-node Redis
+# Cluster, a job, a DLQ entry, an event, the kill of a master. CI_COMPOSE_CLUSTER=0 skips it.
+if [ "${CI_COMPOSE_CLUSTER:-1}" != 0 ]; then
+  cluster_started=$SECONDS
+  cluster_base=$(free_port_base) || die "no free ports for the cluster profile"
+  export CLUSTER_QUEUE_PROCESSOR_HOST_PORT=$cluster_base CLUSTER_EVENT_PROCESSOR_HOST_PORTS=$((cluster_base + 1)) CLUSTER_DLQ_PROCESSOR_HOST_PORT=$((cluster_base + 2))
+  bash "$ROOT/scripts/ci/compose-cluster.sh" || die "the cluster profile's checks failed"
+  say "cluster profile: checks passed in $((SECONDS - cluster_started)) s"
+fi
 
 if ((CAN_PULL == 0)); then
   out=$(env -u EVINFRA_TEST_REDIS npx vitest run --project shared packages/shared/test/flat-command.test.ts 2>&1) \
