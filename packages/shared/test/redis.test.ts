@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   REDIS_ROLES,
   closeAll,
+  clusterOptions,
   closeRedis,
   commonEnvSchema,
   connectRole,
@@ -10,6 +11,7 @@ import {
   parseConfig,
   pingRedis,
   redisOptions,
+  seedLookup,
   waitForAll,
   waitForRedis,
   type Redis,
@@ -183,5 +185,28 @@ describe('pingRedis and closeRedis', () => {
     await closeRedis(redis);
     expect(redis.status).toBe('end');
     await expect(pingRedis(redis)).rejects.toThrow('connection is end');
+  });
+});
+
+describe('cluster seed look-up', () => {
+  const look = (hostname: string) =>
+    new Promise<{ err: Error | null; address: string }>((resolve) => seedLookup(hostname, (err, address) => resolve({ err, address })));
+
+  it('resolves a name that exists to its address', async () => {
+    const { err, address } = await look('localhost');
+    expect(err).toBeNull();
+    expect(address).toMatch(/^(127\.0\.0\.1|::1)$/);
+  });
+
+  it('keeps a name that no longer resolves (a stopped container) instead of failing every reconnect', async () => {
+    const { err, address } = await look('evinfra-node-that-is-gone.invalid');
+    expect(err).toBeNull();
+    expect(address).toBe('evinfra-node-that-is-gone.invalid');
+  });
+
+  it('is the look-up of every cluster client, consumer and producer', () => {
+    for (const profile of ['consumer', 'producer'] as const) {
+      expect(clusterOptions({ url: 'redis://127.0.0.1:7101', role: 'queue', profile }).dnsLookup).toBe(seedLookup);
+    }
   });
 });

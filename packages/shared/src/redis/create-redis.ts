@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ClusterNodeAddress } from '../config/fragments';
 import type { Logger } from '../logger';
@@ -94,6 +95,17 @@ const CLUSTER_RETRY_DELAY_MS = 200;
 export const CONSUMER_MAX_REDIRECTIONS = 300;
 
 /**
+ * The seed nodes' name look-up of a cluster client. ioredis resolves every seed name on each
+ * (re)connect with one `Promise.all`: one name that no longer resolves (Docker drops a stopped
+ * container's name) failed every reconnect with `ENOTFOUND`, though the other seeds answered,
+ * and a compose cluster that lost a master left the workers' connections down. A name that does
+ * not resolve is kept as it is here: only that seed fails, when it is tried.
+ */
+export function seedLookup(hostname: string, callback: (err: NodeJS.ErrnoException | null, address: string) => void): void {
+  lookup(hostname, (err, address) => callback(null, err ? hostname : address));
+}
+
+/**
  * ioredis Cluster options with the same profile as `redisOptions`: the per-node connections get
  * the URL's password, user, TLS, connect timeout and client name; the cluster reconnects forever
  * (backing off up to 2 s) and follows MOVED/ASK and failovers by itself. `consumer` keeps an
@@ -128,6 +140,7 @@ export function clusterOptions(settings: Omit<RedisConnectionSettings, 'logger'>
     maxRedirections: isConsumer ? CONSUMER_MAX_REDIRECTIONS : 16,
     slotsRefreshTimeout: 2_000,
     slotsRefreshInterval: 5_000,
+    dnsLookup: seedLookup,
   };
 }
 
