@@ -104,9 +104,14 @@ export async function startWorkerPool(options: WorkerPoolOptions, deps: WorkerPo
       return worker;
     };
     const keyOf = (suffix: string): string => `${bullPrefix(name, connection.isCluster)}:${name}:${suffix}`;
-    // A paused queue (Bull Board) has jobs that no worker may take: none are ready.
-    const ready = async (): Promise<number> =>
-      (await connection.hexists(keyOf('meta'), 'paused')) ? 0 : (await connection.llen(keyOf('wait'))) + (await connection.zcard(keyOf('prioritized')));
+    // Jobs a worker idles beside on purpose are not "ready": those of a paused queue, or of one
+    // with a global concurrency or rate limit (both settable from Bull Board), which may be taken
+    // by other processes or used up. Such a queue is not watched.
+    const ready = async (): Promise<number> => {
+      const held = await connection.hmget(keyOf('meta'), 'paused', 'concurrency', 'max');
+      if (held.some((value) => value !== null)) return 0;
+      return (await connection.llen(keyOf('wait'))) + (await connection.zcard(keyOf('prioritized')));
+    };
     return { name, concurrency, worker: createWorker(), createWorker, ready, runner };
   });
 
