@@ -1,14 +1,13 @@
 # shellcheck shell=bash
 # Queue processor: a job created over HTTP completes, a permanently failing job ends in the
 # dead-letter queue, /stats lists the four queues.
-_job_state() { api GET "$QUEUE_API/jobs/$1/$2"; [ "$API_STATUS" = 200 ] && [ "$(echo "$API_BODY" | json_get state)" = "$3" ]; }
 
 _job_completes() {
   local id
   api POST "$QUEUE_API/jobs/async-processing" '{"name":"demo.sleep","data":{"durationMs":200,"steps":2}}'
   [ "$API_STATUS" = 201 ] || { echo "POST /jobs/async-processing answered $API_STATUS: $API_BODY"; return 1; }
   id=$(echo "$API_BODY" | json_get id) || return 1
-  wait_until 30 _job_state async-processing "$id" completed || { echo "job $id did not complete: $API_BODY"; return 1; }
+  wait_until 30 job_state async-processing "$id" completed || { echo "job $id did not complete: $API_BODY"; return 1; }
 }
 check "queue-processor: a demo.sleep job created over HTTP completes" _job_completes
 
@@ -17,7 +16,7 @@ _failing_job_dead_lettered() {
   id="check-fail-$(new_uuid)"
   api POST "$QUEUE_API/jobs/async-processing" "{\"name\":\"demo.fail\",\"data\":{\"permanent\":true,\"message\":\"check script\"},\"opts\":{\"jobId\":\"$id\"}}"
   [ "$API_STATUS" = 201 ] || { echo "POST answered $API_STATUS: $API_BODY"; return 1; }
-  wait_until 30 _job_state async-processing "$id" failed || { echo "job $id did not fail: $API_BODY"; return 1; }
+  wait_until 30 job_state async-processing "$id" failed || { echo "job $id did not fail: $API_BODY"; return 1; }
   # The DLQ entry's job id is deterministic: job-<queue>-<jobId>-<dlqRetries>. Whatever state
   # the DLQ processor has moved it to, the entry exists and names its origin.
   _dlq_entry() { api GET "$QUEUE_API/jobs/$dlq/job-async-processing-$id-0"; [ "$API_STATUS" = 200 ]; }

@@ -32,7 +32,6 @@ _all_healthy() {
   done
 }
 
-_job_state_is() { api GET "$QUEUE_API/jobs/async-processing/$1"; [ "$API_STATUS" = 200 ] && [[ "$(echo "$API_BODY" | json_get state)" =~ ^($2)$ ]]; }
 
 # Submits a delayed job, restarts $1 (proved by $2: a fingerprint command that must change),
 # then the job is still there and runs after the restart.
@@ -41,15 +40,15 @@ _survives_restart() {
   id="check-persist-$component-$(new_uuid)"
   api POST "$QUEUE_API/jobs/async-processing" "{\"name\":\"demo.sleep\",\"data\":{\"durationMs\":50,\"steps\":1},\"opts\":{\"jobId\":\"$id\",\"delay\":5000}}"
   [ "$API_STATUS" = 201 ] || { echo "POST answered $API_STATUS: $API_BODY"; return 1; }
-  _job_state_is "$id" delayed || { echo "job $id is not delayed before the restart: $API_BODY"; return 1; }
+  job_state async-processing "$id" delayed || { echo "job $id is not delayed before the restart: $API_BODY"; return 1; }
   before=$("$fingerprint") || { echo "no fingerprint of $component before the restart"; return 1; }
   started=$(_now_ms)
   _restart "$component" || { echo "restarting $component ($_PERSIST_MODE mode) failed"; return 1; }
   wait_until 30 _all_healthy || { echo "services not healthy within 30 s after restarting $component"; return 1; }
   after=$("$fingerprint") || { echo "no fingerprint of $component after the restart"; return 1; }
   [ "$before" != "$after" ] || { echo "$component was not restarted (same $fingerprint: $after)"; return 1; }
-  _job_state_is "$id" 'delayed|waiting|active|completed' || { echo "job $id lost or not runnable after the restart: $API_STATUS $API_BODY"; return 1; }
-  wait_until 30 _job_state_is "$id" completed || { echo "job $id did not complete after the restart: $API_BODY"; return 1; }
+  job_state async-processing "$id" 'delayed|waiting|active|completed' || { echo "job $id lost or not runnable after the restart: $API_STATUS $API_BODY"; return 1; }
+  wait_until 30 job_state async-processing "$id" completed || { echo "job $id did not complete after the restart: $API_BODY"; return 1; }
   processed=$(date -d "$(echo "$API_BODY" | json_get timestamps.processed)" +%s%3N) || return 1
   (( processed >= started )) || { echo "job $id ran before the restart"; return 1; }
 }

@@ -61,7 +61,6 @@ _cluster_formed() {
 }
 check "compose cluster: cluster_state ok, 3 masters with a replica each" _cluster_formed
 
-_job_state() { api GET "$QUEUE_API/jobs/$1/$2"; [ "$API_STATUS" = 200 ] && [ "$(echo "$API_BODY" | json_get state)" = "$3" ]; }
 
 # Submits a demo.sleep job and waits up to $1 s for it to complete.
 _job_completes() {
@@ -69,7 +68,7 @@ _job_completes() {
   api POST "$QUEUE_API/jobs/async-processing" '{"name":"demo.sleep","data":{"durationMs":100,"steps":1}}'
   [ "$API_STATUS" = 201 ] || { echo "POST /jobs/async-processing answered $API_STATUS: $API_BODY"; return 1; }
   id=$(echo "$API_BODY" | json_get id) || return 1
-  wait_until "${1:-30}" _job_state async-processing "$id" completed || { echo "job $id did not complete: $API_BODY"; return 1; }
+  wait_until "${1:-30}" job_state async-processing "$id" completed || { echo "job $id did not complete: $API_BODY"; return 1; }
 }
 check "compose cluster: a demo.sleep job created over HTTP completes" _job_completes 30
 
@@ -88,7 +87,7 @@ _event_triggers_job() {
   [ "$API_STATUS" = 202 ] || { echo "POST /events answered $API_STATUS: $API_BODY"; return 1; }
   event_id=$(echo "$API_BODY" | json_get id) || return 1
   # The example triggers file maps workspace.created to demo.sleep, job id evt-workspace-welcome-<event id>.
-  wait_until 40 _job_state event-driven-jobs "evt-workspace-welcome-$event_id" completed \
+  wait_until 40 job_state event-driven-jobs "evt-workspace-welcome-$event_id" completed \
     || { echo "trigger job evt-workspace-welcome-$event_id did not complete: $API_STATUS $API_BODY"; return 1; }
 }
 check "compose cluster: an event is processed and its trigger's job completes" _event_triggers_job

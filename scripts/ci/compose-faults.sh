@@ -56,7 +56,6 @@ run_scale() {
 
 # --- kill ----------------------------------------------------------------------------------
 
-_job_state() { api GET "$QUEUE_API/jobs/$1/$2"; [ "$API_STATUS" = 200 ] && [ "$(echo "$API_BODY" | json_get state)" = "$3" ]; }
 
 # Submits the work that must survive the kill; sets KILL_JOB, KILL_EVENT, KILL_FAILING.
 _submit_work() {
@@ -100,7 +99,7 @@ _kill_and_recover() {
     wait_until 60 _restarted "$id" "$count" || { echo "$service was not restarted by its restart policy within 60 s"; return 1; }
   fi
   wait_until 90 _all_containers_healthy 6 || { echo "not every service healthy within 90 s after killing $service: $(_compose ps --format '{{.Service}}:{{.Health}}' | tr '\n' ' ')"; return 1; }
-  wait_until 60 _job_state async-processing "$KILL_JOB" completed || { echo "delayed job $KILL_JOB did not complete after the kill: $API_BODY"; return 1; }
+  wait_until 60 job_state async-processing "$KILL_JOB" completed || { echo "delayed job $KILL_JOB did not complete after the kill: $API_BODY"; return 1; }
   wait_until 60 _event_job_completed || { echo "the event $KILL_EVENT submitted before the kill made no completed job"; return 1; }
   wait_until 60 _failing_parked || { echo "failing job $KILL_FAILING is not parked in the DLQ after the kill"; return 1; }
   echo "$service ($how): healthy again, all work done $((SECONDS - started)) s after the kill" >>"$CHECK_TMP/kill-times"

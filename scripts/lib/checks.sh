@@ -9,6 +9,8 @@
 #   check "description" CMD ARGS…    runs CMD, prints PASS/FAIL and the description
 #   wait_until SECONDS CMD ARGS…     retries CMD every 0.2 s until it succeeds or time runs out
 #   json_get FIELD-PATH              reads JSON on stdin, prints the field (node; a.b.0.c)
+#   job_state QUEUE ID STATES        the job's state (GET /jobs/QUEUE/ID) matches STATES, a
+#                                    pattern like completed or 'delayed|waiting'
 #   new_uuid                         prints a random UUID
 #   note TEXT                        a line on the terminal (stderr) while a check runs
 #   rcli_master_bg ARGS… &           redis-cli on the master in the background: $! is
@@ -148,6 +150,8 @@ json_get() {
 }
 
 note() { printf '      %s\n' "$*" >>"$NOTE_PATH" 2>/dev/null || true; }
+
+job_state() { api GET "$QUEUE_API/jobs/$1/$2"; [ "$API_STATUS" = 200 ] && [[ "$(echo "$API_BODY" | json_get state)" =~ ^($3)$ ]]; }
 
 new_uuid() { node -e 'process.stdout.write(crypto.randomUUID())'; }
 
