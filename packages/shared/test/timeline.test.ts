@@ -51,6 +51,20 @@ async function storedLines(client: Redis, correlation: string): Promise<number> 
   return lines;
 }
 
+
+/** A database of its own on the shared test Redis (other files' buckets do not count), flushed before and after. */
+async function withOwnDatabase(db: number, body: (own: Redis) => Promise<void>): Promise<void> {
+  const own = createRedis({ url: `${inject('redis').master}/${db}`, role: REDIS_ROLES.master, profile: 'producer', logger, connectTimeoutMs: 1_000 });
+  try {
+    await waitForRedis(own, REDIS_ROLES.master, 5_000);
+    await own.flushdb();
+    await body(own);
+  } finally {
+    await own.flushdb();
+    await closeRedis(own);
+  }
+}
+
 describe('TimelineRecorder and readTimeline', () => {
   it('keeps the steps of one correlation in order, with their causes and look-ups', async () => {
     recorder = make(100);
@@ -127,10 +141,7 @@ describe('TimelineRecorder and readTimeline', () => {
 
   it('writes a flush of single-step correlations into one bucket: no key per correlation', async () => {
     // A database of its own, so that other test files' buckets do not count.
-    const own = createRedis({ url: `${inject('redis').master}/7`, role: REDIS_ROLES.master, profile: 'producer', logger, connectTimeoutMs: 1_000 });
-    try {
-      await waitForRedis(own, REDIS_ROLES.master, 5_000);
-      await own.flushdb();
+    await withOwnDatabase(7, async (own) => {
       const nowMs = Date.now();
       recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
       const prefix = uniqueName('keys');
@@ -151,17 +162,11 @@ describe('TimelineRecorder and readTimeline', () => {
       expect(await resolveCorrelation(own, { queue: 'q', jobId: '7' })).toBe(`${prefix}-7`);
       await recorder.close();
       recorder = undefined;
-    } finally {
-      await own.flushdb();
-      await closeRedis(own);
-    }
+    });
   });
 
   it('reads only live buckets: an expired bucket leaves the registry', async () => {
-    const own = createRedis({ url: `${inject('redis').master}/8`, role: REDIS_ROLES.master, profile: 'producer', logger, connectTimeoutMs: 1_000 });
-    try {
-      await waitForRedis(own, REDIS_ROLES.master, 5_000);
-      await own.flushdb();
+    await withOwnDatabase(8, async (own) => {
       // A bucket whose expiry has passed (the clock of a writer 2 minutes ago, retention 1 s).
       let nowMs = Date.now() - 120_000;
       recorder = new TimelineRecorder({ service: 'test', retentionSec: 1, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
@@ -176,10 +181,7 @@ describe('TimelineRecorder and readTimeline', () => {
       expect((await readTimeline(own, 'new', 10))?.steps.map((step) => step.subject)).toEqual(['e-new']);
       await recorder.close();
       recorder = undefined;
-    } finally {
-      await own.flushdb();
-      await closeRedis(own);
-    }
+    });
   });
 
   it('writes a flush of many correlations and look-ups in few script calls', async () => {
