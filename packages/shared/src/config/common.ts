@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { STREAM_DEFAULTS, QUEUES } from '../names';
 import { credentialList } from '../access/credentials';
-import { bool, clusterNodes, csv, logLevel, nonNegativeInt, optionalHttpUrl, optionalSecret, positiveInt, port, redisUrl } from './fragments';
+import { bool, byteSize, clusterNodes, csv, logLevel, nonNegativeInt, optionalHttpUrl, optionalSecret, positiveInt, port, redisUrl } from './fragments';
 
 /**
  * Variables every service reads (SPEC section 2). Service schemas extend this shape with
@@ -67,12 +67,12 @@ export const commonEnvShape = {
   /** Records one `GET /audit/export` answers at most. */
   AUDIT_EXPORT_MAX: positiveInt.max(10_000_000).default(100_000),
   /** Maximum accepted JSON body, e.g. `1mb`, `512kb`. */
-  HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'must be a size like 1mb or 512kb').default('1mb'),
+  HTTP_BODY_LIMIT: byteSize.default('1mb'),
   /**
    * Request body bytes one process holds at most at once, e.g. `8mb` (README "Memory work"): a
    * request past it is answered 503 with `Retry-After: 1` before its body is read.
    */
-  HTTP_BODY_MAX_IN_FLIGHT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'must be a size like 8mb or 512kb').default('8mb'),
+  HTTP_BODY_MAX_IN_FLIGHT: byteSize.default('8mb'),
   /** Time a client has to send the complete request headers, ms (slow-header clients are cut). */
   HTTP_HEADERS_TIMEOUT_MS: positiveInt.max(600_000).default(10_000),
   /** Time a client has to send the complete request, headers and body, ms. */

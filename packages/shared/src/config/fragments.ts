@@ -39,6 +39,9 @@ export const positiveInt = z.coerce.number().int().positive();
 
 export const nonNegativeInt = z.coerce.number().int().nonnegative();
 
+/** A byte size as express' body limit takes it: `2048` (bytes), `512kb`, `1mb` (read by `sizeToBytes`). */
+export const byteSize = z.string().regex(/^\d+(b|kb|mb)?$/i, 'must be a size like 1mb or 512kb');
+
 /** "true"/"false"/"1"/"0"/"yes"/"no"/"on"/"off". Never `z.coerce.boolean()`, which reads "false" as true. */
 export const bool = z.stringbool();
 
