@@ -117,15 +117,14 @@ export function createTriggerHandler(connection: RedisClient, timeline?: Timelin
       const jobId = context?.replay === undefined ? triggerJobId(trigger, event) : `${triggerJobId(trigger, event)}-replay-${context.replay.taskId}`;
       const opts: JobsOptions = { ...(trigger.opts as JobsOptions), jobId };
       const trace = traceFromEvent(event, context?.traceparent ?? event.traceparent);
-      // Stamped before the add: the worker may start and fail the job before the add resolves here.
-      const createdAtMs = Date.now();
       // The stack's own `__trace` (cause: the event; correlation: the event's) is added last.
-      await queue.add(trigger.job, withJobTrace(triggerJobData(trigger, event), trace), opts);
+      const job = await queue.add(trigger.job, withJobTrace(triggerJobData(trigger, event), trace), opts);
       if (timeline !== undefined) {
-        // A redelivered event records this step again (the add itself is a no-op then).
+        // A redelivered event records this step again (the add itself is a no-op then). At the
+        // job's own timestamp (taken before the add): its worker may start and fail it first.
         timeline.record(
           trace.correlationId,
-          { kind: 'job.created', subject: jobCauseId(QUEUES.eventDriven, jobId), cause: event.id, detail: { name: trigger.job, trigger: trigger.name }, atMs: createdAtMs },
+          { kind: 'job.created', subject: jobCauseId(QUEUES.eventDriven, jobId), cause: event.id, detail: { name: trigger.job, trigger: trigger.name }, atMs: job.timestamp },
           { job: `${QUEUES.eventDriven}:${jobId}` },
         );
       }

@@ -118,7 +118,8 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
     const jobId = String(job.id);
     deps.timeline.record(
       trace.correlationId,
-      { kind: 'job.created', subject: jobCauseId(queue, jobId), cause: trace.causationId, detail: { name: job.name, via: 'http' } },
+      // At the job's own timestamp (taken before the add): its worker may start it before the add resolves here.
+      { kind: 'job.created', subject: jobCauseId(queue, jobId), cause: trace.causationId, detail: { name: job.name, via: 'http' }, atMs: job.timestamp },
       { job: `${queue}:${jobId}` },
     );
   };
