@@ -102,7 +102,10 @@ describe('TimelineRecorder and readTimeline', () => {
   });
 
   it('keeps the bound over many flushes, whatever the tail holds when it is read', async () => {
-    recorder = make(6);
+    // One bucket throughout (a fixed clock): on a slow machine 40 flushes outlast a 1 s bucket,
+    // and the bound below is per bucket (the next test spreads steps over buckets on purpose).
+    const nowMs = Date.now();
+    recorder = make(6, 60, () => nowMs);
     const correlation = uniqueName('flushes');
     for (let index = 1; index <= 40; index += 1) {
       recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
