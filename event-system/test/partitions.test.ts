@@ -69,7 +69,9 @@ describe('partitions: per-key order across replicas', () => {
     const env = testEnv({
       RECORD_KEY: recordKey,
       STREAM_PARTITIONS: '8',
-      EVENT_PARTITION_LEASE_MS: '1500',
+      // A holder stops a third of the lease before it runs out: 1.5 s of a stalled replica
+      // (a loaded machine) before it could still be handling a partition another one took.
+      EVENT_PARTITION_LEASE_MS: '4500',
       EVENT_BATCH_SIZE: '50',
       EVENT_BLOCK_MS: '200',
     });
