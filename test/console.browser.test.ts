@@ -170,7 +170,7 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     await context.close();
   }, 90_000);
 
-  it('an operator narrows the DLQ to one fingerprint, dry-runs, redrives at 100/s to 100 %, and the entries recover', async () => {
+  it('an operator narrows the DLQ to one fingerprint, dry-runs, redrives at 50/s to 100 %, and the entries recover', async () => {
     const { context, page, problems } = await openAs('operator', '/dlq?status=parked');
     const group = page.locator('[data-testid=fingerprints-table] tr', { hasText: 'test.until-file' });
     await group.waitFor();
