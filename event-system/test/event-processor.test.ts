@@ -183,7 +183,7 @@ describe('event processor', () => {
 
     // Deleted under a running consumer: NOGROUP, the group is created again, new events flow.
     await streams.del(empty.STREAM_NAME!);
-    await waitFor(async () => (await streams.exists(empty.STREAM_NAME!)) === 1, 'stream and group re-created', { timeoutMs: 5_000 });
+    await waitFor(async () => (await streams.exists(empty.STREAM_NAME!)) === 1, 'stream and group re-created', { timeoutMs: 15_000 });
     const published = await testPublisher(streams, empty.STREAM_NAME!).publish(workspaceCreated());
     await waitFor(() => handled.includes(published.id), 'event after re-creation');
   });
