@@ -170,7 +170,7 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     await context.close();
   }, 90_000);
 
-  it('an operator narrows the DLQ to one fingerprint, dry-runs, redrives at 100/s to 100 %, and the entries recover', async () => {
+  it('an operator narrows the DLQ to one fingerprint, dry-runs, redrives at 50/s to 100 %, and the entries recover', async () => {
     const { context, page, problems } = await openAs('operator', '/dlq?status=parked');
     const group = page.locator('[data-testid=fingerprints-table] tr', { hasText: 'test.until-file' });
     await group.waitFor();
@@ -187,7 +187,9 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     await page.getByTestId('dry-run').click();
     await expect.poll(() => page.getByTestId('dry-run-count').innerText()).toContain(`${RECOVERABLE} parked entries match`);
     writeFileSync(flag, 'ok');
-    await page.locator('input[name=rate]').fill('100');
+    // 50/s: the task runs for 6 s, time for the page (polling every 500 ms) to show it running
+    // even when the browser is slow on a loaded machine.
+    await page.locator('input[name=rate]').fill('50');
     // A changed form needs a new dry run before it can start.
     expect(await page.getByTestId('start-redrive').isDisabled()).toBe(true);
     await page.getByTestId('dry-run').click();
@@ -202,8 +204,8 @@ describeWithTool('Chromium', existsSync(CHROMIUM), `${CHROMIUM}; apt-get install
     await shot(page, 'redrive');
     const taskId = new URL(page.url()).searchParams.get('task')!;
     const task = (await (await fetch(dlqUrl(`/dlq/tasks/${taskId}`), { headers: admin() })).json()) as any;
-    // 300 at 100/s: about 3 s, never much faster than the rate allows.
-    expect(Date.parse(task.finishedAt) - Date.parse(task.startedAt)).toBeGreaterThan(2_500);
+    // 300 at 50/s: about 6 s, never much faster than the rate allows.
+    expect(Date.parse(task.finishedAt) - Date.parse(task.startedAt)).toBeGreaterThan(5_500);
     await waitFor(async () => (await dlq(`fingerprint=${fingerprint}&status=recovered&limit=1`)).total === RECOVERABLE || undefined, `${RECOVERABLE} recovered`, { timeoutMs: 90_000, intervalMs: 500 });
     expect((await dlq(`fingerprint=${fingerprint}&status=parked&limit=1`)).items).toEqual([]);
     expect(problems).toEqual([]);

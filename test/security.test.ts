@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, itWithTool } from '@event-infra/testing';
+import { freePort, freePorts, itWithTool } from '@event-infra/testing';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EXAMPLE = join(ROOT, 'env-example-event-infrastructure');
@@ -110,7 +110,7 @@ describe('Redis passwords are required', () => {
   });
 
   it('local mode: stack.sh up refuses an empty password in one line and starts nothing', async () => {
-    const ports = await Promise.all([freePort(), freePort(), freePort()]);
+    const ports = await freePorts(3);
     const env: NodeJS.ProcessEnv = {
       ...cleanEnv(),
       ENV_FILE: EXAMPLE,

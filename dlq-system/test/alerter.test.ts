@@ -13,6 +13,11 @@ import { jobEntry, startWebhookReceiver } from './support/dlq-harness';
 import { startHandlerParts, type HandlerParts } from './support/handler-parts';
 
 const permanent = { message: 'bad input', permanent: true };
+/**
+ * A coalescing window for the "not before the window is over" checks: they look 100-200 ms
+ * after the park, so the window leaves seconds for a loaded machine between the two.
+ */
+const SHORT_WINDOW_MS = 3_000;
 
 describe('alerter', () => {
   let parts: HandlerParts;
@@ -116,13 +121,13 @@ describe('alerter', () => {
   });
 
   it('parked() sends the bucket when the window is over, not before; close sends what is still waiting', async () => {
-    const subject = alerter({ windowMs: 1_500 });
+    const subject = alerter({ windowMs: SHORT_WINDOW_MS });
     const { key } = await park(1);
     subject.parked(key);
     subject.parked(key);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await parts.redis.sismember(dlqKeys.alertBuckets(), key)).toBe(1);
-    await waitFor(() => published.some((item) => item.key === key), 'the window to end');
+    await waitFor(() => published.some((item) => item.key === key), 'the window to end', { timeoutMs: SHORT_WINDOW_MS + 10_000 });
     expect(await parts.redis.sismember(dlqKeys.alertBuckets(), key)).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(published.filter((item) => item.key === key)).toHaveLength(1);
@@ -172,9 +177,9 @@ describe('alerter', () => {
 
   it('start() sends a bucket a previous process left when its window is over, not at once', async () => {
     const left = await park(1);
-    await alerter({ windowMs: 1_500 }).start();
+    await alerter({ windowMs: SHORT_WINDOW_MS }).start();
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await parts.redis.sismember(dlqKeys.alertBuckets(), left.key)).toBe(1);
-    await waitFor(() => published.some((item) => item.key === left.key), 'the bucket sent once its window is over', { timeoutMs: 5_000 });
+    await waitFor(() => published.some((item) => item.key === left.key), 'the bucket sent once its window is over', { timeoutMs: SHORT_WINDOW_MS + 10_000 });
   });
 });

@@ -19,7 +19,8 @@ describe('DLQ alerts', () => {
       ALERT_WEBHOOK_RETRY_DELAY_MS: '50',
       ALERT_WEBHOOK_MAX_RETRY_DELAY_MS: '200',
       ALERT_WEBHOOK_TIMEOUT_MS: '1000',
-      ALERT_COALESCE_WINDOW_MS: '1000',
+      // Wide enough that the four parks below land in one window on a loaded machine.
+      ALERT_COALESCE_WINDOW_MS: '3000',
     });
     subscriber = createRedis({ url: fx.master.url, role: 'test', profile: 'consumer', logger: silentLogger() });
     subscriber.on('message', (_channel: string, message: string) => alerts.push(JSON.parse(message)));

@@ -8,8 +8,12 @@ import { dlqKeys } from '../src/core/stored-entry';
 import { spawnDlqProcessor, testEnv } from './support/dlq-harness';
 import { putEntries, storedEntry } from './support/stored-entries';
 
-/** Entries selected; at 1,000/s the runner's batches follow each other, so the kill lands inside one (its `inflight` range). */
-const SELECTED = 1_000;
+/**
+ * Entries selected; at 1,000/s the runner's batches follow each other, so the kill lands inside
+ * one (its `inflight` range). The kill comes after an eighth: the task still has 1.75 s to go
+ * then, room for a loaded machine between seeing the count and the kill.
+ */
+const SELECTED = 2_000;
 
 describe('a redrive task survives kill -9 of its DLQ processor', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -35,7 +39,7 @@ describe('a redrive task survives kill -9 of its DLQ processor', () => {
       queueClient.disconnect();
       masterClient.disconnect();
     });
-    const entries = Array.from({ length: SELECTED }, (_, i) => storedEntry({ id: `${origin}-${String(i).padStart(3, '0')}`, origin }));
+    const entries = Array.from({ length: SELECTED }, (_, i) => storedEntry({ id: `${origin}-${String(i).padStart(4, '0')}`, origin }));
     await putEntries(new DlqStore(masterClient), entries);
 
     const start = (): ChildProcess => spawnDlqProcessor(env, cleanups);
@@ -47,7 +51,7 @@ describe('a redrive task survives kill -9 of its DLQ processor', () => {
     const created = await fetch(`${url}/dlq/redrive`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filter: { origin }, rate: 1000 }) });
     expect(created.status).toBe(202);
     const { taskId } = (await created.json()) as { taskId: string };
-    await waitFor(async () => (await task(taskId)).done >= SELECTED / 4, 'a quarter of the entries redriven', { timeoutMs: 20_000 });
+    await waitFor(async () => (await task(taskId)).done >= SELECTED / 8, 'an eighth of the entries redriven', { timeoutMs: 20_000 });
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     const atKill = await masterClient.hgetall(dlqKeys.task(taskId));

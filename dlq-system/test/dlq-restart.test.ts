@@ -49,7 +49,9 @@ describe('DLQ processor restarts', () => {
     const master: RedisServer = await startRedisServer({ appendOnly: true });
     cleanups.push(() => master.stop());
     const port = await freePort();
-    const env = testEnv(master, { DLQ_PROCESSOR_PORT: String(port), DLQ_RETRY_BASE_DELAY_MS: '1500' });
+    // The backoff leaves seconds between seeing the retry scheduled and the kill (a retry run
+    // by the first process, still failing, would make it the second retry).
+    const env = testEnv(master, { DLQ_PROCESSOR_PORT: String(port), DLQ_RETRY_BASE_DELAY_MS: '4000' });
     const url = `http://127.0.0.1:${port}`;
     const origin = uniqueName('crash');
     const sinkConnection = createRedis({ url: env.REDIS_QUEUE_URL!, role: REDIS_ROLES.queue, profile: 'producer', logger: silentLogger() });

@@ -57,7 +57,8 @@ describe('webhook-sender', () => {
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const outcomes: (DeliveryOutcome & { done: boolean })[] = [];
     const sender = new WebhookSender(
-      { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, timeoutMs: 1_000, attempts: 3, retryDelayMs: 10 },
+      // Its answers are immediate: a long timeout keeps a loaded machine's slow reply a 503.
+      { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, timeoutMs: 10_000, attempts: 3, retryDelayMs: 10 },
       { logger: silentLogger(), onAttempt: async (_id, outcome) => void outcomes.push(outcome) },
     );
     closers.push(() => sender.close());

@@ -3,6 +3,7 @@
  * than waited out, and a batch in hand when the stop comes is finished and acknowledged.
  */
 import { describe, expect, it } from 'vitest';
+import { REDIS_ROLES } from '@event-infra/shared';
 import { waitFor } from '@event-infra/testing';
 import { useTestResources, pendingCount, startTestProcessor, testEnv, testPublisher, workspaceCreated } from './helpers';
 
@@ -14,11 +15,15 @@ describe('consumer loop stop', () => {
     const processor = await startTestProcessor(env);
     open.push(processor);
     const streams = client('streams');
-    // Both loops are in their blocking read once Redis lists two blocked clients on the stream.
+    // Both loops are in their blocking read once Redis lists their connections (named after the
+    // loops) blocked in XREADGROUP; other test files' loops block on the same Redis meanwhile.
+    const loops = processor.engine.pool.names();
+    expect(loops).toHaveLength(2);
     await waitFor(async () => {
-      const list = String(await streams.call('CLIENT', 'LIST'));
-      return list.split('\n').filter((line) => line.includes('cmd=xreadgroup') && line.includes('flags=b')).length >= 2;
-    }, 'two blocked reads');
+      const list = String(await streams.call('CLIENT', 'LIST')).split('\n');
+      const blocked = (loop: string) => list.some((line) => line.includes(` name=evinfra:${REDIS_ROLES.streams}:${loop} `) && line.includes('cmd=xreadgroup') && line.includes('flags=b'));
+      return loops.every(blocked);
+    }, 'both loops blocked in their read');
     const closing = processor.close();
     const outcome = await Promise.race([closing.then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 10_000, 'still blocked'))]);
     expect(outcome).toBe('closed');

@@ -65,10 +65,13 @@ describe('consumer pool', () => {
     expect(await pool.grow()).toBe(true);
     expect(await pool.grow()).toBe(false);
     expect(pool.names()).toEqual(['pool-1', 'pool-2']);
-    // A blocked read does not create its consumer yet: give both loops something to read.
+    // A blocked read does not create its consumer yet: give both loops something to read, and
+    // more while one of them has not read yet (a loop slow to connect on a loaded machine would
+    // find the first entries taken by the other one).
     for (let i = 0; i < 6; i += 1) await control.xadd(stream, '*', 'garbage', String(i));
     await waitFor(async () => {
       const consumers = await xinfoConsumers(control, stream, group);
+      if (consumers.length < 2) await control.xadd(stream, '*', 'garbage', 'more');
       return consumers.length === 2 && consumers.every((c) => c.pending === 0);
     }, 'both loops read and settled');
     expect(await pool.shrink()).toBe(true);

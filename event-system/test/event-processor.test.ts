@@ -149,13 +149,15 @@ describe('event processor', () => {
   });
 
   it('never hands an entry a live consumer still works on to another consumer', async () => {
-    // A batch that takes 4x the claim idle time: the loop's heartbeat keeps its entries.
-    const env = testEnv({ EVENT_CLAIM_IDLE_MS: '300', EVENT_CLAIM_INTERVAL_MS: '50', EVENT_CONSUMERS: '2', EVENT_DEDUPE_ENABLED: 'false' });
+    // Entries read ahead wait for the batch before theirs and then their own (2 x 700 ms), past
+    // the claim idle time: the loop's heartbeat (every third of it) keeps them. The heartbeat
+    // may come late by two thirds of the idle time (a loaded machine) and still be in time.
+    const env = testEnv({ EVENT_CLAIM_IDLE_MS: '1000', EVENT_CLAIM_INTERVAL_MS: '50', EVENT_CONSUMERS: '2', EVENT_DEDUPE_ENABLED: 'false' });
     const calls = new Map<string, number>();
     const processor = await start(env, (router) =>
       router.on('*', 'slow', async (event) => {
         calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        await new Promise((resolve) => setTimeout(resolve, 700));
       }),
     );
     await testPublisher(client('streams'), env.STREAM_NAME!).publishBatch(Array.from({ length: 8 }, (_, i) => workspaceCreated(`s${i}`)));
@@ -181,7 +183,7 @@ describe('event processor', () => {
 
     // Deleted under a running consumer: NOGROUP, the group is created again, new events flow.
     await streams.del(empty.STREAM_NAME!);
-    await waitFor(async () => (await streams.exists(empty.STREAM_NAME!)) === 1, 'stream and group re-created', { timeoutMs: 5_000 });
+    await waitFor(async () => (await streams.exists(empty.STREAM_NAME!)) === 1, 'stream and group re-created', { timeoutMs: 15_000 });
     const published = await testPublisher(streams, empty.STREAM_NAME!).publish(workspaceCreated());
     await waitFor(() => handled.includes(published.id), 'event after re-creation');
   });

@@ -20,8 +20,10 @@ describe('partition leases', () => {
     const group = 'g';
     await streams.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
     for (let i = 0; i < 4; i += 1) await streams.xadd(stream, '*', 'n', String(i));
-    const a = new PartitionLease(streams, { stream, group, owner: 'a', leaseMs: 600, marginMs: 200 });
-    const b = new PartitionLease(streams, { stream, group, owner: 'b', leaseMs: 600, marginMs: 200 });
+    // A margin of 1.5 s: the checks between A's lease running out locally and in Redis have that
+    // long (200 ms were a loaded machine's stall away from Redis expiring it first).
+    const a = new PartitionLease(streams, { stream, group, owner: 'a', leaseMs: 3_000, marginMs: 1_500 });
+    const b = new PartitionLease(streams, { stream, group, owner: 'b', leaseMs: 3_000, marginMs: 1_500 });
     expect(await a.acquire()).toBe(true);
     expect(await b.acquire()).toBe(false);
     const ids = await readAs(streams, stream, group, 'a');
@@ -67,7 +69,9 @@ describe('partitions: per-key order across replicas', () => {
     const env = testEnv({
       RECORD_KEY: recordKey,
       STREAM_PARTITIONS: '8',
-      EVENT_PARTITION_LEASE_MS: '1500',
+      // A holder stops a third of the lease before it runs out: 1.5 s of a stalled replica
+      // (a loaded machine) before it could still be handling a partition another one took.
+      EVENT_PARTITION_LEASE_MS: '4500',
       EVENT_BATCH_SIZE: '50',
       EVENT_BLOCK_MS: '200',
     });

@@ -64,7 +64,9 @@ describe('the old single API_KEY and ADMIN_USER + ADMIN_PASSWORD still work, as 
       ADMIN_USER: 'old-admin',
       ADMIN_PASSWORD: 'old-admin-password',
       AUTH_FAILURE_BURST: '2',
-      AUTH_FAILURE_REFILL_PER_SEC: '2',
+      // One token a second: the attempt after the burst waits ~1 s, far above the bound checked
+      // below even when the reply of the last failure was slow to come back on a loaded machine.
+      AUTH_FAILURE_REFILL_PER_SEC: '1',
       AUTH_FAILURE_MAX_DELAY_MS: '2000',
     });
   });
@@ -88,7 +90,8 @@ describe('the old single API_KEY and ADMIN_USER + ADMIN_PASSWORD still work, as 
     for (let attempt = 0; attempt < 4; attempt += 1) {
       expect((await request(app.url, 'GET', '/admin/queues/api/queues', { headers: { authorization: wrong } })).status).toBe(401);
     }
-    // Bucket drained (burst 2, 4 failures): the next uncached attempt waits for a token.
+    // Bucket drained (burst 2, 4 failures, the 3rd and 4th after a wait): the next uncached
+    // attempt waits for a token, ~1 s after the last failure.
     // Same credentials, another spelling of the scheme: not in the cache, so it is verified anew.
     const fresh = `basic ${Buffer.from('old-admin:old-admin-password').toString('base64')}`;
     const started = Date.now();

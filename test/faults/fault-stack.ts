@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRedis, waitForAll, type Redis } from '@event-infra/shared';
-import { freePort, silentLogger, waitFor } from '@event-infra/testing';
+import { freePorts, silentLogger, waitFor } from '@event-infra/testing';
 import { isAlive } from '../support/stack-runner';
 
 
@@ -67,7 +67,7 @@ const secret = (prefix: string): string => `${prefix}-${randomBytes(12).toString
  * `webhookUrl` is the alert receiver's base URL.
  */
 export async function createStackEnv(dir: string, webhookPort: number): Promise<StackHandle> {
-  const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const ports = await freePorts(6);
   const [master, streams, queue, queueApi, eventApi, dlqApi] = ports as [number, number, number, number, number, number];
   const secrets: StackSecrets = {
     apiKey: secret('apikey'),

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bullPrefix, createRedisClient, type Cluster, type Logger, type RedisClient, type RedisProfile } from '@event-infra/shared';
-import { freePort } from '@event-infra/testing';
+import { freePort, freePorts } from '@event-infra/testing';
 
 /**
  * `EVINFRA_TEST_REDIS_CLUSTER=1` (npm run test:cluster): every stack these helpers start runs on
@@ -45,7 +45,7 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv, tim
  * benchmark asks for both in one run.
  */
 export async function stackEnv(dir: string, overrides: NodeJS.ProcessEnv = {}, replicaPorts = 0, cluster = onCluster): Promise<NodeJS.ProcessEnv> {
-  const [master, streams, queue, queueApi, eventApi, dlqApi] = (await Promise.all(Array.from({ length: 6 }, () => freePort()))) as [number, number, number, number, number, number];
+  const [master, streams, queue, queueApi, eventApi, dlqApi] = (await freePorts(6)) as [number, number, number, number, number, number];
   const replicaBase = replicaPorts > 0 ? await freePortRun(replicaPorts) : undefined;
   const replicaRange = replicaBase === undefined ? [] : Array.from({ length: replicaPorts }, (_, index) => replicaBase + index);
   const suffix = Math.random().toString(36).slice(2);

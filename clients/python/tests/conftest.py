@@ -41,6 +41,18 @@ def free_port() -> int:
     return port
 
 
+def free_ports(count: int) -> list:
+    """``count`` different free ports: the kernel may hand the port just closed to the next probe."""
+    ports: list = []
+    for _ in range(count * 10):
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise AssertionError(f"no {count} distinct free ports found")
+
+
 def wait_until(condition, timeout_sec: float, what: str, interval_sec: float = 0.05):
     """Polls ``condition`` until it returns a truthy value; fails naming ``what`` after the timeout."""
     deadline = time.monotonic() + timeout_sec
@@ -139,7 +151,7 @@ def _stack(env: Dict[str, str], command: str, timeout_sec: int) -> subprocess.Co
 
 def _stack_env(workdir: Path, api_key: str) -> Dict[str, str]:
     suffix = secrets.token_hex(6)
-    ports = [free_port() for _ in range(6)]
+    ports = free_ports(6)
     return {
         **os.environ,
         "ENV_FILE": str(REPO / "env-example-event-infrastructure"),

@@ -98,7 +98,6 @@ export class StreamTools {
       if (!isNoSuchKeyError(caught)) throw caught;
     }
     const [length, first, last] = await Promise.all([redis.xlen(stream), redis.xrange(stream, '-', '+', 'COUNT', 1), redis.xrevrange(stream, '+', '-', 'COUNT', 1)]);
-    const now = Date.now();
     const views = await Promise.all(
       groups.map(async (group): Promise<GroupView> => {
         const [undelivered, oldestPending, consumers] = await Promise.all([
@@ -109,6 +108,9 @@ export class StreamTools {
             throw caught;
           }),
         ]);
+        // After the replies: Redis measured the idle times up to now, so an entry's age is never
+        // shorter than its idle time (taken before them, a slow reply made it so).
+        const now = Date.now();
         const next = undelivered[0]?.[0];
         const pending = oldestPending[0];
         return {

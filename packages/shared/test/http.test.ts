@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AppError,
+  DEFAULT_HTTP_SERVER_LIMITS,
   ERROR_CODES,
   NotFoundError,
   STATUS_BY_CODE,
@@ -18,6 +19,8 @@ import {
 import { captureLogger, type CapturedLogger } from '@event-infra/testing';
 
 const API_KEY = 'api-key-sekrit';
+/** Keep-alive timeout of the server under test, ms. */
+const KEEP_ALIVE_MS = 20_000;
 const ADMIN = { user: 'admin', password: 'pa:ss-word' };
 
 let server: RunningServer;
@@ -92,7 +95,9 @@ async function call(path: string, init: RequestInit = {}): Promise<{ status: num
 
 beforeEach(async () => {
   log = captureLogger('http-test');
-  server = await startHttpServer(buildApp(log), 0, '127.0.0.1');
+  // Keep-alive far longer than the close bound below: closing idle sockets and waiting them out
+  // are seconds apart even on a loaded machine.
+  server = await startHttpServer(buildApp(log), 0, '127.0.0.1', { ...DEFAULT_HTTP_SERVER_LIMITS, keepAliveTimeoutMs: KEEP_ALIVE_MS });
 });
 
 afterEach(async () => {
@@ -246,8 +251,8 @@ describe('startHttpServer', () => {
     release();
     expect(await inFlight).toMatchObject({ status: 200, body: { finished: true } });
     await closing;
-    // Well before the 5 s keep-alive timeout and the 60 s grace: idle sockets were closed, not waited out.
-    expect(Date.now() - closeStarted).toBeLessThan(4_000);
+    // Well before the 20 s keep-alive timeout and the 60 s grace: idle sockets were closed, not waited out.
+    expect(Date.now() - closeStarted).toBeLessThan(KEEP_ALIVE_MS / 2);
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
   });
 

@@ -177,7 +177,9 @@ describe('TimelineRecorder and readTimeline', () => {
       await recorder.flush();
       expect(await own.zcard(timelineBucketsKey())).toBe(0);
       expect(await readTimeline(own, 'old', 10)).toBeUndefined();
-      nowMs = Date.now();
+      // A live bucket: its expiry a minute ahead (retention 1 s from now would let a loaded
+      // machine see it expire between the flush and the reads below).
+      nowMs = Date.now() + 60_000;
       recorder.record('new', { kind: 'event.handled', subject: 'e-new' });
       await recorder.flush();
       expect(await own.zcard(timelineBucketsKey())).toBe(1);

@@ -46,6 +46,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `count` free loopback ports, all different (and none in `taken`): the kernel may hand the
+ * port one `freePort` just closed to the next, and two components on one port fail to start.
+ */
+export async function freePorts(count: number, taken: readonly number[] = []): Promise<number[]> {
+  const ports = new Set<number>();
+  for (let attempt = 0; ports.size < count; attempt += 1) {
+    if (attempt >= count * 10) throw new Error(`no ${count} distinct free ports found`);
+    const port = await freePort();
+    if (!taken.includes(port)) ports.add(port);
+  }
+  return [...ports];
+}
+
 export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
@@ -79,10 +93,30 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   if (!hasRedisServer()) {
     throw new Error('redis-server is not installed: apt-get install -y redis-server (Debian/Ubuntu)');
   }
+  if (options.port !== undefined) return startOn(options, options.port);
+  // The free port is only free when `freePort` looked: another test file running in parallel
+  // may bind it before redis-server does. A port taken meanwhile costs another port, not the test.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOn(options, await freePort());
+    } catch (caught) {
+      if (!(caught instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw caught;
+    }
+  }
+}
+
+/** Ports tried by `startRedisServer` when none is given. */
+const PORT_ATTEMPTS = 5;
+
+/** redis-server exited at start because its port was bound by someone else meanwhile. */
+class PortTakenError extends Error {
+  override readonly name = 'PortTakenError';
+}
+
+async function startOn(options: RedisServerOptions, port: number): Promise<RedisServer> {
   const password = options.password ?? `test-${randomBytes(8).toString('hex')}`;
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'evinfra-redis-'));
-  const port = options.port ?? (await freePort());
   const args = [
     '--bind', '127.0.0.1',
     '--port', String(port),
@@ -95,7 +129,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     '--loglevel', 'notice',
   ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await waitForLine(child, /Ready to accept connections/, 10_000);
+  try {
+    await waitForLine(child, /Ready to accept connections/, 10_000);
+  } catch (caught) {
+    if (ownsDir) rmSync(dir, { recursive: true, force: true });
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (caught instanceof Error && /Address already in use/.test(caught.message)) throw new PortTakenError(caught.message);
+    throw caught;
+  }
   // Drain output so the pipe never fills and blocks the server.
   child.stdout?.resume();
   child.stderr?.resume();

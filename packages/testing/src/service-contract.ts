@@ -175,7 +175,8 @@ export function describeServiceContract(options: ServiceContractOptions): void {
       socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
       await new Promise((resolve) => socket.once('close', resolve));
       clearInterval(timer);
-      expect(Date.now() - started).toBeLessThan(HEADERS_TIMEOUT_MS + 2_500);
+      // Slack for a loaded 2-core machine; without the limit Node's default (60 s) applies.
+      expect(Date.now() - started).toBeLessThan(HEADERS_TIMEOUT_MS + 5_000);
       expect(answer).not.toContain('"status":"ok"');
     }, 15_000);
 

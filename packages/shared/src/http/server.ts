@@ -46,6 +46,9 @@ export function httpServerLimitsOf(config: {
   };
 }
 
+/** How often a closing server closes the keep-alive sockets that became idle, ms. */
+const IDLE_SWEEP_MS = 50;
+
 /**
  * Starts listening; resolves once bound, rejects with the OS error (e.g. EADDRINUSE).
  * Every server of the stack goes through here, so each gets the same slow-client bounds.
@@ -85,8 +88,14 @@ export async function startHttpServer(
     closing ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       timer.unref();
+      // `server.close()` closes the sockets idle at that moment only: a socket whose in-flight
+      // request finishes later stays open until the client drops it or the keep-alive timeout.
+      // Swept while closing, so shutdown ends with the last request, not seconds after it.
+      const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+      sweep.unref();
       server.close(() => {
         clearTimeout(timer);
+        clearInterval(sweep);
         resolve();
       });
       server.closeIdleConnections();
