@@ -2,9 +2,14 @@
  * The whole stack through its public surfaces (issue 6). The three services run as real child
  * processes, compiled (`node --conditions=evinfra-dist <svc>/dist/main.js`), on three redis-servers: the runner's one is
  * the master, the suite starts the streams and queue ones. Each baseline also runs as a child
- * process (bench/fixtures/bare-*.ts) on the same Redis, measured the same way:
+ * process (bench/fixtures/bare-*.ts) on the same Redis, measured the same way, and does the
+ * same work as its service in one process: the bare worker drains AND takes the bulk intake,
+ * as the queue processor does both (until 2026-12-01 the intake's `Queue.addBulk` ran in this
+ * process and the bare worker only drained; that drain-only worker still runs, its peak RSS
+ * is in the queue processor's peak note, and the in-process `addBulk` rate in the intake note):
  * - HTTP job intake: jobs/s accepted by `POST /jobs/long-running-jobs/bulk` (1,000 per request;
- *   that queue has no worker here) vs `Queue.addBulk` of the same jobs with the same options;
+ *   that queue has no worker here) vs the bare worker child given the same body on its stdin,
+ *   which parses it and adds the jobs with `Queue.addBulk` and the same options;
  * - job drain: the child is paused (SIGSTOP), N tiny `bench.noop` jobs are added, the clock
  *   starts at SIGCONT and stops when the queue has nothing waiting or active; queue processor
  *   (custom handler module, concurrency 100, events off) vs a bare BullMQ Worker child;
@@ -13,7 +18,9 @@
  * - publish→handled latency at a steady rate, observed on the master: the event processor's
  *   fan-out message vs the bare reader's PUBLISH of the id after reading;
  * - each service's idle RSS (VmRSS 30 s after start, before any load; target < 80 MB) and peak
- *   RSS (VmHWM) at the end, against the baseline child where there is one (target <= 1.2x).
+ *   RSS (VmHWM) at the end, against the baseline child where there is one (target <= 1.2x):
+ *   the queue processor against the bare worker (intake and drain), the event processor
+ *   against the bare reader.
  * Sides alternate per round; figures are medians; every round is in the note.
  */
 import { randomUUID } from 'node:crypto';
