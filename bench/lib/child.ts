@@ -31,6 +31,11 @@ export interface BenchChild {
   /** Resident set size now (VmRSS), MB; NaN when /proc is not available. */
   rssMb(): number;
   stop(): Promise<void>;
+  /**
+   * Writes `line` to the child's stdin and resolves with the next line it prints (without the
+   * newline); only for a child spawned with `requests: true`. One request at a time.
+   */
+  request(line: string): Promise<string>;
 }
 
 export interface SpawnOptions {
@@ -41,6 +46,8 @@ export interface SpawnOptions {
   /** Ready when this URL answers 200 (polled), else when the child prints `ready`. */
   healthUrl?: string;
   timeoutMs?: number;
+  /** Give the child a stdin for `request` (bare children that take work from the runner). */
+  requests?: boolean;
 }
 
 /** A `/proc/<pid>/status` size field (`VmHWM`, `VmRSS`) in MB; NaN when /proc is not available. */
@@ -72,14 +79,35 @@ export async function spawnChild(options: SpawnOptions): Promise<BenchChild> {
   const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=evinfra-dist', compiledEntry(options.entry)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.requests ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
   let exited = false;
-  child.stdout!.on('data', (chunk: Buffer) => (stdout = (stdout + chunk.toString()).slice(-4_000)));
+  // Lines printed after the one a pending `request` waits for go to the next request.
+  let pendingLine = '';
+  let waiting: { resolve: (line: string) => void; reject: (err: Error) => void } | undefined;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    stdout = (stdout + text).slice(-4_000);
+    if (!waiting) return;
+    pendingLine += text;
+    const end = pendingLine.indexOf('\n');
+    if (end < 0) return;
+    const line = pendingLine.slice(0, end);
+    pendingLine = pendingLine.slice(end + 1);
+    const current = waiting;
+    waiting = undefined;
+    current.resolve(line);
+  });
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      waiting?.reject(new Error(`${options.name} exited during a request: ${stderr || stdout}`));
+      resolve();
+    }),
+  );
   const handle: BenchChild = {
     name: options.name,
     pid: child.pid!,
@@ -94,6 +122,16 @@ export async function spawnChild(options: SpawnOptions): Promise<BenchChild> {
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exit;
       clearTimeout(timer);
+    },
+    request(line) {
+      if (!child.stdin) return Promise.reject(new Error(`${options.name} was not spawned with requests: true`));
+      if (waiting) return Promise.reject(new Error(`${options.name}: a request is already pending`));
+      if (exited) return Promise.reject(new Error(`${options.name} has exited`));
+      pendingLine = '';
+      return new Promise<string>((resolve, reject) => {
+        waiting = { resolve, reject };
+        child.stdin!.write(`${line}\n`);
+      });
     },
   };
   try {

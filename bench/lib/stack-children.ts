@@ -3,13 +3,17 @@
  * the baseline children (bare BullMQ worker, bare stream readers), each on its Redis.
  */
 import { fileURLToPath } from 'node:url';
-import { BULL_PREFIX } from '@event-infra/shared';
+import { BULL_PREFIX, bullPrefix } from '@event-infra/shared';
 import { freePort, type RedisServer } from '@event-infra/testing';
 import { spawnChild, type BenchChild } from './child';
 
 /** Worker concurrency of the queue processor and of the bare worker. */
 export const CONCURRENCY = 100;
 export const BARE_QUEUE = 'bench-bare-drain';
+/** Queue of the drain-only bare worker (the baseline before the bare worker took the intake too). */
+export const BARE_DRAIN_ONLY_QUEUE = 'bench-bare-drain-only';
+/** Queue of the HTTP intake (no worker in the stack suite) and of the bare worker's intake. */
+export const INTAKE_QUEUE = 'long-running-jobs';
 export const EVENT_STREAM = 'bench-stack-events';
 export const BARE_STREAM = 'bench-stack-bare';
 export const BARE_LATENCY_STREAM = 'bench-stack-bare-latency';
@@ -23,7 +27,10 @@ export interface Stack {
   queueProcessor: BenchChild;
   eventProcessor: BenchChild;
   dlqProcessor: BenchChild;
+  /** Bare peer of the queue processor: the same drain and the same bulk intake (over stdin). */
   bareWorker: BenchChild;
+  /** The bare worker as it was before it took the intake: drain only (the old baseline). */
+  bareDrainWorker: BenchChild;
   bareReader: BenchChild;
   bareLatencyReader: BenchChild;
   queueUrl: string;
@@ -79,7 +86,22 @@ export async function startStack(master: RedisServer, streams: RedisServer, queu
     const bareWorker = await start({
       name: 'bare worker',
       entry: 'bench/fixtures/bare-worker.ts',
-      env: { BENCH_REDIS_URL: queue.url, BENCH_QUEUE: BARE_QUEUE, BENCH_PREFIX: BULL_PREFIX, BENCH_CONCURRENCY: String(CONCURRENCY) },
+      requests: true,
+      env: {
+        BENCH_REDIS_URL: queue.url,
+        BENCH_QUEUE: BARE_QUEUE,
+        BENCH_PREFIX: BULL_PREFIX,
+        BENCH_CONCURRENCY: String(CONCURRENCY),
+        BENCH_INTAKE_QUEUE: INTAKE_QUEUE,
+        BENCH_INTAKE_PREFIX: bullPrefix(INTAKE_QUEUE, false),
+        BENCH_INTAKE_ATTEMPTS: String(RETRY.attempts),
+        BENCH_INTAKE_BACKOFF_MS: String(RETRY.delay),
+      },
+    });
+    const bareDrainWorker = await start({
+      name: 'bare worker, drain only',
+      entry: 'bench/fixtures/bare-worker.ts',
+      env: { BENCH_REDIS_URL: queue.url, BENCH_QUEUE: BARE_DRAIN_ONLY_QUEUE, BENCH_PREFIX: BULL_PREFIX, BENCH_CONCURRENCY: String(CONCURRENCY) },
     });
     const bareReader = await start({
       name: 'bare reader',
@@ -91,7 +113,7 @@ export async function startStack(master: RedisServer, streams: RedisServer, queu
       entry: 'bench/fixtures/bare-reader.ts',
       env: { BENCH_REDIS_URL: streams.url, BENCH_STREAM: BARE_LATENCY_STREAM, BENCH_GROUP: 'bare', BENCH_NOTIFY_URL: master.url, BENCH_NOTIFY_CHANNEL: BARE_CHANNEL },
     });
-    return { queueProcessor, eventProcessor, dlqProcessor, bareWorker, bareReader, bareLatencyReader, queueUrl: `http://127.0.0.1:${queuePort}` };
+    return { queueProcessor, eventProcessor, dlqProcessor, bareWorker, bareDrainWorker, bareReader, bareLatencyReader, queueUrl: `http://127.0.0.1:${queuePort}` };
   } catch (caught) {
     await Promise.allSettled(started.map((child) => child.stop()));
     throw caught;

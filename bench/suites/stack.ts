@@ -2,9 +2,14 @@
  * The whole stack through its public surfaces (issue 6). The three services run as real child
  * processes, compiled (`node --conditions=evinfra-dist <svc>/dist/main.js`), on three redis-servers: the runner's one is
  * the master, the suite starts the streams and queue ones. Each baseline also runs as a child
- * process (bench/fixtures/bare-*.ts) on the same Redis, measured the same way:
+ * process (bench/fixtures/bare-*.ts) on the same Redis, measured the same way, and does the
+ * same work as its service in one process: the bare worker drains AND takes the bulk intake,
+ * as the queue processor does both (until 2026-12-01 the intake's `Queue.addBulk` ran in this
+ * process and the bare worker only drained; that drain-only worker still runs, its peak RSS
+ * is in the queue processor's peak note, and the in-process `addBulk` rate in the intake note):
  * - HTTP job intake: jobs/s accepted by `POST /jobs/long-running-jobs/bulk` (1,000 per request;
- *   that queue has no worker here) vs `Queue.addBulk` of the same jobs with the same options;
+ *   that queue has no worker here) vs the bare worker child given the same body on its stdin,
+ *   which parses it and adds the jobs with `Queue.addBulk` and the same options;
  * - job drain: the child is paused (SIGSTOP), N tiny `bench.noop` jobs are added, the clock
  *   starts at SIGCONT and stops when the queue has nothing waiting or active; queue processor
  *   (custom handler module, concurrency 100, events off) vs a bare BullMQ Worker child;
@@ -13,7 +18,9 @@
  * - publish→handled latency at a steady rate, observed on the master: the event processor's
  *   fan-out message vs the bare reader's PUBLISH of the id after reading;
  * - each service's idle RSS (VmRSS 30 s after start, before any load; target < 80 MB) and peak
- *   RSS (VmHWM) at the end, against the baseline child where there is one (target <= 1.2x).
+ *   RSS (VmHWM) at the end, against the baseline child where there is one (target <= 1.2x):
+ *   the queue processor against the bare worker (intake and drain), the event processor
+ *   against the bare reader.
  * Sides alternate per round; figures are medians; every round is in the note.
  */
 import { randomUUID } from 'node:crypto';
@@ -22,11 +29,10 @@ import { Redis } from 'ioredis';
 import { bullPrefix, EVENT_CHANNEL_PATTERN, STREAM_DEFAULTS, createEventPublisher, createLogger, type EventInput, type EventPublisher } from '@event-infra/shared';
 import { SAMPLE_EVENT_DATA, startRedisServer } from '@event-infra/testing';
 import type { BenchChild } from '../lib/child';
-import { BARE_CHANNEL, BARE_LATENCY_STREAM, BARE_QUEUE, BARE_STREAM, CONCURRENCY, EVENT_STREAM, RETRY, startStack, type Stack } from '../lib/stack-children';
+import { BARE_CHANNEL, BARE_DRAIN_ONLY_QUEUE, BARE_LATENCY_STREAM, BARE_QUEUE, BARE_STREAM, CONCURRENCY, EVENT_STREAM, INTAKE_QUEUE, RETRY, startStack, type Stack } from '../lib/stack-children';
 import { median, percentile, pollUntil } from '../lib/stats';
 import type { BenchRow, BenchSuite } from '../types';
 
-const INTAKE_QUEUE = 'long-running-jobs';
 /** Issue 12's memory targets: peak RSS at most 1.2x the bare child's, idle below 80 MB. */
 const PEAK_MAX_RATIO = 1.2;
 const IDLE_TARGET_MB = 80;
@@ -140,7 +146,7 @@ const suite: BenchSuite = {
       // Idle RSS: every child started and left alone (V8's memory reducer starts after 8 s).
       const idleSec = scale < 1 ? 10 : IDLE_SEC;
       await new Promise((resolve) => setTimeout(resolve, idleSec * 1000));
-      const idle = new Map([stack.queueProcessor, stack.eventProcessor, stack.dlqProcessor, stack.bareWorker, stack.bareReader].map((child) => [child, child.rssMb()]));
+      const idle = new Map([stack.queueProcessor, stack.eventProcessor, stack.dlqProcessor, stack.bareWorker, stack.bareDrainWorker, stack.bareReader].map((child) => [child, child.rssMb()]));
       const queueRedis = client(queueServer.url);
       const streamsRedis = client(streams.url);
       const rounds = scale < 1 ? 2 : 4;
@@ -152,33 +158,50 @@ const suite: BenchSuite = {
       const body = JSON.stringify({ jobs: batch });
       const sameOpts = { attempts: RETRY.attempts, backoff: { type: 'exponential', delay: RETRY.delay }, keepLogs: 100 };
       const batchWithOpts = batch.map((job) => ({ ...job, opts: sameOpts }));
-      const intake = await alternate(rounds, async (side) => {
+      // The bare side is the bare worker child (it adds the same body with Queue.addBulk, see
+      // bench/fixtures/bare-worker.ts); Queue.addBulk in this process, the baseline before, is
+      // measured after each round for the note.
+      const timedBulks = async (send: () => Promise<void>): Promise<number> => {
         await intakeQueue.obliterate({ force: true });
         const started = performance.now();
-        for (let index = 0; index < batches; index += 1) {
+        for (let index = 0; index < batches; index += 1) await send();
+        return (batches * 1000) / ((performance.now() - started) / 1000);
+      };
+      const inRunner: number[] = [];
+      const intake = await alternate(rounds, async (side) => {
+        const rate = await timedBulks(async () => {
           if (side === 'bare') {
-            await intakeQueue.addBulk(batchWithOpts);
-            continue;
+            const reply = await stack!.bareWorker.request(body);
+            if (reply !== `added ${batch.length}`) throw new Error(`bare worker intake answered ${reply}`);
+            return;
           }
           const response = await fetch(`${stack!.queueUrl}/jobs/${INTAKE_QUEUE}/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
           if (response.status !== 201) throw new Error(`bulk answered ${response.status}: ${await response.text()}`);
           await response.arrayBuffer();
-        }
-        return (batches * 1000) / ((performance.now() - started) / 1000);
+        });
+        if (side === 'bare') inRunner.push(await timedBulks(async () => void (await intakeQueue.addBulk(batchWithOpts))));
+        return rate;
       });
       await intakeQueue.obliterate({ force: true });
       await intakeQueue.close();
-      rows.push(row(`HTTP job intake, POST /jobs/:queue/bulk ${batches} x 1000`, intake, 'jobs/s', 'Queue.addBulk, same jobs and options', 0.8, 'queue processor child over HTTP'));
+      const inRunnerNote = `Queue.addBulk in the bench process (the baseline before): median ${Math.round(median(inRunner))} jobs/s, ours / it ${(median(intake.ours) / median(inRunner)).toFixed(2)}`;
+      rows.push(row(`HTTP job intake, POST /jobs/:queue/bulk ${batches} x 1000`, intake, 'jobs/s', 'bare worker child: Queue.addBulk of the same body and options', 0.8, `queue processor child over HTTP; ${inRunnerNote}`));
 
       // Job drain.
       const drainCount = Math.max(2000, Math.round(20_000 * scale));
       const drainQueue = new Queue(DRAIN_QUEUE, { connection: queueRedis, prefix: bullPrefix(DRAIN_QUEUE, queueRedis.isCluster) });
       const bareQueue = new Queue(BARE_QUEUE, { connection: queueRedis, prefix: bullPrefix(BARE_QUEUE, queueRedis.isCluster) });
-      const drain = await alternate(rounds, (side) =>
-        side === 'ours' ? drainJobs(stack!.queueProcessor, drainQueue, drainCount) : drainJobs(stack!.bareWorker, bareQueue, drainCount),
-      );
-      await Promise.all([drainQueue.close(), bareQueue.close()]);
-      rows.push(row(`job drain, ${drainCount} no-op jobs, concurrency ${CONCURRENCY}`, drain, 'jobs/s', 'bare BullMQ Worker child', 0.9, 'SIGSTOP, fill, SIGCONT, until none waiting/active'));
+      const drainOnlyQueue = new Queue(BARE_DRAIN_ONLY_QUEUE, { connection: queueRedis, prefix: bullPrefix(BARE_DRAIN_ONLY_QUEUE, queueRedis.isCluster) });
+      const drainOnly: number[] = [];
+      const drain = await alternate(rounds, async (side) => {
+        if (side === 'ours') return drainJobs(stack!.queueProcessor, drainQueue, drainCount);
+        const rate = await drainJobs(stack!.bareWorker, bareQueue, drainCount);
+        // The drain-only bare worker (the old baseline) drains the same after each bare round.
+        drainOnly.push(await drainJobs(stack!.bareDrainWorker, drainOnlyQueue, drainCount));
+        return rate;
+      });
+      await Promise.all([drainQueue.close(), bareQueue.close(), drainOnlyQueue.close()]);
+      rows.push(row(`job drain, ${drainCount} no-op jobs, concurrency ${CONCURRENCY}`, drain, 'jobs/s', 'bare BullMQ Worker child', 0.9, `SIGSTOP, fill, SIGCONT, until none waiting/active; the drain-only bare worker: median ${Math.round(median(drainOnly))} jobs/s`));
 
       // Event drain.
       const eventCount = Math.max(5000, Math.round(50_000 * scale));
@@ -240,19 +263,21 @@ const suite: BenchSuite = {
         target: IDLE_TARGET_MB,
         note: `VmRSS ${idleSec} s after start, before any load`,
       });
-      const peakRss = (child: BenchChild, baseline?: BenchChild): BenchRow => ({
+      const peakRss = (child: BenchChild, baseline?: BenchChild, note = ''): BenchRow => ({
         metric: `${child.name} peak RSS`,
         value: child.peakRssMb(),
         unit: 'MB',
         ...(baseline ? { baseline: `${baseline.name} child`, baselineValue: baseline.peakRssMb(), maxRatio: PEAK_MAX_RATIO } : {}),
         lowerIsBetter: true,
-        note: 'VmHWM at the end of the run',
+        note: `VmHWM at the end of the run${note}`,
       });
       rows.push(idleRss(stack.queueProcessor, stack.bareWorker), idleRss(stack.eventProcessor, stack.bareReader), idleRss(stack.dlqProcessor));
-      rows.push(peakRss(stack.queueProcessor, stack.bareWorker), peakRss(stack.eventProcessor, stack.bareReader), peakRss(stack.dlqProcessor));
+      const drainOnlyPeak = stack.bareDrainWorker.peakRssMb();
+      const oldBaseline = `; the bare worker took the bulk intake too (same body over stdin, Queue.addBulk); the drain-only bare worker (the baseline before): ${drainOnlyPeak.toFixed(0)} MB peak, ratio ${(stack.queueProcessor.peakRssMb() / drainOnlyPeak).toFixed(2)}, idle ${idle.get(stack.bareDrainWorker)!.toFixed(0)} MB`;
+      rows.push(peakRss(stack.queueProcessor, stack.bareWorker, oldBaseline), peakRss(stack.eventProcessor, stack.bareReader), peakRss(stack.dlqProcessor));
       return rows;
     } finally {
-      if (stack) await Promise.allSettled([stack.queueProcessor, stack.eventProcessor, stack.dlqProcessor, stack.bareWorker, stack.bareReader, stack.bareLatencyReader].map((child) => child.stop()));
+      if (stack) await Promise.allSettled([stack.queueProcessor, stack.eventProcessor, stack.dlqProcessor, stack.bareWorker, stack.bareDrainWorker, stack.bareReader, stack.bareLatencyReader].map((child) => child.stop()));
       for (const created of clients) created.disconnect();
       await Promise.allSettled([streams.stop(), queueServer.stop()]);
     }

@@ -3,7 +3,8 @@
  * (services and bare children, compiled, with BENCH_CHILD_NODE_OPTIONS / BENCH_CHILD_NODE_FLAGS
  * as the stack suite gives them), waits PROBE_IDLE_SEC (10), then per phase reads the child's
  * CPU time (utime + stime from /proc/<pid>/stat): intake (PROBE_BULKS x 1,000-job bulk
- * requests, 30; the queue processor's RssAnon/RssFile at its highest VmRSS), job drain
+ * requests, 30, then the same bodies through the bare worker's stdin intake; each one's
+ * RssAnon/RssFile at its highest VmRSS), job drain
  * (PROBE_JOBS, 20,000, ours and bare) and event drain (PROBE_EVENTS, 50,000, ours and bare);
  * at the end each child's peak RSS (VmHWM). One line of JSON on stdout; not a bench suite (no
  * table, no targets): the flag comparisons in the README were made with it.
@@ -75,6 +76,18 @@ try {
     intakeStatus = await sampled(stack.queueProcessor, intake);
   });
   for (const [key, value] of Object.entries(intakeStatus)) out[`qpIntake_${key}`] = value;
+  // The same bulks through the bare worker (Queue.addBulk in the child, the stack suite's intake baseline).
+  const bareIntake = async (): Promise<void> => {
+    for (let index = 0; index < env('PROBE_BULKS', 30); index += 1) {
+      const reply = await stack.bareWorker.request(body);
+      if (reply !== 'added 1000') throw new Error(`bare intake ${reply}`);
+    }
+  };
+  await measure('bwIntakeCpuMs', stack.bareWorker, async () => {
+    intakeStatus = await sampled(stack.bareWorker, bareIntake);
+  });
+  for (const [key, value] of Object.entries(intakeStatus)) out[`bwIntake_${key}`] = value;
+  out.bwPeakAfterIntake = Math.round(stack.bareWorker.peakRssMb());
   const drain = async (child: BenchChild, name: string): Promise<void> => {
     const queue = new Queue(name, { connection: redisQ, prefix: bullPrefix(name, false) });
     child.pause();

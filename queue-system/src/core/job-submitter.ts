@@ -41,11 +41,30 @@ export interface JobSubmitterDeps {
   timeline?: TimelineRecorder | undefined;
 }
 
-/** A job of a bulk and whether this request created it (false: its `jobId` already existed). */
+/**
+ * A job of a bulk and whether this request created it (false: its `jobId` already existed).
+ * Only what the answer and the timeline need: BullMQ's `Job` objects of a chunk are dropped as
+ * soon as the chunk is stored (see `BULK_CHUNK`).
+ */
 export interface BulkResult {
-  job: Job;
+  id: string;
+  name: string;
+  /** The job's `timestamp` as BullMQ stored it (ms). */
+  timestamp: number;
   created: boolean;
 }
+
+/**
+ * Jobs per `Queue.addBulk` call of one bulk request. BullMQ builds a `Job`, its JSON, its
+ * packed options and a pipeline command per job, and all of them live until its pipeline's
+ * replies are back; 1,000 at once outlive the young generation (2 MB semi-space), are
+ * promoted, and grow the old generation with every bulk request. Chunks of 100 (two in
+ * flight, `BULK_CHUNKS_IN_FLIGHT`) mostly die young.
+ * Exported for the test that checks a bulk of several chunks is added in order.
+ */
+export const BULK_CHUNK = 100;
+/** Chunks of one bulk request sent before the first of them is answered. */
+const BULK_CHUNKS_IN_FLIGHT = 2;
 
 /**
  * Job option that carries a per-submission token. BullMQ's add script is an atomic
@@ -113,14 +132,15 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
     });
   };
 
-  const created = (queue: string, job: Job, trace: JobTrace | undefined): void => {
+  /** The job's id, name and `timestamp` (ms, taken before the add). */
+  type AddedJob = Pick<BulkResult, 'id' | 'name' | 'timestamp'>;
+  const created = (queue: string, job: AddedJob, trace: JobTrace | undefined): void => {
     if (deps.timeline === undefined || trace === undefined) return;
-    const jobId = String(job.id);
     deps.timeline.record(
       trace.correlationId,
       // At the job's own timestamp (taken before the add): its worker may start it before the add resolves here.
-      { kind: 'job.created', subject: jobCauseId(queue, jobId), cause: trace.causationId, detail: { name: job.name, via: 'http' }, atMs: job.timestamp },
-      { job: `${queue}:${jobId}` },
+      { kind: 'job.created', subject: jobCauseId(queue, job.id), cause: trace.causationId, detail: { name: job.name, via: 'http' }, atMs: job.timestamp },
+      { job: `${queue}:${job.id}` },
     );
   };
 
@@ -139,7 +159,7 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
       const data = withJobTrace(submission.data, trace);
       if (jobId === undefined) {
         const job = await queue.add(submission.name, data, toBullOptions(submission));
-        created(queueName, job, trace);
+        created(queueName, { id: String(job.id), name: job.name, timestamp: job.timestamp }, trace);
         return { job, created: true };
       }
       const token = randomUUID();
@@ -147,33 +167,57 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
       const [stored] = await storedTokens(queue, [jobId]);
       // Gone already (completed and trimmed): it was stored, and by this add only if nobody else held the id.
       if (stored === token || stored === undefined) {
-        created(queueName, job, trace);
+        created(queueName, { id: String(job.id), name: job.name, timestamp: job.timestamp }, trace);
         return { job, created: true };
       }
       return { job: (await queue.getJob(jobId)) ?? job, created: false };
     },
 
     /**
-     * Adds all jobs atomically (one MULTI), after checking every one; any bad job: none added.
+     * Adds all jobs, after checking every one: any bad job, none added. They go to Redis in
+     * chunks of `BULK_CHUNK`, two at a time, in the request's order. Not a transaction:
+     * BullMQ's `addBulk` is a pipeline of one add script per job (not MULTI), so a Redis
+     * failure part-way leaves the jobs before it added, with chunks as without them.
      * A job whose `jobId` already existed is left as it was and reported with `created: false`.
      */
     async addBulk(queueName: string, submissions: readonly JobSubmission[], trace?: JobTrace): Promise<BulkResult[]> {
       const queue = queueOf(queueName);
       submissions.forEach((submission, index) => checkHandler(queueName, submission.name, index));
-      // A token only where a `jobId` may already exist (the check below reads those alone).
-      const tokens = submissions.map((submission) => (submission.opts?.jobId === undefined ? '' : randomUUID()));
-      const added = await queue.addBulk(
-        submissions.map((submission, index) => ({
-          name: submission.name,
-          data: withJobTrace(submission.data, trace),
-          opts: (submission.opts?.jobId === undefined ? toBullOptions(submission) : { ...toBullOptions(submission), [ADD_TOKEN]: tokens[index] }) as JobsOptions,
-        })),
-      );
-      const withIds = submissions.flatMap((submission, index) => (submission.opts?.jobId === undefined ? [] : [{ index, id: submission.opts.jobId }]));
-      const stored = await storedTokens(queue, withIds.map((entry) => entry.id));
-      const existing = new Set(withIds.filter((entry, at) => stored[at] !== undefined && stored[at] !== tokens[entry.index]).map((entry) => entry.index));
-      const results = added.map((job, index) => ({ job, created: !existing.has(index) }));
-      for (const result of results) if (result.created) created(queueName, result.job, trace);
+      const addChunk = async (chunk: readonly JobSubmission[]): Promise<BulkResult[]> => {
+        // A token only where a `jobId` may already exist (the check below reads those alone).
+        const tokens = chunk.map((submission) => (submission.opts?.jobId === undefined ? '' : randomUUID()));
+        const added = await queue.addBulk(
+          chunk.map((submission, index) => ({
+            name: submission.name,
+            data: withJobTrace(submission.data, trace),
+            opts: (submission.opts?.jobId === undefined ? toBullOptions(submission) : { ...toBullOptions(submission), [ADD_TOKEN]: tokens[index] }) as JobsOptions,
+          })),
+        );
+        const withIds = chunk.flatMap((submission, index) => (submission.opts?.jobId === undefined ? [] : [{ index, id: submission.opts.jobId }]));
+        const stored = await storedTokens(queue, withIds.map((entry) => entry.id));
+        const existing = new Set(withIds.filter((entry, at) => stored[at] !== undefined && stored[at] !== tokens[entry.index]).map((entry) => entry.index));
+        return added.map((job, index) => ({ id: String(job.id), name: job.name, timestamp: job.timestamp, created: !existing.has(index) }));
+      };
+      // Two chunks in flight: the next one is built while Redis runs the one before (one
+      // connection, so Redis still runs them in the request's order).
+      const results: BulkResult[] = [];
+      const inFlight: Promise<BulkResult[]>[] = [];
+      try {
+        for (let start = 0; start < submissions.length; start += BULK_CHUNK) {
+          const chunk = addChunk(submissions.slice(start, start + BULK_CHUNK));
+          // Handled here and awaited below: a chunk that fails while the one before it is
+          // still awaited must not count as an unhandled rejection (it would end the process).
+          chunk.catch(() => undefined);
+          inFlight.push(chunk);
+          if (inFlight.length === BULK_CHUNKS_IN_FLIGHT) results.push(...(await inFlight.shift()!));
+        }
+        while (inFlight.length > 0) results.push(...(await inFlight.shift()!));
+      } catch (caught) {
+        // The first failure is the answer; the chunk still in flight settles first.
+        await Promise.allSettled(inFlight);
+        throw caught;
+      }
+      for (const result of results) if (result.created) created(queueName, result, trace);
       return results;
     },
 

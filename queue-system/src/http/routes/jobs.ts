@@ -53,17 +53,19 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       const { context } = traceRequest(req, res, deps.tracing, '/jobs/:queue/bulk');
       const queue = deps.resolveQueue(req);
       const { jobs } = parseBody(deps.schemas.bulk, req.body, 'bulk request');
+      // The parsed jobs are a copy: the raw body (up to JOB_MAX_BULK objects) need not live while they are added.
+      req.body = undefined;
       const correlationId = requestCorrelation(req);
       if (isHuman(req)) await auditAttempt(req, deps.audit, 'job.submit-bulk', { queue, count: jobs.length });
       const added = await deps.jobs.addBulk(queue, jobs, { correlationId, ...context });
       if (readsOwnOnly(req)) {
-        await deps.owners.set(queue, added.filter((entry) => entry.created).map((entry) => String(entry.job.id)), req.principal!.name);
+        await deps.owners.set(queue, added.filter((entry) => entry.created).map((entry) => entry.id), req.principal!.name);
       }
       sendCorrelation(res, correlationId);
       res.status(201).json({
         correlationId,
         traceparent: context.traceparent,
-        jobs: added.map(({ job, created }) => ({ id: String(job.id), queue, name: job.name, ...(created ? {} : { existing: true }) })),
+        jobs: added.map(({ id, name, created }) => ({ id, queue, name, ...(created ? {} : { existing: true }) })),
       });
     }),
   );
