@@ -1,4 +1,5 @@
 import { createBatch } from '../redis/batch';
+import { EncodedArgs } from '../redis/encoded-args';
 import { loadScript } from '../redis/lua-script';
 import type { RedisClient } from '../redis/create-redis';
 import { createHash, randomBytes } from 'node:crypto';
@@ -6,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger';
 import { timelineBucketKey, timelineBucketsKey } from '../names';
 import { toError } from '../errors';
-import { timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineHandledField, timelineRefField, timelineStepsField, type HandledBatchRecord } from './timeline-layout';
+import { HandledBatchRecord, timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineRefField, timelineStepsField } from './timeline-layout';
 import { encodeStep, timelineBounds, type TimelineStepInput } from './timeline-step';
 
 export interface TimelineOptions {
@@ -56,19 +57,20 @@ interface Pending {
   refs: TimelineRefs | undefined;
 }
 
-/** One batch of handled deliveries, encoded: its record and the event ids it covers, in order. */
-interface PendingBatch {
-  /** Its field in the bucket, named when recorded (a retried write writes the same fields). */
-  field: string;
-  record: string;
-  eventIds: string[];
-}
-
-/** Fields per plain HSET of batch records and their pointers. */
-const BATCH_FIELDS_PER_HSET = 1_000;
-
+/**
+ * `detail` with its strings cut at `MAX_DETAIL_CHARS`: the same object when none is that long
+ * (the common case: no copy; `encodeStep`'s JSON leaves undefined values out either way).
+ */
 function boundedDetail(detail: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (detail === undefined) return undefined;
+  for (const key in detail) {
+    const value = detail[key];
+    if (typeof value === 'string' && value.length > MAX_DETAIL_CHARS) return cutDetail(detail);
+  }
+  return detail;
+}
+
+function cutDetail(detail: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(detail)) {
     if (value === undefined) continue;
@@ -90,7 +92,8 @@ export class TimelineRecorder {
   private readonly tailSize: number;
   private readonly bucketWidthMs: number;
   private buffer: Pending[] = [];
-  private batches: PendingBatch[] = [];
+  /** The HSETs of each sealed batch record (`HandledBatchRecord.seal`), and the deliveries they hold. */
+  private batches: { writes: EncodedArgs[]; deliveries: number }[] = [];
   /** Steps buffered (steps and the deliveries of batch records). */
   private buffered = 0;
   /** Names this recorder's batch records (with `batchSeq`), unique among writers. */
@@ -135,11 +138,18 @@ export class TimelineRecorder {
     this.schedule();
   }
 
+  /** An empty batch record named for this recorder: fill it, then `recordHandled` it. */
+  handledBatch(): HandledBatchRecord {
+    this.batchSeq += 1;
+    return new HandledBatchRecord(timelineBatchField(this.writerId, this.batchSeq));
+  }
+
   /**
    * Buffers the `event.handled` steps of a batch of first deliveries that succeeded, each event
-   * its own correlation (no `correlationid`, or its own id): one record for the batch, and per
-   * event a pointer field named by its id (`HandledBatchRecord` collects them), written with a plain HSET (README "Timeline: batch
-   * records"). `readTimeline` expands them into the same steps `record` would have stored.
+   * its own correlation (no `correlationid`, or its own id): one record for the batch and one
+   * pointer field per event, named by its id, as `deliveries` collected them (from
+   * `handledBatch`), written with a plain HSET (README "Timeline: batch records").
+   * `readTimeline` expands them into the same steps `record` would have stored.
    */
   recordHandled(consumer: string | undefined, deliveries: HandledBatchRecord): void {
     if (this.closing !== undefined || deliveries.size === 0) return;
@@ -147,8 +157,7 @@ export class TimelineRecorder {
       this.dropped += deliveries.size;
       return;
     }
-    this.batchSeq += 1;
-    this.batches.push({ field: timelineBatchField(this.writerId, this.batchSeq), record: deliveries.encode(this.now(), this.options.service, consumer), eventIds: deliveries.eventIds });
+    this.batches.push({ writes: deliveries.seal(this.now(), this.options.service, consumer), deliveries: deliveries.size });
     this.buffered += deliveries.size;
     this.schedule();
   }
@@ -175,9 +184,10 @@ export class TimelineRecorder {
 
   /**
    * The script calls of one flush, all into the bucket of `nowMs`: steps grouped per correlation
-   * in recording order (joined by newlines), look-ups after them.
+   * in recording order (joined by newlines), look-ups after them. `head` are the script's first
+   * arguments (ARGV[1-5]), `args` the rest, RESP-encoded as they are collected.
    */
-  private calls(batch: Pending[], nowMs: number, keys: string[]): { keys: string[]; args: (string | number)[] }[] {
+  private calls(batch: Pending[], nowMs: number): { head: number[]; args: EncodedArgs }[] {
     const bucketStart = timelineBucketStartMs(nowMs, this.bucketWidthMs);
     const expireAtMs = bucketStart + this.bucketWidthMs + this.options.retentionSec * 1_000;
     const byCorrelation = new Map<string, string[]>();
@@ -190,16 +200,19 @@ export class TimelineRecorder {
       if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) refs.set(timelineRefField('event', pending.refs.eventId), pending.correlationId);
       if (pending.refs?.job !== undefined) refs.set(timelineRefField('job', pending.refs.job), pending.correlationId);
     }
-    const calls: { keys: string[]; args: (string | number)[] }[] = [];
-    let args: (string | number)[] = [];
+    const calls: { head: number[]; args: EncodedArgs }[] = [];
+    let args = new EncodedArgs();
     let correlations = 0;
     let steps = 0;
-    const cut = (refArgs: string[] = []): void => {
-      args.push(refArgs.length / 2, ...refArgs);
-      calls.push({ keys, args: [this.headSize, this.tailSize, expireAtMs, nowMs, correlations, ...args] });
-      args = [];
+    let refCount = 0;
+    const cut = (refArgs?: EncodedArgs): void => {
+      args.add(String(refCount));
+      if (refArgs !== undefined) args.append(refArgs);
+      calls.push({ head: [this.headSize, this.tailSize, expireAtMs, nowMs, correlations], args });
+      args = new EncodedArgs();
       correlations = 0;
       steps = 0;
+      refCount = 0;
     };
     for (const [correlationId, all] of byCorrelation) {
       const field = timelineStepsField(correlationId);
@@ -207,53 +220,38 @@ export class TimelineRecorder {
         const chunk = all.length <= STEPS_PER_CALL ? all : all.slice(from, from + STEPS_PER_CALL);
         if (correlations > 0 && (steps + chunk.length > STEPS_PER_CALL || correlations >= FIELDS_PER_CALL)) cut();
         // Chunks of one correlation go to separate calls: a call holds a field at most once.
-        args.push(field, chunk.length, chunk.length === 1 ? chunk[0]! : chunk.join('\n'));
+        args.addPair(field, String(chunk.length));
+        args.add(chunk.length === 1 ? chunk[0]! : chunk.join('\n'));
         correlations += 1;
         steps += chunk.length;
         if (chunk !== all && from + STEPS_PER_CALL < all.length) cut();
       }
     }
-    const refArgs: string[] = [];
+    let refArgs = new EncodedArgs();
     for (const [field, correlationId] of refs) {
-      if (correlations + refArgs.length / 2 >= FIELDS_PER_CALL) {
-        cut(refArgs.splice(0, refArgs.length));
+      if (correlations + refCount >= FIELDS_PER_CALL) {
+        cut(refArgs);
+        refArgs = new EncodedArgs();
       }
-      refArgs.push(field, correlationId);
+      refArgs.addPair(field, correlationId);
+      refCount += 1;
     }
     cut(refArgs);
     return calls;
   }
 
-  /**
-   * The plain HSETs of the batch records and their pointers (`e:`-less: the event id is the
-   * correlation): fields unique per batch and per event id, so no read is needed before the
-   * write. They follow the script in the same round (the script sets the bucket's expiry).
-   */
-  private batchWrites(batches: PendingBatch[]): string[][] {
-    const writes: string[][] = [];
-    let fields: string[] = [];
-    for (const { field, record, eventIds } of batches) {
-      fields.push(field, record);
-      for (let index = 0; index < eventIds.length; index += 1) fields.push(timelineHandledField(eventIds[index]!), `${field} ${index}`);
-      if (fields.length >= 2 * BATCH_FIELDS_PER_HSET) {
-        writes.push(fields);
-        fields = [];
-      }
-    }
-    if (fields.length > 0) writes.push(fields);
-    return writes;
-  }
-
-  private async write(batch: Pending[], batches: PendingBatch[], isRetry = false): Promise<void> {
+  private async write(batch: Pending[], batches: { writes: EncodedArgs[]; deliveries: number }[], isRetry = false): Promise<void> {
     // On a cluster both keys carry the `{evinfra-timeline}` tag: one slot.
     const clustered = this.deps.redis.isCluster;
     const nowMs = this.now();
     const keys = [timelineBucketKey(timelineBucketStartMs(nowMs, this.bucketWidthMs), this.bucketWidthMs, clustered), timelineBucketsKey(clustered)];
-    const calls = this.calls(batch, nowMs, keys);
+    const calls = this.calls(batch, nowMs);
     const pipeline = createBatch(this.deps.redis);
-    for (const { args } of calls) pipeline.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
+    for (const { head, args } of calls) args.queue(pipeline, 'evalsha', [SCRIPT_SHA, keys.length, ...keys, ...head]);
     if (batches.length > 0) {
-      for (const fields of this.batchWrites(batches)) pipeline.hset(keys[0]!, ...fields);
+      // Plain HSETs of the records and their pointers (`e:`-less: the event id is the
+      // correlation): fields unique per batch and per event id, so no read before the write.
+      for (const { writes } of batches) for (const args of writes) args.queue(pipeline, 'hset', [keys[0]!]);
       // Even when the script failed, the bucket these HSETs may have created expires.
       pipeline.pexpireat(keys[0]!, timelineBucketStartMs(nowMs, this.bucketWidthMs) + this.bucketWidthMs + this.options.retentionSec * 1_000);
     }
@@ -261,10 +259,12 @@ export class TimelineRecorder {
       const replies = (await pipeline.exec()) ?? [];
       if (!isRetry && replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
         // The master does not know the script yet (first write, or it restarted): load it and
-        // write the batch again, once; the script's writes happened for no step of this batch
-        // (the batch records' HSETs did: writing them again is harmless, same fields and values).
+        // write the steps again, once; the script's writes happened for no step of this batch.
+        // The batch records' HSETs did (unless they failed too): not written again, as a retry
+        // in a later bucket would show their steps twice.
         await loadScript(this.deps.redis, SCRIPT);
-        return await this.write(batch, batches, true);
+        const recordsFailed = replies.slice(calls.length).some(([err]) => err);
+        return await this.write(batch, recordsFailed ? batches : [], true);
       }
       const failed = replies.filter(([err]) => err);
       if (failed.length > 0) {
@@ -272,7 +272,7 @@ export class TimelineRecorder {
         this.logger.warn({ err: failed[0]![0], failed: failed.length }, 'timeline steps not written');
       }
     } catch (caught) {
-      const steps = batch.length + batches.reduce((sum, { eventIds }) => sum + eventIds.length, 0);
+      const steps = batch.length + batches.reduce((sum, { deliveries }) => sum + deliveries, 0);
       this.dropped += steps;
       this.logger.warn({ err: toError(caught), steps }, 'timeline steps not written');
     }
