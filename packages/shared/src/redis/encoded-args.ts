@@ -7,32 +7,30 @@ import { Command, type ChainableCommander, type Pipeline } from 'ioredis';
  * measures each, and appends five strings per argument to one rope that the socket write must
  * flatten (about 0.4 µs per 86 bytes); here an argument costs its byte length and one template
  * string, and the command one `join` (about a third of that, `bench/suites/timeline.ts`).
- * Single use per command built (`command`), reusable for a resend: the text is kept.
+ * A command built (`command`) is single use; build another for a resend: the text is kept.
  */
 export class EncodedArgs {
-  private readonly parts: string[] = [];
-  private joined: string | undefined;
+  /** Encoded arguments not yet joined into `joined`. */
+  private parts: string[] = [];
+  private joined = '';
   private count = 0;
 
   /** Appends one argument. */
   add(arg: string): void {
     this.parts.push(`$${Buffer.byteLength(arg)}\r\n${arg}\r\n`);
     this.count += 1;
-    this.joined = undefined;
   }
 
   /** Appends two arguments (a hash field and its value): one string for both. */
   addPair(first: string, second: string): void {
     this.parts.push(`$${Buffer.byteLength(first)}\r\n${first}\r\n$${Buffer.byteLength(second)}\r\n${second}\r\n`);
     this.count += 2;
-    this.joined = undefined;
   }
 
   /** Appends the arguments of `other` (after these). */
   append(other: EncodedArgs): void {
-    for (const part of other.parts) this.parts.push(part);
+    this.parts.push(other.text());
     this.count += other.count;
-    this.joined = undefined;
   }
 
   /** Arguments added. */
@@ -40,9 +38,18 @@ export class EncodedArgs {
     return this.count;
   }
 
-  /** The RESP of the arguments added so far (one flat string, built once). */
-  get text(): string {
-    this.joined ??= this.parts.join('');
+  /**
+   * The RESP of the arguments added so far, one flat string. Taking it early (once a batch is
+   * complete) lets the strings each argument was built of die young: kept in `parts` until a
+   * flush, they would survive scavenges and be copied and promoted, several objects per
+   * argument, where the flat text is one.
+   */
+  text(): string {
+    if (this.parts.length > 0) {
+      const joined = this.parts.join('');
+      this.joined = this.joined.length === 0 ? joined : this.joined + joined;
+      this.parts = [];
+    }
     return this.joined;
   }
 
@@ -52,7 +59,7 @@ export class EncodedArgs {
    * then these arguments; replies as strings.
    */
   command(name: string, head: readonly (string | number)[], keyPrefix?: string): Command {
-    return new EncodedCommand(name, head, this.text, this.count, keyPrefix);
+    return new EncodedCommand(name, head, this.text(), this.count, keyPrefix);
   }
 
   /** Queues `command(name, head)` on `pipeline` (its reply lands in `exec()`'s results, in order). */

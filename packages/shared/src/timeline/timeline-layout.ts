@@ -121,9 +121,13 @@ export class HandledBatchRecord {
     return this.count;
   }
 
-  /** Adds the record itself (call once) and returns the HSETs' arguments: what the recorder writes. */
+  /**
+   * Adds the record itself (call once) and returns the HSETs' arguments, each joined into one
+   * string now (`EncodedArgs.text`): what the recorder keeps until its flush.
+   */
   seal(atMs: number, service: string, consumer: string | undefined): EncodedArgs[] {
     this.writes[this.writes.length - 1]!.addPair(this.field, JSON.stringify([atMs, service, consumer ?? 0, this.kinds]));
+    for (const args of this.writes) args.text();
     return this.writes;
   }
 }
