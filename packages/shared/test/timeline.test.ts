@@ -257,8 +257,12 @@ describe('TimelineRecorder and readTimeline', () => {
       await recorder.flush();
       const widthMs = timelineBucketWidthMs(60);
       const bucket = timelineBucketKey(timelineBucketStartMs(nowMs, widthMs), widthMs);
-      // Four pointers and the record: one field per delivery, one per batch.
+      // Four pointers and the record: one field per delivery, one per batch; the flush that
+      // followed gave the bucket its expiry and registered it, though it wrote no step.
       expect(await own.hlen(bucket)).toBe(5);
+      const expireAtMs = timelineBucketStartMs(nowMs, widthMs) + widthMs + 60_000;
+      expect(await own.pexpiretime(bucket)).toBe(expireAtMs);
+      expect(await own.zscore(timelineBucketsKey(), bucket)).toBe(String(expireAtMs));
       expect(await own.hget(bucket, timelineHandledField(ids[2]!))).toBe(`${record.field} 1-2 1`);
       expect(await own.hget(bucket, timelineHandledField(ids[1]!))).toBe(`${record.field} 1-1 0 a cause with  spaces `);
       expect(JSON.parse((await own.hget(bucket, record.field))!)).toEqual([nowMs, 'test', 'consumer-1', [['t1', 's1', ['h1', 'h2']], ['t2', 's2', ['h3']]]]);
@@ -282,6 +286,28 @@ describe('TimelineRecorder and readTimeline', () => {
       expect(await stepOf(3)).toBeUndefined();
       await own.hdel(bucket, record.field);
       expect(await stepOf(0)).toBeUndefined();
+      await recorder.close();
+      recorder = undefined;
+    });
+  });
+
+  it('registers the bucket of a batch record written just before its bucket ended', async () => {
+    await withOwnDatabase(10, async (own) => {
+      const widthMs = timelineBucketWidthMs(60);
+      let nowMs = timelineBucketStartMs(Date.now(), widthMs) + widthMs - 1;
+      recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      const id = uniqueName('ev-late');
+      recorder.recordHandled('c', batchOf(recorder, [{ eventId: id, entryId: '1-0', type: 't', source: 's', handlers: ['h'] }]));
+      // The flush comes in the next bucket, with a step of its own there.
+      nowMs += 2;
+      recorder.record('other', { kind: 'event.published', subject: 'x' });
+      await recorder.flush();
+      const first = timelineBucketKey(timelineBucketStartMs(nowMs - 2, widthMs), widthMs);
+      const second = timelineBucketKey(timelineBucketStartMs(nowMs, widthMs), widthMs);
+      expect(first).not.toBe(second);
+      expect(await own.pexpiretime(first)).toBe(timelineBucketStartMs(nowMs - 2, widthMs) + widthMs + 60_000);
+      expect((await own.zrange(timelineBucketsKey(), 0, -1)).sort()).toEqual([first, second].sort());
+      expect((await readTimeline(own, id, 10))?.steps.map((step) => step.kind)).toEqual(['event.handled']);
       await recorder.close();
       recorder = undefined;
     });
