@@ -306,7 +306,7 @@ describe('TimelineRecorder and readTimeline', () => {
       const second = timelineBucketKey(timelineBucketStartMs(nowMs, widthMs), widthMs);
       expect(first).not.toBe(second);
       expect(await own.pexpiretime(first)).toBe(timelineBucketStartMs(nowMs - 2, widthMs) + widthMs + 60_000);
-      expect((await own.zrange(timelineBucketsKey(), 0, -1)).sort()).toEqual([first, second].sort());
+      expect((await own.zrange(timelineBucketsKey(), '0', '-1')).sort()).toEqual([first, second].sort());
       expect((await readTimeline(own, id, 10))?.steps.map((step) => step.kind)).toEqual(['event.handled']);
       await recorder.close();
       recorder = undefined;

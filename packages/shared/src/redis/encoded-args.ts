@@ -5,8 +5,8 @@ import { Command, type ChainableCommander, type Pipeline } from 'ioredis';
  * (`add`, `addPair`), for commands of hundreds of arguments. ioredis, given the same arguments,
  * copies them (`args.flat()`, about 0.18 µs each on this machine, see `flat-command.ts`),
  * measures each, and appends five strings per argument to one rope that the socket write must
- * flatten (about 0.4 µs per 86 bytes); here an argument costs its byte length and one template
- * string, and the command one `join` (about a third of that, `bench/suites/timeline.ts`).
+ * flatten (about 0.4 µs per 86 bytes); here an argument costs one template string, and the
+ * command one `join` and one byte count of the joined text (about a third of that).
  * A command built (`command`) is single use; build another for a resend: the text is kept.
  */
 export class EncodedArgs {
@@ -17,13 +17,13 @@ export class EncodedArgs {
 
   /** Appends one argument. */
   add(arg: string): void {
-    this.parts.push(`$${Buffer.byteLength(arg)}\r\n${arg}\r\n`);
+    this.parts.push(`$${arg.length}\r\n${arg}\r\n`);
     this.count += 1;
   }
 
   /** Appends two arguments (a hash field and its value): one string for both. */
   addPair(first: string, second: string): void {
-    this.parts.push(`$${Buffer.byteLength(first)}\r\n${first}\r\n$${Buffer.byteLength(second)}\r\n${second}\r\n`);
+    this.parts.push(`$${first.length}\r\n${first}\r\n$${second.length}\r\n${second}\r\n`);
     this.count += 2;
   }
 
@@ -46,7 +46,10 @@ export class EncodedArgs {
    */
   text(): string {
     if (this.parts.length > 0) {
-      const joined = this.parts.join('');
+      let joined = this.parts.join('');
+      // Lengths were counted in UTF-16 units, right for ASCII only (ids, numbers: the hot
+      // paths' arguments): one check for the whole text, a re-count where it holds more.
+      if (Buffer.byteLength(joined) !== joined.length) joined = recountLengths(joined);
       this.joined = this.joined.length === 0 ? joined : this.joined + joined;
       this.parts = [];
     }
@@ -67,6 +70,20 @@ export class EncodedArgs {
     const target = pipeline as unknown as Pipeline;
     target.sendCommand(this.command(name, head, target.options?.keyPrefix));
   }
+}
+
+/** `$<UTF-16 length>\r\n<arg>\r\n`… as `$<UTF-8 length>\r\n<arg>\r\n`…, what Redis reads. */
+function recountLengths(text: string): string {
+  const out: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    const lineEnd = text.indexOf('\r\n', at);
+    const length = Number(text.slice(at + 1, lineEnd));
+    const arg = text.slice(lineEnd + 2, lineEnd + 2 + length);
+    out.push(`$${Buffer.byteLength(arg)}\r\n${arg}\r\n`);
+    at = lineEnd + 2 + length + 2;
+  }
+  return out.join('');
 }
 
 /** A command of a few plain first arguments and pre-encoded others (built once, by `EncodedArgs`). */

@@ -172,19 +172,21 @@ export class TimelineRecorder {
     if (!this.recordBuckets.has(bucket)) this.recordBuckets.set(bucket, bucketStart + this.bucketWidthMs + this.options.retentionSec * 1_000);
     const writes = deliveries.seal(nowMs, this.options.service, consumer);
     const keyPrefix = this.deps.redis.options.keyPrefix;
-    const sent = Promise.all(writes.map((args) => this.deps.redis.sendCommand(args.command('hset', [bucket], keyPrefix)))).then(
-      () => undefined,
+    const send = (args: EncodedArgs): Promise<unknown> => this.deps.redis.sendCommand(args.command('hset', [bucket], keyPrefix)) as Promise<unknown>;
+    const sent: Promise<void> = (writes.length === 1 ? send(writes[0]!) : Promise.all(writes.map(send))).then(
+      () => {
+        this.recordWrites.delete(sent);
+        this.recordDeliveriesInFlight -= count;
+      },
       (caught: unknown) => {
+        this.recordWrites.delete(sent);
+        this.recordDeliveriesInFlight -= count;
         this.dropped += count;
         this.logger.warn({ err: toError(caught), steps: count }, 'timeline steps not written');
       },
     );
     this.recordDeliveriesInFlight += count;
     this.recordWrites.add(sent);
-    void sent.finally(() => {
-      this.recordWrites.delete(sent);
-      this.recordDeliveriesInFlight -= count;
-    });
     this.schedule();
   }
 
