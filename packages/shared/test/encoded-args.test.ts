@@ -47,10 +47,15 @@ describe('encoded arguments (RESP built while collected)', () => {
       const args: string[] = [];
       const encoded = new EncodedArgs();
       for (let index = Math.floor(random() * 8); index > 0; index -= 1) {
-        if (random() < 0.5) {
+        const choice = random();
+        if (choice < 0.35) {
           const arg = randomText(random);
           args.push(arg);
           encoded.add(arg);
+        } else if (choice < 0.7) {
+          const pieces = Array.from({ length: 5 }, () => randomText(random)) as [string, string, string, string, string];
+          args.push(pieces[0] + pieces[1], pieces[2] + pieces[3] + pieces[4]);
+          encoded.addPairOfPieces(...pieces);
         } else {
           const [field, value] = [randomText(random), randomText(random)];
           args.push(field, value);

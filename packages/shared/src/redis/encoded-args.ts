@@ -11,7 +11,7 @@ import { Command, type ChainableCommander, type Pipeline } from 'ioredis';
  */
 export class EncodedArgs {
   /** Encoded arguments not yet joined into `joined`. */
-  private parts: string[] = [];
+  private parts: (string | number)[] = [];
   private joined = '';
   private count = 0;
 
@@ -24,6 +24,17 @@ export class EncodedArgs {
   /** Appends two arguments (a hash field and its value): one string for both. */
   addPair(first: string, second: string): void {
     this.parts.push(`$${first.length}\r\n${first}\r\n$${second.length}\r\n${second}\r\n`);
+    this.count += 2;
+  }
+
+  /**
+   * Appends two arguments given in pieces, field `fieldA + fieldB` and value
+   * `valueA + valueB + valueC`, without building either: the pieces go into the text as they
+   * are (a hot path whose pieces exist already allocates no string per pair; the pieces are
+   * joined once, by `text`).
+   */
+  addPairOfPieces(fieldA: string, fieldB: string, valueA: string, valueB: string, valueC: string): void {
+    this.parts.push('$', fieldA.length + fieldB.length, '\r\n', fieldA, fieldB, '\r\n$', valueA.length + valueB.length + valueC.length, '\r\n', valueA, valueB, valueC, '\r\n');
     this.count += 2;
   }
 

@@ -51,8 +51,10 @@ export function timelineBatchField(writerId: string, seq: number): string {
  * index names the event's type, source and handlers in the record).
  */
 export function timelineHandledField(eventId: string): string {
-  return `h:${eventId}`;
+  return `${HANDLED_FIELD_PREFIX}${eventId}`;
 }
+
+const HANDLED_FIELD_PREFIX = 'h:';
 
 /** One successful first delivery of an event that is its own correlation. */
 export interface HandledDelivery {
@@ -97,7 +99,9 @@ export class HandledBatchRecord {
     if (type !== this.lastType || source !== this.lastSource) this.lastSuffix = ` ${this.kindOf(type, source, handlersOf)}`;
     let args = this.writes[this.writes.length - 1]!;
     if (args.size >= 2 * DELIVERIES_PER_HSET) this.writes.push((args = new EncodedArgs()));
-    args.addPair(timelineHandledField(eventId), cause === undefined ? this.prefix + entryId + this.lastSuffix : `${this.prefix}${entryId}${this.lastSuffix} ${cause}`);
+    // The field is `timelineHandledField(eventId)`, passed in pieces: no string per delivery.
+    if (cause === undefined) args.addPairOfPieces(HANDLED_FIELD_PREFIX, eventId, this.prefix, entryId, this.lastSuffix);
+    else args.addPair(timelineHandledField(eventId), `${this.prefix}${entryId}${this.lastSuffix} ${cause}`);
     this.count += 1;
   }
 
