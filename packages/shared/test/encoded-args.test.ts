@@ -56,6 +56,13 @@ describe('encoded arguments (RESP built while collected)', () => {
           const pieces = Array.from({ length: 5 }, () => randomText(random)) as [string, string, string, string, string];
           args.push(pieces[0] + pieces[1], pieces[2] + pieces[3] + pieces[4]);
           encoded.addPairOfPieces(...pieces);
+        } else if (choice < 0.85) {
+          const other = new EncodedArgs();
+          const [first, second] = [randomText(random), randomText(random)];
+          other.add(first);
+          other.add(second);
+          args.push(first, second);
+          encoded.append(other);
         } else {
           const [field, value] = [randomText(random), randomText(random)];
           args.push(field, value);

@@ -40,7 +40,10 @@ export class EncodedArgs {
 
   /** Appends the arguments of `other` (after these). */
   append(other: EncodedArgs): void {
-    this.parts.push(other.text());
+    // After this text as it stands: `other`'s lengths are counted already, not to be counted again.
+    const own = this.text();
+    const added = other.text();
+    this.joined = own.length === 0 ? added : own + added;
     this.count += other.count;
   }
 

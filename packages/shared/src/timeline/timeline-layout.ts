@@ -29,8 +29,11 @@ export function timelineBucketStartMs(atMs: number, widthMs: number): number {
  * `#<omitted>` (see `lua/timeline-append-2.lua`).
  */
 export function timelineStepsField(correlationId: string): string {
-  return `c:${correlationId}`;
+  return `${STEPS_FIELD_PREFIX}${correlationId}`;
 }
+
+/** What `timelineStepsField` puts before the correlation id (for writers that pass the field in pieces). */
+export const STEPS_FIELD_PREFIX = 'c:';
 
 /** Field of an id look-up in a bucket: an event id or a job (`<queue>:<jobId>`) → its correlation id. */
 export function timelineRefField(kind: 'event' | 'job', id: string): string {

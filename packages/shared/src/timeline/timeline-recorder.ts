@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger';
 import { timelineBucketKey, timelineBucketsKey } from '../names';
 import { toError } from '../errors';
-import { HandledBatchRecord, timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineRefField, timelineStepsField } from './timeline-layout';
+import { HandledBatchRecord, STEPS_FIELD_PREFIX, timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineRefField } from './timeline-layout';
 import { encodeStep, timelineBounds, type TimelineStepInput } from './timeline-step';
 
 export interface TimelineOptions {
@@ -44,17 +44,39 @@ const SCRIPT = readFileSync(new URL('./lua/timeline-append-2.lua', import.meta.u
 const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
 /**
- * Steps, and fields (correlations plus look-ups), per script call at most: a flush of a busy
- * second is cut into calls of this size, so one call holds the master for about a millisecond,
- * and no HMGET/HSET unpacks more than Lua's stack allows (8,000 values).
+ * Steps plus look-ups per script call at most: a flush of a busy second is cut into calls of
+ * this size, so one call holds the master for about a millisecond, and no HMGET/HSET unpacks
+ * more than Lua's stack allows (8,000 values).
  */
-const STEPS_PER_CALL = 1_000;
-const FIELDS_PER_CALL = 1_000;
+const ENTRIES_PER_CALL = 1_000;
 
-interface Pending {
-  correlationId: string;
-  step: string;
-  refs: TimelineRefs | undefined;
+/** Steps a call's text collects before it is joined (so that the steps' strings die young). */
+const STEPS_PER_JOIN = 64;
+
+/**
+ * The arguments of one script call, RESP-encoded as `record` collects them (no object per step,
+ * no grouping in Node: the script merges a correlation's steps): per step its correlation's
+ * field, 1 and the step; per look-up its field and the correlation.
+ */
+class PendingCall {
+  readonly steps = new EncodedArgs();
+  readonly refs = new EncodedArgs();
+  stepCount = 0;
+  refCount = 0;
+
+  get entries(): number {
+    return this.stepCount + this.refCount;
+  }
+
+  /** The script's arguments after ARGV[4]: n, the steps, m, the look-ups. */
+  args(): EncodedArgs {
+    const args = new EncodedArgs();
+    args.add(String(this.stepCount));
+    args.append(this.steps);
+    args.add(String(this.refCount));
+    args.append(this.refs);
+    return args;
+  }
 }
 
 /**
@@ -91,7 +113,7 @@ export class TimelineRecorder {
   private readonly headSize: number;
   private readonly tailSize: number;
   private readonly bucketWidthMs: number;
-  private buffer: Pending[] = [];
+  private calls: PendingCall[] = [];
   /** Steps buffered. */
   private buffered = 0;
   /** Buckets batch records were written to since the last flush (its script sets their expiry and registers them), with their expiry. */
@@ -136,7 +158,22 @@ export class TimelineRecorder {
       return;
     }
     const stored = encodeStep(step, this.options.service, step.atMs ?? this.now(), boundedDetail(step.detail));
-    this.buffer.push({ correlationId, step: stored, refs });
+    let call = this.calls[this.calls.length - 1];
+    if (call === undefined || call.entries + 3 > ENTRIES_PER_CALL) this.calls.push((call = new PendingCall()));
+    // The field is `timelineStepsField(correlationId)`, given in pieces.
+    call.steps.addPairOfPieces(STEPS_FIELD_PREFIX, correlationId, '1', '', '');
+    call.steps.add(stored);
+    call.stepCount += 1;
+    if (call.stepCount % STEPS_PER_JOIN === 0) call.steps.text();
+    // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
+    if (refs?.eventId !== undefined && refs.eventId !== correlationId) {
+      call.refs.addPair(timelineRefField('event', refs.eventId), correlationId);
+      call.refCount += 1;
+    }
+    if (refs?.job !== undefined) {
+      call.refs.addPair(timelineRefField('job', refs.job), correlationId);
+      call.refCount += 1;
+    }
     this.buffered += 1;
     this.schedule();
   }
@@ -201,94 +238,39 @@ export class TimelineRecorder {
   flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    const steps = this.buffer;
+    const calls = this.calls;
+    const steps = this.buffered;
     const recordBuckets = this.recordBuckets;
     const recordWrites = [...this.recordWrites];
-    this.buffer = [];
+    this.calls = [];
     this.recordBuckets = new Map();
     this.buffered = 0;
     this.flushing = this.flushing.then(async () => {
       // The batch records sent so far are answered before the script sets their buckets' expiry.
       if (recordWrites.length > 0) await Promise.all(recordWrites);
-      if (steps.length > 0 || recordBuckets.size > 0) await this.write(steps, recordBuckets);
+      if (calls.length > 0 || recordBuckets.size > 0) await this.write(calls, steps, recordBuckets);
     });
     return this.flushing;
   }
 
   /**
-   * The script calls of one flush, all into the bucket of `nowMs`: steps grouped per correlation
-   * in recording order (joined by newlines), look-ups after them. `head` are the script's first
-   * arguments (ARGV[1-5]), `args` the rest, RESP-encoded as they are collected.
+   * One flush: the script `calls` (`steps` steps) into the bucket of now, and one call without
+   * steps per other bucket batch records were written to (`recordBuckets`: it sets that
+   * bucket's expiry and registers it).
    */
-  private calls(batch: Pending[], nowMs: number): { head: number[]; args: EncodedArgs }[] {
-    const bucketStart = timelineBucketStartMs(nowMs, this.bucketWidthMs);
-    const expireAtMs = bucketStart + this.bucketWidthMs + this.options.retentionSec * 1_000;
-    const byCorrelation = new Map<string, string[]>();
-    const refs = new Map<string, string>();
-    for (const pending of batch) {
-      const steps = byCorrelation.get(pending.correlationId);
-      if (steps === undefined) byCorrelation.set(pending.correlationId, [pending.step]);
-      else steps.push(pending.step);
-      // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
-      if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) refs.set(timelineRefField('event', pending.refs.eventId), pending.correlationId);
-      if (pending.refs?.job !== undefined) refs.set(timelineRefField('job', pending.refs.job), pending.correlationId);
-    }
-    const calls: { head: number[]; args: EncodedArgs }[] = [];
-    let args = new EncodedArgs();
-    let correlations = 0;
-    let steps = 0;
-    let refCount = 0;
-    const cut = (refArgs?: EncodedArgs): void => {
-      args.add(String(refCount));
-      if (refArgs !== undefined) args.append(refArgs);
-      calls.push({ head: [this.headSize, this.tailSize, expireAtMs, nowMs, correlations], args });
-      args = new EncodedArgs();
-      correlations = 0;
-      steps = 0;
-      refCount = 0;
-    };
-    for (const [correlationId, all] of byCorrelation) {
-      const field = timelineStepsField(correlationId);
-      for (let from = 0; from < all.length; from += STEPS_PER_CALL) {
-        const chunk = all.length <= STEPS_PER_CALL ? all : all.slice(from, from + STEPS_PER_CALL);
-        if (correlations > 0 && (steps + chunk.length > STEPS_PER_CALL || correlations >= FIELDS_PER_CALL)) cut();
-        // Chunks of one correlation go to separate calls: a call holds a field at most once.
-        args.addPair(field, String(chunk.length));
-        args.add(chunk.length === 1 ? chunk[0]! : chunk.join('\n'));
-        correlations += 1;
-        steps += chunk.length;
-        if (chunk !== all && from + STEPS_PER_CALL < all.length) cut();
-      }
-    }
-    let refArgs = new EncodedArgs();
-    for (const [field, correlationId] of refs) {
-      if (correlations + refCount >= FIELDS_PER_CALL) {
-        cut(refArgs);
-        refArgs = new EncodedArgs();
-      }
-      refArgs.addPair(field, correlationId);
-      refCount += 1;
-    }
-    cut(refArgs);
-    return calls;
-  }
-
-  /**
-   * One flush: the script calls of `batch` into the bucket of now, and one call without steps
-   * per other bucket batch records were written to (`recordBuckets`: it sets that bucket's
-   * expiry and registers it).
-   */
-  private async write(batch: Pending[], recordBuckets: ReadonlyMap<string, number>, isRetry = false): Promise<void> {
+  private async write(calls: readonly PendingCall[], steps: number, recordBuckets: ReadonlyMap<string, number>, isRetry = false): Promise<void> {
     // On a cluster both keys carry the `{evinfra-timeline}` tag: one slot.
     const clustered = this.deps.redis.isCluster;
     const nowMs = this.now();
     const bucket = timelineBucketKey(timelineBucketStartMs(nowMs, this.bucketWidthMs), this.bucketWidthMs, clustered);
     const registry = timelineBucketsKey(clustered);
+    const expireAtMs = timelineBucketStartMs(nowMs, this.bucketWidthMs) + this.bucketWidthMs + this.options.retentionSec * 1_000;
     const pipeline = createBatch(this.deps.redis);
-    const calls = this.calls(batch, nowMs);
-    for (const { head, args } of calls) args.queue(pipeline, 'evalsha', [SCRIPT_SHA, 2, bucket, registry, ...head]);
-    for (const [other, expireAtMs] of recordBuckets) {
-      if (other !== bucket) pipeline.evalsha(SCRIPT_SHA, 2, other, registry, this.headSize, this.tailSize, expireAtMs, nowMs, 0, 0);
+    // Without steps, one call still sets the bucket's expiry and registers it (batch records).
+    const sent = calls.length > 0 ? calls : [new PendingCall()];
+    for (const call of sent) call.args().queue(pipeline, 'evalsha', [SCRIPT_SHA, 2, bucket, registry, this.headSize, this.tailSize, expireAtMs, nowMs]);
+    for (const [other, otherExpireAtMs] of recordBuckets) {
+      if (other !== bucket) pipeline.evalsha(SCRIPT_SHA, 2, other, registry, this.headSize, this.tailSize, otherExpireAtMs, nowMs, 0, 0);
     }
     try {
       const replies = (await pipeline.exec()) ?? [];
@@ -296,7 +278,7 @@ export class TimelineRecorder {
         // The master does not know the script yet (first write, or it restarted): load it and
         // write again, once; the script's writes happened for no step of this flush.
         await loadScript(this.deps.redis, SCRIPT);
-        return await this.write(batch, recordBuckets, true);
+        return await this.write(calls, steps, recordBuckets, true);
       }
       const failed = replies.filter(([err]) => err);
       if (failed.length > 0) {
@@ -304,8 +286,8 @@ export class TimelineRecorder {
         this.logger.warn({ err: failed[0]![0], failed: failed.length }, 'timeline steps not written');
       }
     } catch (caught) {
-      this.dropped += batch.length;
-      this.logger.warn({ err: toError(caught), steps: batch.length }, 'timeline steps not written');
+      this.dropped += steps;
+      this.logger.warn({ err: toError(caught), steps }, 'timeline steps not written');
     }
   }
 
