@@ -195,9 +195,7 @@ const suite: BenchSuite = {
         jobRates.get(variant)!.push(await jobDrain(url, queue, jobs, variant, otlp.url));
       };
       for (let round = 0; round < jobRounds; round += 1) for (const variant of roundOrder(round)) await jobRound(variant);
-      // Tracing last (see UNTRACED_ORDER); its ratios are against the `off` runs of the same round
-      // numbers. The job rounds flushed the Redis: the traced events are written again.
-      await prefill(client, stream, events, true);
+      // Tracing last (see UNTRACED_ORDER); its ratios are against the `off` runs of the same round numbers.
       for (let round = 0; round < eventRounds; round += 1) await eventRound(round, 'tracing');
       for (let round = 0; round < jobRounds; round += 1) await jobRound('tracing');
 
