@@ -7,7 +7,7 @@
  * tracing on (spans exported over OTLP/HTTP to a loopback receiver that discards them).
  * Each round runs `off` and `timeline` back to back (their order alternates), so the shared
  * machine's load drifts little between the two: besides the medians and ranges, the rows give
- * the median of the per-round ratios (tracing runs last, see UNTRACED_ORDER). The event drain also reports what each variant costs
+ * the median of the per-round ratios. The event drain also reports what each variant costs
  * Redis (INFO commandstats, µs per event) and Node (process.cpuUsage, µs per event).
  * Targets: the timeline on keeps at least 90 % of each drain's rate; tracing on is reported.
  */
@@ -29,17 +29,9 @@ import { loadConfig } from '../../event-system/src/config';
  * `off` against it is the cost of trace context with tracing off.
  */
 type Variant = 'off' | 'untraced' | 'timeline' | 'tracing';
+/** Round r runs this order, reversed on odd rounds: `off` and `timeline` always adjacent. */
 const ORDER: readonly Variant[] = ['untraced', 'off', 'timeline', 'tracing'];
-/**
- * Round r runs these, reversed on odd rounds: `off` and `timeline` always adjacent. `tracing`
- * runs in rounds of its own after every other round of both drains: once it has loaded the
- * OpenTelemetry SDK, the process's heap is not what a service without tracing runs with (with
- * the endpoint unset the SDK is never loaded), and every later drain pays for it in garbage
- * collection; measured in rounds among the others, the timeline's pairs were 0.78-0.92 where
- * the same code measured without the SDK loaded gives 0.94-0.99 (README "Timeline: cost").
- */
-const UNTRACED_ORDER: readonly Variant[] = ['untraced', 'off', 'timeline'];
-const roundOrder = (round: number): Variant[] => (round % 2 === 0 ? [...UNTRACED_ORDER] : [...UNTRACED_ORDER].reverse());
+const roundOrder = (round: number): Variant[] => (round % 2 === 0 ? [...ORDER] : [...ORDER].reverse());
 
 /** One drain's rate and what it cost Redis and this process, µs per item. */
 interface Drain {
@@ -156,7 +148,7 @@ function rowsOf(what: string, unit: string, rates: Map<Variant, number[]>, basel
       unit,
       baseline,
       baselineValue: median(off),
-      note: `reported, no target; its rounds run after every other variant's; on ${list(rates.get('tracing')!)}, off ${list(off)}; per-round ratios ${ratios('tracing')}`,
+      note: `reported, no target; on ${list(rates.get('tracing')!)}, off ${list(off)}; per-round ratios ${ratios('tracing')}`,
     },
   ];
 }
@@ -179,26 +171,14 @@ const suite: BenchSuite = {
       const eventRates = new Map<Variant, number[]>(ORDER.map((variant) => [variant, []]));
       const costs = new Map<Variant, { redisUs: number[]; nodeUs: number[] }>(ORDER.map((variant) => [variant, { redisUs: [], nodeUs: [] }]));
       const eventRounds = 5;
-      const eventRound = async (round: number, variant: Variant): Promise<void> => {
-        const drain = await eventDrain(client, url, variant === 'untraced' ? untracedStream : stream, `g-${round}-${variant}`, events, variant, otlp.url);
-        eventRates.get(variant)!.push(drain.rate);
-        costs.get(variant)!.redisUs.push(drain.redisUs);
-        costs.get(variant)!.nodeUs.push(drain.nodeUs);
-      };
-      for (let round = 0; round < eventRounds; round += 1) for (const variant of roundOrder(round)) await eventRound(round, variant);
-
-      const jobs = Math.max(1_000, Math.round(20_000 * scale));
-      const jobRates = new Map<Variant, number[]>(ORDER.map((variant) => [variant, []]));
-      const jobRounds = 3;
-      const jobRound = async (variant: Variant): Promise<void> => {
-        await admin.flushall();
-        jobRates.get(variant)!.push(await jobDrain(url, queue, jobs, variant, otlp.url));
-      };
-      for (let round = 0; round < jobRounds; round += 1) for (const variant of roundOrder(round)) await jobRound(variant);
-      // Tracing last (see UNTRACED_ORDER); its ratios are against the `off` runs of the same round numbers.
-      for (let round = 0; round < eventRounds; round += 1) await eventRound(round, 'tracing');
-      for (let round = 0; round < jobRounds; round += 1) await jobRound('tracing');
-
+      for (let round = 0; round < eventRounds; round += 1) {
+        for (const variant of roundOrder(round)) {
+          const drain = await eventDrain(client, url, variant === 'untraced' ? untracedStream : stream, `g-${round}-${variant}`, events, variant, otlp.url);
+          eventRates.get(variant)!.push(drain.rate);
+          costs.get(variant)!.redisUs.push(drain.redisUs);
+          costs.get(variant)!.nodeUs.push(drain.nodeUs);
+        }
+      }
       rows.push(...rowsOf(`event drain ${events} events`, 'events/s', eventRates, 'same drain, timeline and tracing off', eventRounds));
       for (const variant of ORDER) {
         const cost = costs.get(variant)!;
@@ -208,6 +188,16 @@ const suite: BenchSuite = {
           unit: 'us',
           note: `Redis µs/event (INFO commandstats) median ${median(cost.redisUs).toFixed(1)}, rounds ${cost.redisUs.map((v) => v.toFixed(1)).join('/')}; Node CPU µs/event (process.cpuUsage) median ${median(cost.nodeUs).toFixed(1)}, rounds ${cost.nodeUs.map((v) => v.toFixed(1)).join('/')}`,
         });
+      }
+
+      const jobs = Math.max(1_000, Math.round(20_000 * scale));
+      const jobRates = new Map<Variant, number[]>(ORDER.map((variant) => [variant, []]));
+      const jobRounds = 3;
+      for (let round = 0; round < jobRounds; round += 1) {
+        for (const variant of roundOrder(round)) {
+          await admin.flushall();
+          jobRates.get(variant)!.push(await jobDrain(url, queue, jobs, variant, otlp.url));
+        }
       }
       rows.push(...rowsOf(`job drain ${jobs} traced jobs, concurrency 100`, 'jobs/s', jobRates, 'same drain without a timeline recorder or tracing', jobRounds));
     } finally {
