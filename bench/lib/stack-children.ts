@@ -47,6 +47,8 @@ export async function startStack(master: RedisServer, streams: RedisServer, queu
     LOG_LEVEL: 'warn',
     RETRY_ATTEMPTS: String(RETRY.attempts),
     RETRY_DELAY: String(RETRY.delay),
+    // `TIMELINE_ENABLED=true npm run bench -- stack`: the same stack with the timeline on (issue #15's memory check).
+    ...(process.env.TIMELINE_ENABLED !== undefined ? { TIMELINE_ENABLED: process.env.TIMELINE_ENABLED } : {}),
   };
   const started: BenchChild[] = [];
   const start = async (...args: Parameters<typeof spawnChild>): Promise<BenchChild> => {

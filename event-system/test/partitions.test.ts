@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEventPublisher, partitionKeys, partitionOf, partitionStreams, readTimeline, type EventInput, type Redis } from '@event-infra/shared';
+import { createEventPublisher, partitionKeys, partitionOf, partitionStreams, readTimeline, timelineBucketsKey, timelineHandledField, timelineStepsField, type EventInput, type Redis } from '@event-infra/shared';
 import { silentLogger, uniqueName, waitFor } from '@event-infra/testing';
 import { LeaseLostError, PartitionLease } from '../src/core/partition/partition-lease';
 import { useChildProcessors } from './child-processor';
@@ -50,7 +50,7 @@ describe('partition leases', () => {
 });
 
 describe('partitions: timeline', () => {
-  it('records each delivery (consumer, delivery count, handlers) on the partitioned engine too', { timeout: 120_000 }, async () => {
+  it('records each delivery (consumer, delivery count, handlers) on the partitioned engine too, in batch records for events that are their own correlation', { timeout: 120_000 }, async () => {
     const env = testEnv({ RECORD_KEY: uniqueName('handled'), STREAM_PARTITIONS: '2', EVENT_PARTITION_LEASE_MS: '1500', EVENT_BLOCK_MS: '200', TIMELINE_ENABLED: 'true' });
     await spawnProcessor(env);
     const publisher = createEventPublisher({ stream: env.STREAM_NAME!, source: 'test', partitions: 2 }, { redis: client('streams'), logger: silentLogger() });
@@ -60,6 +60,19 @@ describe('partitions: timeline', () => {
     expect(timeline.steps).toHaveLength(1);
     expect(timeline.steps[0]).toMatchObject({ kind: 'event.handled', subject: published!.id, service: 'event-processor' });
     expect(timeline.steps[0]!.detail).toMatchObject({ type: 'workspace.updated', deliveries: 1, consumer: expect.stringMatching(/-p[01]$/) });
+    // An event without a correlationid: the same step, from the partition batch's record.
+    const [own] = await publisher.publishBatch([{ type: 'workspace.updated', subject: 'w-2', data: { workspaceId: 'w-2', changes: {} } }]);
+    const ownTimeline = await waitFor(async () => readTimeline(client('master'), own!.id, 200), 'the batched step', { timeoutMs: 60_000, intervalMs: 100 });
+    const shape = (step: (typeof timeline.steps)[number]) => ({ ...step, at: typeof step.at, subject: typeof step.subject, detail: { ...step.detail, entryId: typeof step.detail?.entryId, consumer: typeof step.detail?.consumer } });
+    expect(ownTimeline.steps.map(shape)).toEqual(timeline.steps.map(shape));
+    expect(ownTimeline.steps[0]!.subject).toBe(own!.id);
+    const master = client('master');
+    const fields = { steps: false, handled: false };
+    for (const bucket of await master.zrangebyscore(timelineBucketsKey(), Date.now(), '+inf')) {
+      if ((await master.hexists(bucket, timelineStepsField(own!.id))) === 1) fields.steps = true;
+      if ((await master.hexists(bucket, timelineHandledField(own!.id))) === 1) fields.handled = true;
+    }
+    expect(fields).toEqual({ steps: false, handled: true });
   });
 });
 

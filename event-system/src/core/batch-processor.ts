@@ -266,7 +266,7 @@ export class BatchProcessor {
           if (later) (succeeded ??= new Set()).add(event.id);
           if (this.deps.timeline !== undefined) {
             const count = deliveries?.get(id) ?? 1;
-            if (isBatchedDelivery(event, count)) (handled ??= new HandledBatch(this.deps.router)).add(id, event);
+            if (isBatchedDelivery(event, count)) (handled ??= new HandledBatch(this.deps.router, this.deps.timeline)).add(id, event);
             else recordDelivery(this.deps, { entryId: id, event, deliveries: count, consumer }, undefined);
           }
           spans?.[index]?.end();
@@ -280,7 +280,7 @@ export class BatchProcessor {
       }
       pending = later ?? [];
     }
-    if (handled !== undefined) handled.recordTo(this.deps.timeline!, consumer);
+    handled?.record(consumer);
     // Counted once per batch: a labelled counter per event would cost more than the event.
     this.deps.metrics.count('processed', processed);
     this.deps.metrics.count('duplicates', duplicates);

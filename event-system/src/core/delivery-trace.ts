@@ -1,4 +1,4 @@
-import { JOB_EVENT_TYPE_PREFIX, eventCorrelation, HandledBatchRecord, type EventEnvelope, type SpanHandle, type TimelineRecorder, type Tracing } from '@event-infra/shared';
+import { JOB_EVENT_TYPE_PREFIX, eventCorrelation, type EventEnvelope, type HandledBatchRecord, type SpanHandle, type TimelineRecorder, type Tracing } from '@event-infra/shared';
 import type { Router } from './router';
 
 /** What the two engines (consumer group, partitions) record of each delivery. */
@@ -60,19 +60,24 @@ export function isBatchedDelivery(event: EventEnvelope, deliveries: number): boo
  * (`TimelineRecorder.recordHandled`): no step object, detail or JSON per event.
  */
 export class HandledBatch {
-  private readonly record = new HandledBatchRecord();
+  private readonly collected: HandledBatchRecord;
   private readonly handlersOf: (type: string) => string[];
 
-  constructor(router: Router) {
+  constructor(
+    router: Router,
+    private readonly timeline: TimelineRecorder,
+  ) {
+    this.collected = timeline.handledBatch();
     this.handlersOf = (type) => router.routesFor(type).map((route) => route.name);
   }
 
   add(entryId: string, event: EventEnvelope): void {
-    this.record.add(event.id, entryId, event.type, event.source, event.causationid, this.handlersOf);
+    this.collected.add(event.id, entryId, event.type, event.source, event.causationid, this.handlersOf);
   }
 
-  recordTo(timeline: TimelineRecorder, consumer: string | undefined): void {
-    timeline.recordHandled(consumer, this.record);
+  /** Hands the batch's record to the recorder (once the batch's handlers are done). */
+  record(consumer: string | undefined): void {
+    this.timeline.recordHandled(consumer, this.collected);
   }
 }
 

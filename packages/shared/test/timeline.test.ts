@@ -11,15 +11,17 @@ import {
   TimelineRecorder,
   closeRedis,
   createRedis,
-  handledBatchRecord,
   readTimeline,
   resolveCorrelation,
   timelineBucketKey,
   timelineBucketStartMs,
   timelineBucketWidthMs,
   timelineBucketsKey,
+  timelineHandledField,
   timelineStepsField,
   waitForRedis,
+  type HandledBatchRecord,
+  type HandledDelivery,
   type Redis,
 } from '@event-infra/shared';
 import { silentLogger, uniqueName } from '@event-infra/testing';
@@ -38,6 +40,13 @@ afterEach(async () => {
   recorder = undefined;
   await closeRedis(redis);
 });
+
+/** The batch record of `deliveries`, made by `recorder` as the event processor makes it. */
+function batchOf(recorder: TimelineRecorder, deliveries: readonly HandledDelivery[]): HandledBatchRecord {
+  const record = recorder.handledBatch();
+  for (const delivery of deliveries) record.add(delivery.eventId, delivery.entryId, delivery.type, delivery.source, delivery.cause, () => delivery.handlers);
+  return record;
+}
 
 const make = (maxSteps: number, retentionSec = 60, clock?: () => number) => new TimelineRecorder({ service: 'test', retentionSec, maxSteps }, { redis, logger, clock });
 
@@ -210,7 +219,7 @@ describe('TimelineRecorder and readTimeline', () => {
     nowMs += 5;
     recorder.recordHandled(
       'consumer-1',
-      handledBatchRecord([
+      batchOf(recorder, [
         { eventId: ids[0]!, entryId: '1-0', type: 'workspace.created', source: 'src', handlers: ['a', 'b'] },
         { eventId: ids[1]!, entryId: '1-1', type: 'user.created', source: 'src', cause: 'c-1', handlers: ['c'] },
       ]),
@@ -233,6 +242,79 @@ describe('TimelineRecorder and readTimeline', () => {
     expect(recorder.dropped).toBe(0);
   });
 
+  it('stores a batch as one record of its kinds and one pointer per delivery', async () => {
+    await withOwnDatabase(9, async (own) => {
+      const nowMs = Date.now();
+      recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      const ids = ['a', 'b', 'c', 'd'].map((name) => uniqueName(`ev-${name}`));
+      const handlersOf = new Map([['t1', ['h1', 'h2']], ['t2', ['h3']]]);
+      const asked: string[] = [];
+      const record = recorder.handledBatch();
+      for (const [index, [type, source, cause]] of ([['t1', 's1'], ['t1', 's1', 'a cause with  spaces '], ['t2', 's2'], ['t1', 's1']] as const).entries()) {
+        record.add(ids[index]!, `1-${index}`, type, source, cause, (name) => (asked.push(name), handlersOf.get(name)!));
+      }
+      // Handlers are looked up once per kind (type and source) of the batch, not per delivery.
+      expect(asked).toEqual(['t1', 't2']);
+      recorder.recordHandled('consumer-1', record);
+      await recorder.flush();
+      const widthMs = timelineBucketWidthMs(60);
+      const bucket = timelineBucketKey(timelineBucketStartMs(nowMs, widthMs), widthMs);
+      // Four pointers and the record: one field per delivery, one per batch; the flush that
+      // followed gave the bucket its expiry and registered it, though it wrote no step.
+      expect(await own.hlen(bucket)).toBe(5);
+      const expireAtMs = timelineBucketStartMs(nowMs, widthMs) + widthMs + 60_000;
+      expect(await own.pexpiretime(bucket)).toBe(expireAtMs);
+      expect(await own.zscore(timelineBucketsKey(), bucket)).toBe(String(expireAtMs));
+      expect(await own.hget(bucket, timelineHandledField(ids[2]!))).toBe(`${record.field} 1-2 1`);
+      expect(await own.hget(bucket, timelineHandledField(ids[1]!))).toBe(`${record.field} 1-1 0 a cause with  spaces `);
+      expect(JSON.parse((await own.hget(bucket, record.field))!)).toEqual([nowMs, 'test', 'consumer-1', [['t1', 's1', ['h1', 'h2']], ['t2', 's2', ['h3']]]]);
+      const stepOf = async (index: number) => (await readTimeline(own, ids[index]!, 10))?.steps;
+      const at = new Date(nowMs).toISOString();
+      const step = (index: number, type: string, source: string, handlers: string[], cause?: string) => ({
+        kind: 'event.handled',
+        subject: ids[index],
+        ...(cause !== undefined ? { cause } : {}),
+        detail: { type, source, entryId: `1-${index}`, deliveries: 1, consumer: 'consumer-1', handlers },
+        at,
+        service: 'test',
+        seq: 1,
+      });
+      expect(await stepOf(0)).toEqual([step(0, 't1', 's1', ['h1', 'h2'])]);
+      expect(await stepOf(1)).toEqual([step(1, 't1', 's1', ['h1', 'h2'], 'a cause with  spaces ')]);
+      expect(await stepOf(2)).toEqual([step(2, 't2', 's2', ['h3'])]);
+      expect(await stepOf(3)).toEqual([step(3, 't1', 's1', ['h1', 'h2'])]);
+      // A pointer whose record is gone, or that names a kind the record lacks, is no step.
+      await own.hset(bucket, timelineHandledField(ids[3]!), `${record.field} 1-3 7`);
+      expect(await stepOf(3)).toBeUndefined();
+      await own.hdel(bucket, record.field);
+      expect(await stepOf(0)).toBeUndefined();
+      await recorder.close();
+      recorder = undefined;
+    });
+  });
+
+  it('registers the bucket of a batch record written just before its bucket ended', async () => {
+    await withOwnDatabase(10, async (own) => {
+      const widthMs = timelineBucketWidthMs(60);
+      let nowMs = timelineBucketStartMs(Date.now(), widthMs) + widthMs - 1;
+      recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      const id = uniqueName('ev-late');
+      recorder.recordHandled('c', batchOf(recorder, [{ eventId: id, entryId: '1-0', type: 't', source: 's', handlers: ['h'] }]));
+      // The flush comes in the next bucket, with a step of its own there.
+      nowMs += 2;
+      recorder.record('other', { kind: 'event.published', subject: 'x' });
+      await recorder.flush();
+      const first = timelineBucketKey(timelineBucketStartMs(nowMs - 2, widthMs), widthMs);
+      const second = timelineBucketKey(timelineBucketStartMs(nowMs, widthMs), widthMs);
+      expect(first).not.toBe(second);
+      expect(await own.pexpiretime(first)).toBe(timelineBucketStartMs(nowMs - 2, widthMs) + widthMs + 60_000);
+      expect((await own.zrange(timelineBucketsKey(), '0', '-1')).sort()).toEqual([first, second].sort());
+      expect((await readTimeline(own, id, 10))?.steps.map((step) => step.kind)).toEqual(['event.handled']);
+      await recorder.close();
+      recorder = undefined;
+    });
+  });
+
   it('writes a flush of many batch records across script calls and HSET slices', async () => {
     recorder = make(10);
     const prefix = uniqueName('batches');
@@ -240,7 +322,7 @@ describe('TimelineRecorder and readTimeline', () => {
     for (let batch = 0; batch < 30; batch += 1) {
       recorder.recordHandled(
         'c',
-        handledBatchRecord(Array.from({ length: 100 }, (_, index) => ({ eventId: `${prefix}-${batch}-${index}`, entryId: `${batch}-${index}`, type: 't', source: 's', handlers: ['h'] }))),
+        batchOf(recorder!, Array.from({ length: 100 }, (_, index) => ({ eventId: `${prefix}-${batch}-${index}`, entryId: `${batch}-${index}`, type: 't', source: 's', handlers: ['h'] }))),
       );
     }
     await recorder.flush();
@@ -249,6 +331,19 @@ describe('TimelineRecorder and readTimeline', () => {
       expect(steps?.map((step) => [step.subject, step.detail?.entryId])).toEqual([[`${prefix}-${batch}-${index}`, `${batch}-${index}`]]);
     }
     expect(recorder.dropped).toBe(0);
+  });
+
+  it('cuts long strings of a detail at 1024 characters and leaves undefined values out', async () => {
+    recorder = make(10);
+    const correlation = uniqueName('detail');
+    const detail = { error: 'x'.repeat(2_000), attempt: 2, missing: undefined, short: 'ok' };
+    recorder.record(correlation, { kind: 'job.failed', subject: 'job:q:1', detail });
+    recorder.record(correlation, { kind: 'job.started', subject: 'job:q:1', detail: { attempt: 3, note: undefined } });
+    await recorder.flush();
+    const steps = (await readTimeline(redis, correlation, 10))!.steps;
+    expect(steps.map((step) => step.detail)).toEqual([{ error: `${'x'.repeat(1_024)}…`, attempt: 2, short: 'ok' }, { attempt: 3 }]);
+    // The caller's object is not changed.
+    expect(detail.error).toHaveLength(2_000);
   });
 
   it('writes again after the server lost its script cache', async () => {

@@ -4,7 +4,7 @@ import { decodeEvent, toError, type EventEnvelope, type Logger, type TimelineRec
 import type { DuplicateFilter } from '../dedupe';
 import { EntryTooLargeError, entrySize, type EventDeadLetters } from '../event-dead-letters';
 import type { ProcessorMetrics } from '../processor-metrics';
-import { recordDelivery, startDeliverySpan } from '../delivery-trace';
+import { HandledBatch, isBatchedDelivery, recordDelivery, startDeliverySpan } from '../delivery-trace';
 import type { Router } from '../router';
 import { ensureGroup, parsePendingReply, type RawEntry } from '../stream-replies';
 import { LeaseLostError, type PartitionLease } from './partition-lease';
@@ -128,26 +128,33 @@ export class PartitionWorker {
     const seen = await this.deps.dedupe.findProcessed(this.deps.control, [...decoded.values()].map((event) => event.id));
     let duplicates = 0;
     let stoppedAt: string | undefined;
-    for (const entry of entries) {
-      const event = decoded.get(entry.id);
-      if (event === undefined) continue;
-      // Stop before another owner may take over: what is left stays pending for it.
-      if (!this.deps.lease.isValid()) {
-        stoppedAt = entry.id;
-        break;
+    // The batch's successful first deliveries of events that are their own correlation: one
+    // timeline record, as on the consumer-group engine (README "Timeline: batch records").
+    const handled = this.deps.timeline !== undefined ? new HandledBatch(this.deps.router, this.deps.timeline) : undefined;
+    try {
+      for (const entry of entries) {
+        const event = decoded.get(entry.id);
+        if (event === undefined) continue;
+        // Stop before another owner may take over: what is left stays pending for it.
+        if (!this.deps.lease.isValid()) {
+          stoppedAt = entry.id;
+          break;
+        }
+        if (seen.has(event.id)) {
+          duplicates += 1;
+          acks.push(entry.id);
+          continue;
+        }
+        if (await this.handleInPlace(entry.id, event, deliveries.get(entry.id) ?? 1, handled)) {
+          acks.push(entry.id);
+          processed.push(event.id);
+        } else {
+          stoppedAt = entry.id;
+          break;
+        }
       }
-      if (seen.has(event.id)) {
-        duplicates += 1;
-        acks.push(entry.id);
-        continue;
-      }
-      if (await this.handleInPlace(entry.id, event, deliveries.get(entry.id) ?? 1)) {
-        acks.push(entry.id);
-        processed.push(event.id);
-      } else {
-        stoppedAt = entry.id;
-        break;
-      }
+    } finally {
+      handled?.record(this.options.consumer);
     }
     if (acks.length > 0) await this.deps.lease.ack(acks);
     if (processed.length > 0) {
@@ -164,8 +171,9 @@ export class PartitionWorker {
   /**
    * Runs the handlers until they succeed, the failure is permanent or `retryAttempts` is
    * reached (then the DLQ). False when the entry must stay pending (DLQ unreachable, lease lost).
+   * A first delivery that succeeds goes into `handled` (the batch's timeline record) when it may.
    */
-  private async handleInPlace(entryId: string, event: EventEnvelope, firstDelivery: number): Promise<boolean> {
+  private async handleInPlace(entryId: string, event: EventEnvelope, firstDelivery: number, handled: HandledBatch | undefined): Promise<boolean> {
     const firstFailedAt = new Date().toISOString();
     for (let attempt = firstDelivery; ; attempt += 1) {
       if (attempt > this.options.retryAttempts) {
@@ -177,7 +185,8 @@ export class PartitionWorker {
       try {
         await this.deps.router.dispatch(event, { entryId, deliveries: attempt, ...(span !== undefined ? { traceparent: span.traceparent } : {}) });
         this.deps.metrics.observeLatency(Date.parse(event.time), Date.now());
-        recordDelivery(this.deps, delivery, undefined);
+        if (handled !== undefined && isBatchedDelivery(event, attempt)) handled.add(entryId, event);
+        else recordDelivery(this.deps, delivery, undefined);
         span?.end();
         return true;
       } catch (caught) {

@@ -8,3 +8,4 @@ export * from './stream-info';
 export * from './lazy-queue';
 export * from './batch';
 export * from './replica-wait';
+export * from './encoded-args';

@@ -66,13 +66,13 @@ function lineAtMs(line: string): number | undefined {
 }
 
 /**
- * The `event.handled` step a bucket's pointer names (`<batch field> <index>`), in the stored
- * form `record` would have written, with its time; undefined when the record is gone.
+ * The `event.handled` step of event `eventId` that a bucket's pointer names
+ * (`<batch field> <entry id> <kind>[ <cause>]`), in the stored form `record` would have written,
+ * with its time; undefined when the record is gone.
  */
-function expandHandled(pointer: string, record: string | null | undefined): { line: string; atMs: number } | undefined {
+function expandHandled(eventId: string, pointer: string, record: string | null | undefined): { line: string; atMs: number } | undefined {
   if (record === null || record === undefined) return undefined;
-  const index = pointer.split(' ')[1];
-  const decoded = decodeHandledDelivery(record, Number(index));
+  const decoded = decodeHandledDelivery(eventId, pointer, record);
   if (decoded === undefined) return undefined;
   const { atMs, service, consumer, delivery } = decoded;
   const detail = {
@@ -110,7 +110,7 @@ async function storedLines(redis: RedisClient, correlationId: string): Promise<{
   values.forEach((bucket, index) => {
     const own = fieldLines(bucket[0]);
     const pointer = bucket[1];
-    const handled = pointer === null || pointer === undefined ? undefined : expandHandled(pointer, records.get(index));
+    const handled = pointer === null || pointer === undefined ? undefined : expandHandled(correlationId, pointer, records.get(index));
     if (handled !== undefined) {
       const later = own.findIndex((line) => (lineAtMs(line) ?? -Infinity) > handled.atMs);
       own.splice(later === -1 ? own.length : later, 0, handled.line);

@@ -1,4 +1,5 @@
 import { createBatch } from '../redis/batch';
+import { EncodedArgs } from '../redis/encoded-args';
 import { loadScript } from '../redis/lua-script';
 import type { RedisClient } from '../redis/create-redis';
 import { createHash, randomBytes } from 'node:crypto';
@@ -6,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger';
 import { timelineBucketKey, timelineBucketsKey } from '../names';
 import { toError } from '../errors';
-import { timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineHandledField, timelineRefField, timelineStepsField, type HandledBatchRecord } from './timeline-layout';
+import { HandledBatchRecord, STEPS_FIELD_PREFIX, timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineRefField } from './timeline-layout';
 import { encodeStep, timelineBounds, type TimelineStepInput } from './timeline-step';
 
 export interface TimelineOptions {
@@ -43,32 +44,55 @@ const SCRIPT = readFileSync(new URL('./lua/timeline-append-2.lua', import.meta.u
 const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
 /**
- * Steps, and fields (correlations plus look-ups), per script call at most: a flush of a busy
- * second is cut into calls of this size, so one call holds the master for about a millisecond,
- * and no HMGET/HSET unpacks more than Lua's stack allows (8,000 values).
+ * Steps plus look-ups per script call at most: a flush of a busy second is cut into calls of
+ * this size, so one call holds the master for about a millisecond, and no HMGET/HSET unpacks
+ * more than Lua's stack allows (8,000 values).
  */
-const STEPS_PER_CALL = 1_000;
-const FIELDS_PER_CALL = 1_000;
+const ENTRIES_PER_CALL = 1_000;
 
-interface Pending {
-  correlationId: string;
-  step: string;
-  refs: TimelineRefs | undefined;
+/** Steps a call's text collects before it is joined (so that the steps' strings die young). */
+const STEPS_PER_JOIN = 64;
+
+/**
+ * The arguments of one script call, RESP-encoded as `record` collects them (no object per step,
+ * no grouping in Node: the script merges a correlation's steps): per step its correlation's
+ * field, 1 and the step; per look-up its field and the correlation.
+ */
+class PendingCall {
+  readonly steps = new EncodedArgs();
+  readonly refs = new EncodedArgs();
+  stepCount = 0;
+  refCount = 0;
+
+  get entries(): number {
+    return this.stepCount + this.refCount;
+  }
+
+  /** The script's arguments after ARGV[4]: n, the steps, m, the look-ups. */
+  args(): EncodedArgs {
+    const args = new EncodedArgs();
+    args.add(String(this.stepCount));
+    args.append(this.steps);
+    args.add(String(this.refCount));
+    args.append(this.refs);
+    return args;
+  }
 }
 
-/** One batch of handled deliveries, encoded: its record and the event ids it covers, in order. */
-interface PendingBatch {
-  /** Its field in the bucket, named when recorded (a retried write writes the same fields). */
-  field: string;
-  record: string;
-  eventIds: string[];
-}
-
-/** Fields per plain HSET of batch records and their pointers. */
-const BATCH_FIELDS_PER_HSET = 1_000;
-
+/**
+ * `detail` with its strings cut at `MAX_DETAIL_CHARS`: the same object when none is that long
+ * (the common case: no copy; `encodeStep`'s JSON leaves undefined values out either way).
+ */
 function boundedDetail(detail: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (detail === undefined) return undefined;
+  for (const key in detail) {
+    const value = detail[key];
+    if (typeof value === 'string' && value.length > MAX_DETAIL_CHARS) return cutDetail(detail);
+  }
+  return detail;
+}
+
+function cutDetail(detail: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(detail)) {
     if (value === undefined) continue;
@@ -89,10 +113,14 @@ export class TimelineRecorder {
   private readonly headSize: number;
   private readonly tailSize: number;
   private readonly bucketWidthMs: number;
-  private buffer: Pending[] = [];
-  private batches: PendingBatch[] = [];
-  /** Steps buffered (steps and the deliveries of batch records). */
+  private calls: PendingCall[] = [];
+  /** Steps buffered. */
   private buffered = 0;
+  /** Buckets batch records were written to since the last flush (its script sets their expiry and registers them), with their expiry. */
+  private recordBuckets = new Map<string, number>();
+  /** Batch record writes sent and not answered yet, and the deliveries they hold. */
+  private readonly recordWrites = new Set<Promise<void>>();
+  private recordDeliveriesInFlight = 0;
   /** Names this recorder's batch records (with `batchSeq`), unique among writers. */
   private readonly writerId = randomBytes(6).toString('base64url');
   private batchSeq = 0;
@@ -130,26 +158,72 @@ export class TimelineRecorder {
       return;
     }
     const stored = encodeStep(step, this.options.service, step.atMs ?? this.now(), boundedDetail(step.detail));
-    this.buffer.push({ correlationId, step: stored, refs });
+    let call = this.calls[this.calls.length - 1];
+    if (call === undefined || call.entries + 3 > ENTRIES_PER_CALL) this.calls.push((call = new PendingCall()));
+    // The field is `timelineStepsField(correlationId)`, given in pieces.
+    call.steps.addPairOfPieces(STEPS_FIELD_PREFIX, correlationId, '1', '', '');
+    call.steps.add(stored);
+    call.stepCount += 1;
+    if (call.stepCount % STEPS_PER_JOIN === 0) call.steps.text();
+    // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
+    if (refs?.eventId !== undefined && refs.eventId !== correlationId) {
+      call.refs.addPair(timelineRefField('event', refs.eventId), correlationId);
+      call.refCount += 1;
+    }
+    if (refs?.job !== undefined) {
+      call.refs.addPair(timelineRefField('job', refs.job), correlationId);
+      call.refCount += 1;
+    }
     this.buffered += 1;
     this.schedule();
   }
 
+  /** An empty batch record named for this recorder: fill it, then `recordHandled` it. */
+  handledBatch(): HandledBatchRecord {
+    this.batchSeq += 1;
+    return new HandledBatchRecord(timelineBatchField(this.writerId, this.batchSeq));
+  }
+
   /**
-   * Buffers the `event.handled` steps of a batch of first deliveries that succeeded, each event
-   * its own correlation (no `correlationid`, or its own id): one record for the batch, and per
-   * event a pointer field named by its id (`HandledBatchRecord` collects them), written with a plain HSET (README "Timeline: batch
-   * records"). `readTimeline` expands them into the same steps `record` would have stored.
+   * Writes the `event.handled` steps of a batch of first deliveries that succeeded, each event
+   * its own correlation (no `correlationid`, or its own id): one record for the batch and one
+   * pointer field per event, named by its id, as `deliveries` collected them (from
+   * `handledBatch`), with a plain HSET sent now (README "Timeline: batch records"): the fields
+   * are unique per batch and per event id, so nothing needs reading first, and a record kept
+   * for the next flush would outlive young-generation collections and be promoted (at 80,000
+   * events/s, 4,000 events of strings per 50 ms), where one sent now dies young. The next
+   * flush's script sets the bucket's expiry and registers it. At most `maxBuffered`
+   * deliveries are in flight (more are dropped and counted); `readTimeline` expands them into
+   * the same steps `record` would have stored.
    */
   recordHandled(consumer: string | undefined, deliveries: HandledBatchRecord): void {
     if (this.closing !== undefined || deliveries.size === 0) return;
-    if (this.buffered + deliveries.size > this.maxBuffered) {
-      this.dropped += deliveries.size;
+    const count = deliveries.size;
+    if (this.recordDeliveriesInFlight + count > this.maxBuffered) {
+      this.dropped += count;
       return;
     }
-    this.batchSeq += 1;
-    this.batches.push({ field: timelineBatchField(this.writerId, this.batchSeq), record: deliveries.encode(this.now(), this.options.service, consumer), eventIds: deliveries.eventIds });
-    this.buffered += deliveries.size;
+    const nowMs = this.now();
+    const bucketStart = timelineBucketStartMs(nowMs, this.bucketWidthMs);
+    const bucket = timelineBucketKey(bucketStart, this.bucketWidthMs, this.deps.redis.isCluster);
+    if (!this.recordBuckets.has(bucket)) this.recordBuckets.set(bucket, bucketStart + this.bucketWidthMs + this.options.retentionSec * 1_000);
+    const writes = deliveries.seal(nowMs, this.options.service, consumer);
+    const keyPrefix = this.deps.redis.options.keyPrefix;
+    const send = (args: EncodedArgs): Promise<unknown> => this.deps.redis.sendCommand(args.command('hset', [bucket], keyPrefix)) as Promise<unknown>;
+    const sent: Promise<void> = (writes.length === 1 ? send(writes[0]!) : Promise.all(writes.map(send))).then(
+      () => {
+        this.recordWrites.delete(sent);
+        this.recordDeliveriesInFlight -= count;
+      },
+      (caught: unknown) => {
+        this.recordWrites.delete(sent);
+        this.recordDeliveriesInFlight -= count;
+        this.dropped += count;
+        this.logger.warn({ err: toError(caught), steps: count }, 'timeline steps not written');
+      },
+    );
+    this.recordDeliveriesInFlight += count;
+    this.recordWrites.add(sent);
     this.schedule();
   }
 
@@ -164,107 +238,47 @@ export class TimelineRecorder {
   flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    const steps = this.buffer;
-    const batches = this.batches;
-    this.buffer = [];
-    this.batches = [];
+    const calls = this.calls;
+    const steps = this.buffered;
+    const recordBuckets = this.recordBuckets;
+    const recordWrites = [...this.recordWrites];
+    this.calls = [];
+    this.recordBuckets = new Map();
     this.buffered = 0;
-    this.flushing = this.flushing.then(() => (steps.length > 0 || batches.length > 0 ? this.write(steps, batches) : undefined));
+    this.flushing = this.flushing.then(async () => {
+      // The batch records sent so far are answered before the script sets their buckets' expiry.
+      if (recordWrites.length > 0) await Promise.all(recordWrites);
+      if (calls.length > 0 || recordBuckets.size > 0) await this.write(calls, steps, recordBuckets);
+    });
     return this.flushing;
   }
 
   /**
-   * The script calls of one flush, all into the bucket of `nowMs`: steps grouped per correlation
-   * in recording order (joined by newlines), look-ups after them.
+   * One flush: the script `calls` (`steps` steps) into the bucket of now, and one call without
+   * steps per other bucket batch records were written to (`recordBuckets`: it sets that
+   * bucket's expiry and registers it).
    */
-  private calls(batch: Pending[], nowMs: number, keys: string[]): { keys: string[]; args: (string | number)[] }[] {
-    const bucketStart = timelineBucketStartMs(nowMs, this.bucketWidthMs);
-    const expireAtMs = bucketStart + this.bucketWidthMs + this.options.retentionSec * 1_000;
-    const byCorrelation = new Map<string, string[]>();
-    const refs = new Map<string, string>();
-    for (const pending of batch) {
-      const steps = byCorrelation.get(pending.correlationId);
-      if (steps === undefined) byCorrelation.set(pending.correlationId, [pending.step]);
-      else steps.push(pending.step);
-      // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
-      if (pending.refs?.eventId !== undefined && pending.refs.eventId !== pending.correlationId) refs.set(timelineRefField('event', pending.refs.eventId), pending.correlationId);
-      if (pending.refs?.job !== undefined) refs.set(timelineRefField('job', pending.refs.job), pending.correlationId);
-    }
-    const calls: { keys: string[]; args: (string | number)[] }[] = [];
-    let args: (string | number)[] = [];
-    let correlations = 0;
-    let steps = 0;
-    const cut = (refArgs: string[] = []): void => {
-      args.push(refArgs.length / 2, ...refArgs);
-      calls.push({ keys, args: [this.headSize, this.tailSize, expireAtMs, nowMs, correlations, ...args] });
-      args = [];
-      correlations = 0;
-      steps = 0;
-    };
-    for (const [correlationId, all] of byCorrelation) {
-      const field = timelineStepsField(correlationId);
-      for (let from = 0; from < all.length; from += STEPS_PER_CALL) {
-        const chunk = all.length <= STEPS_PER_CALL ? all : all.slice(from, from + STEPS_PER_CALL);
-        if (correlations > 0 && (steps + chunk.length > STEPS_PER_CALL || correlations >= FIELDS_PER_CALL)) cut();
-        // Chunks of one correlation go to separate calls: a call holds a field at most once.
-        args.push(field, chunk.length, chunk.length === 1 ? chunk[0]! : chunk.join('\n'));
-        correlations += 1;
-        steps += chunk.length;
-        if (chunk !== all && from + STEPS_PER_CALL < all.length) cut();
-      }
-    }
-    const refArgs: string[] = [];
-    for (const [field, correlationId] of refs) {
-      if (correlations + refArgs.length / 2 >= FIELDS_PER_CALL) {
-        cut(refArgs.splice(0, refArgs.length));
-      }
-      refArgs.push(field, correlationId);
-    }
-    cut(refArgs);
-    return calls;
-  }
-
-  /**
-   * The plain HSETs of the batch records and their pointers (`e:`-less: the event id is the
-   * correlation): fields unique per batch and per event id, so no read is needed before the
-   * write. They follow the script in the same round (the script sets the bucket's expiry).
-   */
-  private batchWrites(batches: PendingBatch[]): string[][] {
-    const writes: string[][] = [];
-    let fields: string[] = [];
-    for (const { field, record, eventIds } of batches) {
-      fields.push(field, record);
-      for (let index = 0; index < eventIds.length; index += 1) fields.push(timelineHandledField(eventIds[index]!), `${field} ${index}`);
-      if (fields.length >= 2 * BATCH_FIELDS_PER_HSET) {
-        writes.push(fields);
-        fields = [];
-      }
-    }
-    if (fields.length > 0) writes.push(fields);
-    return writes;
-  }
-
-  private async write(batch: Pending[], batches: PendingBatch[], isRetry = false): Promise<void> {
+  private async write(calls: readonly PendingCall[], steps: number, recordBuckets: ReadonlyMap<string, number>, isRetry = false): Promise<void> {
     // On a cluster both keys carry the `{evinfra-timeline}` tag: one slot.
     const clustered = this.deps.redis.isCluster;
     const nowMs = this.now();
-    const keys = [timelineBucketKey(timelineBucketStartMs(nowMs, this.bucketWidthMs), this.bucketWidthMs, clustered), timelineBucketsKey(clustered)];
-    const calls = this.calls(batch, nowMs, keys);
+    const bucket = timelineBucketKey(timelineBucketStartMs(nowMs, this.bucketWidthMs), this.bucketWidthMs, clustered);
+    const registry = timelineBucketsKey(clustered);
+    const expireAtMs = timelineBucketStartMs(nowMs, this.bucketWidthMs) + this.bucketWidthMs + this.options.retentionSec * 1_000;
     const pipeline = createBatch(this.deps.redis);
-    for (const { args } of calls) pipeline.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
-    if (batches.length > 0) {
-      for (const fields of this.batchWrites(batches)) pipeline.hset(keys[0]!, ...fields);
-      // Even when the script failed, the bucket these HSETs may have created expires.
-      pipeline.pexpireat(keys[0]!, timelineBucketStartMs(nowMs, this.bucketWidthMs) + this.bucketWidthMs + this.options.retentionSec * 1_000);
+    // Without steps, one call still sets the bucket's expiry and registers it (batch records).
+    const sent = calls.length > 0 ? calls : [new PendingCall()];
+    for (const call of sent) call.args().queue(pipeline, 'evalsha', [SCRIPT_SHA, 2, bucket, registry, this.headSize, this.tailSize, expireAtMs, nowMs]);
+    for (const [other, otherExpireAtMs] of recordBuckets) {
+      if (other !== bucket) pipeline.evalsha(SCRIPT_SHA, 2, other, registry, this.headSize, this.tailSize, otherExpireAtMs, nowMs, 0, 0);
     }
     try {
       const replies = (await pipeline.exec()) ?? [];
       if (!isRetry && replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
         // The master does not know the script yet (first write, or it restarted): load it and
-        // write the batch again, once; the script's writes happened for no step of this batch
-        // (the batch records' HSETs did: writing them again is harmless, same fields and values).
+        // write again, once; the script's writes happened for no step of this flush.
         await loadScript(this.deps.redis, SCRIPT);
-        return await this.write(batch, batches, true);
+        return await this.write(calls, steps, recordBuckets, true);
       }
       const failed = replies.filter(([err]) => err);
       if (failed.length > 0) {
@@ -272,7 +286,6 @@ export class TimelineRecorder {
         this.logger.warn({ err: failed[0]![0], failed: failed.length }, 'timeline steps not written');
       }
     } catch (caught) {
-      const steps = batch.length + batches.reduce((sum, { eventIds }) => sum + eventIds.length, 0);
       this.dropped += steps;
       this.logger.warn({ err: toError(caught), steps }, 'timeline steps not written');
     }

@@ -3,8 +3,10 @@
 -- field in an existing hash and no key of its own (issue #15's cost target).
 -- KEYS[1] the bucket hash, KEYS[2] the registry of live buckets (sorted set, score = expiry)
 -- ARGV[1] head size, ARGV[2] tail size, ARGV[3] the bucket's expiry (epoch ms), ARGV[4] now (epoch ms),
--- ARGV[5] n, then per correlation: its field, its step count c, its c steps joined by "\n",
--- then m, then per look-up: its field and the correlation id it points to.
+-- ARGV[5] n, then n entries: a correlation's field, a step count c, c steps joined by "\n"
+-- (a field may come several times: its entries are appended in their order; writers send each
+-- step as it comes, so that they group nothing), then m, then per look-up: its field and the
+-- correlation id it points to.
 -- A correlation's field holds one step (a JSON array: starts with '['), or "<count>\n" and
 -- <count> lines. Once the lines outgrow head + 1 + 2 * tail they are cut to the first `head`,
 -- a marker "#<omitted>" and the last `tail`, so compaction is amortised over `tail` appends;
@@ -30,12 +32,24 @@ end
 
 local sets = {}
 if n > 0 then
-  local fields = {}
-  for index = 1, n do fields[index] = ARGV[3 + 3 * index] end
-  local old = redis.call('HMGET', bucket, unpack(fields))
+  -- Each field's count and steps, in order (no table per field: most come once).
+  local fields, counts, texts = {}, {}, {}
   for index = 1, n do
     local at = 3 + 3 * index
-    local count, steps = tonumber(ARGV[at + 1]), ARGV[at + 2]
+    local field = ARGV[at]
+    local count = counts[field]
+    if count then
+      counts[field] = count + tonumber(ARGV[at + 1])
+      texts[field] = texts[field] .. '\n' .. ARGV[at + 2]
+    else
+      counts[field] = tonumber(ARGV[at + 1])
+      texts[field] = ARGV[at + 2]
+      fields[#fields + 1] = field
+    end
+  end
+  local old = redis.call('HMGET', bucket, unpack(fields))
+  for index, field in ipairs(fields) do
+    local count, steps = counts[field], texts[field]
     local previous = old[index]
     if previous then
       if string.sub(previous, 1, 1) == '[' then
@@ -46,7 +60,7 @@ if n > 0 then
       end
     end
     if count > head + 1 + 2 * tail then steps, count = compact(steps) end
-    sets[#sets + 1] = ARGV[at]
+    sets[#sets + 1] = field
     sets[#sets + 1] = count == 1 and steps or (count .. '\n' .. steps)
   end
 end
