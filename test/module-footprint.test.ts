@@ -5,7 +5,9 @@
  * path). Each is checked in a fresh node process importing the service's composition module.
  * The queue and DLQ processors load BullMQ's class files, not its root index (which also loads
  * its PostgreSQL backend, flow producer and relays): `@event-infra/shared/bullmq`, checked here
- * against BullMQ's layout so a release that moves the files fails this test.
+ * against BullMQ's layout so a release that moves the files fails this test; `cron-parser` and
+ * luxon stay unloaded (a stand-in until a cron pattern is computed, see
+ * packages/shared/test/bullmq-classes.test.ts).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,6 +32,12 @@ function modulesLoadedBy(entry: string): Promise<string[]> {
 
 const from = (modules: string[], pkg: string): string[] => modules.filter((path) => path.includes(`/node_modules/${pkg}/`));
 
+/** Only the stand-in of `cron-parser` (its index path), none of its files or luxon's. */
+function expectCronParserDeferred(modules: string[]): void {
+  expect(from(modules, 'cron-parser')).toEqual([bullmqClasses.CRON_PARSER_PATH]);
+  expect(from(modules, 'luxon')).toEqual([]);
+}
+
 /** BullMQ files beyond the classes: its root index and the PostgreSQL backend it re-exports. */
 const bullmqBeyondClasses = (modules: string[]): string[] =>
   from(modules, 'bullmq').filter((path) => /\/bullmq\/dist\/[^/]+\/(index\.js|postgres\/)|\/classes\/(flow-producer|relay)/.test(path));
@@ -47,6 +55,7 @@ describe('modules loaded at start', () => {
     const modules = await modulesLoadedBy('queue-system/src/service.ts');
     expect(from(modules, 'bullmq').length).toBeGreaterThan(0);
     expect(bullmqBeyondClasses(modules)).toEqual([]);
+    expectCronParserDeferred(modules);
     expect(from(modules, '@bull-board')).toEqual([]);
   });
 
@@ -54,6 +63,7 @@ describe('modules loaded at start', () => {
     const modules = await modulesLoadedBy('dlq-system/src/service.ts');
     expect(from(modules, 'bullmq').length).toBeGreaterThan(0);
     expect(bullmqBeyondClasses(modules)).toEqual([]);
+    expectCronParserDeferred(modules);
   });
 });
 
