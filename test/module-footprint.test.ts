@@ -7,7 +7,8 @@
  * its PostgreSQL backend, flow producer and relays): `@event-infra/shared/bullmq`, checked here
  * against BullMQ's layout so a release that moves the files fails this test; `cron-parser` and
  * luxon stay unloaded (a stand-in until a cron pattern is computed, see
- * packages/shared/test/bullmq-classes.test.ts).
+ * packages/shared/test/bullmq-classes.test.ts), and so does prom-client's `@opentelemetry/api`
+ * (every service; tracing, when configured, loads it: packages/shared/test/tracing.test.ts).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as bullmqRoot from 'bullmq';
 import * as bullmqClasses from '@event-infra/shared/bullmq';
+import { OTEL_API_PATH } from '@event-infra/shared';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -31,6 +33,13 @@ function modulesLoadedBy(entry: string): Promise<string[]> {
 }
 
 const from = (modules: string[], pkg: string): string[] => modules.filter((path) => path.includes(`/node_modules/${pkg}/`));
+
+/** prom-client without `@opentelemetry/api`: only its stand-in (its index path), none of its files. */
+function expectOtelApiDeferred(modules: string[]): void {
+  expect(from(modules, 'prom-client').length).toBeGreaterThan(0);
+  expect(from(modules, '@opentelemetry/api')).toEqual([OTEL_API_PATH]);
+  expect(modules.filter((path) => path.includes('/node_modules/@opentelemetry/'))).toEqual([OTEL_API_PATH]);
+}
 
 /** Only the stand-in of `cron-parser` (its index path), none of its files or luxon's. */
 function expectCronParserDeferred(modules: string[]): void {
@@ -49,6 +58,7 @@ describe('modules loaded at start', () => {
     expect(from(modules, 'express').length).toBeGreaterThan(0);
     expect(from(modules, 'bullmq')).toEqual([]);
     expect(from(modules, '@bull-board')).toEqual([]);
+    expectOtelApiDeferred(modules);
   });
 
   it("the queue processor: BullMQ's class files, not its root index, and not Bull Board", async () => {
@@ -56,6 +66,7 @@ describe('modules loaded at start', () => {
     expect(from(modules, 'bullmq').length).toBeGreaterThan(0);
     expect(bullmqBeyondClasses(modules)).toEqual([]);
     expectCronParserDeferred(modules);
+    expectOtelApiDeferred(modules);
     expect(from(modules, '@bull-board')).toEqual([]);
   });
 
@@ -64,6 +75,7 @@ describe('modules loaded at start', () => {
     expect(from(modules, 'bullmq').length).toBeGreaterThan(0);
     expect(bullmqBeyondClasses(modules)).toEqual([]);
     expectCronParserDeferred(modules);
+    expectOtelApiDeferred(modules);
   });
 });
 

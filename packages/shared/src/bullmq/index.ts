@@ -15,11 +15,11 @@
  */
 import { createRequire } from 'node:module';
 import type * as BullMQ from 'bullmq';
-import { deferCronParser } from './defer-cron-parser';
+import { deferRequire } from '../deferred-require';
 
 const require = createRequire(import.meta.url);
 /** Where `cron-parser` resolves from BullMQ; until a cron pattern is computed, its stand-in. */
-export const CRON_PARSER_PATH = deferCronParser(require);
+export const CRON_PARSER_PATH = deferRequire('cron-parser', 'bullmq');
 const classes = (file: string): typeof BullMQ => require(`bullmq/dist/cjs/classes/${file}.js`) as typeof BullMQ;
 
 /** BullMQ's class files this module loads, relative to the package root (checked by a test). */
