@@ -30,7 +30,8 @@ describe('@event-infra/shared/bullmq', () => {
       const queue = new Queue(process.env.QUEUE_NAME, { connection: { url: process.env.REDIS_URL, maxRetriesPerRequest: null } });
       await queue.upsertJobScheduler('every-5s', { pattern: '*/5 * * * * *' }, { name: 'tick', data: { n: 1 } });
       const scheduler = await queue.getJobScheduler('every-5s');
-      const delayed = await queue.getDelayed();
+      // Delayed until the next boundary, or already waiting when that boundary is now.
+      const delayed = await queue.getJobs(['delayed', 'wait']);
       const after = { luxon: luxon() };
       await queue.obliterate({ force: true });
       await queue.close();
