@@ -1,5 +1,6 @@
 import type { Express } from 'express';
-import { Queue, type ConnectionOptions } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
+import { Queue } from '@event-infra/shared/bullmq';
 import {
   bodyBudgetOf,
   bullPrefix,

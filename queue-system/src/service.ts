@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { Queue } from 'bullmq';
+import { Queue } from '@event-infra/shared/bullmq';
 import {
   bodyBudgetOf,
   REDIS_ROLES,

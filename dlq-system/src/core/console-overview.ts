@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue } from '@event-infra/shared/bullmq';
 import type { RedisClient } from '@event-infra/shared';
 import { bullPrefix, type Logger } from '@event-infra/shared';
 import type { Alerter } from './alerter';

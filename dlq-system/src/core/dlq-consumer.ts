@@ -1,4 +1,5 @@
-import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker } from '@event-infra/shared/bullmq';
 import { bullPrefix, isClusterConnection, toError, traceContextOf, type Logger, type Tracing } from '@event-infra/shared';
 import { MalformedEntryError, type DlqHandler } from './dlq-handler';
 

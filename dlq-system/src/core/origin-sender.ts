@@ -1,5 +1,6 @@
 import type { RedisClient } from '@event-infra/shared';
-import { Job, Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
+import { Job, Queue } from '@event-infra/shared/bullmq';
 import {
   AppError,
   bullPrefix,

@@ -1,5 +1,6 @@
 import type { RedisClient } from '@event-infra/shared';
-import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
+import { Queue, QueueEvents } from '@event-infra/shared/bullmq';
 import { bullPrefix, isClusterConnection, dlqHandledKey, toError, type Logger } from '@event-infra/shared';
 import type { DlqHandler } from './dlq-handler';
 import type { DlqStore } from './dlq-store';

@@ -1,4 +1,5 @@
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
+import { Queue, Worker } from '@event-infra/shared/bullmq';
 import { bullPrefix, isClusterConnection, dlqRetryQueueName, toError, type Logger } from '@event-infra/shared';
 import type { DlqHandler, RetrySchedule } from './dlq-handler';
 

@@ -1,4 +1,5 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
+import { UnrecoverableError } from '@event-infra/shared/bullmq';
 import {
   PermanentJobError,
   buildJobDeadLetterEntry,

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
-import { Gauge, type Metric, type Registry } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
+import { Gauge } from '@event-infra/shared';
 import type { JobObserver } from './job-runner';
 
 const STATES = ['waiting', 'active', 'completed', 'failed', 'delayed', 'paused'] as const;

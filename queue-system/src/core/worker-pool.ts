@@ -1,5 +1,6 @@
 import type { RedisClient } from '@event-infra/shared';
-import { Worker, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
+import { Worker } from '@event-infra/shared/bullmq';
 import { bullPrefix, JOB_CANCEL_CHANNEL, buildJobDeadLetterEntry, splitReservedMeta, toError, type Logger } from '@event-infra/shared';
 import { startFetchWatchdog, type FetchWatchdogOptions } from './fetch-watchdog';
 import type { createJobRunner, JobRunnerDeps } from './job-runner';

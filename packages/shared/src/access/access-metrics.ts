@@ -1,4 +1,5 @@
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { Counter } from '../metrics/prom-client';
 
 /** `/metrics`: failed logins and 401/403/429 answers of the access check, per surface. */
 export interface AccessMetrics {

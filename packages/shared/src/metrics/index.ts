@@ -1,2 +1,2 @@
 export * from './registry';
-export { Counter, Gauge, Histogram, Registry } from 'prom-client';
+export { Counter, Gauge, Histogram, OTEL_API_PATH, Registry } from './prom-client';

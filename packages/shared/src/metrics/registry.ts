@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from './prom-client';
 import type { RequestHandler } from 'express';
 
 /**

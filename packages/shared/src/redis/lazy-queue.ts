@@ -23,7 +23,7 @@ export function createLazyQueue(name: string, connection: RedisClient): LazyQueu
   let closing: Promise<void> | undefined;
   const open = (): Promise<Queue> => {
     if (closing !== undefined) return Promise.reject(new Error(`queue ${name} is closed`));
-    queue ??= import('bullmq').then(({ Queue: QueueClass }) => new QueueClass(name, { connection, prefix: bullPrefix(name, connection.isCluster) }));
+    queue ??= import('../bullmq/index').then(({ Queue: QueueClass }) => new QueueClass(name, { connection, prefix: bullPrefix(name, connection.isCluster) }));
     return queue;
   };
   return {
