@@ -1,26 +1,17 @@
 import { Command } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { EncodedArgs, closeRedis, createRedis, waitForRedis, type Redis } from '@event-infra/shared';
-import { silentLogger, uniqueName } from '@event-infra/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EncodedArgs, type Redis } from '@event-infra/shared';
+import { uniqueName } from '@event-infra/testing';
+import { streamsClients } from './support/streams-clients';
 
 let redis: Redis;
-const opened: Redis[] = [];
-
-async function client(keyPrefix?: string): Promise<Redis> {
-  const created = createRedis({ url: inject('redis').streams, role: 'redis-streams', profile: 'producer', logger: silentLogger() });
-  if (keyPrefix) created.options.keyPrefix = keyPrefix;
-  opened.push(created);
-  await waitForRedis(created, 'redis-streams', 5_000);
-  return created;
-}
+const { client, closeAll } = streamsClients();
 
 beforeAll(async () => {
   redis = await client();
 });
 
-afterAll(async () => {
-  await Promise.all(opened.map((each) => closeRedis(each)));
-});
+afterAll(closeAll);
 
 /** A random string of ASCII, Latin-1, BMP and astral characters, spaces and CR/LF included. */
 function randomText(random: () => number): string {

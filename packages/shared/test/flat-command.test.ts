@@ -1,26 +1,17 @@
 import { Command } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { closeRedis, createRedis, flatCommand, queueFlatCommand, sendFlatCommand, waitForRedis, type Redis } from '@event-infra/shared';
-import { silentLogger, uniqueName } from '@event-infra/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flatCommand, queueFlatCommand, sendFlatCommand, type Redis } from '@event-infra/shared';
+import { uniqueName } from '@event-infra/testing';
+import { streamsClients } from './support/streams-clients';
 
 let redis: Redis;
-const opened: Redis[] = [];
-
-async function client(options: { keyPrefix?: string } = {}): Promise<Redis> {
-  const created = createRedis({ url: inject('redis').streams, role: 'redis-streams', profile: 'producer', logger: silentLogger() });
-  if (options.keyPrefix) created.options.keyPrefix = options.keyPrefix;
-  opened.push(created);
-  await waitForRedis(created, 'redis-streams', 5_000);
-  return created;
-}
+const { client, closeAll } = streamsClients();
 
 beforeAll(async () => {
   redis = await client();
 });
 
-afterAll(async () => {
-  await Promise.all(opened.map((each) => closeRedis(each)));
-});
+afterAll(closeAll);
 
 describe('flat commands (arguments ioredis need not flatten)', () => {
   it('carry the same arguments as the command ioredis builds from the concatenated parts', () => {
@@ -48,7 +39,7 @@ describe('flat commands (arguments ioredis need not flatten)', () => {
 
   it("prefix their keys with the client's keyPrefix, as ioredis's own methods do", async () => {
     const prefix = `${uniqueName('prefix')}:`;
-    const prefixed = await client({ keyPrefix: prefix });
+    const prefixed = await client(prefix);
     await sendFlatCommand(prefixed, 'sadd', ['set'], ['a']);
     const pipeline = prefixed.pipeline();
     queueFlatCommand(pipeline, 'eval', ["return redis.call('SADD', KEYS[1], ARGV[1])", 1], ['set'], ['b']);
