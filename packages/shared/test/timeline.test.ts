@@ -61,6 +61,16 @@ async function storedLines(client: Redis, correlation: string): Promise<number> 
 }
 
 
+/** After `count` steps numbered 1…count under a bound of 6: all of them, or the first and last three and the rest counted. */
+async function expectFirstAndLastThree(correlation: string, count: number): Promise<void> {
+  const timeline = (await readTimeline(redis, correlation, recorder!.maxSteps))!;
+  const expected = count <= 6 ? Array.from({ length: count }, (_, i) => i + 1) : [1, 2, 3, count - 2, count - 1, count];
+  expect(timeline.steps.map((step) => step.detail?.index), `after ${count}`).toEqual(expected);
+  expect(timeline.steps.map((step) => step.seq)).toEqual(expected);
+  expect(timeline.totalSteps).toBe(count);
+  expect(timeline.omittedSteps).toBe(Math.max(0, count - 6));
+}
+
 /** A database of its own on the shared test Redis (other files' buckets do not count), flushed before and after. */
 async function withOwnDatabase(db: number, body: (own: Redis) => Promise<void>): Promise<void> {
   const own = createRedis({ url: `${inject('redis').master}/${db}`, role: REDIS_ROLES.master, profile: 'producer', logger, connectTimeoutMs: 1_000 });
@@ -119,12 +129,7 @@ describe('TimelineRecorder and readTimeline', () => {
     for (let index = 1; index <= 40; index += 1) {
       recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
       await recorder.flush();
-      const timeline = (await readTimeline(redis, correlation, recorder.maxSteps))!;
-      const expected = index <= 6 ? Array.from({ length: index }, (_, i) => i + 1) : [1, 2, 3, index - 2, index - 1, index];
-      expect(timeline.steps.map((step) => step.detail?.index), `after ${index}`).toEqual(expected);
-      expect(timeline.steps.map((step) => step.seq)).toEqual(expected);
-      expect(timeline.totalSteps).toBe(index);
-      expect(timeline.omittedSteps).toBe(Math.max(0, index - 6));
+      await expectFirstAndLastThree(correlation, index);
       expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(3 + 1 + 6);
     }
   });
@@ -139,12 +144,7 @@ describe('TimelineRecorder and readTimeline', () => {
       await recorder.flush();
       // A new bucket every 14th step: each part outgrows head + marker + twice the tail (10) and is compacted.
       if (index % 14 === 0) nowMs += widthMs;
-      const timeline = (await readTimeline(redis, correlation, recorder.maxSteps))!;
-      const expected = index <= 6 ? Array.from({ length: index }, (_, i) => i + 1) : [1, 2, 3, index - 2, index - 1, index];
-      expect(timeline.steps.map((step) => step.detail?.index), `after ${index}`).toEqual(expected);
-      expect(timeline.steps.map((step) => step.seq)).toEqual(expected);
-      expect(timeline.totalSteps).toBe(index);
-      expect(timeline.omittedSteps).toBe(Math.max(0, index - 6));
+      await expectFirstAndLastThree(correlation, index);
     }
     // Five buckets, each within head + marker + twice the tail.
     expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(5 * (3 + 1 + 6));
