@@ -33,69 +33,70 @@ function fakeWorker(state: { active: number; startedAt: number; ready: number })
 describe('fetch watchdog', () => {
   const options = { intervalMs: 60_000, stalledAfterMs: 10_000 };
 
+  /** Runs `body` with a watchdog over `worker` on the clock `now`, closed after. */
+  async function withWatchdog(worker: WatchedWorker, now: () => number, body: (check: () => Promise<void>) => Promise<void>): Promise<void> {
+    const watchdog = startFetchWatchdog(options, { workers: () => [worker], logger: silentLogger(), now });
+    try {
+      await body(() => watchdog.check());
+    } finally {
+      watchdog.close();
+    }
+  }
+
   it('replaces an idle worker whose queue has ready jobs on two checks in a row', async () => {
     let now = 100_000;
     const state = { active: 0, startedAt: 50_000, ready: 3 };
     const worker = fakeWorker(state);
-    const watchdog = startFetchWatchdog(options, { workers: () => [worker], logger: silentLogger(), now: () => now });
-    try {
-      await watchdog.check();
+    await withWatchdog(worker, () => now, async (check) => {
+      await check();
       expect(worker.replaced).toBe(0);
       now += 5_000;
-      await watchdog.check();
+      await check();
       expect(worker.replaced).toBe(1);
       // After a replacement it needs two more suspicious checks.
-      await watchdog.check();
+      await check();
       expect(worker.replaced).toBe(1);
-    } finally {
-      watchdog.close();
-    }
+    });
   });
 
   it('leaves alone a worker that started a job between the checks, runs one, is recent, or has nothing ready', async () => {
     let now = 100_000;
     const state = { active: 0, startedAt: 50_000, ready: 3 };
     const worker = fakeWorker(state);
-    const watchdog = startFetchWatchdog(options, { workers: () => [worker], logger: silentLogger(), now: () => now });
-    try {
-      await watchdog.check();
+    await withWatchdog(worker, () => now, async (check) => {
+      await check();
       state.startedAt = 60_000; // took a job since: a live loop, even if idle again now
-      await watchdog.check();
+      await check();
       expect(worker.replaced).toBe(0);
 
       state.active = 1;
-      await watchdog.check();
-      await watchdog.check();
+      await check();
+      await check();
       expect(worker.replaced).toBe(0);
 
       state.active = 0;
       state.startedAt = now - 1_000;
-      await watchdog.check();
-      await watchdog.check();
+      await check();
+      await check();
       expect(worker.replaced).toBe(0);
 
       now += 20_000;
       state.ready = 0;
-      await watchdog.check();
-      await watchdog.check();
+      await check();
+      await check();
       expect(worker.replaced).toBe(0);
-    } finally {
-      watchdog.close();
-    }
+    });
   });
 
   it('a failed count decides nothing', async () => {
     const worker = { ...fakeWorker({ active: 0, startedAt: 0, ready: 1 }), ready: async () => Promise.reject(new Error('CLUSTERDOWN')) };
     let replaced = 0;
     worker.replace = () => void (replaced += 1);
-    const watchdog = startFetchWatchdog(options, { workers: () => [worker], logger: silentLogger(), now: () => 100_000 });
-    try {
-      await watchdog.check();
-      await watchdog.check();
+    await withWatchdog(worker, () => 100_000, async (check) => {
+      await check();
+      await check();
       expect(replaced).toBe(0);
-    } finally {
-      watchdog.close();
-    }
+    });
   });
 });
 
