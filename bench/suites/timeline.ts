@@ -5,23 +5,38 @@
  * same Redis: everything off (the baseline; tracing off means no `Tracing` object, so its cost
  * is the baseline's own `undefined` checks), no trace context at all, the timeline on, and
  * tracing on (spans exported over OTLP/HTTP to a loopback receiver that discards them).
- * Each round runs `off` and `timeline` back to back (their order alternates), so the shared
- * machine's load drifts little between the two: besides the medians and ranges, the rows give
- * the median of the per-round ratios. The event drain also reports what each variant costs
- * Redis (INFO commandstats, µs per event) and Node (process.cpuUsage, µs per event).
+ *
+ * Every drain runs in a fresh child process of its own (`bench/fixtures/timeline-drain.ts`:
+ * the compiled services, production's NODE_OPTIONS, as the stack suite runs them), so that no
+ * variant inherits another's heap, old-generation garbage or loaded modules (the tracing
+ * variant's SDK). An even number of rounds, the order reversed every other round, so that
+ * `off` runs before `timeline` in half the rounds and after it in the other half. Besides the
+ * medians and ranges, the rows give the median of the per-round ratios (each round's `off`
+ * and `timeline` run back to back), the same split by order, and what each variant costs per
+ * item: Redis (INFO commandstats) and the child's CPU (process.cpuUsage, all its threads),
+ * with its collections (PerformanceObserver `gc`).
  * Targets: the timeline on keeps at least 90 % of each drain's rate; tracing on is reported.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
-import { bullPrefix, JOB_TRACE_KEY, TimelineRecorder, createRedis, newTraceparent, startTracing, type Redis } from '@event-infra/shared';
+import { bullPrefix, JOB_TRACE_KEY, createRedis, newTraceparent, type Redis } from '@event-infra/shared';
 import { silentLogger } from '@event-infra/testing';
-import { benchEventEnv, prefillEvents, timedEventDrain } from '../lib/event-drain';
+import type { DrainReport } from '../fixtures/timeline-drain';
+import { spawnChild } from '../lib/child';
+import { prefillEvents } from '../lib/event-drain';
 import { median } from '../lib/stats';
-import { BENCH_QUEUE as QUEUE, addNoopJobs, workerPathDrain } from '../lib/worker-drain';
+import { BENCH_QUEUE as QUEUE, addNoopJobs } from '../lib/worker-drain';
 import type { BenchRow, BenchSuite } from '../types';
-import { loadConfig } from '../../event-system/src/config';
+
+/** Events per event drain and jobs per job drain at BENCH_SCALE=1, and the rounds of each (even). */
+const EVENTS = 100_000;
+const JOBS = 20_000;
+/** Share of each drain done before its timed window opens (a fresh process starts on cold code). */
+const WARMUP_SHARE = 0.2;
+const EVENT_ROUNDS = 6;
+const JOB_ROUNDS = 6;
 
 /**
  * `off`: traced events and jobs (a traceparent each), timeline and tracing off: the baseline.
@@ -33,21 +48,8 @@ type Variant = 'off' | 'untraced' | 'timeline' | 'tracing';
 const ORDER: readonly Variant[] = ['untraced', 'off', 'timeline', 'tracing'];
 const roundOrder = (round: number): Variant[] => (round % 2 === 0 ? [...ORDER] : [...ORDER].reverse());
 
-/** One drain's rate and what it cost Redis and this process, µs per item. */
-interface Drain {
-  rate: number;
-  redisUs: number;
-  nodeUs: number;
-}
-
-/** Total `usec` of every command in INFO commandstats (scripts count once, with their calls inside). */
-async function redisUsec(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats');
-  let total = 0;
-  for (const match of info.matchAll(/^cmdstat_[^:]+:calls=\d+,usec=(\d+),/gm)) total += Number(match[1]);
-  return total;
-}
-
+/** One drain's rate and what it cost over its timed window (the child's report). */
+type Drain = DrainReport;
 
 /** An OTLP/HTTP endpoint that reads and discards every export (the exporter's cost, not a receiver's). */
 async function startDiscardingReceiver(): Promise<{ url: string; server: Server }> {
@@ -65,56 +67,56 @@ function prefill(redis: Redis, stream: string, count: number, traced: boolean): 
   return prefillEvents(redis, stream, count, () => ({ type: 'workspace.created', ...(traced ? { traceparent: newTraceparent() } : {}), data: { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' } }));
 }
 
-/** Event processor drain of `count` events as group `group`; events/s from the first handled one, and its cost. */
-async function eventDrain(redis: Redis, url: string, stream: string, group: string, count: number, variant: Variant, otlpUrl: string): Promise<Drain> {
-  const config = loadConfig(
-    benchEventEnv(url, 100, {
-      EVENT_FANOUT_ENABLED: 'false',
-      STREAM_NAME: stream,
-      CONSUMER_GROUP: group,
-      TIMELINE_ENABLED: String(variant === 'timeline'),
-      OTEL_EXPORTER_OTLP_ENDPOINT: variant === 'tracing' ? otlpUrl : '',
-    }),
-  );
-  const usecBefore = await redisUsec(redis);
-  const drain = await timedEventDrain(config, count);
-  return { rate: drain.rate, redisUs: ((await redisUsec(redis)) - usecBefore) / count, nodeUs: drain.cpuUsPerEvent };
-}
-
-/** Worker-path drain of `count` traced noop jobs, with or without a timeline recorder. */
-async function jobDrain(url: string, queue: Queue, count: number, variant: Variant, otlpUrl: string): Promise<number> {
-  await addNoopJobs(queue, count, (n) => ({ n, [JOB_TRACE_KEY]: { correlationId: randomUUID(), ...(variant === 'untraced' ? {} : { traceparent: newTraceparent() }) } }));
-  const logger = silentLogger();
-  const masterConnection = new IORedis(url, { maxRetriesPerRequest: null });
-  const recorder = variant === 'timeline' ? new TimelineRecorder({ service: 'bench', retentionSec: 600, maxSteps: 200 }, { redis: masterConnection, logger }) : undefined;
-  const tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: variant === 'tracing' ? otlpUrl : '' }, 'bench', logger);
+/**
+ * One drain of `count` items in a fresh child (`bench/fixtures/timeline-drain.ts`): started and
+ * ready (modules loaded) first, then told to drain; the first `warmup` items are not timed.
+ */
+async function childDrain(url: string, kind: 'event' | 'job', count: number, warmup: number, variant: Variant, env: Record<string, string>, otlpUrl: string): Promise<Drain> {
+  const child = await spawnChild({
+    name: `${kind} drain (${variant})`,
+    entry: 'bench/fixtures/timeline-drain.ts',
+    requests: true,
+    env: {
+      BENCH_DRAIN: kind,
+      BENCH_REDIS_URL: url,
+      BENCH_COUNT: String(count),
+      BENCH_WARMUP: String(warmup),
+      BENCH_TIMELINE: String(variant === 'timeline'),
+      BENCH_OTLP_URL: variant === 'tracing' ? otlpUrl : '',
+      ...env,
+    },
+  });
   try {
-    return await workerPathDrain(url, queue, count, { concurrency: 100, logger, timeline: recorder, tracing });
+    const line = await child.request('drain');
+    if (!line.startsWith('{')) throw new Error(`${kind} drain (${variant}): ${line}`);
+    return JSON.parse(line) as Drain;
   } finally {
-    await recorder?.close();
-    await tracing?.close();
-    masterConnection.disconnect();
+    await child.stop();
   }
 }
 
-/** Median of the per-round ratios `variant / off` (the runs of one round are back to back). */
-function pairedRatio(rates: Map<Variant, number[]>, variant: Variant, over: Variant = 'off'): number {
-  const on = rates.get(variant)!;
-  const off = rates.get(over)!;
-  return median(on.map((value, index) => value / off[index]!));
+/** Per-round ratios `variant / over` (the runs of one round are back to back). */
+function roundRatios(values: Map<Variant, number[]>, variant: Variant, over: Variant = 'off'): number[] {
+  const on = values.get(variant)!;
+  const off = values.get(over)!;
+  return on.map((value, index) => value / off[index]!);
 }
 
-/** The rows of one drain: trace context carried, timeline on, tracing on, each against its baseline. */
-function rowsOf(what: string, unit: string, rates: Map<Variant, number[]>, baseline: string, rounds: number): BenchRow[] {
+const list = (values: readonly number[], digits = 0): string => values.map((value) => value.toFixed(digits)).join('/');
+const range = (values: readonly number[]): string => `${Math.round(Math.min(...values))}-${Math.round(Math.max(...values))}`;
+/** Rounds where `off` ran before `timeline` (the even ones, `ORDER`) and after it (the odd ones). */
+const evenRounds = <T>(values: readonly T[]): T[] => values.filter((_, round) => round % 2 === 0);
+const oddRounds = <T>(values: readonly T[]): T[] => values.filter((_, round) => round % 2 === 1);
+
+/** The rows of one drain: trace context carried, timeline on (rate, pairs, CPU), tracing on, and each variant's cost. */
+function rowsOf(what: string, unit: string, perItem: string, drains: Map<Variant, Drain[]>, baseline: string, rounds: number): BenchRow[] {
+  const of = (field: keyof Drain) => new Map<Variant, number[]>([...drains].map(([variant, runs]) => [variant, runs.map((run) => run[field])]));
+  const rates = of('rate');
+  const cost = new Map<Variant, number[]>([...drains].map(([variant, runs]) => [variant, runs.map((run) => run.nodeUs + run.redisUs)]));
   const off = rates.get('off')!;
-  const list = (values: number[]) => values.map(Math.round).join('/');
-  const range = (values: number[]) => `${Math.round(Math.min(...values))}-${Math.round(Math.max(...values))}`;
-  const ratios = (variant: Variant, over: Variant = 'off') =>
-    rates
-      .get(variant)!
-      .map((value, index) => (value / rates.get(over)![index]!).toFixed(2))
-      .join('/');
-  return [
+  const timelinePairs = roundRatios(rates, 'timeline');
+  const costPairs = roundRatios(cost, 'timeline');
+  const rows: BenchRow[] = [
     {
       metric: `${what}, tracing off (trace context carried)`,
       value: median(off),
@@ -122,7 +124,7 @@ function rowsOf(what: string, unit: string, rates: Map<Variant, number[]>, basel
       baseline: 'same drain without any traceparent',
       baselineValue: median(rates.get('untraced')!),
       target: 0.98,
-      note: `medians of ${rounds} rotated rounds; with ${list(off)}, without ${list(rates.get('untraced')!)}; per-round ratios ${ratios('off', 'untraced')}, median ${pairedRatio(rates, 'off', 'untraced').toFixed(2)}`,
+      note: `medians of ${rounds} rounds; with ${list(off)}, without ${list(rates.get('untraced')!)}; per-round ratios ${list(roundRatios(rates, 'off', 'untraced'), 2)}, median ${median(roundRatios(rates, 'off', 'untraced')).toFixed(2)}`,
     },
     {
       metric: `${what}, timeline on`,
@@ -135,12 +137,22 @@ function rowsOf(what: string, unit: string, rates: Map<Variant, number[]>, basel
     },
     {
       metric: `${what}, timeline on / off, median of ${rounds} back-to-back pairs`,
-      value: pairedRatio(rates, 'timeline'),
+      value: median(timelinePairs),
       unit: 'x',
-      baseline: 'each pair\'s off run',
+      baseline: "each pair's off run",
       baselineValue: 1,
       target: 0.9,
-      note: `per-round ratios ${ratios('timeline')}`,
+      note: `per-round ratios ${list(timelinePairs, 2)}; off first ${median(evenRounds(timelinePairs)).toFixed(2)}, timeline first ${median(oddRounds(timelinePairs)).toFixed(2)}`,
+    },
+    {
+      metric: `${what}, timeline on: CPU per ${perItem} (child Node + Redis), median of ${rounds} pairs`,
+      value: median(costPairs),
+      unit: 'x',
+      baseline: "each pair's off run",
+      baselineValue: 1,
+      lowerIsBetter: true,
+      maxRatio: 1 / 0.9,
+      note: `on/off per round ${list(costPairs, 2)}; µs per ${perItem} on ${list(cost.get('timeline')!, 1)}, off ${list(cost.get('off')!, 1)}`,
     },
     {
       metric: `${what}, tracing on (OTLP/HTTP)`,
@@ -148,9 +160,28 @@ function rowsOf(what: string, unit: string, rates: Map<Variant, number[]>, basel
       unit,
       baseline,
       baselineValue: median(off),
-      note: `reported, no target; on ${list(rates.get('tracing')!)}, off ${list(off)}; per-round ratios ${ratios('tracing')}`,
+      note: `reported, no target; on ${list(rates.get('tracing')!)}, off ${list(off)}; per-round ratios ${list(roundRatios(rates, 'tracing'), 2)}`,
     },
   ];
+  for (const variant of ORDER) {
+    const runs = drains.get(variant)!;
+    const field = (name: keyof Drain) => runs.map((run) => run[name]);
+    rows.push({
+      metric: `${what}, ${variant}: Node + Redis CPU per ${perItem}`,
+      value: median(cost.get(variant)!),
+      unit: 'us',
+      note:
+        `Node (child, process.cpuUsage) median ${median(field('nodeUs')).toFixed(1)}, rounds ${list(field('nodeUs'), 1)}; ` +
+        `Redis (INFO commandstats) median ${median(field('redisUs')).toFixed(1)}, rounds ${list(field('redisUs'), 1)}; ` +
+        `scavenges ${list(field('minorGcs'))}, mark-sweeps ${list(field('majorGcs'))}, GC pauses µs per ${perItem} ${list(field('gcUs'), 2)}`,
+    });
+  }
+  return rows;
+}
+
+/** Rounds of each drain: even (both orders equally often), at least 2. */
+function roundsAt(scale: number, full: number): number {
+  return Math.max(2, 2 * Math.round((full * Math.min(1, scale)) / 2));
 }
 
 const suite: BenchSuite = {
@@ -163,43 +194,32 @@ const suite: BenchSuite = {
     const queue = new Queue(QUEUE, { connection: admin, prefix: bullPrefix(QUEUE, admin.isCluster) });
     const otlp = await startDiscardingReceiver();
     try {
-      const events = Math.max(1_000, Math.round(50_000 * scale));
+      const events = Math.max(1_000, Math.round(EVENTS * scale));
       const stream = `bench-timeline-${randomUUID()}`;
       const untracedStream = `bench-untraced-${randomUUID()}`;
       await prefill(client, stream, events, true);
       await prefill(client, untracedStream, events, false);
-      const eventRates = new Map<Variant, number[]>(ORDER.map((variant) => [variant, []]));
-      const costs = new Map<Variant, { redisUs: number[]; nodeUs: number[] }>(ORDER.map((variant) => [variant, { redisUs: [], nodeUs: [] }]));
-      const eventRounds = 5;
+      const eventRounds = roundsAt(scale, EVENT_ROUNDS);
+      const eventDrains = new Map<Variant, Drain[]>(ORDER.map((variant) => [variant, []]));
       for (let round = 0; round < eventRounds; round += 1) {
         for (const variant of roundOrder(round)) {
-          const drain = await eventDrain(client, url, variant === 'untraced' ? untracedStream : stream, `g-${round}-${variant}`, events, variant, otlp.url);
-          eventRates.get(variant)!.push(drain.rate);
-          costs.get(variant)!.redisUs.push(drain.redisUs);
-          costs.get(variant)!.nodeUs.push(drain.nodeUs);
+          const env = { BENCH_STREAM: variant === 'untraced' ? untracedStream : stream, BENCH_GROUP: `g-${round}-${variant}` };
+          eventDrains.get(variant)!.push(await childDrain(url, 'event', events, Math.round(events * WARMUP_SHARE), variant, env, otlp.url));
         }
       }
-      rows.push(...rowsOf(`event drain ${events} events`, 'events/s', eventRates, 'same drain, timeline and tracing off', eventRounds));
-      for (const variant of ORDER) {
-        const cost = costs.get(variant)!;
-        rows.push({
-          metric: `event drain, ${variant}: Redis and Node per event`,
-          value: median(cost.redisUs),
-          unit: 'us',
-          note: `Redis µs/event (INFO commandstats) median ${median(cost.redisUs).toFixed(1)}, rounds ${cost.redisUs.map((v) => v.toFixed(1)).join('/')}; Node CPU µs/event (process.cpuUsage) median ${median(cost.nodeUs).toFixed(1)}, rounds ${cost.nodeUs.map((v) => v.toFixed(1)).join('/')}`,
-        });
-      }
+      rows.push(...rowsOf(`event drain ${events} events`, 'events/s', 'event', eventDrains, 'same drain, timeline and tracing off', eventRounds));
 
-      const jobs = Math.max(1_000, Math.round(20_000 * scale));
-      const jobRates = new Map<Variant, number[]>(ORDER.map((variant) => [variant, []]));
-      const jobRounds = 3;
+      const jobs = Math.max(1_000, Math.round(JOBS * scale));
+      const jobRounds = roundsAt(scale, JOB_ROUNDS);
+      const jobDrains = new Map<Variant, Drain[]>(ORDER.map((variant) => [variant, []]));
       for (let round = 0; round < jobRounds; round += 1) {
         for (const variant of roundOrder(round)) {
           await admin.flushall();
-          jobRates.get(variant)!.push(await jobDrain(url, queue, jobs, variant, otlp.url));
+          await addNoopJobs(queue, jobs, (n) => ({ n, [JOB_TRACE_KEY]: { correlationId: randomUUID(), ...(variant === 'untraced' ? {} : { traceparent: newTraceparent() }) } }));
+          jobDrains.get(variant)!.push(await childDrain(url, 'job', jobs, Math.round(jobs * WARMUP_SHARE), variant, { BENCH_QUEUE: QUEUE, BENCH_CONCURRENCY: '100' }, otlp.url));
         }
       }
-      rows.push(...rowsOf(`job drain ${jobs} traced jobs, concurrency 100`, 'jobs/s', jobRates, 'same drain without a timeline recorder or tracing', jobRounds));
+      rows.push(...rowsOf(`job drain ${jobs} traced jobs, concurrency 100`, 'jobs/s', 'job', jobDrains, 'same drain without a timeline recorder or tracing', jobRounds));
     } finally {
       await new Promise((resolve) => otlp.server.close(resolve));
       await queue.close();
