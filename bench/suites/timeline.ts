@@ -2,7 +2,7 @@
  * Issue #15: what the timeline and the OpenTelemetry spans cost. Event drain (the event
  * processor, noop handler, one loop) and job drain (the worker path, noop handler, jobs that
  * carry a `__trace` with a traceparent) in four variants, alternated in the same run on the
- * same Redis: everything off (the baseline; tracing off means no `Tracing` object, so its cost
+ * same three Redis (master, streams, queue, as in production): everything off (the baseline; tracing off means no `Tracing` object, so its cost
  * is the baseline's own `undefined` checks), no trace context at all, the timeline on, and
  * tracing on (spans exported over OTLP/HTTP to a loopback receiver that discards them).
  *
@@ -13,8 +13,8 @@
  * `off` runs before `timeline` in half the rounds and after it in the other half. Besides the
  * medians and ranges, the rows give the median of the per-round ratios (each round's `off`
  * and `timeline` run back to back), the same split by order, and what each variant costs per
- * item: Redis (INFO commandstats) and the child's CPU (process.cpuUsage, all its threads),
- * with its collections (PerformanceObserver `gc`).
+ * item: the child's CPU (process.cpuUsage, all its threads) with its collections
+ * (PerformanceObserver `gc`), and the CPU of the Redis it works on and of the master (INFO cpu).
  * Targets: the timeline on keeps at least 90 % of each drain's rate; tracing on is reported.
  */
 import { randomUUID } from 'node:crypto';
@@ -22,7 +22,7 @@ import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import { bullPrefix, JOB_TRACE_KEY, createRedis, newTraceparent, type Redis } from '@event-infra/shared';
-import { silentLogger } from '@event-infra/testing';
+import { silentLogger, startRedisServer } from '@event-infra/testing';
 import type { DrainReport } from '../fixtures/timeline-drain';
 import { spawnChild } from '../lib/child';
 import { prefillEvents } from '../lib/event-drain';
@@ -71,14 +71,15 @@ function prefill(redis: Redis, stream: string, count: number, traced: boolean): 
  * One drain of `count` items in a fresh child (`bench/fixtures/timeline-drain.ts`): started and
  * ready (modules loaded) first, then told to drain; the first `warmup` items are not timed.
  */
-async function childDrain(url: string, kind: 'event' | 'job', count: number, warmup: number, variant: Variant, env: Record<string, string>, otlpUrl: string): Promise<Drain> {
+async function childDrain(masterUrl: string, workUrl: string, kind: 'event' | 'job', count: number, warmup: number, variant: Variant, env: Record<string, string>, otlpUrl: string): Promise<Drain> {
   const child = await spawnChild({
     name: `${kind} drain (${variant})`,
     entry: 'bench/fixtures/timeline-drain.ts',
     requests: true,
     env: {
       BENCH_DRAIN: kind,
-      BENCH_REDIS_URL: url,
+      BENCH_MASTER_URL: masterUrl,
+      BENCH_WORK_URL: workUrl,
       BENCH_COUNT: String(count),
       BENCH_WARMUP: String(warmup),
       BENCH_TIMELINE: String(variant === 'timeline'),
@@ -112,7 +113,7 @@ const oddRounds = <T>(values: readonly T[]): T[] => values.filter((_, round) => 
 function rowsOf(what: string, unit: string, perItem: string, drains: Map<Variant, Drain[]>, baseline: string, rounds: number): BenchRow[] {
   const of = (field: keyof Drain) => new Map<Variant, number[]>([...drains].map(([variant, runs]) => [variant, runs.map((run) => run[field])]));
   const rates = of('rate');
-  const cost = new Map<Variant, number[]>([...drains].map(([variant, runs]) => [variant, runs.map((run) => run.nodeUs + run.redisUs)]));
+  const cost = new Map<Variant, number[]>([...drains].map(([variant, runs]) => [variant, runs.map((run) => run.nodeUs + run.masterUs + run.workUs)]));
   const off = rates.get('off')!;
   const timelinePairs = roundRatios(rates, 'timeline');
   const costPairs = roundRatios(cost, 'timeline');
@@ -145,7 +146,7 @@ function rowsOf(what: string, unit: string, perItem: string, drains: Map<Variant
       note: `per-round ratios ${list(timelinePairs, 2)}; off first ${median(evenRounds(timelinePairs)).toFixed(2)}, timeline first ${median(oddRounds(timelinePairs)).toFixed(2)}`,
     },
     {
-      metric: `${what}, timeline on: CPU per ${perItem} (child Node + Redis), median of ${rounds} pairs`,
+      metric: `${what}, timeline on: CPU per ${perItem} (Node + both Redis), median of ${rounds} pairs`,
       value: median(costPairs),
       unit: 'x',
       baseline: "each pair's off run",
@@ -172,7 +173,8 @@ function rowsOf(what: string, unit: string, perItem: string, drains: Map<Variant
       unit: 'us',
       note:
         `Node (child, process.cpuUsage) median ${median(field('nodeUs')).toFixed(1)}, rounds ${list(field('nodeUs'), 1)}; ` +
-        `Redis (INFO commandstats) median ${median(field('redisUs')).toFixed(1)}, rounds ${list(field('redisUs'), 1)}; ` +
+        `Redis the drain works on (INFO cpu) median ${median(field('workUs')).toFixed(1)}, rounds ${list(field('workUs'), 1)}; ` +
+        `master (the timeline's) median ${median(field('masterUs')).toFixed(1)}, rounds ${list(field('masterUs'), 1)}; ` +
         `scavenges ${list(field('minorGcs'))}, mark-sweeps ${list(field('majorGcs'))}, GC pauses µs per ${perItem} ${list(field('gcUs'), 2)}`,
     });
   }
@@ -187,10 +189,18 @@ function roundsAt(scale: number, full: number): number {
 const suite: BenchSuite = {
   name: 'timeline',
   async run({ redis, scale }): Promise<BenchRow[]> {
-    const url = redis.url;
+    // Three Redis as in production (SPEC §1): the master (the suite's) holds the timeline, the
+    // stream and the queue are on their own; each drain works on one and records on the master.
+    const master = redis;
+    const streams = await startRedisServer();
+    const queueRedis = await startRedisServer().catch(async (caught: unknown) => {
+      await streams.stop();
+      throw caught;
+    });
     const rows: BenchRow[] = [];
-    const client = createRedis({ url, role: 'bench', profile: 'consumer', logger: silentLogger() });
-    const admin = new IORedis(url, { maxRetriesPerRequest: null });
+    const client = createRedis({ url: streams.url, role: 'bench', profile: 'consumer', logger: silentLogger() });
+    const admin = new IORedis(queueRedis.url, { maxRetriesPerRequest: null });
+    const masterAdmin = new IORedis(master.url, { maxRetriesPerRequest: null });
     const queue = new Queue(QUEUE, { connection: admin, prefix: bullPrefix(QUEUE, admin.isCluster) });
     const otlp = await startDiscardingReceiver();
     try {
@@ -204,7 +214,7 @@ const suite: BenchSuite = {
       for (let round = 0; round < eventRounds; round += 1) {
         for (const variant of roundOrder(round)) {
           const env = { BENCH_STREAM: variant === 'untraced' ? untracedStream : stream, BENCH_GROUP: `g-${round}-${variant}` };
-          eventDrains.get(variant)!.push(await childDrain(url, 'event', events, Math.round(events * WARMUP_SHARE), variant, env, otlp.url));
+          eventDrains.get(variant)!.push(await childDrain(master.url, streams.url, 'event', events, Math.round(events * WARMUP_SHARE), variant, env, otlp.url));
         }
       }
       rows.push(...rowsOf(`event drain ${events} events`, 'events/s', 'event', eventDrains, 'same drain, timeline and tracing off', eventRounds));
@@ -215,8 +225,9 @@ const suite: BenchSuite = {
       for (let round = 0; round < jobRounds; round += 1) {
         for (const variant of roundOrder(round)) {
           await admin.flushall();
+          await masterAdmin.flushall();
           await addNoopJobs(queue, jobs, (n) => ({ n, [JOB_TRACE_KEY]: { correlationId: randomUUID(), ...(variant === 'untraced' ? {} : { traceparent: newTraceparent() }) } }));
-          jobDrains.get(variant)!.push(await childDrain(url, 'job', jobs, Math.round(jobs * WARMUP_SHARE), variant, { BENCH_QUEUE: QUEUE, BENCH_CONCURRENCY: '100' }, otlp.url));
+          jobDrains.get(variant)!.push(await childDrain(master.url, queueRedis.url, 'job', jobs, Math.round(jobs * WARMUP_SHARE), variant, { BENCH_QUEUE: QUEUE, BENCH_CONCURRENCY: '100' }, otlp.url));
         }
       }
       rows.push(...rowsOf(`job drain ${jobs} traced jobs, concurrency 100`, 'jobs/s', 'job', jobDrains, 'same drain without a timeline recorder or tracing', jobRounds));
@@ -224,7 +235,9 @@ const suite: BenchSuite = {
       await new Promise((resolve) => otlp.server.close(resolve));
       await queue.close();
       admin.disconnect();
+      masterAdmin.disconnect();
       client.disconnect();
+      await Promise.allSettled([streams.stop(), queueRedis.stop()]);
     }
     return rows;
   },
