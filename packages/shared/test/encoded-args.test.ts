@@ -31,7 +31,7 @@ function seeded(seed: number): () => number {
 }
 
 describe('encoded arguments (RESP built while collected)', () => {
-  it('write exactly what ioredis writes for the same command, whatever the characters', () => {
+  it('write exactly what ioredis writes for the same command, whatever the characters (pairs, pieces, triples, appended)', () => {
     const random = seeded(15);
     for (let round = 0; round < 300; round += 1) {
       const key = randomText(random) || 'k';
@@ -43,10 +43,14 @@ describe('encoded arguments (RESP built while collected)', () => {
           const arg = randomText(random);
           args.push(arg);
           encoded.add(arg);
-        } else if (choice < 0.7) {
+        } else if (choice < 0.55) {
           const pieces = Array.from({ length: 5 }, () => randomText(random)) as [string, string, string, string, string];
           args.push(pieces[0] + pieces[1], pieces[2] + pieces[3] + pieces[4]);
           encoded.addPairOfPieces(...pieces);
+        } else if (choice < 0.7) {
+          const pieces = Array.from({ length: 4 }, () => randomText(random)) as [string, string, string, string];
+          args.push(pieces[0] + pieces[1], pieces[2], pieces[3]);
+          encoded.addTriple(...pieces);
         } else if (choice < 0.85) {
           const other = new EncodedArgs();
           const [first, second] = [randomText(random), randomText(random)];

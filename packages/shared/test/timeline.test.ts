@@ -346,6 +346,18 @@ describe('TimelineRecorder and readTimeline', () => {
     expect(detail.error).toHaveLength(2_000);
   });
 
+  it('stores subjects, causes and the service as JSON.stringify would, whatever the characters', async () => {
+    // The recorder quotes id-like strings itself and leaves the rest to JSON.stringify: quotes,
+    // backslashes, control characters, lone and paired surrogates come back as they were given.
+    const odd = ['plain-id', 'a"b', 'back\\slash', 'tab\tnew\nline\u0000', 'lone \ud800 high', 'lone \udc00 low', 'pair 😀', 'é中', '\u2028', ''];
+    recorder = new TimelineRecorder({ service: 'svc "odd" é', retentionSec: 60, maxSteps: 100 }, { redis, logger });
+    const correlation = uniqueName('chars');
+    for (const text of odd) recorder.record(correlation, { kind: 'job.started', subject: text, cause: text, detail: { text } });
+    await recorder.flush();
+    const steps = (await readTimeline(redis, correlation, 100))!.steps;
+    expect(steps.map((step) => [step.subject, step.cause ?? '', step.detail?.text, step.service])).toEqual(odd.map((text) => [text, text, text, 'svc "odd" é']));
+  });
+
   it('writes again after the server lost its script cache', async () => {
     recorder = make(10);
     const correlation = uniqueName('flush');

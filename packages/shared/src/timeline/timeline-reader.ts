@@ -83,7 +83,7 @@ function expandHandled(eventId: string, pointer: string, record: string | null |
     ...(consumer !== undefined ? { consumer } : {}),
     handlers: delivery.handlers,
   };
-  return { line: encodeStep({ kind: 'event.handled', subject: delivery.eventId, cause: delivery.cause }, service, atMs, detail), atMs };
+  return { line: encodeStep({ kind: 'event.handled', subject: delivery.eventId, cause: delivery.cause }, JSON.stringify(service), atMs, detail), atMs };
 }
 
 /**

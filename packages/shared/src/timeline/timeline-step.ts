@@ -61,15 +61,26 @@ const storedStepSchema = z.union([
   z.tuple([z.enum(TIMELINE_STEP_KINDS), z.string(), z.union([z.string(), z.literal(0)]), z.number(), z.string(), z.record(z.string(), z.unknown())]),
 ]);
 
+/** A string JSON.stringify would write as it is between quotes: no quote, backslash, control character or surrogate. */
+const PLAIN_JSON_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** `JSON.stringify(text)`, without its work for the common id-like string that needs no escape. */
+function jsonString(text: string): string {
+  return PLAIN_JSON_STRING.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
 /**
- * The stored form of a step (see `parseStoredStep`), built as a string: the kind is one of
- * `TIMELINE_STEP_KINDS` (no character to escape), the rest goes through JSON.stringify; no
- * intermediate array. JSON never holds a raw newline, the bucket's step separator.
+ * The stored form of a step (see `parseStoredStep`), built as ONE string: the kind is one of
+ * `TIMELINE_STEP_KINDS` (no character to escape), `serviceJson` the service name already as a
+ * JSON string (`JSON.stringify(service)`: the recorder's, made once), the subject and cause
+ * quoted as JSON.stringify would quote them, the detail through JSON.stringify; no
+ * intermediate array or string. JSON never holds a raw newline, the bucket's step separator.
  */
-export function encodeStep(step: TimelineStepInput, service: string, atMs: number, detail: Record<string, unknown> | undefined): string {
-  const cause = step.cause === undefined ? '0' : JSON.stringify(step.cause);
-  const head = `["${step.kind}",${JSON.stringify(step.subject)},${cause},${atMs},${JSON.stringify(service)}`;
-  return detail === undefined ? `${head}]` : `${head},${JSON.stringify(detail)}]`;
+export function encodeStep(step: TimelineStepInput, serviceJson: string, atMs: number, detail: Record<string, unknown> | undefined): string {
+  const cause = step.cause === undefined ? '0' : jsonString(step.cause);
+  return detail === undefined
+    ? `["${step.kind}",${jsonString(step.subject)},${cause},${atMs},${serviceJson}]`
+    : `["${step.kind}",${jsonString(step.subject)},${cause},${atMs},${serviceJson},${JSON.stringify(detail)}]`;
 }
 
 /** Parses one stored step (`seq` is its position in the correlation); undefined when it is not one of ours. */
