@@ -14,6 +14,8 @@ export class EncodedArgs {
   private parts: (string | number)[] = [];
   private joined = '';
   private count = 0;
+  /** True while every argument is ASCII (the text's UTF-16 length is its byte length). */
+  private ascii = true;
 
   /** Appends one argument. */
   add(arg: string): void {
@@ -54,6 +56,7 @@ export class EncodedArgs {
     const added = other.text();
     this.joined = own.length === 0 ? added : own + added;
     this.count += other.count;
+    this.ascii &&= other.ascii;
   }
 
   /** Arguments added. */
@@ -72,7 +75,10 @@ export class EncodedArgs {
       let joined = this.parts.join('');
       // Lengths were counted in UTF-16 units, right for ASCII only (ids, numbers: the hot
       // paths' arguments): one check for the whole text, a re-count where it holds more.
-      if (Buffer.byteLength(joined) !== joined.length) joined = recountLengths(joined);
+      if (Buffer.byteLength(joined) !== joined.length) {
+        joined = recountLengths(joined);
+        this.ascii = false;
+      }
       this.joined = this.joined.length === 0 ? joined : this.joined + joined;
       this.parts = [];
     }
@@ -85,7 +91,7 @@ export class EncodedArgs {
    * then these arguments; replies as strings.
    */
   command(name: string, head: readonly (string | number)[], keyPrefix?: string): Command {
-    return new EncodedCommand(name, head, this.text(), this.count, keyPrefix);
+    return new EncodedCommand(name, head, this.text(), this.ascii, this.count, keyPrefix);
   }
 
   /** Queues `command(name, head)` on `pipeline` (its reply lands in `exec()`'s results, in order). */
@@ -115,19 +121,30 @@ class EncodedCommand extends Command {
     name: string,
     head: readonly (string | number)[],
     private readonly encoded: string,
+    private readonly ascii: boolean,
     private readonly encodedCount: number,
     keyPrefix: string | undefined,
   ) {
     super(name, [...head], keyPrefix ? { replyEncoding: 'utf8', keyPrefix } : { replyEncoding: 'utf8' });
   }
 
-  /** `*<n>`, the name, the (prefixed) first arguments, the encoded ones: what ioredis would write for them all. */
-  override toWritable(): string {
+  /**
+   * `*<n>`, the name, the (prefixed) first arguments, the encoded ones: the bytes ioredis would
+   * write for them all, as one Buffer. Given a string, the socket flattens `head + encoded` and
+   * encodes it as UTF-8 character by character (half a microsecond per 90-byte argument,
+   * profiled); ASCII text (the hot paths': ids, numbers, JSON of them) is copied as Latin-1.
+   */
+  override toWritable(): Buffer {
     let head = `*${this.args.length + this.encodedCount + 1}\r\n$${Buffer.byteLength(this.name)}\r\n${this.name}\r\n`;
     for (const arg of this.args) {
       const text = String(arg);
       head += `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
     }
-    return head + this.encoded;
+    const headBytes = Buffer.byteLength(head);
+    const encoding = this.ascii ? 'latin1' : 'utf8';
+    const out = Buffer.allocUnsafe(headBytes + (this.ascii ? this.encoded.length : Buffer.byteLength(this.encoded)));
+    out.write(head, 0, 'utf8');
+    out.write(this.encoded, headBytes, encoding);
+    return out;
   }
 }
