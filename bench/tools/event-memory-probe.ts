@@ -141,7 +141,9 @@ try {
   const port = await freePort();
   const common = { REDIS_URL: master.url, REDIS_STREAMS_URL: streams.url, REDIS_QUEUE_URL: queue.url, HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', RETRY_ATTEMPTS: '3', RETRY_DELAY: '60000' };
   const stream = 'bench-stack-events';
-  started.push(await start('event-processor', 'event-system/src/main.ts', { ...common, EVENT_PROCESSOR_PORT: String(port), STREAM_NAME: stream, EVENT_CONSUMERS: '1', EVENT_SCALE_INTERVAL_MS: '0' }, `http://127.0.0.1:${port}/health`));
+  // PROBE_EP_ENV (`NAME=value,…`): extra variables for the event processor (e.g. fan-out off, to compare).
+  const extra = Object.fromEntries((process.env.PROBE_EP_ENV ?? '').split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string]));
+  started.push(await start('event-processor', 'event-system/src/main.ts', { ...common, EVENT_PROCESSOR_PORT: String(port), STREAM_NAME: stream, EVENT_CONSUMERS: '1', EVENT_SCALE_INTERVAL_MS: '0', ...extra }, `http://127.0.0.1:${port}/health`));
   started.push(await start('bare-reader', 'bench/fixtures/bare-reader.ts', { BENCH_REDIS_URL: streams.url, BENCH_STREAM: 'bench-stack-bare', BENCH_GROUP: 'bare' }));
   phase('idle');
   await sleep(env('PROBE_IDLE_SEC', 30) * 1000);
