@@ -5,8 +5,8 @@
  * `--import bench/tools/heap-sampler.mjs`, which writes its VmRSS/VmHWM and V8 heap spaces
  * every 25 ms to PROBE_OUT/<name>.jsonl (stdout, e.g. `--trace-gc`, to <name>.out). Phases
  * as in the stack suite: idle PROBE_IDLE_SEC (30); 4 drains of PROBE_EVENTS (50,000) events
- * per side, alternating; the latency load (events one XADD each at 500/s: 20 + 200 + 2 x 2,000
- * per side). Phase boundaries go to PROBE_OUT/phases.jsonl; a summary per child and phase
+ * per side, alternating; the latency load (events one XADD each at 500/s: 20 + 200 + 2 x 2,000),
+ * to the event processor only (the stack suite gives its bare side to a second bare reader). Phase boundaries go to PROBE_OUT/phases.jsonl; a summary per child and phase
  * (VmHWM at its start and end, the highest VmRSS with RssAnon and the heap spaces at that
  * moment, CPU ms) is printed as JSON lines; `/proc/<pid>/smaps` grouped by mapping after the
  * idle phase and at the end go to <name>.smaps-<idle|end>.json.

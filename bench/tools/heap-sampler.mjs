@@ -2,8 +2,8 @@
  * Memory sampler for the event-memory probe (issue 12): `node --import ./bench/tools/heap-sampler.mjs`
  * appends one JSON line every HEAP_SAMPLE_MS (25) to HEAP_SAMPLE_FILE: time, VmRSS, VmHWM,
  * RssAnon, RssFile (MB, /proc/self/status), V8's heap spaces (size and used, MB), external and
- * array-buffer bytes, CPU time (ms). A line is also written at import and on `beforeExit`-free
- * exit (SIGTERM). Only for probes: it allocates itself (the same in every child it is given to).
+ * array-buffer bytes, CPU time (ms), thread count; the first line (tag `import`) at once. Only
+ * for probes: it allocates itself (the same in every child it is given to).
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics } from 'node:v8';
