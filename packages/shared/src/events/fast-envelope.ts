@@ -32,8 +32,12 @@ function retries(value: unknown): number | undefined {
   return undefined;
 }
 
-/** The envelope as zod would output it, or `undefined` when zod has to decide. */
-export function parseEnvelopeFast(candidate: unknown): EventEnvelope | undefined {
+/**
+ * The envelope as zod would output it, or `undefined` when zod has to decide.
+ * `traceparentChecked`: the caller has already checked the candidate's `traceparent` against
+ * `TRACEPARENT_PATTERN` (the wire decoder, on the bytes: `isTraceparentBytes`).
+ */
+export function parseEnvelopeFast(candidate: unknown, traceparentChecked = false): EventEnvelope | undefined {
   // A partition key is rare: zod decides (and keeps it).
   if (!isPlainData(candidate) || candidate.partitionkey !== undefined) return undefined;
   const { id, type, source, time, specversion, subject, correlationid, causationid, data, dlqretries, dlqentryid, traceparent, tracestate } = candidate;
@@ -43,7 +47,7 @@ export function parseEnvelopeFast(candidate: unknown): EventEnvelope | undefined
   if (typeof time !== 'string' || !TIME_PATTERN.test(time)) return undefined;
   if (!optionalText(subject, 512) || !optionalText(correlationid, 256) || !optionalText(causationid, 256)) return undefined;
   if (!optionalText(dlqentryid, 256) || !isPlainData(data)) return undefined;
-  if (traceparent !== undefined && (typeof traceparent !== 'string' || !TRACEPARENT_PATTERN.test(traceparent))) return undefined;
+  if (traceparent !== undefined && (typeof traceparent !== 'string' || (!traceparentChecked && !TRACEPARENT_PATTERN.test(traceparent)))) return undefined;
   if (tracestate !== undefined && (!isText(tracestate, MAX_TRACESTATE_CHARS) || !TRACESTATE_PATTERN.test(tracestate))) return undefined;
   const count = dlqretries === undefined ? undefined : retries(dlqretries);
   if (dlqretries !== undefined && count === undefined) return undefined;

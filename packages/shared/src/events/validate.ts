@@ -53,7 +53,16 @@ function parseEnvelope(candidate: unknown): EventEnvelope {
  * `InvalidEventError` with a `reason` and the zod issues in `details`.
  */
 export function validateEvent(candidate: unknown): EventEnvelope {
-  const event = parseEnvelopeFast(candidate) ?? parseEnvelope(candidate);
+  return validateCandidate(candidate, false);
+}
+
+/**
+ * `validateEvent` for the wire decoder (`decodeEvent`), which has checked the candidate's
+ * `traceparent` on its bytes already (`isTraceparentBytes`) and says so: the fast envelope
+ * check then skips the pattern. Anyone else calls `validateEvent`.
+ */
+export function validateCandidate(candidate: unknown, traceparentChecked: boolean): EventEnvelope {
+  const event = parseEnvelopeFast(candidate, traceparentChecked) ?? parseEnvelope(candidate);
   if (!isKnownEventType(event.type)) {
     const family = familyOf(event.type);
     if (!(EVENT_FAMILIES as readonly string[]).includes(family)) {

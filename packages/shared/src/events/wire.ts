@@ -1,6 +1,7 @@
 import { SPEC_VERSION, type EventEnvelope } from './envelope';
 import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../json-depth';
-import { InvalidEventError, validateEvent } from './validate';
+import { isTraceparentBytes } from '../trace/trace-context';
+import { InvalidEventError, validateCandidate, validateEvent } from './validate';
 
 /**
  * Wire format of a stream entry: one field per envelope attribute, `data` as a JSON string.
@@ -130,6 +131,8 @@ function decodeEventFast(fields: WireFields): EventEnvelope | undefined {
   let traceparent: string | undefined;
   let tracestate: string | undefined;
   let seen = 0;
+  /** The traceparent came as bytes and passed `isTraceparentBytes` (its pattern, on the bytes). */
+  let traceparentChecked = false;
   for (let index = 0; index + 1 < fields.length; index += 2) {
     const name = fields[index]!;
     const raw = fields[index + 1]!;
@@ -137,6 +140,12 @@ function decodeEventFast(fields: WireFields): EventEnvelope | undefined {
     // Unknown or repeated field: the checked path ignores the one and rejects the other.
     if (fieldBit === 0 || (seen & fieldBit) !== 0) return undefined;
     seen |= fieldBit;
+    if (fieldBit === TRACEPARENT && typeof raw !== 'string') {
+      // Checked on the bytes, before a string is made: a bad one goes to the checked path,
+      // which refuses it as before (invalid_envelope).
+      if (!isTraceparentBytes(raw)) return undefined;
+      traceparentChecked = true;
+    }
     const value = typeof raw === 'string' ? raw : raw.toString();
     switch (fieldBit) {
       case ID: id = value; break;
@@ -171,7 +180,7 @@ function decodeEventFast(fields: WireFields): EventEnvelope | undefined {
   if (dlqretries !== undefined) candidate.dlqretries = dlqretries;
   if (traceparent !== undefined) candidate.traceparent = traceparent;
   if (tracestate !== undefined) candidate.tracestate = tracestate;
-  return validateEvent(candidate);
+  return validateCandidate(candidate, traceparentChecked);
 }
 
 function decodeEventChecked(fields: readonly string[]): EventEnvelope {
