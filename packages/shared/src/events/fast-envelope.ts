@@ -51,13 +51,14 @@ export function parseEnvelopeFast(candidate: unknown, traceparentChecked = false
   if (tracestate !== undefined && (!isText(tracestate, MAX_TRACESTATE_CHARS) || !TRACESTATE_PATTERN.test(tracestate))) return undefined;
   const count = dlqretries === undefined ? undefined : retries(dlqretries);
   if (dlqretries !== undefined && count === undefined) return undefined;
-  const envelope: EventEnvelope = { id, type, source, time, specversion, data };
+  // A traced event's envelope has its traceparent in the literal (in-object, like the other
+  // attributes) rather than added afterwards into a property array of its own.
+  const envelope: EventEnvelope = traceparent === undefined ? { id, type, source, time, specversion, data } : { id, type, source, time, specversion, data, traceparent: traceparent as string };
   if (subject !== undefined) envelope.subject = subject as string;
   if (correlationid !== undefined) envelope.correlationid = correlationid as string;
   if (causationid !== undefined) envelope.causationid = causationid as string;
   if (count !== undefined) envelope.dlqretries = count;
   if (dlqentryid !== undefined) envelope.dlqentryid = dlqentryid as string;
-  if (traceparent !== undefined) envelope.traceparent = traceparent as string;
   if (tracestate !== undefined) envelope.tracestate = tracestate as string;
   return envelope;
 }

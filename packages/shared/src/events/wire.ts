@@ -172,13 +172,16 @@ function decodeEventFast(fields: WireFields): EventEnvelope | undefined {
     return undefined;
   }
   if (exceedsJsonDepth(parsed)) return undefined;
-  const candidate: Record<string, unknown> = { id, type, source, specversion: specversion ?? SPEC_VERSION, time, data: parsed };
+  // The traceparent in the literal (in-object), not added afterwards: see parseEnvelopeFast.
+  const candidate: Record<string, unknown> =
+    traceparent === undefined
+      ? { id, type, source, specversion: specversion ?? SPEC_VERSION, time, data: parsed }
+      : { id, type, source, specversion: specversion ?? SPEC_VERSION, time, data: parsed, traceparent };
   if (subject !== undefined) candidate.subject = subject;
   if (correlationid !== undefined) candidate.correlationid = correlationid;
   if (causationid !== undefined) candidate.causationid = causationid;
   if (dlqentryid !== undefined) candidate.dlqentryid = dlqentryid;
   if (dlqretries !== undefined) candidate.dlqretries = dlqretries;
-  if (traceparent !== undefined) candidate.traceparent = traceparent;
   if (tracestate !== undefined) candidate.tracestate = tracestate;
   return validateCandidate(candidate, traceparentChecked);
 }
