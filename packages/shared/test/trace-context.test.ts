@@ -4,7 +4,7 @@
  * error), and that what it keeps passes the envelope's own patterns.
  */
 import { describe, expect, it } from 'vitest';
-import { TRACEPARENT_PATTERN, TRACESTATE_PATTERN, envelopeSchema, newTraceparent, parseTraceparent, parseTracestate, requestTraceContext } from '@event-infra/shared';
+import { TRACEPARENT_PATTERN, TRACESTATE_PATTERN, envelopeSchema, isTraceparentBytes, newTraceparent, parseTraceparent, parseTracestate, requestTraceContext } from '@event-infra/shared';
 
 const VALID = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -74,5 +74,68 @@ describe('requestTraceContext', () => {
     expect(envelopeSchema.safeParse({ ...base, traceparent: VALID, tracestate: 'rojo=1' }).success).toBe(true);
     expect(envelopeSchema.safeParse({ ...base, traceparent: 'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }).success).toBe(false);
     expect(envelopeSchema.safeParse({ ...base, tracestate: 'a=1,a b' }).success).toBe(false);
+  });
+});
+
+describe('isTraceparentBytes (the event decoder checks a traceparent on its bytes)', () => {
+  /** A small seeded generator (mulberry32): the same cases every run. */
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  /** Bytes a mutation puts in: every hex digit, their upper-case forms, neighbours of the ranges, '-', NUL, non-ASCII. */
+  const PICKS = [...'0123456789abcdefABCDEFgG/:`-z ', '\n'].map((char) => char.charCodeAt(0)).concat([0x00, 0x7f, 0x80, 0xc3, 0xa9, 0xff]);
+
+  it('answers as TRACEPARENT_PATTERN on the decoded string, for 20,000 seeded valid, mutated and random values', () => {
+    const next = random(15);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+    const cases: Buffer[] = [
+      Buffer.from(VALID),
+      Buffer.from('00-00000000000000000000000000000000-00f067aa0ba902b7-01'),
+      Buffer.from('00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01'),
+      Buffer.from('00-00000000000000000000000000000001-0000000000000001-00'),
+      Buffer.from(`${VALID}\n`),
+      Buffer.from(`${VALID}-`),
+      Buffer.from(VALID.slice(0, 54)),
+      Buffer.from(''),
+    ];
+    for (let index = 0; index < 20_000; index += 1) {
+      const bytes = Buffer.from(index % 3 === 0 ? VALID : newTraceparent());
+      const kind = next();
+      if (kind < 0.6) {
+        // One to three bytes replaced.
+        const changes = 1 + Math.floor(next() * 3);
+        for (let change = 0; change < changes; change += 1) bytes[Math.floor(next() * bytes.length)] = pick(PICKS);
+        cases.push(bytes);
+      } else if (kind < 0.75) {
+        // An id made all zeros but (maybe) one digit.
+        const [from, to] = next() < 0.5 ? [3, 35] : [36, 52];
+        bytes.fill(48, from, to);
+        if (next() < 0.5) bytes[from + Math.floor(next() * (to - from))] = pick(PICKS);
+        cases.push(bytes);
+      } else if (kind < 0.85) {
+        // A byte inserted or removed (length 54 or 56).
+        const at = Math.floor(next() * bytes.length);
+        cases.push(next() < 0.5 ? Buffer.concat([bytes.subarray(0, at), Buffer.from([pick(PICKS)]), bytes.subarray(at)]) : Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1)]));
+      } else if (kind < 0.95) {
+        cases.push(bytes);
+      } else {
+        cases.push(Buffer.from(Array.from({ length: 55 }, () => pick(PICKS))));
+      }
+    }
+    let accepted = 0;
+    for (const bytes of cases) {
+      const expected = TRACEPARENT_PATTERN.test(bytes.toString());
+      expect(isTraceparentBytes(bytes), JSON.stringify(bytes.toString('latin1'))).toBe(expected);
+      if (expected) accepted += 1;
+    }
+    // Both answers occur often (the comparison is not one-sided).
+    expect(accepted).toBeGreaterThan(2_000);
+    expect(cases.length - accepted).toBeGreaterThan(8_000);
   });
 });

@@ -146,6 +146,28 @@ describe('entries written by a foreign publisher (plain XADD)', () => {
 });
 
 describe('fields read as Buffers (the event processor reads with XREADGROUP…Buffer)', () => {
+  it('keep a valid traceparent and tracestate, and refuse a bad traceparent exactly as strings do', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = { ...minimal(), traceparent, tracestate: 'rojo=00f067aa0ba902b7' };
+    const fields = encodeEvent(traced);
+    expect(decodeEvent(asBuffers(fields))).toEqual(traced);
+    expect(decodeEvent(asBuffers(fields))).toEqual(decodeEvent(fields));
+    // Checked on its bytes in the decoder: a bad one still goes to the checked path and is refused the same way.
+    for (const bad of [
+      traceparent.toUpperCase(),
+      'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+      `${traceparent}-extra`,
+      '00-4bf92f3577b34da6a3ce929d0e0e473é-00f067aa0ba902b7-01',
+      '',
+    ]) {
+      const rejection = decodeRejection(encodeEvent({ ...minimal(), traceparent: bad }));
+      expect(rejection.reason).toBe('invalid_envelope');
+      expect(JSON.stringify(rejection.details)).toContain('traceparent');
+    }
+  });
+
   it('decode to the same event as strings, UTF-8 text, optional and unknown fields included', () => {
     const event = createEvent(
       { type: 'workspace.created', data: { workspaceId: 'w-é', name: 'Recherche 研究 🚀', ownerId: 'u1' }, subject: 'ws/é', correlationid: 'c-1' },
