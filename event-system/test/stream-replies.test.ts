@@ -63,8 +63,11 @@ describe('reply parsers', () => {
       // A value named "id" is not a field name; a dangling name without a value is ignored.
       { id: '1-5', fields: ['name', 'id', 'id'] },
       { id: '1-6', fields: [Buffer.from('idx'), Buffer.from('not-an-id'), Buffer.from('i'), Buffer.from('d')] },
+      // Two-byte names that are not "id" (compared byte by byte).
+      { id: '1-7', fields: [Buffer.from('iD'), Buffer.from('x'), Buffer.from('di'), Buffer.from('y'), Buffer.from('Id'), Buffer.from('z')] },
+      { id: '1-8', fields: [Buffer.from('traceparent'), Buffer.from('00-…'), Buffer.from('id'), Buffer.from('third')] },
     ];
-    expect(eventIdsOf(entries)).toEqual(['first', 'two']);
+    expect(eventIdsOf(entries)).toEqual(['first', 'two', 'third']);
   });
 
   it('parseAutoClaimReply reads cursor, entries and deleted ids (absent before Redis 7)', () => {

@@ -35,7 +35,9 @@ export function eventIdsOf(entries: readonly RawEntry[]): string[] {
     let id: string | Buffer | undefined;
     for (let index = 0; index + 1 < fields.length; index += 2) {
       const name = fields[index]!;
-      if (typeof name === 'string' ? name === 'id' : ID_FIELD.equals(name)) id = fields[index + 1];
+      // Bytes compared in place: `Buffer.equals` is a native call per field (one more per
+      // traceparent and per tracestate), the two loads are not.
+      if (typeof name === 'string' ? name === 'id' : name.length === 2 && name[0] === ID_FIELD[0] && name[1] === ID_FIELD[1]) id = fields[index + 1];
     }
     if (id !== undefined) ids.push(typeof id === 'string' ? id : id.toString());
   }
