@@ -2,6 +2,7 @@ import { Command } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EncodedArgs, type Redis } from '@event-infra/shared';
 import { uniqueName } from '@event-infra/testing';
+import { seededRandom } from './support/seeded-random';
 import { streamsClients } from './support/streams-clients';
 
 let redis: Redis;
@@ -19,20 +20,9 @@ function randomText(random: () => number): string {
   return Array.from({ length: Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
 }
 
-/** A small seeded generator (mulberry32): the same cases on every run. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('encoded arguments (RESP built while collected)', () => {
   it('write exactly what ioredis writes for the same command, whatever the characters (pairs, pieces, triples, appended)', () => {
-    const random = seeded(15);
+    const random = seededRandom(15);
     for (let round = 0; round < 300; round += 1) {
       const key = randomText(random) || 'k';
       const args: string[] = [];

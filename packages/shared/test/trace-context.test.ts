@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TRACEPARENT_PATTERN, TRACESTATE_PATTERN, envelopeSchema, isTraceparentBytes, newTraceparent, parseTraceparent, parseTracestate, requestTraceContext } from '@event-infra/shared';
+import { seededRandom } from './support/seeded-random';
 
 const VALID = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -78,21 +79,11 @@ describe('requestTraceContext', () => {
 });
 
 describe('isTraceparentBytes (the event decoder checks a traceparent on its bytes)', () => {
-  /** A small seeded generator (mulberry32): the same cases every run. */
-  function random(seed: number): () => number {
-    let state = seed;
-    return () => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
   /** Bytes a mutation puts in: every hex digit, their upper-case forms, neighbours of the ranges, '-', NUL, non-ASCII. */
   const PICKS = [...'0123456789abcdefABCDEFgG/:`-z ', '\n'].map((char) => char.charCodeAt(0)).concat([0x00, 0x7f, 0x80, 0xc3, 0xa9, 0xff]);
 
   it('answers as TRACEPARENT_PATTERN on the decoded string, for 20,000 seeded valid, mutated and random values', () => {
-    const next = random(15);
+    const next = seededRandom(15);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
     const cases: Buffer[] = [
       Buffer.from(VALID),
