@@ -3,47 +3,33 @@
  * chunks so that BullMQ's per-job objects die young): every job stored once, the answer in
  * the request's order, an existing `jobId` flagged where it stands, whichever chunk holds it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisServer } from '@event-infra/testing';
+import { describe, expect, it } from 'vitest';
 import { BULK_CHUNK } from '../src/core/job-submitter';
-import { inspectQueues, request, startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
+import { processorPerFile, request } from './support/processor';
 
 const KEY = 'bulk-chunks-key-7c2e';
 const auth = { authorization: `Bearer ${KEY}` };
 const Q = 'async-processing';
 
 describe('bulk intake in chunks (HTTP)', () => {
-  let redis: RedisServer;
-  let app: StartedProcessor;
-  let inspect: ReturnType<typeof inspectQueues>;
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    app = await startProcessor(redis, { QUEUE_ENABLED: 'false', API_KEY: KEY });
-    inspect = inspectQueues(redis);
-  });
-  afterAll(async () => {
-    await app?.close();
-    await inspect?.close();
-    await redis?.stop();
-  });
+  const started = processorPerFile({ QUEUE_ENABLED: 'false', API_KEY: KEY });
 
   it('a bulk over several chunks: ids in order, existing ids flagged in any chunk, each job stored once', async () => {
     const count = BULK_CHUNK * 2 + BULK_CHUNK / 2;
     // Existing ids in the first, the last and a middle chunk, and at a chunk's first index.
     const existingAt = [0, BULK_CHUNK, count - 1];
     for (const index of existingAt) {
-      const first = await request(app.url, 'POST', `/jobs/${Q}`, { headers: auth, body: { name: 'demo.sleep', data: { v: 'old' }, opts: { jobId: `id-${index}`, delay: 60_000 } } });
+      const first = await request(started.app.url, 'POST', `/jobs/${Q}`, { headers: auth, body: { name: 'demo.sleep', data: { v: 'old' }, opts: { jobId: `id-${index}`, delay: 60_000 } } });
       expect(first.status).toBe(201);
     }
     // Every third job names its id; the others get BullMQ's.
     const jobs = Array.from({ length: count }, (_, n) => ({ name: 'demo.sleep', data: { n }, ...(n % 3 === 0 || existingAt.includes(n) ? { opts: { jobId: `id-${n}` } } : {}) }));
-    const reply = await request(app.url, 'POST', `/jobs/${Q}/bulk`, { headers: auth, body: { jobs } });
+    const reply = await request(started.app.url, 'POST', `/jobs/${Q}/bulk`, { headers: auth, body: { jobs } });
     expect(reply.status).toBe(201);
     expect(reply.body.jobs).toHaveLength(count);
     const flagged = (reply.body.jobs as { existing?: boolean }[]).flatMap((job, n) => (job.existing ? [n] : []));
     expect(flagged).toEqual(existingAt);
-    const queue = inspect.queue(Q);
+    const queue = started.inspect.queue(Q);
     expect(await queue.count()).toBe(count);
     for (const [n, answered] of (reply.body.jobs as { id: string; name: string; queue: string }[]).entries()) {
       expect(answered).toMatchObject({ queue: Q, name: 'demo.sleep' });

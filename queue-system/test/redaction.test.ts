@@ -3,10 +3,10 @@
  * with the configured API key in its message leaves neither in `failedReason`, the job log,
  * the DLQ entry (message and stack), the lifecycle event or any log line.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeFailure, redactText, secretsOf } from '@event-infra/shared';
-import { captureLogger, waitFor, type CapturedLogger, type RedisServer } from '@event-infra/testing';
-import { inspectQueues, request, startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
+import { captureLogger, waitFor, type CapturedLogger } from '@event-infra/testing';
+import { processorPerFile, request } from './support/processor';
 
 const KEY = 'api-key-7f3a9c-secret';
 const URL_PASSWORD = 'pa55-w0rd-in-url';
@@ -34,39 +34,25 @@ describe('redactText / secretsOf', () => {
 });
 
 describe('failure messages are redacted before they are stored, logged or answered', () => {
-  let redis: RedisServer;
-  let app: StartedProcessor;
-  let inspect: ReturnType<typeof inspectQueues>;
-  let log: CapturedLogger;
+  const log: CapturedLogger = captureLogger('queue-processor', 'debug');
   const auth = { authorization: `Bearer ${KEY}` };
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    log = captureLogger('queue-processor', 'debug');
-    app = await startProcessor(redis, { API_KEY: KEY, PUBLISH_EVENTS: 'true', LONG_RUNNING_JOBS_ENABLED: 'false' }, log.logger);
-    inspect = inspectQueues(redis);
-  });
-  afterAll(async () => {
-    await app?.close();
-    await inspect?.close();
-    await redis?.stop();
-  });
+  const started = processorPerFile({ API_KEY: KEY, PUBLISH_EVENTS: 'true', LONG_RUNNING_JOBS_ENABLED: 'false' }, () => log.logger);
 
   it('failedReason, job log, DLQ entry, event and logs carry no secret', async () => {
     const message = `upstream http://svc:${URL_PASSWORD}@internal.example/x refused key ${KEY}`;
-    const created = await request(app.url, 'POST', '/jobs/async-processing', { headers: auth, body: { name: 'demo.fail', data: { permanent: true, message } } });
+    const created = await request(started.app.url, 'POST', '/jobs/async-processing', { headers: auth, body: { name: 'demo.fail', data: { permanent: true, message } } });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const view = await waitFor(async () => {
-      const reply = await request(app.url, 'GET', `/jobs/async-processing/${id}`, { headers: auth });
+      const reply = await request(started.app.url, 'GET', `/jobs/async-processing/${id}`, { headers: auth });
       return reply.body.state === 'failed' ? reply : undefined;
     }, 'job failed');
     expect(view.body.failedReason).toContain('http://[redacted]@internal.example/x');
     const answered = JSON.stringify({ ...view.body, data: undefined });
-    const dlq = await waitFor(async () => (await inspect.queue('dead-letter-queue').getJobs(['waiting'])).find((job) => job.data.origin?.jobId === id), 'DLQ entry');
+    const dlq = await waitFor(async () => (await started.inspect.queue('dead-letter-queue').getJobs(['waiting'])).find((job) => job.data.origin?.jobId === id), 'DLQ entry');
     const stored = JSON.stringify({ ...dlq.data, data: undefined });
-    const logs = (await inspect.queue('async-processing').getJobLogs(id)).logs.join('\n');
-    const events = JSON.stringify((await inspect.connection.xrange(app.env.STREAM_NAME!, '-', '+')).flat(2));
+    const logs = (await started.inspect.queue('async-processing').getJobLogs(id)).logs.join('\n');
+    const events = JSON.stringify((await started.inspect.connection.xrange(started.app.env.STREAM_NAME!, '-', '+')).flat(2));
     for (const [where, text] of Object.entries({ answered, stored, logs, events, log: log.text() })) {
       expect(text.includes(URL_PASSWORD), `${where} carries the URL password`).toBe(false);
       expect(text.includes(KEY), `${where} carries the API key`).toBe(false);

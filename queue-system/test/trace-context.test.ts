@@ -4,33 +4,20 @@
  * in the event body), the job's `__trace` carrying them, and the timeline's bounded progress
  * milestones (each of 0/25/50/75/100 % at most once per attempt, not every report).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JOB_TRACE_KEY, TRACEPARENT_PATTERN, type Timeline } from '@event-infra/shared';
-import { waitFor, type RedisServer } from '@event-infra/testing';
-import { inspectQueues, request, startProcessor, startTestRedis, type StartedProcessor } from './support/processor';
+import { waitFor } from '@event-infra/testing';
+import { processorPerFile, request } from './support/processor';
 
 const CALLER = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 describe('trace context and timeline milestones', () => {
-  let redis: RedisServer;
-  let app: StartedProcessor;
-  let inspect: ReturnType<typeof inspectQueues>;
+  const started = processorPerFile({ TIMELINE_ENABLED: 'true', LONG_RUNNING_JOBS_ENABLED: 'false', PUBLISH_EVENTS: 'false' });
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    app = await startProcessor(redis, { TIMELINE_ENABLED: 'true', LONG_RUNNING_JOBS_ENABLED: 'false', PUBLISH_EVENTS: 'false' });
-    inspect = inspectQueues(redis);
-  });
-  afterAll(async () => {
-    await app?.close();
-    await inspect?.close();
-    await redis?.stop();
-  });
-
-  const traceOf = async (id: string) => ((await inspect.queue('async-processing').getJob(id))?.data as Record<string, unknown>)[JOB_TRACE_KEY] as Record<string, unknown>;
+  const traceOf = async (id: string) => ((await started.inspect.queue('async-processing').getJob(id))?.data as Record<string, unknown>)[JOB_TRACE_KEY] as Record<string, unknown>;
 
   it("keeps a valid caller's traceparent and tracestate in the job's __trace", async () => {
-    const created = await request(app.url, 'POST', '/jobs/async-processing', {
+    const created = await request(started.app.url, 'POST', '/jobs/async-processing', {
       body: { name: 'demo.sleep', data: { durationMs: 1 } },
       headers: { traceparent: CALLER, tracestate: 'rojo=1, congo=2' },
     });
@@ -44,7 +31,7 @@ describe('trace context and timeline milestones', () => {
     ['version ff', { traceparent: CALLER.replace(/^00/, 'ff') }],
     ['no header', {}],
   ])('starts a new trace for %s (never an error)', async (_name, headers: Record<string, string>) => {
-    const created = await request(app.url, 'POST', '/jobs/async-processing', { body: { name: 'demo.sleep', data: { durationMs: 1 } }, headers });
+    const created = await request(started.app.url, 'POST', '/jobs/async-processing', { body: { name: 'demo.sleep', data: { durationMs: 1 } }, headers });
     expect(created.status).toBe(201);
     expect(created.body.traceparent).toMatch(TRACEPARENT_PATTERN);
     expect(created.body.traceparent).not.toContain('4bf92f3577b34da6a3ce929d0e0e4736');
@@ -55,22 +42,22 @@ describe('trace context and timeline milestones', () => {
 
   it('POST /events takes trace context from the headers only', async () => {
     const event = { type: 'workspace.created', data: { workspaceId: 'w1', name: 'Acme', ownerId: 'u1' } };
-    const ok = await request(app.url, 'POST', '/events', { body: event, headers: { traceparent: CALLER } });
+    const ok = await request(started.app.url, 'POST', '/events', { body: event, headers: { traceparent: CALLER } });
     expect(ok.status).toBe(202);
     expect(ok.body.traceparent).toBe(CALLER);
-    const inBody = await request(app.url, 'POST', '/events', { body: { ...event, traceparent: CALLER } });
+    const inBody = await request(started.app.url, 'POST', '/events', { body: { ...event, traceparent: CALLER } });
     expect(inBody.status).toBe(400);
     expect(JSON.stringify(inBody.body)).toContain('traceparent header');
   });
 
   it('records progress milestones, not every progress report', async () => {
-    const created = await request(app.url, 'POST', '/jobs/async-processing', {
+    const created = await request(started.app.url, 'POST', '/jobs/async-processing', {
       body: { name: 'demo.sleep', data: { durationMs: 200, steps: 20 } },
       headers: { 'x-correlation-id': 'milestones-1' },
     });
     expect(created.status).toBe(201);
     const timeline = await waitFor(async () => {
-      const res = await request(app.url, 'GET', '/timeline?correlationid=milestones-1');
+      const res = await request(started.app.url, 'GET', '/timeline?correlationid=milestones-1');
       return res.status === 200 && (res.body as Timeline).steps.some((step) => step.kind === 'job.completed') ? (res.body as Timeline) : undefined;
     }, 'the completed job in its timeline', { timeoutMs: 30_000, intervalMs: 100 });
     const progress = timeline.steps.filter((step) => step.kind === 'job.progress').map((step) => step.detail?.percent);

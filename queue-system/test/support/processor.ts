@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bullPrefix, type Logger } from '@event-infra/shared';
@@ -92,4 +93,31 @@ export async function request(
     // Not JSON (Prometheus text, HTML): keep the text.
   }
   return { status: response.status, body, headers: response.headers };
+}
+
+/** What `processorPerFile` starts: set in its `beforeAll`, stopped in its `afterAll`. */
+export interface FileProcessor {
+  redis: RedisServer;
+  app: StartedProcessor;
+  inspect: ReturnType<typeof inspectQueues>;
+}
+
+/**
+ * The set-up most HTTP test files share, as `beforeAll` / `afterAll` hooks of the calling
+ * block: one redis-server for the file, one queue processor on it (`overrides` as for
+ * `startProcessor`; `logger` made when the hooks run) and plain queues to inspect it.
+ */
+export function processorPerFile(overrides: Record<string, string>, logger: () => Logger = silentLogger): FileProcessor {
+  const started = {} as FileProcessor;
+  beforeAll(async () => {
+    started.redis = await startTestRedis();
+    started.app = await startProcessor(started.redis, overrides, logger());
+    started.inspect = inspectQueues(started.redis);
+  });
+  afterAll(async () => {
+    await started.app?.close();
+    await started.inspect?.close();
+    await started.redis?.stop();
+  });
+  return started;
 }
