@@ -47,6 +47,14 @@ function expectCronParserDeferred(modules: string[]): void {
   expect(from(modules, 'luxon')).toEqual([]);
 }
 
+/** A BullMQ service's start: BullMQ's class files and nothing else of it, cron-parser and the OpenTelemetry API deferred. */
+function expectBullmqClassFilesOnly(modules: string[]): void {
+  expect(from(modules, 'bullmq').length).toBeGreaterThan(0);
+  expect(bullmqBeyondClasses(modules)).toEqual([]);
+  expectCronParserDeferred(modules);
+  expectOtelApiDeferred(modules);
+}
+
 /** BullMQ files beyond the classes: its root index and the PostgreSQL backend it re-exports. */
 const bullmqBeyondClasses = (modules: string[]): string[] =>
   from(modules, 'bullmq').filter((path) => /\/bullmq\/dist\/[^/]+\/(index\.js|postgres\/)|\/classes\/(flow-producer|relay)/.test(path));
@@ -63,19 +71,13 @@ describe('modules loaded at start', () => {
 
   it("the queue processor: BullMQ's class files, not its root index, and not Bull Board", async () => {
     const modules = await modulesLoadedBy('queue-system/src/service.ts');
-    expect(from(modules, 'bullmq').length).toBeGreaterThan(0);
-    expect(bullmqBeyondClasses(modules)).toEqual([]);
-    expectCronParserDeferred(modules);
-    expectOtelApiDeferred(modules);
+    expectBullmqClassFilesOnly(modules);
     expect(from(modules, '@bull-board')).toEqual([]);
   });
 
   it("the DLQ processor: BullMQ's class files, not its root index", async () => {
     const modules = await modulesLoadedBy('dlq-system/src/service.ts');
-    expect(from(modules, 'bullmq').length).toBeGreaterThan(0);
-    expect(bullmqBeyondClasses(modules)).toEqual([]);
-    expectCronParserDeferred(modules);
-    expectOtelApiDeferred(modules);
+    expectBullmqClassFilesOnly(modules);
   });
 });
 
