@@ -134,6 +134,7 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
 
   /** The job's id, name and `timestamp` (ms, taken before the add). */
   type AddedJob = Pick<BulkResult, 'id' | 'name' | 'timestamp'>;
+  const addedOf = (job: Job): AddedJob => ({ id: String(job.id), name: job.name, timestamp: job.timestamp });
   const created = (queue: string, job: AddedJob, trace: JobTrace | undefined): void => {
     if (deps.timeline === undefined || trace === undefined) return;
     deps.timeline.record(
@@ -159,7 +160,7 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
       const data = withJobTrace(submission.data, trace);
       if (jobId === undefined) {
         const job = await queue.add(submission.name, data, toBullOptions(submission));
-        created(queueName, { id: String(job.id), name: job.name, timestamp: job.timestamp }, trace);
+        created(queueName, addedOf(job), trace);
         return { job, created: true };
       }
       const token = randomUUID();
@@ -167,7 +168,7 @@ export function createJobSubmitter(options: JobSubmitterOptions, deps: JobSubmit
       const [stored] = await storedTokens(queue, [jobId]);
       // Gone already (completed and trimmed): it was stored, and by this add only if nobody else held the id.
       if (stored === token || stored === undefined) {
-        created(queueName, { id: String(job.id), name: job.name, timestamp: job.timestamp }, trace);
+        created(queueName, addedOf(job), trace);
         return { job, created: true };
       }
       return { job: (await queue.getJob(jobId)) ?? job, created: false };
