@@ -9,3 +9,4 @@ export * from './lazy-queue';
 export * from './batch';
 export * from './replica-wait';
 export * from './encoded-args';
+export * from './encoded-bytes';

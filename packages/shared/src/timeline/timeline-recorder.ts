@@ -1,5 +1,5 @@
-import { createBatch } from '../redis/batch';
 import { EncodedArgs } from '../redis/encoded-args';
+import { BytesCommand, EncodedBytes } from '../redis/encoded-bytes';
 import { loadScript } from '../redis/lua-script';
 import type { RedisClient } from '../redis/create-redis';
 import { createHash, randomBytes } from 'node:crypto';
@@ -21,6 +21,14 @@ export interface TimelineOptions {
   flushIntervalMs?: number;
   /** Steps buffered at most; beyond that, steps are dropped and counted. Default 10000. */
   maxBuffered?: number;
+  /**
+   * Steps buffered that are sent at once rather than at the next flush interval (a quiet
+   * writer waits for the interval). Default 1000 (a script call's size): the steps are bytes
+   * off the JS heap (`EncodedBytes`), so a busy second's steps held for the interval are no
+   * young-generation garbage to copy, and a job's `job.started` and its end sent in one call
+   * are merged by the script (its field read and written once, not twice).
+   */
+  stepsPerSend?: number;
 }
 
 export interface TimelineRefs {
@@ -50,26 +58,15 @@ const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
  */
 const ENTRIES_PER_CALL = 1_000;
 
-/** Steps a call's text collects before it is joined (so that the steps' strings die young). */
-const STEPS_PER_JOIN = 64;
-
 /**
- * Steps buffered that are sent at once rather than at the next flush interval. A busy writer
- * (the queue processor at 20,000 jobs/s records 40,000 steps/s) would otherwise hold 2,000
- * steps (about 400 KB of strings) for 50 ms, long enough to survive two scavenges with
- * production's 2 MB semi-space and be copied twice and promoted; sent every 128 steps (a few
- * ms at that rate), they die young. A quiet writer still waits for the interval.
- */
-const STEPS_PER_SEND = 128;
-
-/**
- * The arguments of one script call, RESP-encoded as `record` collects them (no object per step,
+ * The arguments of one script call as `record` collects them, RESP-encoded (no object per step,
  * no grouping in Node: the script merges a correlation's steps): per step its correlation's
- * field, 1 and the step; per look-up its field and the correlation.
+ * field, 1 and the step (written straight into a Buffer); per look-up its field and the
+ * correlation.
  */
 class PendingCall {
-  readonly steps = new EncodedArgs();
-  readonly refs = new EncodedArgs();
+  readonly steps = new EncodedBytes();
+  readonly refs = new EncodedBytes(1_024);
   stepCount = 0;
   refCount = 0;
 
@@ -77,14 +74,9 @@ class PendingCall {
     return this.stepCount + this.refCount;
   }
 
-  /** The script's arguments after ARGV[4]: n, the steps, m, the look-ups. */
-  args(): EncodedArgs {
-    const args = new EncodedArgs();
-    args.add(String(this.stepCount));
-    args.append(this.steps);
-    args.add(String(this.refCount));
-    args.append(this.refs);
-    return args;
+  /** The script call: `head` (ARGV[1..4] after the keys), then n, the steps, m, the look-ups. */
+  command(head: readonly (string | number)[], keyPrefix: string | undefined): BytesCommand {
+    return new BytesCommand('evalsha', [...head, this.stepCount], [this.steps, String(this.refCount), this.refs], keyPrefix);
   }
 }
 
@@ -119,6 +111,7 @@ export class TimelineRecorder {
   private readonly logger: Logger;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
+  private readonly stepsPerSend: number;
   private readonly headSize: number;
   private readonly tailSize: number;
   private readonly bucketWidthMs: number;
@@ -148,6 +141,7 @@ export class TimelineRecorder {
     this.logger = deps.logger.child({ component: 'timeline' });
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.maxBuffered = options.maxBuffered ?? 10_000;
+    this.stepsPerSend = options.stepsPerSend ?? ENTRIES_PER_CALL;
     ({ headSize: this.headSize, tailSize: this.tailSize } = timelineBounds(options.maxSteps));
     this.bucketWidthMs = timelineBucketWidthMs(options.retentionSec);
     this.serviceJson = JSON.stringify(options.service);
@@ -175,7 +169,6 @@ export class TimelineRecorder {
     // The field is `timelineStepsField(correlationId)`, given in pieces; then 1 and the step.
     call.steps.addTriple(STEPS_FIELD_PREFIX, correlationId, '1', stored);
     call.stepCount += 1;
-    if (call.stepCount % STEPS_PER_JOIN === 0) call.steps.text();
     // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
     if (refs?.eventId !== undefined && refs.eventId !== correlationId) {
       call.refs.addPair(timelineRefField('event', refs.eventId), correlationId);
@@ -186,7 +179,7 @@ export class TimelineRecorder {
       call.refCount += 1;
     }
     this.buffered += 1;
-    if (this.buffered >= STEPS_PER_SEND) void this.flush();
+    if (this.buffered >= this.stepsPerSend) void this.flush();
     else this.schedule();
   }
 
@@ -277,25 +270,34 @@ export class TimelineRecorder {
     const bucket = timelineBucketKey(timelineBucketStartMs(nowMs, this.bucketWidthMs), this.bucketWidthMs, clustered);
     const registry = timelineBucketsKey(clustered);
     const expireAtMs = timelineBucketStartMs(nowMs, this.bucketWidthMs) + this.bucketWidthMs + this.options.retentionSec * 1_000;
-    const pipeline = createBatch(this.deps.redis);
+    const keyPrefix = this.deps.redis.options.keyPrefix;
+    const head = [SCRIPT_SHA, 2, bucket, registry, this.headSize, this.tailSize, expireAtMs, nowMs];
     // Without steps, one call still sets the bucket's expiry and registers it (batch records).
-    const sent = calls.length > 0 ? calls : [new PendingCall()];
-    for (const call of sent) call.args().queue(pipeline, 'evalsha', [SCRIPT_SHA, 2, bucket, registry, this.headSize, this.tailSize, expireAtMs, nowMs]);
+    const commands = (calls.length > 0 ? calls : [new PendingCall()]).map((call) => call.command(head, keyPrefix));
     for (const [other, otherExpireAtMs] of recordBuckets) {
-      if (other !== bucket) pipeline.evalsha(SCRIPT_SHA, 2, other, registry, this.headSize, this.tailSize, otherExpireAtMs, nowMs, 0, 0);
+      if (other !== bucket) commands.push(new PendingCall().command([SCRIPT_SHA, 2, other, registry, this.headSize, this.tailSize, otherExpireAtMs, nowMs], keyPrefix));
     }
     try {
-      const replies = (await pipeline.exec()) ?? [];
-      if (!isRetry && replies.some(([err]) => err?.message.startsWith('NOSCRIPT'))) {
+      // Each call sent on its own, no pipeline (usually one per flush): ioredis writes them in
+      // order, as a pipeline would, without the pipeline's objects and its reply bookkeeping.
+      const replies = await Promise.all(
+        commands.map((command) =>
+          (this.deps.redis.sendCommand(command) as Promise<unknown>).then(
+            (): Error | undefined => undefined,
+            (caught: unknown) => toError(caught),
+          ),
+        ),
+      );
+      if (!isRetry && replies.some((err) => err?.message.startsWith('NOSCRIPT'))) {
         // The master does not know the script yet (first write, or it restarted): load it and
         // write again, once; the script's writes happened for no step of this flush.
         await loadScript(this.deps.redis, SCRIPT);
         return await this.write(calls, steps, recordBuckets, true);
       }
-      const failed = replies.filter(([err]) => err);
+      const failed = replies.filter((err) => err !== undefined);
       if (failed.length > 0) {
         this.dropped += failed.length;
-        this.logger.warn({ err: failed[0]![0], failed: failed.length }, 'timeline steps not written');
+        this.logger.warn({ err: failed[0], failed: failed.length }, 'timeline steps not written');
       }
     } catch (caught) {
       this.dropped += steps;

@@ -1,0 +1,109 @@
+/**
+ * Issue #15, "the timeline costs at most 10 % of the job drain": the job drain of the timeline
+ * suite (`bench/fixtures/timeline-drain.ts`, the compiled worker path, noop handler, concurrency
+ * 100, production's NODE_OPTIONS, BENCH_CHILD_NODE_FLAGS added: `--cpu-prof --cpu-prof-dir=…`
+ * to profile) with the timeline off and on (PROBE_VARIANTS, default `off,on`; `on<n>`: on with
+ * the recorder's `stepsPerSend` n), PROBE_PAIRS (4) rounds of PROBE_JOBS (40,000) traced jobs,
+ * the order reversed every other round, each drain in a fresh child on a master and
+ * a queue Redis of their own (flushed before every drain). The first 20 % are not timed. Per
+ * drain: the rate, Node / queue Redis / master CPU per job (INFO cpu), scavenges, GC pauses,
+ * the child's pid (its profile's name), and the master's script time per job (INFO
+ * commandstats `evalsha`: the script's own time, its inner commands included). Then per pair
+ * on/off and on − off.
+ * Run (heavy lock): npm run build && npm run build:bench && flock /work/wt/heavy.lock tsx bench/tools/job-timeline-probe.ts
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis as IORedis } from 'ioredis';
+import { JOB_TRACE_KEY, bullPrefix, newTraceparent } from '@event-infra/shared';
+import { startRedisServer } from '@event-infra/testing';
+import type { DrainReport } from '../fixtures/timeline-drain';
+import { spawnChild } from '../lib/child';
+import { median } from '../lib/stats';
+import { BENCH_QUEUE as QUEUE, addNoopJobs } from '../lib/worker-drain';
+
+const JOBS = Number(process.env.PROBE_JOBS ?? 40_000);
+const PAIRS = Number(process.env.PROBE_PAIRS ?? 4);
+const WARMUP = Math.round(JOBS * 0.2);
+/** `off`, `on` (the recorder's defaults), or `on<n>`: on with `stepsPerSend` n. PROBE_VARIANTS picks them (default `off,on`). */
+type Variant = string;
+const VARIANTS = (process.env.PROBE_VARIANTS ?? 'off,on').split(',');
+interface Report extends DrainReport {
+  pid: number;
+  /** The master's `evalsha` time per timed job, µs (commandstats, reset at the drain's start: the warm-up's included, divided by all jobs). */
+  scriptUs: number;
+}
+
+/** `usec` of `cmdstat_evalsha` in INFO commandstats, 0 when absent. */
+async function evalshaUsec(redis: IORedis): Promise<number> {
+  const info = await redis.info('commandstats');
+  return Number(/^cmdstat_evalsha:calls=\d+,usec=(\d+)/m.exec(info)?.[1] ?? 0);
+}
+
+async function drain(masterUrl: string, queueUrl: string, variant: Variant, master: IORedis): Promise<Report> {
+  const child = await spawnChild({
+    name: `job drain (${variant})`,
+    entry: 'bench/fixtures/timeline-drain.ts',
+    requests: true,
+    env: {
+      BENCH_DRAIN: 'job',
+      BENCH_MASTER_URL: masterUrl,
+      BENCH_WORK_URL: queueUrl,
+      BENCH_COUNT: String(JOBS),
+      BENCH_WARMUP: String(WARMUP),
+      BENCH_TIMELINE: String(variant !== 'off'),
+      ...(variant.startsWith('on') && variant.length > 2 ? { BENCH_TIMELINE_STEPS_PER_SEND: variant.slice(2) } : {}),
+      BENCH_OTLP_URL: '',
+      BENCH_QUEUE: QUEUE,
+      BENCH_CONCURRENCY: '100',
+    },
+  });
+  try {
+    await master.config('RESETSTAT');
+    const line = await child.request('drain');
+    if (!line.startsWith('{')) throw new Error(line);
+    const scriptUs = (await evalshaUsec(master)) / JOBS;
+    return { ...(JSON.parse(line) as DrainReport), pid: child.pid, scriptUs };
+  } finally {
+    await child.stop();
+  }
+}
+
+const master = await startRedisServer();
+const queueRedis = await startRedisServer();
+const admin = new IORedis(queueRedis.url, { maxRetriesPerRequest: null });
+const masterAdmin = new IORedis(master.url, { maxRetriesPerRequest: null });
+const queue = new Queue(QUEUE, { connection: admin, prefix: bullPrefix(QUEUE, false) });
+try {
+  const results: Record<Variant, Report[]> = Object.fromEntries(VARIANTS.map((variant) => [variant, []]));
+  for (let pair = 0; pair < PAIRS; pair += 1) {
+    const order: Variant[] = pair % 2 === 0 ? [...VARIANTS] : [...VARIANTS].reverse();
+    for (const variant of order) {
+      await admin.flushall();
+      await masterAdmin.flushall();
+      await addNoopJobs(queue, JOBS, (n) => ({ n, [JOB_TRACE_KEY]: { correlationId: randomUUID(), traceparent: newTraceparent() } }));
+      const report = await drain(master.url, queueRedis.url, variant, masterAdmin);
+      results[variant]!.push(report);
+      process.stdout.write(
+        `pair ${pair} ${variant.padEnd(6)} pid ${report.pid}: ${Math.round(report.rate)} jobs/s, Node ${report.nodeUs.toFixed(1)} µs/job, queue Redis ${report.workUs.toFixed(1)}, ` +
+          `master ${report.masterUs.toFixed(1)} (script ${report.scriptUs.toFixed(2)}), scavenges ${report.minorGcs}, mark-sweeps ${report.majorGcs}, GC ${report.gcUs.toFixed(1)} µs/job\n`,
+      );
+    }
+  }
+  const of = (variant: Variant, field: keyof Report) => results[variant]!.map((report) => report[field]);
+  for (const on of VARIANTS.filter((variant) => variant !== 'off')) {
+    const per = (field: keyof Report, combine: (a: number, b: number) => number, digits: number) =>
+      of(on, field).map((value, index) => combine(value, of('off', field)[index]!).toFixed(digits)).join('/');
+    process.stdout.write(
+      `${on}: rate on/off per pair ${per('rate', (a, b) => a / b, 2)}; medians ${Math.round(median(of(on, 'rate')))}/${Math.round(median(of('off', 'rate')))} jobs/s; ` +
+        `Node µs/job on − off ${per('nodeUs', (a, b) => a - b, 1)} (medians ${median(of('off', 'nodeUs')).toFixed(1)} → ${median(of(on, 'nodeUs')).toFixed(1)}); ` +
+        `master µs/job ${of(on, 'masterUs').map((us) => us.toFixed(1)).join('/')}, script ${of(on, 'scriptUs').map((us) => us.toFixed(2)).join('/')}; ` +
+        `queue Redis on − off ${per('workUs', (a, b) => a - b, 1)}; scavenges on − off ${per('minorGcs', (a, b) => a - b, 0)}; GC µs/job on − off ${per('gcUs', (a, b) => a - b, 1)}\n`,
+    );
+  }
+} finally {
+  await queue.close();
+  admin.disconnect();
+  masterAdmin.disconnect();
+  await Promise.allSettled([master.stop(), queueRedis.stop()]);
+}
