@@ -1,6 +1,6 @@
 import { Command } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BytesCommand, EncodedBytes, type Redis } from '@event-infra/shared';
+import { BytesCommand, EncodedBytes, TIMELINE_STEP_KINDS, encodeStep, writeStep, type Redis, type TimelineStepInput } from '@event-infra/shared';
 import { uniqueName } from '@event-infra/testing';
 import { seededRandom } from './support/seeded-random';
 import { streamsClients } from './support/streams-clients';
@@ -16,16 +16,36 @@ afterAll(closeAll);
 
 /** A random string of ASCII, Latin-1, BMP and astral characters, lone surrogates, spaces and CR/LF included; now and then long (past 9, 99, 999 units). */
 function randomText(random: () => number): string {
-  const alphabet = ['a', 'Z', '0', ' ', '\r', '\n', '$', '*', ':', 'é', 'ÿ', '€', '中', '😀', '\u0000', '\ud800', '\udfff'];
+  const alphabet = ['a', 'Z', '0', ' ', '\r', '\n', '$', '*', ':', '"', '\\', 'é', 'ÿ', '€', '中', '😀', '\u0000', '\ud800', '\udfff'];
   const length = random() < 0.1 ? Math.floor(random() * 1_500) : Math.floor(random() * 14);
-  return Array.from({ length }, () => alphabet[Math.floor(random() * (random() < 0.5 ? 9 : alphabet.length))]).join('');
+  return Array.from({ length }, () => alphabet[Math.floor(random() * (random() < 0.5 ? 11 : alphabet.length))]).join('');
 }
 
 /** The bytes on the wire (ours are a Buffer, ioredis's a string it writes as UTF-8). */
 const bytes = (command: Command) => Buffer.from(command.toWritable(undefined as never));
 
 describe('encoded bytes (RESP written into a Buffer while collected)', () => {
-  it('write exactly what ioredis writes for the same command, whatever the characters and lengths (single, pairs, triples, plain parts between)', () => {
+  it('write a timeline step as the bytes of encodeStep, whatever its subject, cause, time and detail', () => {
+    const random = seededRandom(2015);
+    for (let round = 0; round < 500; round += 1) {
+      const step: TimelineStepInput = {
+        kind: TIMELINE_STEP_KINDS[Math.floor(random() * TIMELINE_STEP_KINDS.length)]!,
+        subject: random() < 0.5 ? `job:q-${round}:${round * 7}` : randomText(random),
+        ...(random() < 0.5 ? { cause: random() < 0.5 ? `evt-${round}` : randomText(random) } : {}),
+      };
+      const detail = random() < 0.3 ? undefined : { attempt: round % 5, text: randomText(random), ok: random() < 0.5, nested: { at: [1, randomText(random)] } };
+      const atMs = random() < 0.9 ? 1_733_000_000_000 + round : [0, 5, 1.25, -1][round % 4]!;
+      const service = random() < 0.8 ? 'queue-processor' : randomText(random);
+      const encoded = new EncodedBytes(32);
+      writeStep(encoded, step, Buffer.from(JSON.stringify(service), 'utf8'), atMs, detail);
+      const expected = new EncodedBytes();
+      expected.add(encodeStep(step, JSON.stringify(service), atMs, detail));
+      expect(encoded.size).toBe(1);
+      expect(encoded.view().equals(expected.view())).toBe(true);
+    }
+  });
+
+  it('write exactly what ioredis writes for the same command, whatever the characters and lengths (single, pairs, in pieces, pre-encoded, plain parts between)', () => {
     const random = seededRandom(1515);
     for (let round = 0; round < 300; round += 1) {
       const key = randomText(random) || 'k';
@@ -40,10 +60,33 @@ describe('encoded bytes (RESP written into a Buffer while collected)', () => {
           const arg = randomText(random);
           args.push(arg);
           encoded.add(arg);
+        } else if (choice < 0.5) {
+          // One argument in pieces: text, bytes, integers (safe or not), JSON strings.
+          let arg = '';
+          encoded.beginArg();
+          for (let piece = Math.floor(random() * 6); piece > 0; piece -= 1) {
+            const kind = random();
+            const text = randomText(random);
+            if (kind < 0.25) {
+              encoded.piece(text);
+              arg += text;
+            } else if (kind < 0.45) {
+              encoded.pieceBytes(Buffer.from(text, 'utf8'));
+              arg += Buffer.from(text, 'utf8').toString('utf8');
+            } else if (kind < 0.7) {
+              const value = [0, 7, 10, 99, 1_733_000_000_123, -3, 1.5, 2 ** 60, Number.NaN][Math.floor(random() * 9)]!;
+              encoded.pieceInteger(value);
+              arg += String(value);
+            } else {
+              encoded.pieceJsonString(text);
+              arg += JSON.stringify(text);
+            }
+          }
+          encoded.endArg();
+          args.push(arg);
         } else if (choice < 0.6) {
-          const pieces = Array.from({ length: 4 }, () => randomText(random)) as [string, string, string, string];
-          args.push(pieces[0] + pieces[1], pieces[2], pieces[3]);
-          encoded.addTriple(...pieces);
+          encoded.addEncoded(Buffer.from('$1\r\n1\r\n$2\r\nab\r\n'), 2);
+          args.push('1', 'ab');
         } else if (choice < 0.8) {
           const [field, value] = [randomText(random), randomText(random)];
           args.push(field, value);
@@ -64,7 +107,12 @@ describe('encoded bytes (RESP written into a Buffer while collected)', () => {
     const key = uniqueName('encoded-bytes');
     const encoded = new EncodedBytes();
     encoded.addPair('f1', 'é v1');
-    encoded.addTriple('f ', '2', '😀', 'f3');
+    encoded.beginArg();
+    encoded.piece('f ');
+    encoded.pieceInteger(2);
+    encoded.endArg();
+    encoded.add('😀');
+    encoded.add('f3');
     const command = () => new BytesCommand('hset', [key], [encoded, 'v3']);
     expect(await redis.sendCommand(command())).toBe(3);
     expect(await redis.hgetall(key)).toEqual({ f1: 'é v1', 'f 2': '😀', f3: 'v3' });

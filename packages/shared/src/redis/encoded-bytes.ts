@@ -5,6 +5,9 @@ const MAX_HEADER_BYTES = 13;
 
 const EMPTY = Buffer.alloc(0);
 
+/** Digits of length left for an argument written in pieces (`beginArg`): the timeline's steps are 100-999 bytes. */
+const PIECE_HEADER_DIGITS = 3;
+
 /** Number of decimal digits of a non-negative integer. */
 function decimalDigits(value: number): number {
   let digits = 1;
@@ -17,18 +20,21 @@ function decimalDigits(value: number): number {
 
 /**
  * String arguments of one command written as RESP bulk strings straight into a Buffer while a
- * hot path collects them (the timeline's steps, README "Cost"): each argument is one UTF-8
- * write into the Buffer (its length header written around it), no string is kept per argument
- * and none is joined later, so the arguments leave no young-generation garbage behind but the
- * strings the caller built, and the Buffer's bytes live off the JS heap (no scavenge copies
- * them, however long they wait for a flush). `command` sends them with a few plain arguments
- * in front (`BytesCommand`).
+ * hot path collects them (the timeline's steps, README "Cost"): an argument is one UTF-8 write
+ * into the Buffer with its length header written around it (`add`, `addPair`), or written in
+ * pieces (`beginArg` … `endArg`: text, bytes made once, integers as digits, JSON strings), or
+ * copied pre-encoded (`addEncoded`). No string is kept per argument and none is joined later,
+ * so the arguments leave no young-generation garbage behind but what the caller built, and
+ * their bytes live off the JS heap (no scavenge copies them, however long they wait for a
+ * flush). `BytesCommand` sends them behind a few plain arguments.
  */
 export class EncodedBytes {
   /** Allocated at the first argument (an empty one costs nothing). */
   private bytes = EMPTY;
   private used = 0;
   private count = 0;
+  /** Where the argument begun with `beginArg` starts. */
+  private argStart = 0;
 
   /** `initialBytes`: the Buffer's first size (it doubles as needed). */
   constructor(private readonly initialBytes = 16_384) {}
@@ -45,28 +51,127 @@ export class EncodedBytes {
 
   /** Appends one argument. */
   add(arg: string): void {
-    this.bulk(arg, '');
+    this.bulk(arg);
     this.count += 1;
   }
 
   /** Appends two arguments (a hash field and its value). */
   addPair(first: string, second: string): void {
-    this.bulk(first, '');
-    this.bulk(second, '');
+    this.bulk(first);
+    this.bulk(second);
     this.count += 2;
   }
 
-  /** Appends three arguments, the first given in two pieces (`firstA + firstB`): a hash field, a count and a value (the timeline's steps). */
-  addTriple(firstA: string, firstB: string, second: string, third: string): void {
-    this.bulk(firstA, firstB);
-    this.bulk(second, '');
-    this.bulk(third, '');
-    this.count += 3;
+  /**
+   * Appends pre-encoded RESP (`resp`: `count` whole arguments, e.g. `$1\r\n1\r\n` built once
+   * for a constant), copied byte by byte (no call out of JS for a few bytes).
+   */
+  addEncoded(resp: Uint8Array, count: number): void {
+    this.reserve(resp.length);
+    this.copyIn(resp);
+    this.count += count;
   }
 
-  /** `$<UTF-8 length>\r\n<a><b>\r\n`. */
-  private bulk(a: string, b: string): void {
-    const units = a.length + b.length;
+  /**
+   * Starts one argument written in pieces (`piece`, `pieceBytes`, `pieceInteger`,
+   * `pieceJsonString`, then `endArg`): room for a 3-digit length header is left, and `endArg`
+   * writes the real one, moving the text when its length has another number of digits.
+   */
+  beginArg(): void {
+    this.reserve(1 + PIECE_HEADER_DIGITS + 2);
+    this.argStart = this.used;
+    this.used += 1 + PIECE_HEADER_DIGITS + 2;
+  }
+
+  /** Appends `text` to the argument begun, as UTF-8. */
+  piece(text: string): void {
+    if (text.length === 0) return;
+    this.reserve(3 * text.length);
+    this.used += this.bytes.write(text, this.used, 'utf8');
+  }
+
+  /** Appends bytes (pre-encoded text) to the argument begun. */
+  pieceBytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.copyIn(bytes);
+  }
+
+  /** Appends `value` as `String(value)` would write it (digits written here for a non-negative safe integer). */
+  pieceInteger(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) return this.piece(String(value));
+    const digits = decimalDigits(value);
+    this.reserve(digits);
+    const bytes = this.bytes;
+    for (let place = this.used + digits - 1, rest = value; place >= this.used; place -= 1) {
+      bytes[place] = 0x30 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+    this.used += digits;
+  }
+
+  /**
+   * Appends `JSON.stringify(text)`: written between quotes as it is, then checked on its bytes;
+   * when they hold a quote, a backslash, a control character or anything not ASCII (a lone
+   * surrogate would need escaping), rewritten through `JSON.stringify` (rare for ids).
+   */
+  pieceJsonString(text: string): void {
+    const quote = this.used;
+    this.reserve(3 * text.length + 2);
+    const bytes = this.bytes;
+    bytes[quote] = 0x22;
+    const start = quote + 1;
+    const end = start + bytes.write(text, start, 'utf8');
+    for (let at = start; at < end; at += 1) {
+      const byte = bytes[at]!;
+      if (byte < 0x20 || byte === 0x22 || byte === 0x5c || byte >= 0x80) {
+        this.used = quote;
+        return this.piece(JSON.stringify(text));
+      }
+    }
+    bytes[end] = 0x22;
+    this.used = end + 1;
+  }
+
+  /** Ends the argument begun with `beginArg`. */
+  endArg(): void {
+    const textStart = this.argStart + 1 + PIECE_HEADER_DIGITS + 2;
+    const length = this.used - textStart;
+    const digits = decimalDigits(length);
+    if (digits !== PIECE_HEADER_DIGITS) {
+      this.reserve(digits);
+      this.bytes.copyWithin(textStart + digits - PIECE_HEADER_DIGITS, textStart, this.used);
+      this.used += digits - PIECE_HEADER_DIGITS;
+    }
+    this.header(this.argStart, digits, length);
+    this.reserve(2);
+    this.bytes[this.used] = 0x0d;
+    this.bytes[this.used + 1] = 0x0a;
+    this.used += 2;
+    this.count += 1;
+  }
+
+  private copyIn(source: Uint8Array): void {
+    const bytes = this.bytes;
+    const at = this.used;
+    for (let index = 0; index < source.length; index += 1) bytes[at + index] = source[index]!;
+    this.used += source.length;
+  }
+
+  /** `$<length>\r\n` at `at` (`digits` the length's). */
+  private header(at: number, digits: number, length: number): void {
+    const bytes = this.bytes;
+    bytes[at] = 0x24; // '$'
+    for (let place = at + digits, rest = length; place > at; place -= 1) {
+      bytes[place] = 0x30 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+    bytes[at + digits + 1] = 0x0d;
+    bytes[at + digits + 2] = 0x0a;
+  }
+
+  /** `$<UTF-8 length>\r\n<text>\r\n`. */
+  private bulk(text: string): void {
+    const units = text.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 for 2).
     this.reserve(MAX_HEADER_BYTES + 3 * units + 2);
     const bytes = this.bytes;
@@ -74,23 +179,14 @@ export class EncodedBytes {
     const start = this.used + digits + 3;
     // As many bytes as units exactly when every unit is ASCII (else the header is longer, and
     // the text moves right when its byte count has more digits than its unit count).
-    let length = a.length === 0 ? 0 : bytes.write(a, start, 'utf8');
-    if (b.length > 0) length += bytes.write(b, start + length, 'utf8');
+    const length = units === 0 ? 0 : bytes.write(text, start, 'utf8');
     if (length !== units) {
       const actual = decimalDigits(length);
       if (actual !== digits) bytes.copyWithin(start + actual - digits, start, start + length);
       digits = actual;
     }
-    let at = this.used;
-    bytes[at] = 0x24; // '$'
-    for (let place = at + digits, rest = length; place > at; place -= 1) {
-      bytes[place] = 0x30 + (rest % 10);
-      rest = Math.floor(rest / 10);
-    }
-    at += digits + 1;
-    bytes[at] = 0x0d;
-    bytes[at + 1] = 0x0a;
-    at += 2 + length;
+    this.header(this.used, digits, length);
+    const at = this.used + digits + 3 + length;
     bytes[at] = 0x0d;
     bytes[at + 1] = 0x0a;
     this.used = at + 2;

@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import { timelineBucketKey, timelineBucketsKey } from '../names';
 import { toError } from '../errors';
 import { HandledBatchRecord, STEPS_FIELD_PREFIX, timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineRefField } from './timeline-layout';
-import { encodeStep, timelineBounds, type TimelineStepInput } from './timeline-step';
+import { timelineBounds, writeStep, type TimelineStepInput } from './timeline-step';
 
 export interface TimelineOptions {
   /** Service name stored with each step. */
@@ -58,10 +58,13 @@ const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
  */
 const ENTRIES_PER_CALL = 1_000;
 
+/** `timelineStepsField`'s prefix as bytes. */
+const STEPS_FIELD_PREFIX_BYTES = Buffer.from(STEPS_FIELD_PREFIX);
+
 /**
  * The arguments of one script call as `record` collects them, RESP-encoded (no object per step,
  * no grouping in Node: the script merges a correlation's steps): per step its correlation's
- * field, 1 and the step (written straight into a Buffer); per look-up its field and the
+ * field and the step (written straight into a Buffer); per look-up its field and the
  * correlation.
  */
 class PendingCall {
@@ -115,8 +118,8 @@ export class TimelineRecorder {
   private readonly headSize: number;
   private readonly tailSize: number;
   private readonly bucketWidthMs: number;
-  /** The service name as a JSON string, once (every step carries it). */
-  private readonly serviceJson: string;
+  /** The service name as a JSON string in UTF-8, once (every step carries it). */
+  private readonly serviceBytes: Buffer;
   private calls: PendingCall[] = [];
   /** Steps buffered. */
   private buffered = 0;
@@ -144,7 +147,7 @@ export class TimelineRecorder {
     this.stepsPerSend = options.stepsPerSend ?? ENTRIES_PER_CALL;
     ({ headSize: this.headSize, tailSize: this.tailSize } = timelineBounds(options.maxSteps));
     this.bucketWidthMs = timelineBucketWidthMs(options.retentionSec);
-    this.serviceJson = JSON.stringify(options.service);
+    this.serviceBytes = Buffer.from(JSON.stringify(options.service), 'utf8');
   }
 
   private now(): number {
@@ -163,11 +166,16 @@ export class TimelineRecorder {
       this.dropped += 1;
       return;
     }
-    const stored = encodeStep(step, this.serviceJson, step.atMs ?? this.now(), boundedDetail(step.detail));
     let call = this.calls[this.calls.length - 1];
     if (call === undefined || call.entries + 3 > ENTRIES_PER_CALL) this.calls.push((call = new PendingCall()));
-    // The field is `timelineStepsField(correlationId)`, given in pieces; then 1 and the step.
-    call.steps.addTriple(STEPS_FIELD_PREFIX, correlationId, '1', stored);
+    // The field is `timelineStepsField(correlationId)`, written in pieces; then the step
+    // (`encodeStep`'s bytes, written without the string).
+    const steps = call.steps;
+    steps.beginArg();
+    steps.pieceBytes(STEPS_FIELD_PREFIX_BYTES);
+    steps.piece(correlationId);
+    steps.endArg();
+    writeStep(steps, step, this.serviceBytes, step.atMs ?? this.now(), boundedDetail(step.detail));
     call.stepCount += 1;
     // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
     if (refs?.eventId !== undefined && refs.eventId !== correlationId) {

@@ -3,14 +3,16 @@
 -- field in an existing hash and no key of its own (issue #15's cost target).
 -- KEYS[1] the bucket hash, KEYS[2] the registry of live buckets (sorted set, score = expiry)
 -- ARGV[1] head size, ARGV[2] tail size, ARGV[3] the bucket's expiry (epoch ms), ARGV[4] now (epoch ms),
--- ARGV[5] n, then n entries: a correlation's field, a step count c, c steps joined by "\n"
--- (a field may come several times: its entries are appended in their order; writers send each
--- step as it comes, so that they group nothing), then m, then per look-up: its field and the
--- correlation id it points to.
+-- ARGV[5] n, then n entries: a correlation's field and one step (a field may come several
+-- times: its steps are appended in their order; writers send each step as it comes, so that
+-- they group nothing), then m, then per look-up: its field and the correlation id it points to.
 -- A correlation's field holds one step (a JSON array: starts with '['), or "<count>\n" and
 -- <count> lines. Once the lines outgrow head + 1 + 2 * tail they are cut to the first `head`,
 -- a marker "#<omitted>" and the last `tail`, so compaction is amortised over `tail` appends;
 -- readers merge the buckets and cut to the bound (timeline-reader.ts). Returns n.
+-- (Before 2026-12-02 a step count came before each step; the stored form is the same, so
+-- writers of either version can share the master during a rolling upgrade: each calls its own
+-- script by its SHA.)
 local head, tail, expireAt, now, n = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
 local bucket, registry = KEYS[1], KEYS[2]
 
@@ -30,46 +32,60 @@ local function compact(steps)
   return table.concat(out, '\n'), head + 1 + tail
 end
 
-local sets = {}
+-- Table lengths kept in counters: `#t` is a binary search in Lua 5.1.
+local sets, setCount = {}, 0
 if n > 0 then
   -- Each field's count and steps, in order (no table per field: most come once).
-  local fields, counts, texts = {}, {}, {}
-  for index = 1, n do
-    local at = 3 + 3 * index
-    local field = ARGV[at]
+  local fields, fieldCount, counts, texts = {}, 0, {}, {}
+  for at = 7, 5 + 2 * n, 2 do
+    local field = ARGV[at - 1]
     local count = counts[field]
     if count then
-      counts[field] = count + tonumber(ARGV[at + 1])
-      texts[field] = texts[field] .. '\n' .. ARGV[at + 2]
+      counts[field] = count + 1
+      texts[field] = texts[field] .. '\n' .. ARGV[at]
     else
-      counts[field] = tonumber(ARGV[at + 1])
-      texts[field] = ARGV[at + 2]
-      fields[#fields + 1] = field
+      counts[field] = 1
+      texts[field] = ARGV[at]
+      fieldCount = fieldCount + 1
+      fields[fieldCount] = field
     end
   end
-  local old = redis.call('HMGET', bucket, unpack(fields))
-  for index, field in ipairs(fields) do
+  local old = redis.call('HMGET', bucket, unpack(fields, 1, fieldCount))
+  local limit = head + 1 + 2 * tail
+  for index = 1, fieldCount do
+    local field = fields[index]
     local count, steps = counts[field], texts[field]
     local previous = old[index]
+    local value
     if previous then
-      if string.sub(previous, 1, 1) == '[' then
-        count, steps = count + 1, previous .. '\n' .. steps
+      if string.byte(previous, 1) == 91 then -- '[': one step
+        count = count + 1
+        if count > limit then steps, count = compact(previous .. '\n' .. steps) value = count .. '\n' .. steps
+        else value = count .. '\n' .. previous .. '\n' .. steps end
       else
         local cut = string.find(previous, '\n', 1, true)
-        count, steps = count + tonumber(string.sub(previous, 1, cut - 1)), string.sub(previous, cut + 1) .. '\n' .. steps
+        count = count + tonumber(string.sub(previous, 1, cut - 1))
+        if count > limit then steps, count = compact(string.sub(previous, cut + 1) .. '\n' .. steps) value = count .. '\n' .. steps
+        else value = count .. string.sub(previous, cut) .. '\n' .. steps end
       end
+    elseif count > limit then
+      steps, count = compact(steps)
+      value = count .. '\n' .. steps
+    else
+      value = count == 1 and steps or (count .. '\n' .. steps)
     end
-    if count > head + 1 + 2 * tail then steps, count = compact(steps) end
-    sets[#sets + 1] = field
-    sets[#sets + 1] = count == 1 and steps or (count .. '\n' .. steps)
+    sets[setCount + 1] = field
+    sets[setCount + 2] = value
+    setCount = setCount + 2
   end
 end
-local at = 6 + 3 * n
+local at = 6 + 2 * n
 for index = 1, tonumber(ARGV[at]) do
-  sets[#sets + 1] = ARGV[at + 2 * index - 1]
-  sets[#sets + 1] = ARGV[at + 2 * index]
+  sets[setCount + 1] = ARGV[at + 2 * index - 1]
+  sets[setCount + 2] = ARGV[at + 2 * index]
+  setCount = setCount + 2
 end
-if #sets > 0 then redis.call('HSET', bucket, unpack(sets)) end
+if setCount > 0 then redis.call('HSET', bucket, unpack(sets, 1, setCount)) end
 redis.call('PEXPIREAT', bucket, expireAt)
 redis.call('ZADD', registry, expireAt, bucket)
 redis.call('ZREMRANGEBYSCORE', registry, '-inf', '(' .. now)
