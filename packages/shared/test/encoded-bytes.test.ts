@@ -21,23 +21,45 @@ function randomText(random: () => number): string {
   return Array.from({ length }, () => alphabet[Math.floor(random() * (random() < 0.5 ? 11 : alphabet.length))]).join('');
 }
 
+/**
+ * A step's detail: mostly flat (numbers of every kind, booleans, null, undefined, strings with
+ * escapes, integer-like and escaped keys, in random order), sometimes nested, an array value, a
+ * function, a class instance or an object without prototype.
+ */
+function randomDetail(random: () => number, round: number): Record<string, unknown> {
+  const keys = ['attempt', 'maxAttempts', 'durationMs', 'error', 'willRetry', '10', '2', 'a"b', 'é', `k${round % 300}`];
+  const values = [0, 1, 42, -7, 1.5, -0, 2 ** 60, Number.NaN, Number.POSITIVE_INFINITY, true, false, null, undefined];
+  const detail: Record<string, unknown> = random() < 0.05 ? (Object.create(null) as Record<string, unknown>) : {};
+  for (let count = Math.floor(random() * 6); count > 0; count -= 1) {
+    const key = keys[Math.floor(random() * keys.length)]!;
+    detail[key] = random() < 0.3 ? randomText(random) : values[Math.floor(random() * values.length)];
+  }
+  const odd = random();
+  if (odd < 0.05) detail.nested = { at: [1, randomText(random)] };
+  else if (odd < 0.08) detail.list = [1, 'a'];
+  else if (odd < 0.1) detail.fn = () => 1;
+  else if (odd < 0.12) return Object.assign(new (class Detail {})(), detail) as Record<string, unknown>;
+  return detail;
+}
+
 /** The bytes on the wire (ours are a Buffer, ioredis's a string it writes as UTF-8). */
 const bytes = (command: Command) => Buffer.from(command.toWritable(undefined as never));
 
 describe('encoded bytes (RESP written into a Buffer while collected)', () => {
   it('write a timeline step as the bytes of encodeStep, whatever its subject, cause, time and detail', () => {
     const random = seededRandom(2015);
-    for (let round = 0; round < 500; round += 1) {
+    const keys = new Map<string, Buffer>();
+    for (let round = 0; round < 1_000; round += 1) {
       const step: TimelineStepInput = {
         kind: TIMELINE_STEP_KINDS[Math.floor(random() * TIMELINE_STEP_KINDS.length)]!,
         subject: random() < 0.5 ? `job:q-${round}:${round * 7}` : randomText(random),
         ...(random() < 0.5 ? { cause: random() < 0.5 ? `evt-${round}` : randomText(random) } : {}),
       };
-      const detail = random() < 0.3 ? undefined : { attempt: round % 5, text: randomText(random), ok: random() < 0.5, nested: { at: [1, randomText(random)] } };
+      const detail = random() < 0.2 ? undefined : randomDetail(random, round);
       const atMs = random() < 0.9 ? 1_733_000_000_000 + round : [0, 5, 1.25, -1][round % 4]!;
       const service = random() < 0.8 ? 'queue-processor' : randomText(random);
       const encoded = new EncodedBytes(32);
-      writeStep(encoded, step, Buffer.from(JSON.stringify(service), 'utf8'), atMs, detail);
+      writeStep(encoded, step, Buffer.from(JSON.stringify(service), 'utf8'), atMs, detail, keys);
       const expected = new EncodedBytes();
       expected.add(encodeStep(step, JSON.stringify(service), atMs, detail));
       expect(encoded.size).toBe(1);
@@ -75,7 +97,7 @@ describe('encoded bytes (RESP written into a Buffer while collected)', () => {
               arg += Buffer.from(text, 'utf8').toString('utf8');
             } else if (kind < 0.7) {
               const value = [0, 7, 10, 99, 1_733_000_000_123, -3, 1.5, 2 ** 60, Number.NaN][Math.floor(random() * 9)]!;
-              encoded.pieceInteger(value);
+              encoded.pieceNumber(value);
               arg += String(value);
             } else {
               encoded.pieceJsonString(text);
@@ -109,7 +131,7 @@ describe('encoded bytes (RESP written into a Buffer while collected)', () => {
     encoded.addPair('f1', 'é v1');
     encoded.beginArg();
     encoded.piece('f ');
-    encoded.pieceInteger(2);
+    encoded.pieceNumber(2);
     encoded.endArg();
     encoded.add('😀');
     encoded.add('f3');

@@ -73,7 +73,7 @@ export class EncodedBytes {
   }
 
   /**
-   * Starts one argument written in pieces (`piece`, `pieceBytes`, `pieceInteger`,
+   * Starts one argument written in pieces (`piece`, `pieceBytes`, `pieceNumber`,
    * `pieceJsonString`, then `endArg`): room for a 3-digit length header is left, and `endArg`
    * writes the real one, moving the text when its length has another number of digits.
    */
@@ -96,8 +96,19 @@ export class EncodedBytes {
     this.copyIn(bytes);
   }
 
-  /** Appends `value` as `String(value)` would write it (digits written here for a non-negative safe integer). */
-  pieceInteger(value: number): void {
+  /** Bytes written so far (for `rewindPieces`). */
+  get piecesLength(): number {
+    return this.used;
+  }
+
+  /** Drops what the argument begun got after `piecesLength` was `length`. */
+  rewindPieces(length: number): void {
+    if (length < this.argStart || length > this.used) throw new RangeError('rewindPieces: not within the argument begun');
+    this.used = length;
+  }
+
+  /** Appends `value` as `String(value)` writes it (digits written here for a non-negative safe integer). */
+  pieceNumber(value: number): void {
     if (!Number.isSafeInteger(value) || value < 0) return this.piece(String(value));
     const digits = decimalDigits(value);
     this.reserve(digits);

@@ -8,7 +8,8 @@ import type { Logger } from '../logger';
 import { timelineBucketKey, timelineBucketsKey } from '../names';
 import { toError } from '../errors';
 import { HandledBatchRecord, STEPS_FIELD_PREFIX, timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineRefField } from './timeline-layout';
-import { timelineBounds, writeStep, type TimelineStepInput } from './timeline-step';
+import { timelineBounds, type TimelineStepInput } from './timeline-step';
+import { writeStep, type DetailKeys } from './timeline-step-bytes';
 
 export interface TimelineOptions {
   /** Service name stored with each step. */
@@ -120,6 +121,8 @@ export class TimelineRecorder {
   private readonly bucketWidthMs: number;
   /** The service name as a JSON string in UTF-8, once (every step carries it). */
   private readonly serviceBytes: Buffer;
+  /** The detail keys' bytes (`writeStep`). */
+  private readonly detailKeys: DetailKeys = new Map();
   private calls: PendingCall[] = [];
   /** Steps buffered. */
   private buffered = 0;
@@ -175,7 +178,7 @@ export class TimelineRecorder {
     steps.pieceBytes(STEPS_FIELD_PREFIX_BYTES);
     steps.piece(correlationId);
     steps.endArg();
-    writeStep(steps, step, this.serviceBytes, step.atMs ?? this.now(), boundedDetail(step.detail));
+    writeStep(steps, step, this.serviceBytes, step.atMs ?? this.now(), boundedDetail(step.detail), this.detailKeys);
     call.stepCount += 1;
     // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
     if (refs?.eventId !== undefined && refs.eventId !== correlationId) {

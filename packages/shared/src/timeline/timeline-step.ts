@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { EncodedBytes } from '../redis/encoded-bytes';
 
 /** What happened, one name per kind of step (README "Timeline"). */
 export const TIMELINE_STEP_KINDS = [
@@ -82,42 +81,6 @@ export function encodeStep(step: TimelineStepInput, serviceJson: string, atMs: n
   return detail === undefined
     ? `["${step.kind}",${jsonString(step.subject)},${cause},${atMs},${serviceJson}]`
     : `["${step.kind}",${jsonString(step.subject)},${cause},${atMs},${serviceJson},${JSON.stringify(detail)}]`;
-}
-
-/** `["<kind>",` of each kind, as bytes (built once). */
-const KIND_OPENINGS = new Map(TIMELINE_STEP_KINDS.map((kind) => [kind, Buffer.from(`["${kind}",`, 'latin1')]));
-const COMMA = Buffer.from(',');
-const ZERO_CAUSE = Buffer.from(',0,');
-const CLOSE = Buffer.from(']');
-
-/**
- * Writes the stored form of a step into `out` as ONE argument, the same bytes as
- * `encodeStep(step, serviceJson, atMs, detail)` in UTF-8 (a test checks it), without building
- * the string: the constant parts copied from bytes made once (`serviceBytes`: the service's
- * JSON string as bytes, the recorder's), the subject and cause written between quotes and
- * checked on their bytes (`EncodedBytes.pieceJsonString`), the time as digits, the detail
- * through JSON.stringify.
- */
-export function writeStep(out: EncodedBytes, step: TimelineStepInput, serviceBytes: Uint8Array, atMs: number, detail: Record<string, unknown> | undefined): void {
-  out.beginArg();
-  out.pieceBytes(KIND_OPENINGS.get(step.kind) ?? Buffer.from(`["${step.kind}",`));
-  out.pieceJsonString(step.subject);
-  if (step.cause === undefined) out.pieceBytes(ZERO_CAUSE);
-  else {
-    out.pieceBytes(COMMA);
-    out.pieceJsonString(step.cause);
-    out.pieceBytes(COMMA);
-  }
-  out.pieceInteger(atMs);
-  out.pieceBytes(COMMA);
-  out.pieceBytes(serviceBytes);
-  if (detail !== undefined) {
-    out.pieceBytes(COMMA);
-    // (`?? 'undefined'`: what encodeStep's template writes for a detail whose toJSON gives undefined.)
-    out.piece(JSON.stringify(detail) ?? 'undefined');
-  }
-  out.pieceBytes(CLOSE);
-  out.endArg();
 }
 
 /** Parses one stored step (`seq` is its position in the correlation); undefined when it is not one of ours. */
