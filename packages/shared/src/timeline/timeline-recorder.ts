@@ -108,8 +108,9 @@ function cutDetail(detail: Record<string, unknown>): Record<string, unknown> {
 
 /**
  * Records timeline steps on the master Redis (README "Timeline"). `record` never blocks nor
- * throws: steps are buffered and written in one pipeline per flush interval; a failed write
- * is logged and the steps are dropped (the timeline is diagnostics, the work goes on).
+ * throws: steps are buffered and written by one script call per flush (every flush interval,
+ * or once `stepsPerSend` steps wait); a failed write is logged and the steps are dropped (the
+ * timeline is diagnostics, the work goes on).
  */
 export class TimelineRecorder {
   private readonly logger: Logger;
