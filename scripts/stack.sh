@@ -177,18 +177,12 @@ start_service() {
   # exec all the way down: the pid recorded is node's own.
   # The compiled service (npm run build); --conditions picks @event-infra/shared's dist/ too.
   # NODE_OPTIONS: the image's production default (Dockerfile) unless set; empty means V8's own.
-  # Then the role's own command-line flags (role_node_flags, as docker-compose.yml's `command`)
-  # and STACK_NODE_FLAGS (empty): node command-line flags of every service, for V8 flags node
+  # STACK_NODE_FLAGS (empty): node command-line flags of every service, for V8 flags node
   # refuses in NODE_OPTIONS, e.g. --heap-growing-percent=20 (README "Memory work").
   # shellcheck disable=SC2086 # the flags are words
-  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" NODE_OPTIONS="${NODE_OPTIONS---max-semi-space-size=2}" nohup node $(role_node_flags "$dir") ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
+  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" NODE_OPTIONS="${NODE_OPTIONS---max-semi-space-size=2}" nohup node ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$RUN_DIR/$name.pid"
-}
-# The event processor's V8 heap-growing factor, fixed at 20 % (README "Event processor peak",
-# sixth pass; the same flag as docker-compose.yml and the stack bench's EVENT_PROCESSOR_NODE_FLAGS).
-role_node_flags() {
-  case "$1" in event-system) echo --heap-growing-percent=20 ;; esac
 }
 port_var_of() {
   case "$1" in queue-system) echo QUEUE_PROCESSOR_PORT ;; event-system) echo EVENT_PROCESSOR_PORT ;; dlq-system) echo DLQ_PROCESSOR_PORT ;; esac

@@ -3,16 +3,14 @@
  * the image, in local mode and for every child of the stack benchmark, and one that node
  * accepts in NODE_OPTIONS (node refuses to start on a V8 flag it does not allow there). And the
  * measured opt-in of README "Memory work": `--heap-growing-percent`, which node accepts only on
- * its command line (local mode's STACK_NODE_FLAGS), and which V8 applies; the event processor
- * runs with it by default (README "Event processor peak", sixth pass): the same flags in
- * docker-compose.yml, scripts/stack.sh and for the stack bench's event processor and bare readers.
+ * its command line (local mode's STACK_NODE_FLAGS), and which V8 applies.
  */
 const GROWING_FLAG = '--heap-growing-percent=20';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EVENT_PROCESSOR_NODE_FLAGS, PRODUCTION_NODE_OPTIONS } from '../bench/lib/child';
+import { PRODUCTION_NODE_OPTIONS } from '../bench/lib/child';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string): string => readFileSync(`${ROOT}${path}`, 'utf8');
@@ -42,24 +40,7 @@ describe('production NODE_OPTIONS', () => {
       execFile(process.execPath, ['-e', ''], { env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: GROWING_FLAG } }, (error, _stdout, text) => resolve(error ? text : ''));
     });
     expect(stderr).toContain('is not allowed in NODE_OPTIONS');
-    expect(read('scripts/stack.sh')).toContain('nohup node $(role_node_flags "$dir") ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist');
-  });
-
-  it("the event processor's role flags are the same in compose, local mode and the stack bench", () => {
-    expect(EVENT_PROCESSOR_NODE_FLAGS).toEqual([GROWING_FLAG]);
-    const compose = read('docker-compose.yml');
-    const commands = [...compose.matchAll(/command: (\[.*"event-system\/dist\/main\.js"\])/g)].map((match) => JSON.parse(match[1]!) as string[]);
-    expect(commands).toHaveLength(2);
-    for (const command of commands) expect(command).toEqual(['node', ...EVENT_PROCESSOR_NODE_FLAGS, '--conditions=evinfra-dist', 'event-system/dist/main.js']);
-    expect(read('scripts/stack.sh')).toContain(`event-system) echo ${EVENT_PROCESSOR_NODE_FLAGS.join(' ')} ;;`);
-    const children = read('bench/lib/stack-children.ts');
-    // The event processor and both bare readers, its baselines; no other child.
-    expect(children.match(/nodeFlags: EVENT_PROCESSOR_NODE_FLAGS/g)).toHaveLength(3);
-    // Each child's options from its entry to its env: the event processor once, the bare readers twice.
-    const optionsOf = (entry: string): string[] => [...children.matchAll(new RegExp(`entry: '${entry.replace(/[./]/g, '\\$&')}',[^]*?env:`, 'g'))].map((match) => match[0]);
-    expect(optionsOf('event-system/src/main.ts')).toHaveLength(1);
-    expect(optionsOf('bench/fixtures/bare-reader.ts')).toHaveLength(2);
-    for (const options of [...optionsOf('event-system/src/main.ts'), ...optionsOf('bench/fixtures/bare-reader.ts')]) expect(options).toContain('nodeFlags: EVENT_PROCESSOR_NODE_FLAGS');
+    expect(read('scripts/stack.sh')).toContain('nohup node ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist');
   });
 
   it('with the flag V8 grows the old generation by less', async () => {

@@ -20,15 +20,6 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export const PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=2';
 
-/**
- * Node command-line flags of the event processor's role in production (docker-compose.yml's
- * `command`, scripts/stack.sh; node refuses them in NODE_OPTIONS): V8 grows the old generation
- * by a fixed 20 % after a full collection instead of its own factor of up to 4, so a drain's
- * peak no longer swings to 120 MB (README "Event processor peak", sixth pass). The stack
- * bench gives them to the event processor and to both bare readers, its baselines.
- */
-export const EVENT_PROCESSOR_NODE_FLAGS: readonly string[] = ['--heap-growing-percent=20'];
-
 export interface BenchChild {
   name: string;
   pid: number;
@@ -57,8 +48,6 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** Give the child a stdin for `request` (bare children that take work from the runner). */
   requests?: boolean;
-  /** Node command-line flags of the child's role (before BENCH_CHILD_NODE_FLAGS); none by default. */
-  nodeFlags?: readonly string[];
 }
 
 /** A `/proc/<pid>/status` size field (`VmHWM`, `VmRSS`) in MB; NaN when /proc is not available. */
@@ -87,7 +76,7 @@ export function compiledEntry(entry: string): string {
 
 /** Starts the child and resolves once it is ready; a child that exits first rejects with its stderr. */
 export async function spawnChild(options: SpawnOptions): Promise<BenchChild> {
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), ...(process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=evinfra-dist', compiledEntry(options.entry)], {
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=evinfra-dist', compiledEntry(options.entry)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS, ...options.env },
     stdio: [options.requests ? 'pipe' : 'ignore', 'pipe', 'pipe'],

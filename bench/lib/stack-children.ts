@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { BULL_PREFIX, bullPrefix } from '@event-infra/shared';
 import { freePort, type RedisServer } from '@event-infra/testing';
-import { EVENT_PROCESSOR_NODE_FLAGS, spawnChild, type BenchChild } from './child';
+import { spawnChild, type BenchChild } from './child';
 
 /** Worker concurrency of the queue processor and of the bare worker. */
 export const CONCURRENCY = 100;
@@ -74,7 +74,6 @@ export async function startStack(master: RedisServer, streams: RedisServer, queu
     const eventProcessor = await start({
       name: 'event processor',
       entry: 'event-system/src/main.ts',
-      nodeFlags: EVENT_PROCESSOR_NODE_FLAGS,
       healthUrl: `http://127.0.0.1:${eventPort}/health`,
       // One consumer loop, no autoscaling: like for like with the one bare loop. Duplicate
       // suppression and fan-out stay on (defaults), so "handled" is the product's full path.
@@ -109,14 +108,11 @@ export async function startStack(master: RedisServer, streams: RedisServer, queu
     const bareReader = await start({
       name: 'bare reader',
       entry: 'bench/fixtures/bare-reader.ts',
-      // The event processor's role flags: its baseline runs as it does.
-      nodeFlags: EVENT_PROCESSOR_NODE_FLAGS,
       env: { BENCH_REDIS_URL: streams.url, BENCH_STREAM: BARE_STREAM, BENCH_GROUP: 'bare' },
     });
     const bareLatencyReader = await start({
       name: 'bare latency reader',
       entry: 'bench/fixtures/bare-reader.ts',
-      nodeFlags: EVENT_PROCESSOR_NODE_FLAGS,
       env: { BENCH_REDIS_URL: streams.url, BENCH_STREAM: BARE_LATENCY_STREAM, BENCH_GROUP: 'bare', BENCH_NOTIFY_URL: master.url, BENCH_NOTIFY_CHANNEL: BARE_CHANNEL },
     });
     return { queueProcessor, eventProcessor, dlqProcessor, bareWorker, bareDrainWorker, bareReader, bareLatencyReader, queueUrl: `http://127.0.0.1:${queuePort}` };

@@ -1,8 +1,7 @@
 /**
  * Event processor memory probe (issue 12, README "Event processor peak"): the stack bench's
  * event work on the event processor and the bare reader only, each child run as the stack
- * suite runs it (compiled, production's NODE_OPTIONS, the event processor's role flags
- * EVENT_PROCESSOR_NODE_FLAGS, then BENCH_CHILD_NODE_FLAGS) and given
+ * suite runs it (compiled, production's NODE_OPTIONS plus BENCH_CHILD_NODE_FLAGS) and given
  * `--import bench/tools/heap-sampler.mjs`, which writes its VmRSS/VmHWM and V8 heap spaces
  * every 25 ms to PROBE_OUT/<name>.jsonl (stdout, e.g. `--trace-gc`, to <name>.out). Phases
  * as in the stack suite: idle PROBE_IDLE_SEC (30); 4 drains of PROBE_EVENTS (50,000) events
@@ -20,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { STREAM_DEFAULTS, createEventPublisher, createLogger, type EventPublisher } from '@event-infra/shared';
 import { SAMPLE_EVENT_DATA, freePort, startRedisServer } from '@event-infra/testing';
-import { EVENT_PROCESSOR_NODE_FLAGS, PRODUCTION_NODE_OPTIONS, compiledEntry } from '../lib/child';
+import { PRODUCTION_NODE_OPTIONS, compiledEntry } from '../lib/child';
 import { pollUntil } from '../lib/stats';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -36,7 +35,7 @@ async function start(name: string, entry: string, childEnv: Record<string, strin
   const samples = join(OUT, `${name}.jsonl`);
   const stdout = openSync(join(OUT, `${name}.out`), 'w');
   const flags = (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...EVENT_PROCESSOR_NODE_FLAGS, ...flags, '--conditions=evinfra-dist', compiledEntry(entry)], {
+  const child = spawn(process.execPath, [...flags, '--conditions=evinfra-dist', compiledEntry(entry)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', NODE_OPTIONS: `${process.env.BENCH_CHILD_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS} --import=${SAMPLER}`, HEAP_SAMPLE_FILE: samples, ...childEnv },
     stdio: ['ignore', stdout, 'inherit'],
