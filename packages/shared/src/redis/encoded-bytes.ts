@@ -33,8 +33,13 @@ export class EncodedBytes {
   private bytes = EMPTY;
   private used = 0;
   private count = 0;
-  /** Where the argument begun with `beginArg` starts. */
+  /** Where the argument begun with `beginArg` (or `reopenArg`) starts, and its header's digits of length. */
   private argStart = 0;
+  private argDigits = PIECE_HEADER_DIGITS;
+  /** The last argument `endArg` ended: its start, its header's digits, where it ends (-1: none, or something was added after it). */
+  private endedStart = -1;
+  private endedDigits = 0;
+  private endedEnd = -1;
 
   /** `initialBytes`: the Buffer's first size (it doubles as needed). */
   constructor(private readonly initialBytes = 16_384) {}
@@ -80,7 +85,46 @@ export class EncodedBytes {
   beginArg(): void {
     this.reserve(1 + PIECE_HEADER_DIGITS + 2);
     this.argStart = this.used;
+    this.argDigits = PIECE_HEADER_DIGITS;
     this.used += 1 + PIECE_HEADER_DIGITS + 2;
+  }
+
+  /**
+   * Begins again the argument `endArg` just ended, when it is the last one written: pieces
+   * appended now go after its text, and `endArg` ends it again (one argument, longer).
+   */
+  reopenArg(): void {
+    if (this.endedEnd !== this.used) throw new RangeError('reopenArg: the last argument was not ended by endArg');
+    this.argStart = this.endedStart;
+    this.argDigits = this.endedDigits;
+    this.used -= 2;
+    this.count -= 1;
+    this.endedEnd = -1;
+  }
+
+  /**
+   * Appends a one-digit argument (`digit` 0-9) and answers where its digit is, for `setDigit`
+   * (a count bumped in place while more pieces come after it).
+   */
+  addDigit(digit: number): number {
+    this.reserve(7);
+    const bytes = this.bytes;
+    const at = this.used;
+    bytes[at] = 0x24; // '$'
+    bytes[at + 1] = 0x31;
+    bytes[at + 2] = 0x0d;
+    bytes[at + 3] = 0x0a;
+    bytes[at + 4] = 0x30 + digit;
+    bytes[at + 5] = 0x0d;
+    bytes[at + 6] = 0x0a;
+    this.used = at + 7;
+    this.count += 1;
+    return at + 4;
+  }
+
+  /** Rewrites the digit `addDigit` wrote at `at` (`digit` 0-9). */
+  setDigit(at: number, digit: number): void {
+    this.bytes[at] = 0x30 + digit;
   }
 
   /** Appends `text` to the argument begun, as UTF-8. */
@@ -145,13 +189,14 @@ export class EncodedBytes {
 
   /** Ends the argument begun with `beginArg`. */
   endArg(): void {
-    const textStart = this.argStart + 1 + PIECE_HEADER_DIGITS + 2;
+    const reserved = this.argDigits;
+    const textStart = this.argStart + 1 + reserved + 2;
     const length = this.used - textStart;
     const digits = decimalDigits(length);
-    if (digits !== PIECE_HEADER_DIGITS) {
-      this.reserve(digits);
-      this.bytes.copyWithin(textStart + digits - PIECE_HEADER_DIGITS, textStart, this.used);
-      this.used += digits - PIECE_HEADER_DIGITS;
+    if (digits !== reserved) {
+      this.reserve(Math.max(0, digits - reserved));
+      this.bytes.copyWithin(textStart + digits - reserved, textStart, this.used);
+      this.used += digits - reserved;
     }
     this.header(this.argStart, digits, length);
     this.reserve(2);
@@ -159,6 +204,9 @@ export class EncodedBytes {
     this.bytes[this.used + 1] = 0x0a;
     this.used += 2;
     this.count += 1;
+    this.endedStart = this.argStart;
+    this.endedDigits = digits;
+    this.endedEnd = this.used;
   }
 
   private copyIn(source: Uint8Array): void {

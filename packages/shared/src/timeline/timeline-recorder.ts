@@ -1,5 +1,4 @@
 import { EncodedArgs } from '../redis/encoded-args';
-import { BytesCommand, EncodedBytes } from '../redis/encoded-bytes';
 import { loadScript } from '../redis/lua-script';
 import type { RedisClient } from '../redis/create-redis';
 import { createHash, randomBytes } from 'node:crypto';
@@ -7,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger';
 import { timelineBucketKey, timelineBucketsKey } from '../names';
 import { toError } from '../errors';
-import { HandledBatchRecord, STEPS_FIELD_PREFIX, timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineRefField } from './timeline-layout';
+import { HandledBatchRecord, timelineBatchField, timelineBucketStartMs, timelineBucketWidthMs, timelineRefField } from './timeline-layout';
 import { timelineBounds, type TimelineStepInput } from './timeline-step';
-import { writeStep, type DetailKeys } from './timeline-step-bytes';
+import type { DetailKeys } from './timeline-step-bytes';
+import { PendingCall } from './timeline-pending-call';
 
 export interface TimelineOptions {
   /** Service name stored with each step. */
@@ -27,7 +27,7 @@ export interface TimelineOptions {
    * writer waits for the interval). Default 1000 (a script call's size): the steps are bytes
    * off the JS heap (`EncodedBytes`), so a busy second's steps held for the interval are no
    * young-generation garbage to copy, and a job's `job.started` and its end sent in one call
-   * are merged by the script (its field read and written once, not twice).
+   * are one entry of it (`PendingCall`: its field read and written once by the script).
    */
   stepsPerSend?: number;
 }
@@ -58,31 +58,6 @@ const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
  * more than Lua's stack allows (8,000 values).
  */
 const ENTRIES_PER_CALL = 1_000;
-
-/** `timelineStepsField`'s prefix as bytes. */
-const STEPS_FIELD_PREFIX_BYTES = Buffer.from(STEPS_FIELD_PREFIX);
-
-/**
- * The arguments of one script call as `record` collects them, RESP-encoded (no object per step,
- * no grouping in Node: the script merges a correlation's steps): per step its correlation's
- * field and the step (written straight into a Buffer); per look-up its field and the
- * correlation.
- */
-class PendingCall {
-  readonly steps = new EncodedBytes();
-  readonly refs = new EncodedBytes(1_024);
-  stepCount = 0;
-  refCount = 0;
-
-  get entries(): number {
-    return this.stepCount + this.refCount;
-  }
-
-  /** The script call: `head` (ARGV[1..4] after the keys), then n, the steps, m, the look-ups. */
-  command(head: readonly (string | number)[], keyPrefix: string | undefined): BytesCommand {
-    return new BytesCommand('evalsha', [...head, this.stepCount], [this.steps, String(this.refCount), this.refs], keyPrefix);
-  }
-}
 
 /**
  * `detail` with its strings cut at `MAX_DETAIL_CHARS`: the same object when none is that long
@@ -172,15 +147,7 @@ export class TimelineRecorder {
     }
     let call = this.calls[this.calls.length - 1];
     if (call === undefined || call.entries + 3 > ENTRIES_PER_CALL) this.calls.push((call = new PendingCall()));
-    // The field is `timelineStepsField(correlationId)`, written in pieces; then the step
-    // (`encodeStep`'s bytes, written without the string).
-    const steps = call.steps;
-    steps.beginArg();
-    steps.pieceBytes(STEPS_FIELD_PREFIX_BYTES);
-    steps.piece(correlationId);
-    steps.endArg();
-    writeStep(steps, step, this.serviceBytes, step.atMs ?? this.now(), boundedDetail(step.detail), this.detailKeys);
-    call.stepCount += 1;
+    call.addStep(correlationId, step, this.serviceBytes, step.atMs ?? this.now(), boundedDetail(step.detail), this.detailKeys);
     // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
     if (refs?.eventId !== undefined && refs.eventId !== correlationId) {
       call.refs.addPair(timelineRefField('event', refs.eventId), correlationId);

@@ -28,6 +28,12 @@ export type DetailKeys = Map<string, Buffer>;
  */
 export function writeStep(out: EncodedBytes, step: TimelineStepInput, serviceBytes: Uint8Array, atMs: number, detail: Record<string, unknown> | undefined, keys: DetailKeys): void {
   out.beginArg();
+  writeStepPieces(out, step, serviceBytes, atMs, detail, keys);
+  out.endArg();
+}
+
+/** `writeStep`'s bytes as pieces of the argument begun (the recorder appends a step to an entry's with it). */
+export function writeStepPieces(out: EncodedBytes, step: TimelineStepInput, serviceBytes: Uint8Array, atMs: number, detail: Record<string, unknown> | undefined, keys: DetailKeys): void {
   out.pieceBytes(KIND_OPENINGS.get(step.kind) ?? Buffer.from(`["${step.kind}",`));
   out.pieceJsonString(step.subject);
   if (step.cause === undefined) out.pieceBytes(ZERO_CAUSE);
@@ -44,7 +50,6 @@ export function writeStep(out: EncodedBytes, step: TimelineStepInput, serviceByt
     writeDetail(out, detail, keys);
   }
   out.pieceBytes(CLOSE);
-  out.endArg();
 }
 
 /**

@@ -3,15 +3,17 @@
 -- field in an existing hash and no key of its own (issue #15's cost target).
 -- KEYS[1] the bucket hash, KEYS[2] the registry of live buckets (sorted set, score = expiry)
 -- ARGV[1] head size, ARGV[2] tail size, ARGV[3] the bucket's expiry (epoch ms), ARGV[4] now (epoch ms),
--- ARGV[5] n, then n entries: a correlation's field and one step (a field may come several
--- times: its steps are appended in their order; writers send each step as it comes, so that
--- they group nothing), then m, then per look-up: its field and the correlation id it points to.
+-- ARGV[5] n, then n entries: a correlation's field, a count c and c steps joined by "\n" (a
+-- writer joins a correlation's steps that come one after the other, e.g. a job's start and its
+-- end; a field may come in several entries: their steps are appended in their order), then m,
+-- then per look-up: its field and the correlation id it points to.
 -- A correlation's field holds one step (a JSON array: starts with '['), or "<count>\n" and
 -- <count> lines. Once the lines outgrow head + 1 + 2 * tail they are cut to the first `head`,
 -- a marker "#<omitted>" and the last `tail`, so compaction is amortised over `tail` appends;
 -- readers merge the buckets and cut to the bound (timeline-reader.ts). Returns n.
--- (Before 2026-12-02 a step count came before each step; the stored form is the same, so
--- writers of either version can share the master during a rolling upgrade: each calls its own
+-- (The arguments changed twice on 2026-12-02: a count before each step, then field and step per
+-- entry, then field, count and steps per entry. The stored form is the same in all three, so
+-- writers of any version can share the master during a rolling upgrade: each calls its own
 -- script by its SHA.)
 local head, tail, expireAt, now, n = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
 local bucket, registry = KEYS[1], KEYS[2]
@@ -37,15 +39,15 @@ local sets, setCount = {}, 0
 if n > 0 then
   -- Each field's count and steps, in order (no table per field: most come once).
   local fields, fieldCount, counts, texts = {}, 0, {}, {}
-  for at = 7, 5 + 2 * n, 2 do
-    local field = ARGV[at - 1]
+  for at = 6, 3 + 3 * n, 3 do
+    local field = ARGV[at]
     local count = counts[field]
     if count then
-      counts[field] = count + 1
-      texts[field] = texts[field] .. '\n' .. ARGV[at]
+      counts[field] = count + tonumber(ARGV[at + 1])
+      texts[field] = texts[field] .. '\n' .. ARGV[at + 2]
     else
-      counts[field] = 1
-      texts[field] = ARGV[at]
+      counts[field] = tonumber(ARGV[at + 1])
+      texts[field] = ARGV[at + 2]
       fieldCount = fieldCount + 1
       fields[fieldCount] = field
     end
@@ -79,7 +81,7 @@ if n > 0 then
     setCount = setCount + 2
   end
 end
-local at = 6 + 2 * n
+local at = 6 + 3 * n
 for index = 1, tonumber(ARGV[at]) do
   sets[setCount + 1] = ARGV[at + 2 * index - 1]
   sets[setCount + 2] = ARGV[at + 2 * index]

@@ -1,0 +1,69 @@
+import { BytesCommand, EncodedBytes } from '../redis/encoded-bytes';
+import { STEPS_FIELD_PREFIX } from './timeline-layout';
+import type { TimelineStepInput } from './timeline-step';
+import { writeStep, writeStepPieces, type DetailKeys } from './timeline-step-bytes';
+
+/** `timelineStepsField`'s prefix as bytes. */
+const STEPS_FIELD_PREFIX_BYTES = Buffer.from(STEPS_FIELD_PREFIX);
+
+/** "\n" between two steps of one entry. */
+const NEWLINE = Buffer.from('\n');
+
+/** Steps one entry holds at most (its count is one digit, bumped in place). */
+const STEPS_PER_ENTRY = 9;
+
+/**
+ * The arguments of one script call as `record` collects them, RESP-encoded (no object per step):
+ * per entry its correlation's field, its count of steps and its steps (written straight into a
+ * Buffer, "\n" between them); per look-up its field and the correlation. A step of the same
+ * correlation as the entry just written joins it (a job's `job.started` and its end, when
+ * nothing came between them): the script reads and writes that field once and concatenates
+ * less; other repeats of a field are merged by the script.
+ */
+export class PendingCall {
+  readonly steps = new EncodedBytes();
+  readonly refs = new EncodedBytes(1_024);
+  stepCount = 0;
+  entryCount = 0;
+  refCount = 0;
+  /** The last entry's correlation (undefined: none, or it is full), its count and where its count's digit is. */
+  openCorrelation: string | undefined = undefined;
+  openCount = 0;
+  openCountAt = 0;
+
+  /** Appends `step` of `correlationId` (`writeStep`'s arguments): to the last entry when it is that correlation's and not full, else as a new entry. */
+  addStep(correlationId: string, step: TimelineStepInput, serviceBytes: Uint8Array, atMs: number, detail: Record<string, unknown> | undefined, keys: DetailKeys): void {
+    const steps = this.steps;
+    if (this.openCorrelation === correlationId) {
+      steps.reopenArg();
+      steps.pieceBytes(NEWLINE);
+      writeStepPieces(steps, step, serviceBytes, atMs, detail, keys);
+      steps.endArg();
+      this.openCount += 1;
+      steps.setDigit(this.openCountAt, this.openCount);
+      if (this.openCount === STEPS_PER_ENTRY) this.openCorrelation = undefined;
+    } else {
+      // The field is `timelineStepsField(correlationId)`, written in pieces; the entry's count;
+      // then the step (`encodeStep`'s bytes, written without the string).
+      steps.beginArg();
+      steps.pieceBytes(STEPS_FIELD_PREFIX_BYTES);
+      steps.piece(correlationId);
+      steps.endArg();
+      this.openCountAt = steps.addDigit(1);
+      writeStep(steps, step, serviceBytes, atMs, detail, keys);
+      this.openCorrelation = correlationId;
+      this.openCount = 1;
+      this.entryCount += 1;
+    }
+    this.stepCount += 1;
+  }
+
+  get entries(): number {
+    return this.stepCount + this.refCount;
+  }
+
+  /** The script call: `head` (ARGV[1..4] after the keys), then n, the entries, m, the look-ups. */
+  command(head: readonly (string | number)[], keyPrefix: string | undefined): BytesCommand {
+    return new BytesCommand('evalsha', [...head, this.entryCount], [this.steps, String(this.refCount), this.refs], keyPrefix);
+  }
+}
