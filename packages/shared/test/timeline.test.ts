@@ -5,7 +5,7 @@
  * bucket and its registry, a restarted script cache is survived, and the id look-ups resolve
  * to the correlation.
  */
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   REDIS_ROLES,
   TimelineRecorder,
@@ -25,30 +25,19 @@ import {
   type Redis,
 } from '@event-infra/shared';
 import { silentLogger, uniqueName } from '@event-infra/testing';
+import { timelineMaster } from './support/timeline-master';
 
 const logger = silentLogger();
-let redis: Redis;
-let recorder: TimelineRecorder | undefined;
+const master = timelineMaster();
 
-beforeEach(async () => {
-  redis = createRedis({ url: inject('redis').master, role: REDIS_ROLES.master, profile: 'producer', logger, connectTimeoutMs: 1_000 });
-  await waitForRedis(redis, REDIS_ROLES.master, 5_000);
-});
-
-afterEach(async () => {
-  await recorder?.close();
-  recorder = undefined;
-  await closeRedis(redis);
-});
-
-/** The batch record of `deliveries`, made by `recorder` as the event processor makes it. */
-function batchOf(recorder: TimelineRecorder, deliveries: readonly HandledDelivery[]): HandledBatchRecord {
-  const record = recorder.handledBatch();
+/** The batch record of `deliveries`, made by `of` as the event processor makes it. */
+function batchOf(of: TimelineRecorder, deliveries: readonly HandledDelivery[]): HandledBatchRecord {
+  const record = of.handledBatch();
   for (const delivery of deliveries) record.add(delivery.eventId, delivery.entryId, delivery.type, delivery.source, delivery.cause, () => delivery.handlers);
   return record;
 }
 
-const make = (maxSteps: number, retentionSec = 60, clock?: () => number) => new TimelineRecorder({ service: 'test', retentionSec, maxSteps }, { redis, logger, clock });
+const make = (maxSteps: number, retentionSec = 60, clock?: () => number) => new TimelineRecorder({ service: 'test', retentionSec, maxSteps }, { redis: master.redis, logger, clock });
 
 /** Lines stored for `correlation` over every bucket it has a field in (steps and markers). */
 async function storedLines(client: Redis, correlation: string): Promise<number> {
@@ -63,7 +52,7 @@ async function storedLines(client: Redis, correlation: string): Promise<number> 
 
 /** After `count` steps numbered 1…count under a bound of 6: all of them, or the first and last three and the rest counted. */
 async function expectFirstAndLastThree(correlation: string, count: number): Promise<void> {
-  const timeline = (await readTimeline(redis, correlation, recorder!.maxSteps))!;
+  const timeline = (await readTimeline(master.redis, correlation, master.recorder!.maxSteps))!;
   const expected = count <= 6 ? Array.from({ length: count }, (_, i) => i + 1) : [1, 2, 3, count - 2, count - 1, count];
   expect(timeline.steps.map((step) => step.detail?.index), `after ${count}`).toEqual(expected);
   expect(timeline.steps.map((step) => step.seq)).toEqual(expected);
@@ -86,13 +75,13 @@ async function withOwnDatabase(db: number, body: (own: Redis) => Promise<void>):
 
 describe('TimelineRecorder and readTimeline', () => {
   it('keeps the steps of one correlation in order, with their causes and look-ups', async () => {
-    recorder = make(100);
+    master.recorder = make(100);
     const correlation = uniqueName('corr');
-    recorder.record(correlation, { kind: 'event.published', subject: 'e1' }, { eventId: `e1-${correlation}` });
-    recorder.record(correlation, { kind: 'job.created', subject: 'job:q:1', cause: 'e1' }, { job: `q:1-${correlation}` });
-    recorder.record(correlation, { kind: 'job.started', subject: 'job:q:1', cause: 'e1', detail: { attempt: 1, error: 'x'.repeat(5000) } });
-    await recorder.flush();
-    const timeline = await readTimeline(redis, correlation, recorder.maxSteps);
+    master.recorder.record(correlation, { kind: 'event.published', subject: 'e1' }, { eventId: `e1-${correlation}` });
+    master.recorder.record(correlation, { kind: 'job.created', subject: 'job:q:1', cause: 'e1' }, { job: `q:1-${correlation}` });
+    master.recorder.record(correlation, { kind: 'job.started', subject: 'job:q:1', cause: 'e1', detail: { attempt: 1, error: 'x'.repeat(5000) } });
+    await master.recorder.flush();
+    const timeline = await readTimeline(master.redis, correlation, master.recorder.maxSteps);
     expect(timeline?.steps.map((step) => [step.kind, step.subject, step.cause ?? null])).toEqual([
       ['event.published', 'e1', null],
       ['job.created', 'job:q:1', 'e1'],
@@ -100,65 +89,65 @@ describe('TimelineRecorder and readTimeline', () => {
     ]);
     expect(timeline?.steps.map((step) => step.seq)).toEqual([1, 2, 3]);
     expect(String(timeline?.steps[2]?.detail?.error).length).toBeLessThanOrEqual(1025);
-    expect(await resolveCorrelation(redis, { eventId: `e1-${correlation}` })).toBe(correlation);
-    expect(await resolveCorrelation(redis, { queue: 'q', jobId: `1-${correlation}` })).toBe(correlation);
-    expect(await resolveCorrelation(redis, { eventId: 'never' })).toBeUndefined();
-    expect(await readTimeline(redis, uniqueName('absent'), 100)).toBeUndefined();
+    expect(await resolveCorrelation(master.redis, { eventId: `e1-${correlation}` })).toBe(correlation);
+    expect(await resolveCorrelation(master.redis, { queue: 'q', jobId: `1-${correlation}` })).toBe(correlation);
+    expect(await resolveCorrelation(master.redis, { eventId: 'never' })).toBeUndefined();
+    expect(await readTimeline(master.redis, uniqueName('absent'), 100)).toBeUndefined();
   });
 
   it('bounds a long correlation: first and last halves kept, the rest counted', async () => {
-    recorder = make(10);
+    master.recorder = make(10);
     const correlation = uniqueName('long');
-    for (let index = 1; index <= 250; index += 1) recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
-    await recorder.flush();
-    const timeline = (await readTimeline(redis, correlation, recorder.maxSteps))!;
+    for (let index = 1; index <= 250; index += 1) master.recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
+    await master.recorder.flush();
+    const timeline = (await readTimeline(master.redis, correlation, master.recorder.maxSteps))!;
     expect(timeline.totalSteps).toBe(250);
     expect(timeline.omittedSteps).toBe(240);
     expect(timeline.steps.map((step) => step.detail?.index)).toEqual([1, 2, 3, 4, 5, 246, 247, 248, 249, 250]);
     expect(timeline.steps.map((step) => step.seq)).toEqual([1, 2, 3, 4, 5, 246, 247, 248, 249, 250]);
     // Stored: the head, one marker, at most twice the tail (compaction is amortised).
-    expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(5 + 1 + 10);
+    expect(await storedLines(master.redis, correlation)).toBeLessThanOrEqual(5 + 1 + 10);
   });
 
   it('keeps the bound over many flushes, whatever the tail holds when it is read', async () => {
     // One bucket throughout (a fixed clock): on a slow machine 40 flushes outlast a 1 s bucket,
     // and the bound below is per bucket (the next test spreads steps over buckets on purpose).
     const nowMs = Date.now();
-    recorder = make(6, 60, () => nowMs);
+    master.recorder = make(6, 60, () => nowMs);
     const correlation = uniqueName('flushes');
     for (let index = 1; index <= 40; index += 1) {
-      recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
-      await recorder.flush();
+      master.recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
+      await master.recorder.flush();
       await expectFirstAndLastThree(correlation, index);
-      expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(3 + 1 + 6);
+      expect(await storedLines(master.redis, correlation)).toBeLessThanOrEqual(3 + 1 + 6);
     }
   });
 
   it('keeps the bound over steps spread across buckets, each bucket bounded', async () => {
     const widthMs = timelineBucketWidthMs(60);
     let nowMs = Date.now();
-    recorder = make(6, 60, () => nowMs);
+    master.recorder = make(6, 60, () => nowMs);
     const correlation = uniqueName('buckets');
     for (let index = 1; index <= 60; index += 1) {
-      recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
-      await recorder.flush();
+      master.recorder.record(correlation, { kind: 'job.progress', subject: 'job:q:1', detail: { index } });
+      await master.recorder.flush();
       // A new bucket every 14th step: each part outgrows head + marker + twice the tail (10) and is compacted.
       if (index % 14 === 0) nowMs += widthMs;
       await expectFirstAndLastThree(correlation, index);
     }
     // Five buckets, each within head + marker + twice the tail.
-    expect(await storedLines(redis, correlation)).toBeLessThanOrEqual(5 * (3 + 1 + 6));
-    expect(await resolveCorrelation(redis, { eventId: uniqueName('never') })).toBeUndefined();
+    expect(await storedLines(master.redis, correlation)).toBeLessThanOrEqual(5 * (3 + 1 + 6));
+    expect(await resolveCorrelation(master.redis, { eventId: uniqueName('never') })).toBeUndefined();
   });
 
   it('writes a flush of single-step correlations into one bucket: no key per correlation', async () => {
     // A database of its own, so that other test files' buckets do not count.
     await withOwnDatabase(7, async (own) => {
       const nowMs = Date.now();
-      recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      master.recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
       const prefix = uniqueName('keys');
-      for (let index = 0; index < 500; index += 1) recorder.record(`${prefix}-${index}`, { kind: 'event.handled', subject: `${prefix}-${index}` }, { eventId: `${prefix}-${index}`, job: `q:${index}` });
-      await recorder.flush();
+      for (let index = 0; index < 500; index += 1) master.recorder.record(`${prefix}-${index}`, { kind: 'event.handled', subject: `${prefix}-${index}` }, { eventId: `${prefix}-${index}`, job: `q:${index}` });
+      await master.recorder.flush();
       // The bucket and the registry, whatever the number of correlations and look-ups.
       expect(await own.dbsize()).toBe(2);
       const widthMs = timelineBucketWidthMs(60);
@@ -172,8 +161,8 @@ describe('TimelineRecorder and readTimeline', () => {
       expect((await readTimeline(own, `${prefix}-7`, 10))?.steps.map((step) => step.subject)).toEqual([`${prefix}-7`]);
       expect(await resolveCorrelation(own, { eventId: `${prefix}-7` })).toBe(`${prefix}-7`);
       expect(await resolveCorrelation(own, { queue: 'q', jobId: '7' })).toBe(`${prefix}-7`);
-      await recorder.close();
-      recorder = undefined;
+      await master.recorder.close();
+      master.recorder = undefined;
     });
   });
 
@@ -181,82 +170,82 @@ describe('TimelineRecorder and readTimeline', () => {
     await withOwnDatabase(8, async (own) => {
       // A bucket whose expiry has passed (the clock of a writer 2 minutes ago, retention 1 s).
       let nowMs = Date.now() - 120_000;
-      recorder = new TimelineRecorder({ service: 'test', retentionSec: 1, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
-      recorder.record('old', { kind: 'event.handled', subject: 'e-old' });
-      await recorder.flush();
+      master.recorder = new TimelineRecorder({ service: 'test', retentionSec: 1, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      master.recorder.record('old', { kind: 'event.handled', subject: 'e-old' });
+      await master.recorder.flush();
       expect(await own.zcard(timelineBucketsKey())).toBe(0);
       expect(await readTimeline(own, 'old', 10)).toBeUndefined();
       // A live bucket: its expiry a minute ahead (retention 1 s from now would let a loaded
       // machine see it expire between the flush and the reads below).
       nowMs = Date.now() + 60_000;
-      recorder.record('new', { kind: 'event.handled', subject: 'e-new' });
-      await recorder.flush();
+      master.recorder.record('new', { kind: 'event.handled', subject: 'e-new' });
+      await master.recorder.flush();
       expect(await own.zcard(timelineBucketsKey())).toBe(1);
       expect((await readTimeline(own, 'new', 10))?.steps.map((step) => step.subject)).toEqual(['e-new']);
-      await recorder.close();
-      recorder = undefined;
+      await master.recorder.close();
+      master.recorder = undefined;
     });
   });
 
   it('writes a flush of many correlations and look-ups in few script calls', async () => {
-    recorder = make(10);
+    master.recorder = make(10);
     const prefix = uniqueName('many');
-    for (let index = 0; index < 2_500; index += 1) recorder.record(`${prefix}-${index}`, { kind: 'event.handled', subject: `e${index}` }, { eventId: `ev-${prefix}-${index}` });
-    await recorder.flush();
+    for (let index = 0; index < 2_500; index += 1) master.recorder.record(`${prefix}-${index}`, { kind: 'event.handled', subject: `e${index}` }, { eventId: `ev-${prefix}-${index}` });
+    await master.recorder.flush();
     for (const index of [0, 999, 1_000, 2_499]) {
-      expect((await readTimeline(redis, `${prefix}-${index}`, 10))?.steps.map((step) => step.subject)).toEqual([`e${index}`]);
-      expect(await resolveCorrelation(redis, { eventId: `ev-${prefix}-${index}` })).toBe(`${prefix}-${index}`);
+      expect((await readTimeline(master.redis, `${prefix}-${index}`, 10))?.steps.map((step) => step.subject)).toEqual([`e${index}`]);
+      expect(await resolveCorrelation(master.redis, { eventId: `ev-${prefix}-${index}` })).toBe(`${prefix}-${index}`);
     }
-    expect(recorder.dropped).toBe(0);
+    expect(master.recorder.dropped).toBe(0);
   });
 
   it('expands a batch record into its steps, in time order among the correlation\'s own steps', async () => {
     let nowMs = Date.now();
-    recorder = make(10, 60, () => nowMs);
+    master.recorder = make(10, 60, () => nowMs);
     const ids = [uniqueName('ev-a'), uniqueName('ev-b')];
-    recorder.record(ids[0]!, { kind: 'event.published', subject: ids[0]!, detail: { type: 'workspace.created' } });
-    await recorder.flush();
+    master.recorder.record(ids[0]!, { kind: 'event.published', subject: ids[0]!, detail: { type: 'workspace.created' } });
+    await master.recorder.flush();
     nowMs += 5;
-    recorder.recordHandled(
+    master.recorder.recordHandled(
       'consumer-1',
-      batchOf(recorder, [
+      batchOf(master.recorder, [
         { eventId: ids[0]!, entryId: '1-0', type: 'workspace.created', source: 'src', handlers: ['a', 'b'] },
         { eventId: ids[1]!, entryId: '1-1', type: 'user.created', source: 'src', cause: 'c-1', handlers: ['c'] },
       ]),
     );
     nowMs += 5;
-    recorder.record(ids[0]!, { kind: 'job.created', subject: 'job:q:1', cause: ids[0]! });
-    await recorder.flush();
-    const first = (await readTimeline(redis, ids[0]!, 10))!;
+    master.recorder.record(ids[0]!, { kind: 'job.created', subject: 'job:q:1', cause: ids[0]! });
+    await master.recorder.flush();
+    const first = (await readTimeline(master.redis, ids[0]!, 10))!;
     expect(first.steps.map((step) => [step.kind, step.seq])).toEqual([
       ['event.published', 1],
       ['event.handled', 2],
       ['job.created', 3],
     ]);
     expect(first.steps[1]).toMatchObject({ subject: ids[0], service: 'test', detail: { type: 'workspace.created', source: 'src', entryId: '1-0', deliveries: 1, consumer: 'consumer-1', handlers: ['a', 'b'] } });
-    const second = (await readTimeline(redis, ids[1]!, 10))!;
+    const second = (await readTimeline(master.redis, ids[1]!, 10))!;
     expect(second.steps).toEqual([
       { kind: 'event.handled', subject: ids[1], cause: 'c-1', detail: { type: 'user.created', source: 'src', entryId: '1-1', deliveries: 1, consumer: 'consumer-1', handlers: ['c'] }, at: new Date(nowMs - 5).toISOString(), service: 'test', seq: 1 },
     ]);
-    expect(await resolveCorrelation(redis, { eventId: ids[1]! })).toBe(ids[1]);
-    expect(recorder.dropped).toBe(0);
+    expect(await resolveCorrelation(master.redis, { eventId: ids[1]! })).toBe(ids[1]);
+    expect(master.recorder.dropped).toBe(0);
   });
 
   it('stores a batch as one record of its kinds and one pointer per delivery', async () => {
     await withOwnDatabase(9, async (own) => {
       const nowMs = Date.now();
-      recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      master.recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
       const ids = ['a', 'b', 'c', 'd'].map((name) => uniqueName(`ev-${name}`));
       const handlersOf = new Map([['t1', ['h1', 'h2']], ['t2', ['h3']]]);
       const asked: string[] = [];
-      const record = recorder.handledBatch();
+      const record = master.recorder.handledBatch();
       for (const [index, [type, source, cause]] of ([['t1', 's1'], ['t1', 's1', 'a cause with  spaces '], ['t2', 's2'], ['t1', 's1']] as const).entries()) {
         record.add(ids[index]!, `1-${index}`, type, source, cause, (name) => (asked.push(name), handlersOf.get(name)!));
       }
       // Handlers are looked up once per kind (type and source) of the batch, not per delivery.
       expect(asked).toEqual(['t1', 't2']);
-      recorder.recordHandled('consumer-1', record);
-      await recorder.flush();
+      master.recorder.recordHandled('consumer-1', record);
+      await master.recorder.flush();
       const widthMs = timelineBucketWidthMs(60);
       const bucket = timelineBucketKey(timelineBucketStartMs(nowMs, widthMs), widthMs);
       // Four pointers and the record: one field per delivery, one per batch; the flush that
@@ -288,8 +277,8 @@ describe('TimelineRecorder and readTimeline', () => {
       expect(await stepOf(3)).toBeUndefined();
       await own.hdel(bucket, record.field);
       expect(await stepOf(0)).toBeUndefined();
-      await recorder.close();
-      recorder = undefined;
+      await master.recorder.close();
+      master.recorder = undefined;
     });
   });
 
@@ -297,50 +286,50 @@ describe('TimelineRecorder and readTimeline', () => {
     await withOwnDatabase(10, async (own) => {
       const widthMs = timelineBucketWidthMs(60);
       let nowMs = timelineBucketStartMs(Date.now(), widthMs) + widthMs - 1;
-      recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
+      master.recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10 }, { redis: own, logger, clock: () => nowMs });
       const id = uniqueName('ev-late');
-      recorder.recordHandled('c', batchOf(recorder, [{ eventId: id, entryId: '1-0', type: 't', source: 's', handlers: ['h'] }]));
+      master.recorder.recordHandled('c', batchOf(master.recorder, [{ eventId: id, entryId: '1-0', type: 't', source: 's', handlers: ['h'] }]));
       // The flush comes in the next bucket, with a step of its own there.
       nowMs += 2;
-      recorder.record('other', { kind: 'event.published', subject: 'x' });
-      await recorder.flush();
+      master.recorder.record('other', { kind: 'event.published', subject: 'x' });
+      await master.recorder.flush();
       const first = timelineBucketKey(timelineBucketStartMs(nowMs - 2, widthMs), widthMs);
       const second = timelineBucketKey(timelineBucketStartMs(nowMs, widthMs), widthMs);
       expect(first).not.toBe(second);
       expect(await own.pexpiretime(first)).toBe(timelineBucketStartMs(nowMs - 2, widthMs) + widthMs + 60_000);
       expect((await own.zrange(timelineBucketsKey(), '0', '-1')).sort()).toEqual([first, second].sort());
       expect((await readTimeline(own, id, 10))?.steps.map((step) => step.kind)).toEqual(['event.handled']);
-      await recorder.close();
-      recorder = undefined;
+      await master.recorder.close();
+      master.recorder = undefined;
     });
   });
 
   it('writes a flush of many batch records across script calls and HSET slices', async () => {
-    recorder = make(10);
+    master.recorder = make(10);
     const prefix = uniqueName('batches');
     // 30 batches of 100 in one flush: HSETs of about 1,000 fields each.
     for (let batch = 0; batch < 30; batch += 1) {
-      recorder.recordHandled(
+      master.recorder.recordHandled(
         'c',
-        batchOf(recorder!, Array.from({ length: 100 }, (_, index) => ({ eventId: `${prefix}-${batch}-${index}`, entryId: `${batch}-${index}`, type: 't', source: 's', handlers: ['h'] }))),
+        batchOf(master.recorder!, Array.from({ length: 100 }, (_, index) => ({ eventId: `${prefix}-${batch}-${index}`, entryId: `${batch}-${index}`, type: 't', source: 's', handlers: ['h'] }))),
       );
     }
-    await recorder.flush();
+    await master.recorder.flush();
     for (const [batch, index] of [[0, 0], [9, 99], [10, 0], [29, 99]] as const) {
-      const steps = (await readTimeline(redis, `${prefix}-${batch}-${index}`, 10))?.steps;
+      const steps = (await readTimeline(master.redis, `${prefix}-${batch}-${index}`, 10))?.steps;
       expect(steps?.map((step) => [step.subject, step.detail?.entryId])).toEqual([[`${prefix}-${batch}-${index}`, `${batch}-${index}`]]);
     }
-    expect(recorder.dropped).toBe(0);
+    expect(master.recorder.dropped).toBe(0);
   });
 
   it('cuts long strings of a detail at 1024 characters and leaves undefined values out', async () => {
-    recorder = make(10);
+    master.recorder = make(10);
     const correlation = uniqueName('detail');
     const detail = { error: 'x'.repeat(2_000), attempt: 2, missing: undefined, short: 'ok' };
-    recorder.record(correlation, { kind: 'job.failed', subject: 'job:q:1', detail });
-    recorder.record(correlation, { kind: 'job.started', subject: 'job:q:1', detail: { attempt: 3, note: undefined } });
-    await recorder.flush();
-    const steps = (await readTimeline(redis, correlation, 10))!.steps;
+    master.recorder.record(correlation, { kind: 'job.failed', subject: 'job:q:1', detail });
+    master.recorder.record(correlation, { kind: 'job.started', subject: 'job:q:1', detail: { attempt: 3, note: undefined } });
+    await master.recorder.flush();
+    const steps = (await readTimeline(master.redis, correlation, 10))!.steps;
     expect(steps.map((step) => step.detail)).toEqual([{ error: `${'x'.repeat(1_024)}…`, attempt: 2, short: 'ok' }, { attempt: 3 }]);
     // The caller's object is not changed.
     expect(detail.error).toHaveLength(2_000);
@@ -350,35 +339,35 @@ describe('TimelineRecorder and readTimeline', () => {
     // The recorder quotes id-like strings itself and leaves the rest to JSON.stringify: quotes,
     // backslashes, control characters, lone and paired surrogates come back as they were given.
     const odd = ['plain-id', 'a"b', 'back\\slash', 'tab\tnew\nline\u0000', 'lone \ud800 high', 'lone \udc00 low', 'pair 😀', 'é中', '\u2028', ''];
-    recorder = new TimelineRecorder({ service: 'svc "odd" é', retentionSec: 60, maxSteps: 100 }, { redis, logger });
+    master.recorder = new TimelineRecorder({ service: 'svc "odd" é', retentionSec: 60, maxSteps: 100 }, { redis: master.redis, logger });
     const correlation = uniqueName('chars');
-    for (const text of odd) recorder.record(correlation, { kind: 'job.started', subject: text, cause: text, detail: { text } });
-    await recorder.flush();
-    const steps = (await readTimeline(redis, correlation, 100))!.steps;
+    for (const text of odd) master.recorder.record(correlation, { kind: 'job.started', subject: text, cause: text, detail: { text } });
+    await master.recorder.flush();
+    const steps = (await readTimeline(master.redis, correlation, 100))!.steps;
     expect(steps.map((step) => [step.subject, step.cause ?? '', step.detail?.text, step.service])).toEqual(odd.map((text) => [text, text, text, 'svc "odd" é']));
   });
 
   it('writes again after the server lost its script cache', async () => {
-    recorder = make(10);
+    master.recorder = make(10);
     const correlation = uniqueName('flush');
-    recorder.record(correlation, { kind: 'event.published', subject: 'a' });
-    await recorder.flush();
-    await redis.script('FLUSH');
-    recorder.record(correlation, { kind: 'event.handled', subject: 'a' });
-    await recorder.flush();
-    expect((await readTimeline(redis, correlation, recorder.maxSteps))?.steps.map((step) => step.kind)).toEqual(['event.published', 'event.handled']);
-    expect(recorder.dropped).toBe(0);
+    master.recorder.record(correlation, { kind: 'event.published', subject: 'a' });
+    await master.recorder.flush();
+    await master.redis.script('FLUSH');
+    master.recorder.record(correlation, { kind: 'event.handled', subject: 'a' });
+    await master.recorder.flush();
+    expect((await readTimeline(master.redis, correlation, master.recorder.maxSteps))?.steps.map((step) => step.kind)).toEqual(['event.published', 'event.handled']);
+    expect(master.recorder.dropped).toBe(0);
   });
 
   it('records nothing after close, and close is idempotent', async () => {
-    recorder = make(10);
+    master.recorder = make(10);
     const correlation = uniqueName('closed');
-    recorder.record(correlation, { kind: 'event.published', subject: 'a' });
-    const first = recorder.close();
-    expect(recorder.close()).toBe(first);
+    master.recorder.record(correlation, { kind: 'event.published', subject: 'a' });
+    const first = master.recorder.close();
+    expect(master.recorder.close()).toBe(first);
     await first;
-    recorder.record(correlation, { kind: 'event.handled', subject: 'a' });
-    await recorder.flush();
-    expect((await readTimeline(redis, correlation, recorder.maxSteps))?.steps).toHaveLength(1);
+    master.recorder.record(correlation, { kind: 'event.handled', subject: 'a' });
+    await master.recorder.flush();
+    expect((await readTimeline(master.redis, correlation, master.recorder.maxSteps))?.steps).toHaveLength(1);
   });
 });
