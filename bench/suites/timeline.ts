@@ -1,10 +1,12 @@
 /**
  * Issue #15: what the timeline and the OpenTelemetry spans cost. Event drain (the event
- * processor, noop handler, one loop) and job drain (the worker path, noop handler, jobs that
- * carry a `__trace` with a traceparent) in four variants, alternated in the same run on the
- * same three Redis (master, streams, queue, as in production): everything off (the baseline; tracing off means no `Tracing` object, so its cost
- * is the baseline's own `undefined` checks), no trace context at all, the timeline on, and
- * tracing on (spans exported over OTLP/HTTP to a loopback receiver that discards them).
+ * processor, noop handler, one loop) and job drain (the worker path, noop handler, jobs with a
+ * `__trace`) in five variants, alternated in the same run on the same three Redis (master,
+ * streams, queue, as in production): everything off (the baseline; tracing off means no
+ * `Tracing` object, so its cost is the baseline's own `undefined` checks) on what the stack
+ * writes for a caller without trace context, the same on today's untraced entries built by
+ * hand, the timeline on, a caller's trace context carried with tracing off, and tracing on
+ * (spans exported over OTLP/HTTP to a loopback receiver that discards them).
  *
  * Every drain runs in a fresh child process of its own (`bench/fixtures/timeline-drain.ts`:
  * the compiled services, production's NODE_OPTIONS, as the stack suite runs them), so that no
@@ -21,7 +23,18 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
-import { bullPrefix, JOB_TRACE_KEY, createRedis, newTraceparent, type Redis } from '@event-infra/shared';
+import {
+  bullPrefix,
+  JOB_TRACE_KEY,
+  createRedis,
+  newCorrelationId,
+  newTraceparent,
+  traceRequest,
+  withJobTrace,
+  type EventInput,
+  type Redis,
+  type TraceContext,
+} from '@event-infra/shared';
 import { silentLogger, startRedisServer } from '@event-infra/testing';
 import type { DrainReport } from '../fixtures/timeline-drain';
 import { spawnChild } from '../lib/child';
@@ -39,13 +52,24 @@ const EVENT_ROUNDS = 6;
 const JOB_ROUNDS = 6;
 
 /**
- * `off`: traced events and jobs (a traceparent each), timeline and tracing off: the baseline.
- * `untraced`: the same without any traceparent (what the stack carried before issue #15), so
- * `off` against it is the cost of trace context with tracing off.
+ * `off`: timeline and tracing off, on the events and jobs the stack's intake makes with tracing
+ * off for a caller that sends no trace context (built by `traceRequest` itself, below): the
+ * baseline of the timeline.
+ * `untraced`: events and jobs without any trace context, built by hand (what the stack carried
+ * before issue #15). When the product is right, `off` drains the same entries, so `off` against
+ * it guards against the stack adding work or bytes with tracing off; beyond that it is noise.
+ * `timeline`: `off`'s entries, the timeline on.
+ * `callertraced`: tracing off, entries carrying a caller's trace context (the intake keeps a
+ * valid `traceparent` header unchanged): the caller's data, reported without a target.
+ * `tracing`: `callertraced`'s entries (with tracing on every intake gives its events and jobs a
+ * traceparent, the server span's), tracing on.
  */
-type Variant = 'off' | 'untraced' | 'timeline' | 'tracing';
-/** Round r runs this order, reversed on odd rounds: `off` and `timeline` always adjacent. */
-const ORDER: readonly Variant[] = ['untraced', 'off', 'timeline', 'tracing'];
+type Variant = 'off' | 'untraced' | 'timeline' | 'callertraced' | 'tracing';
+/**
+ * Round r runs this order, reversed on odd rounds: each variant next to the one it is compared
+ * with (`tracing` with `callertraced`, that with `untraced`, that with `off`, that with `timeline`).
+ */
+const ORDER: readonly Variant[] = ['tracing', 'callertraced', 'untraced', 'off', 'timeline'];
 const roundOrder = (round: number): Variant[] => (round % 2 === 0 ? [...ORDER] : [...ORDER].reverse());
 
 /** One drain's rate and what it cost over its timed window (the child's report). */
@@ -63,8 +87,40 @@ async function startDiscardingReceiver(): Promise<{ url: string; server: Server 
   return { url: `http://127.0.0.1:${address.port}`, server };
 }
 
-function prefill(redis: Redis, stream: string, count: number, traced: boolean): Promise<void> {
-  return prefillEvents(redis, stream, count, () => ({ type: 'workspace.created', ...(traced ? { traceparent: newTraceparent() } : {}), data: { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' } }));
+/** Which entries a variant drains: hand-built untraced ones, the intake's without caller context, the intake's with one. */
+type Entries = 'untraced' | 'intake' | 'caller';
+const ENTRIES: Record<Variant, Entries> = { untraced: 'untraced', off: 'intake', timeline: 'intake', callertraced: 'caller', tracing: 'caller' };
+
+/**
+ * The trace context the HTTP intake (`POST /events`, `POST /jobs/...`) gives what it creates,
+ * tracing off: `traceRequest` itself, the routes' helper, on a request with these headers
+ * (tracing off it reads only the headers: no response is touched), so the entries follow the
+ * product if it changes.
+ */
+function intakeContext(headers: Record<string, string>): TraceContext | undefined {
+  const req = { method: 'POST', headers } as unknown as Parameters<typeof traceRequest>[0];
+  return traceRequest(req, {} as Parameters<typeof traceRequest>[1], undefined, '/events').context;
+}
+/** The headers of a request: a caller with a trace of its own (a new traceparent each), or none. */
+const callerHeaders = (entries: Entries): Record<string, string> => (entries === 'caller' ? { traceparent: newTraceparent() } : {});
+
+const EVENT_DATA = { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' };
+/** One event of `entries` as the intake hands it to the publisher (its trace fields), or by hand. */
+function eventOf(entries: Entries): EventInput {
+  if (entries === 'untraced') return { type: 'workspace.created', data: EVENT_DATA };
+  return { type: 'workspace.created', data: EVENT_DATA, ...intakeContext(callerHeaders(entries)) } as EventInput;
+}
+/** One job's data of `entries`: the intake's `__trace` (`withJobTrace` of the correlation and the context, as `POST /jobs`), or by hand. */
+function jobDataOf(entries: Entries, n: number): Record<string, unknown> {
+  if (entries === 'untraced') return { n, [JOB_TRACE_KEY]: { correlationId: randomUUID() } };
+  return withJobTrace({ n }, { correlationId: newCorrelationId(), ...intakeContext(callerHeaders(entries)) });
+}
+/** The field names of a stream's first entry, and of a job's `__trace`, of `entries` (the rows say whether `off`'s are `untraced`'s). */
+async function shapeOf(redis: Redis, stream: string, entries: Entries): Promise<string> {
+  const [first] = await redis.xrange(stream, '-', '+', 'COUNT', 1);
+  const fields = (first?.[1] ?? []).filter((_, index) => index % 2 === 0).sort();
+  const trace = Object.keys(jobDataOf(entries, 0)[JOB_TRACE_KEY] as object).sort();
+  return `entry ${fields.join(',')}; __trace ${trace.join(',')}`;
 }
 
 /**
@@ -109,23 +165,40 @@ const range = (values: readonly number[]): string => `${Math.round(Math.min(...v
 const evenRounds = <T>(values: readonly T[]): T[] => values.filter((_, round) => round % 2 === 0);
 const oddRounds = <T>(values: readonly T[]): T[] => values.filter((_, round) => round % 2 === 1);
 
-/** The rows of one drain: trace context carried, timeline on (rate, pairs, CPU), tracing on, and each variant's cost. */
-function rowsOf(what: string, unit: string, perItem: string, drains: Map<Variant, Drain[]>, baseline: string, rounds: number): BenchRow[] {
+/**
+ * The rows of one drain: tracing off without caller context (against today's untraced entries),
+ * a caller's context carried, timeline on (rate, pairs, CPU), tracing on, and each variant's
+ * cost. `shapes`: the field names `off` and `untraced` drain (the same when the product is right).
+ */
+function rowsOf(what: string, unit: string, perItem: string, drains: Map<Variant, Drain[]>, baseline: string, rounds: number, shapes: { off: string; untraced: string }): BenchRow[] {
   const of = (field: keyof Drain) => new Map<Variant, number[]>([...drains].map(([variant, runs]) => [variant, runs.map((run) => run[field])]));
   const rates = of('rate');
   const cost = new Map<Variant, number[]>([...drains].map(([variant, runs]) => [variant, runs.map((run) => run.nodeUs + run.masterUs + run.workUs)]));
   const off = rates.get('off')!;
   const timelinePairs = roundRatios(rates, 'timeline');
   const costPairs = roundRatios(cost, 'timeline');
+  const untraced = rates.get('untraced')!;
+  const callertraced = rates.get('callertraced')!;
+  const sameEntries = shapes.off === shapes.untraced;
   const rows: BenchRow[] = [
     {
-      metric: `${what}, tracing off (trace context carried)`,
+      metric: `${what}, tracing off, no caller trace context (what the stack writes)`,
       value: median(off),
       unit,
-      baseline: 'same drain without any traceparent',
-      baselineValue: median(rates.get('untraced')!),
+      baseline: "same drain of today's untraced entries",
+      baselineValue: median(untraced),
       target: 0.98,
-      note: `medians of ${rounds} rounds; with ${list(off)}, without ${list(rates.get('untraced')!)}; per-round ratios ${list(roundRatios(rates, 'off', 'untraced'), 2)}, median ${median(roundRatios(rates, 'off', 'untraced')).toFixed(2)}`,
+      note:
+        `medians of ${rounds} rounds; off ${list(off)}, untraced ${list(untraced)}; per-round ratios ${list(roundRatios(rates, 'off', 'untraced'), 2)}, median ${median(roundRatios(rates, 'off', 'untraced')).toFixed(2)}; ` +
+        (sameEntries ? `the same entries (${shapes.off}): a guard against the stack adding work or bytes with tracing off, the rest is noise` : `DIFFERENT entries: off ${shapes.off}, untraced ${shapes.untraced}`),
+    },
+    {
+      metric: `${what}, a caller's trace context carried, tracing off`,
+      value: median(callertraced),
+      unit,
+      baseline: "same drain of today's untraced entries",
+      baselineValue: median(untraced),
+      note: `reported, no target: the caller's data (a traceparent per entry, like a bigger payload); callertraced ${list(callertraced)}, untraced ${list(untraced)}; per-round ratios ${list(roundRatios(rates, 'callertraced', 'untraced'), 2)}, median ${median(roundRatios(rates, 'callertraced', 'untraced')).toFixed(2)}`,
     },
     {
       metric: `${what}, timeline on`,
@@ -159,9 +232,11 @@ function rowsOf(what: string, unit: string, perItem: string, drains: Map<Variant
       metric: `${what}, tracing on (OTLP/HTTP)`,
       value: median(rates.get('tracing')!),
       unit,
-      baseline,
-      baselineValue: median(off),
-      note: `reported, no target; on ${list(rates.get('tracing')!)}, off ${list(off)}; per-round ratios ${list(roundRatios(rates, 'tracing'), 2)}`,
+      baseline: 'the same traced entries, tracing off (callertraced)',
+      baselineValue: median(callertraced),
+      note:
+        `reported, no target; on ${list(rates.get('tracing')!)}, off (callertraced) ${list(callertraced)}; per-round ratios ${list(roundRatios(rates, 'tracing', 'callertraced'), 2)}, ` +
+        `median ${median(roundRatios(rates, 'tracing', 'callertraced')).toFixed(2)}; against off (no trace context) ${median(roundRatios(rates, 'tracing')).toFixed(2)}`,
     },
   ];
   for (const variant of ORDER) {
@@ -205,19 +280,18 @@ const suite: BenchSuite = {
     const otlp = await startDiscardingReceiver();
     try {
       const events = Math.max(1_000, Math.round(EVENTS * scale));
-      const stream = `bench-timeline-${randomUUID()}`;
-      const untracedStream = `bench-untraced-${randomUUID()}`;
-      await prefill(client, stream, events, true);
-      await prefill(client, untracedStream, events, false);
+      const streamOf: Record<Entries, string> = { untraced: `bench-untraced-${randomUUID()}`, intake: `bench-intake-${randomUUID()}`, caller: `bench-caller-${randomUUID()}` };
+      for (const entries of ['untraced', 'intake', 'caller'] as const) await prefillEvents(client, streamOf[entries], events, () => eventOf(entries));
+      const entryShapes = { off: await shapeOf(client, streamOf.intake, 'intake'), untraced: await shapeOf(client, streamOf.untraced, 'untraced') };
       const eventRounds = roundsAt(scale, EVENT_ROUNDS);
       const eventDrains = new Map<Variant, Drain[]>(ORDER.map((variant) => [variant, []]));
       for (let round = 0; round < eventRounds; round += 1) {
         for (const variant of roundOrder(round)) {
-          const env = { BENCH_STREAM: variant === 'untraced' ? untracedStream : stream, BENCH_GROUP: `g-${round}-${variant}` };
+          const env = { BENCH_STREAM: streamOf[ENTRIES[variant]], BENCH_GROUP: `g-${round}-${variant}` };
           eventDrains.get(variant)!.push(await childDrain(master.url, streams.url, 'event', events, Math.round(events * WARMUP_SHARE), variant, env, otlp.url));
         }
       }
-      rows.push(...rowsOf(`event drain ${events} events`, 'events/s', 'event', eventDrains, 'same drain, timeline and tracing off', eventRounds));
+      rows.push(...rowsOf(`event drain ${events} events`, 'events/s', 'event', eventDrains, 'same drain, timeline and tracing off', eventRounds, entryShapes));
 
       const jobs = Math.max(1_000, Math.round(JOBS * scale));
       const jobRounds = roundsAt(scale, JOB_ROUNDS);
@@ -226,11 +300,12 @@ const suite: BenchSuite = {
         for (const variant of roundOrder(round)) {
           await admin.flushall();
           await masterAdmin.flushall();
-          await addNoopJobs(queue, jobs, (n) => ({ n, [JOB_TRACE_KEY]: { correlationId: randomUUID(), ...(variant === 'untraced' ? {} : { traceparent: newTraceparent() }) } }));
+          await addNoopJobs(queue, jobs, (n) => jobDataOf(ENTRIES[variant], n));
           jobDrains.get(variant)!.push(await childDrain(master.url, queueRedis.url, 'job', jobs, Math.round(jobs * WARMUP_SHARE), variant, { BENCH_QUEUE: QUEUE, BENCH_CONCURRENCY: '100' }, otlp.url));
         }
       }
-      rows.push(...rowsOf(`job drain ${jobs} traced jobs, concurrency 100`, 'jobs/s', 'job', jobDrains, 'same drain without a timeline recorder or tracing', jobRounds));
+      // The same shapes: they name both the stream entry's fields and the job's `__trace`.
+      rows.push(...rowsOf(`job drain ${jobs} jobs, concurrency 100`, 'jobs/s', 'job', jobDrains, 'same drain without a timeline recorder or tracing', jobRounds, entryShapes));
     } finally {
       await new Promise((resolve) => otlp.server.close(resolve));
       await queue.close();

@@ -13,7 +13,9 @@
  *     Redis and the library's reply parsing.
  * The first 20 % of each drain is not timed. Per drain: rate, Node CPU per event, scavenges,
  * the streams Redis's CPU per event; then the medians and the off − untraced differences.
- * PROBE_KINDS (`processor,bare`) picks the kinds.
+ * PROBE_KINDS (`processor,bare`) picks the kinds. Its `off` (a traceparent on every event,
+ * tracing off) is the timeline suite's `callertraced` since 2026-12-02: the stack no longer
+ * mints a traceparent with tracing off, so only a caller's trace context puts one there.
  * Run (heavy lock): npm run build && npm run build:bench && flock /work/wt/heavy.lock tsx bench/tools/traceparent-probe.ts
  */
 import { spawn } from 'node:child_process';

@@ -1,10 +1,26 @@
 /**
  * W3C Trace Context parsing (https://www.w3.org/TR/trace-context/): what the HTTP intake accepts
- * from `traceparent` / `tracestate` headers, what it ignores (a new trace instead, never an
- * error), and that what it keeps passes the envelope's own patterns.
+ * from `traceparent` / `tracestate` headers, what it ignores (no trace context then: nothing is
+ * minted, never an error), and that what it keeps passes the envelope's own patterns.
  */
 import { describe, expect, it } from 'vitest';
-import { TRACEPARENT_PATTERN, TRACESTATE_PATTERN, envelopeSchema, isTraceparentBytes, newTraceparent, parseTraceparent, parseTracestate, requestTraceContext } from '@event-infra/shared';
+import {
+  JOB_TRACE_KEY,
+  TRACEPARENT_PATTERN,
+  TRACESTATE_PATTERN,
+  buildEventDeadLetterEntry,
+  buildJobDeadLetterEntry,
+  createEvent,
+  encodeEvent,
+  envelopeSchema,
+  isTraceparentBytes,
+  newTraceparent,
+  parseTraceparent,
+  parseTracestate,
+  requestTraceContext,
+  retryJobData,
+  traceFromEvent,
+} from '@event-infra/shared';
 import { seededRandom } from './support/seeded-random';
 
 const VALID = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -56,16 +72,15 @@ describe('parseTracestate', () => {
 
 describe('requestTraceContext', () => {
   it("keeps the caller's context, with a valid tracestate", () => {
-    expect(requestTraceContext({ traceparent: VALID, tracestate: 'rojo=1' })).toEqual({ traceparent: VALID, tracestate: 'rojo=1', fromCaller: true });
-    expect(requestTraceContext({ traceparent: VALID, tracestate: 'Bad' })).toEqual({ traceparent: VALID, fromCaller: true });
+    expect(requestTraceContext({ traceparent: VALID, tracestate: 'rojo=1' })).toEqual({ traceparent: VALID, tracestate: 'rojo=1' });
+    expect(requestTraceContext({ traceparent: VALID, tracestate: 'Bad' })).toEqual({ traceparent: VALID });
   });
 
-  it('starts a new trace for a missing or bad traceparent (its tracestate is dropped)', () => {
-    const fresh = requestTraceContext({ traceparent: 'garbage', tracestate: 'rojo=1' });
-    expect(fresh.fromCaller).toBe(false);
-    expect(fresh.tracestate).toBeUndefined();
-    expect(fresh.traceparent).toMatch(TRACEPARENT_PATTERN);
-    expect(requestTraceContext({}).traceparent).not.toBe(requestTraceContext({}).traceparent);
+  it('mints nothing for a missing or bad traceparent (its tracestate is dropped with it)', () => {
+    expect(requestTraceContext({})).toBeUndefined();
+    expect(requestTraceContext({ tracestate: 'rojo=1' })).toBeUndefined();
+    expect(requestTraceContext({ traceparent: 'garbage', tracestate: 'rojo=1' })).toBeUndefined();
+    expect(requestTraceContext({ traceparent: VALID.replace(/^00/, 'ff') })).toBeUndefined();
   });
 
   it('produces only values the envelope accepts', () => {
@@ -75,6 +90,27 @@ describe('requestTraceContext', () => {
     expect(envelopeSchema.safeParse({ ...base, traceparent: VALID, tracestate: 'rojo=1' }).success).toBe(true);
     expect(envelopeSchema.safeParse({ ...base, traceparent: 'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }).success).toBe(false);
     expect(envelopeSchema.safeParse({ ...base, tracestate: 'a=1,a b' }).success).toBe(false);
+  });
+});
+
+describe('an absent trace context stays absent in what it causes (tracing off, no caller context)', () => {
+  const event = createEvent({ type: 'workspace.created', data: { workspaceId: 'w1', name: 'Acme', ownerId: 'u1' }, ...requestTraceContext({}) }, 'test');
+
+  it('the event, its stream entry and its trigger job', () => {
+    expect(Object.keys(event)).not.toContain('traceparent');
+    expect(encodeEvent(event).filter((_, index) => index % 2 === 0)).toEqual(['id', 'type', 'source', 'specversion', 'time', 'data']);
+    expect(traceFromEvent(event)).toEqual({ correlationId: event.id, causationId: event.id });
+  });
+
+  it("the event's and a job's DLQ entries, and the retry job", () => {
+    const eventEntry = buildEventDeadLetterEntry({ stream: 's', group: 'g', entryId: '1-0', event, error: new Error('boom'), deliveries: 3, firstFailedAt: event.time, lastFailedAt: event.time });
+    expect(eventEntry).not.toHaveProperty('traceparent');
+    expect(eventEntry).not.toHaveProperty('tracestate');
+    const trace = { correlationId: 'c1', ...requestTraceContext({ tracestate: 'rojo=1' }) };
+    const jobEntry = buildJobDeadLetterEntry({ queue: 'q', jobId: '1', name: 'n', data: {}, opts: {}, meta: {}, error: new Error('boom'), attempts: 3, lastFailedAt: new Date(), trace });
+    expect(jobEntry).not.toHaveProperty('traceparent');
+    expect(jobEntry).not.toHaveProperty('tracestate');
+    expect(retryJobData({}, { entryId: 'e1', retries: 1, token: 't' }, trace)[JOB_TRACE_KEY]).toEqual({ correlationId: 'c1', causationId: 'e1' });
   });
 });
 

@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
  * W3C Trace Context (https://www.w3.org/TR/trace-context/), as the stack carries it: in the
  * envelope (the CloudEvents distributed-tracing extension: `traceparent`, `tracestate`) and in a
  * job's reserved `data.__trace`. The stack writes version `00` only; what comes from outside
- * (the HTTP headers) is parsed strictly and, when malformed, ignored: the request then starts a
- * new trace (never an error).
+ * (the HTTP headers) is parsed strictly and, when malformed, ignored (never an error): the
+ * request then has no caller context (tracing on: its server span starts a new trace; off: none).
  */
 export interface TraceContext {
   /** `00-<trace-id>-<parent-id>-<flags>`. */
@@ -101,21 +101,28 @@ export function parseTracestate(header: unknown): string | undefined {
   return joined;
 }
 
-/** A new trace: random trace id and parent id, sampled. */
+/**
+ * A new trace: random trace id and parent id, sampled. The stack itself never mints one (with
+ * tracing on the server span makes the ids, with it off a request without trace context gets
+ * none); tests and benchmarks use it to play a caller that sends one.
+ */
 export function newTraceparent(): string {
   const bytes = randomBytes(24).toString('hex');
   return `00-${bytes.slice(0, 32)}-${bytes.slice(32, 48)}-01`;
 }
 
 /**
- * The trace context of an HTTP request (`traceparent`, `tracestate` headers): the caller's
- * when valid, else a new trace (a tracestate without a valid traceparent is dropped with it).
+ * The caller's trace context of an HTTP request (`traceparent`, `tracestate` headers) when its
+ * `traceparent` is valid, else undefined (a tracestate without a valid traceparent is dropped
+ * with it). Nothing is minted here: with tracing off, what the request creates then carries no
+ * trace context at all (no span would ever have the id as its parent), as OpenTelemetry's
+ * propagation does with no SDK registered; with tracing on, the server span starts a new trace.
  */
-export function requestTraceContext(headers: { traceparent?: unknown; tracestate?: unknown }): TraceContext & { fromCaller: boolean } {
+export function requestTraceContext(headers: { traceparent?: unknown; tracestate?: unknown }): TraceContext | undefined {
   const traceparent = parseTraceparent(headers.traceparent);
-  if (traceparent === undefined) return { traceparent: newTraceparent(), fromCaller: false };
+  if (traceparent === undefined) return undefined;
   const tracestate = parseTracestate(headers.tracestate);
-  return { traceparent, ...(tracestate !== undefined ? { tracestate } : {}), fromCaller: true };
+  return tracestate !== undefined ? { traceparent, tracestate } : { traceparent };
 }
 
 /** The trace id of a valid `traceparent`. */

@@ -16,7 +16,8 @@ import { parseBody } from '../parse-body';
 import { eventBodySchema } from '../schemas';
 
 /**
- * `POST /events`: publishes one event to the stream; 202 `{id}`. The server sets `source`
+ * `POST /events`: publishes one event to the stream; 202 `{id, correlationid, traceparent?}`
+ * (`traceparent` only when the event carries one). The server sets `source`
  * (`EVENTS_API_SOURCE`), so a client cannot speak as one of the stack's services.
  */
 export function eventRoutes(deps: {
@@ -42,8 +43,9 @@ export function eventRoutes(deps: {
       const atMs = Date.now();
       // The publisher validates the envelope and family schema (InvalidEventError is a 400).
       const input = { ...body, id, correlationid, source: deps.source, ...trace.context } as unknown as EventInput;
-      // The event carries the publish span's context (its consumers' spans become its children).
-      let traceparent = trace.context.traceparent;
+      // The event carries the publish span's context (its consumers' spans become its children);
+      // tracing off, the caller's context or none (README "Trace context").
+      let traceparent = trace.context?.traceparent;
       const published =
         deps.tracing === undefined
           ? await deps.publisher.publish(input)
@@ -57,7 +59,7 @@ export function eventRoutes(deps: {
         { eventId: published.id },
       );
       sendCorrelation(res, correlationid);
-      res.status(202).json({ id: published.id, correlationid, traceparent });
+      res.status(202).json({ id: published.id, correlationid, ...(traceparent !== undefined ? { traceparent } : {}) });
     }),
   );
   return router;

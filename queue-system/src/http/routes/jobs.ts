@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Request } from 'express';
-import { ANONYMOUS, NotFoundError, asyncHandler, auditAttempt, requestCorrelation, roleAllows, sendCorrelation, traceRequest, type AuditLog, type Tracing } from '@event-infra/shared';
+import { ANONYMOUS, NotFoundError, asyncHandler, auditAttempt, requestCorrelation, roleAllows, sendCorrelation, traceRequest, type AuditLog, type TraceContext, type Tracing } from '@event-infra/shared';
 import type { JobOwners } from '../../core/job-owners';
 import type { JobSubmitter } from '../../core/job-submitter';
 import { toJobView } from '../../core/job-view';
@@ -21,6 +21,8 @@ export interface JobRoutesDeps {
   tracing?: Tracing | undefined;
 }
 
+/** The answer's `traceparent`: what the jobs carry, absent when they carry none (tracing off, no caller context). */
+const traceparentOf = (context: TraceContext | undefined): { traceparent?: string } => (context !== undefined ? { traceparent: context.traceparent } : {});
 /** Submissions by people are audited; services' (API keys) are not: they are the traffic itself. */
 const isHuman = (req: Request): boolean => req.principal?.kind === 'human';
 /** A principal that may read only its own jobs gets an owner record for what it submits. */
@@ -43,7 +45,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       if (created && readsOwnOnly(req)) await deps.owners.set(queue, [id], req.principal!.name);
       res.setHeader('Location', `/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`);
       sendCorrelation(res, correlationId);
-      res.status(created ? 201 : 200).json({ id, queue, name: job.name, correlationId, traceparent: context.traceparent, ...(created ? {} : { existing: true }) });
+      res.status(created ? 201 : 200).json({ id, queue, name: job.name, correlationId, ...traceparentOf(context), ...(created ? {} : { existing: true }) });
     }),
   );
 
@@ -64,7 +66,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       sendCorrelation(res, correlationId);
       res.status(201).json({
         correlationId,
-        traceparent: context.traceparent,
+        ...traceparentOf(context),
         jobs: added.map(({ id, name, created }) => ({ id, queue, name, ...(created ? {} : { existing: true }) })),
       });
     }),
