@@ -5,6 +5,7 @@
  * bucket and its registry, a restarted script cache is survived, and the id look-ups resolve
  * to the correlation.
  */
+import type { Command } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
 import {
   REDIS_ROLES,
@@ -299,6 +300,54 @@ describe('TimelineRecorder and readTimeline', () => {
       expect(await own.pexpiretime(first)).toBe(timelineBucketStartMs(nowMs - 2, widthMs) + widthMs + 60_000);
       expect((await own.zrange(timelineBucketsKey(), '0', '-1')).sort()).toEqual([first, second].sort());
       expect((await readTimeline(own, id, 10))?.steps.map((step) => step.kind)).toEqual(['event.handled']);
+      await master.recorder.close();
+      master.recorder = undefined;
+    });
+  });
+
+  it('sends the records of consecutive batches as ONE HSET, once about 1,000 deliveries wait or at the flush', async () => {
+    await withOwnDatabase(11, async (own) => {
+      // The HSETs the recorder sends, counted on the real client as they go out.
+      let hsets = 0;
+      const send = own.sendCommand.bind(own);
+      own.sendCommand = ((command: Command, stream?: unknown) => {
+        if (command.name === 'hset') hsets += 1;
+        return send(command, stream as never);
+      }) as typeof own.sendCommand;
+      const nowMs = Date.now();
+      // No timer flush during the test: only the size and `flush()` send.
+      master.recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 10, flushIntervalMs: 600_000 }, { redis: own, logger, clock: () => nowMs });
+      const prefix = uniqueName('coalesced');
+      const batch = (n: number, size: number) =>
+        master.recorder!.recordHandled('c', batchOf(master.recorder!, Array.from({ length: size }, (_, index) => ({ eventId: `${prefix}-${n}-${index}`, entryId: `${n}-${index}`, type: 't', source: 's', handlers: ['h'] }))));
+      for (let n = 0; n < 4; n += 1) batch(n, 100);
+      // A batch of ids and a cause beyond ASCII waits with the others (its lengths are UTF-8's).
+      const odd = [`${prefix}-é中-😀`, `${prefix}-ÿ`];
+      const oddRecord = master.recorder.handledBatch();
+      oddRecord.add(odd[0]!, '4-0', 't', 's', 'cause é 😀', () => ['h']);
+      oddRecord.add(odd[1]!, '4-1', 'é-type', 'source ÿ', undefined, () => ['h é']);
+      master.recorder.recordHandled('c', oddRecord);
+      // 402 deliveries wait: nothing sent yet (one HSET per batch would have sent five).
+      expect(hsets).toBe(0);
+      // Batches 5-10: the last would pass 2,000 arguments, so the 1,824 waiting (902 deliveries and five records) go first, as one HSET; the last batch waits.
+      for (let n = 5; n < 11; n += 1) batch(n, 100);
+      expect(hsets).toBe(1);
+      await master.recorder.flush();
+      expect(hsets).toBe(2);
+      const widthMs = timelineBucketWidthMs(60);
+      const bucket = timelineBucketKey(timelineBucketStartMs(nowMs, widthMs), widthMs);
+      // Every pointer and every record (11 batches) stored, none dropped.
+      expect(await own.hlen(bucket)).toBe(10 * 100 + 2 + 11);
+      expect(master.recorder.dropped).toBe(0);
+      for (const [n, index] of [[0, 0], [3, 99], [5, 0], [9, 99], [10, 0], [10, 99]] as const) {
+        const steps = (await readTimeline(own, `${prefix}-${n}-${index}`, 10))?.steps;
+        expect(steps?.map((step) => [step.kind, step.subject, step.detail?.entryId, step.detail?.handlers])).toEqual([['event.handled', `${prefix}-${n}-${index}`, `${n}-${index}`, ['h']]]);
+      }
+      const oddSteps = await Promise.all(odd.map(async (id) => (await readTimeline(own, id, 10))?.steps));
+      expect(oddSteps.map((steps) => steps?.map((step) => [step.subject, step.cause ?? null, step.detail?.type, step.detail?.source, step.detail?.handlers]))).toEqual([
+        [[odd[0], 'cause é 😀', 't', 's', ['h']]],
+        [[odd[1], null, 'é-type', 'source ÿ', ['h é']]],
+      ]);
       await master.recorder.close();
       master.recorder = undefined;
     });

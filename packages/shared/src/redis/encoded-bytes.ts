@@ -68,6 +68,17 @@ export class EncodedBytes {
   }
 
   /**
+   * Appends pre-encoded RESP given as text (`resp`: `count` whole arguments whose lengths are
+   * their UTF-8 byte counts, as `EncodedArgs.text()` gives them), written as UTF-8: one write
+   * for all of them (a sealed batch record, held off the JS heap until its HSET).
+   */
+  addEncodedText(resp: string, count: number): void {
+    this.reserve(3 * resp.length);
+    this.used += this.bytes.write(resp, this.used, 'utf8');
+    this.count += count;
+  }
+
+  /**
    * Appends pre-encoded RESP (`resp`: `count` whole arguments, e.g. `$1\r\n1\r\n` built once
    * for a constant), copied byte by byte (no call out of JS for a few bytes).
    */

@@ -1,4 +1,4 @@
-import { EncodedArgs } from '../redis/encoded-args';
+import { BytesCommand, EncodedBytes } from '../redis/encoded-bytes';
 import { loadScript } from '../redis/lua-script';
 import type { RedisClient } from '../redis/create-redis';
 import { createHash, randomBytes } from 'node:crypto';
@@ -60,6 +60,19 @@ const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
 const ENTRIES_PER_CALL = 1_000;
 
 /**
+ * Arguments of one HSET of batch records at most (their pointers and records, about 1,000
+ * deliveries): the records of consecutive batches into one bucket wait for it, then go in one
+ * command, or at the next flush.
+ */
+const RECORD_ARGS_PER_HSET = 2_000;
+
+/** Batch records of one bucket not sent yet: their HSET's arguments as bytes, their deliveries. */
+interface PendingRecords {
+  bytes: EncodedBytes;
+  deliveries: number;
+}
+
+/**
  * `detail` with its strings cut at `MAX_DETAIL_CHARS`: the same object when none is that long
  * (the common case: no copy; `encodeStep`'s JSON leaves undefined values out either way).
  */
@@ -104,7 +117,9 @@ export class TimelineRecorder {
   private buffered = 0;
   /** Buckets batch records were written to since the last flush (its script sets their expiry and registers them), with their expiry. */
   private recordBuckets = new Map<string, number>();
-  /** Batch record writes sent and not answered yet, and the deliveries they hold. */
+  /** Batch records sealed and not sent yet, per bucket (`recordHandled`). */
+  private pendingRecords = new Map<string, PendingRecords>();
+  /** Batch record writes sent and not answered yet; deliveries of batch records pending or sent and not answered. */
   private readonly recordWrites = new Set<Promise<void>>();
   private recordDeliveriesInFlight = 0;
   /** Names this recorder's batch records (with `batchSeq`), unique among writers. */
@@ -172,13 +187,15 @@ export class TimelineRecorder {
    * Writes the `event.handled` steps of a batch of first deliveries that succeeded, each event
    * its own correlation (no `correlationid`, or its own id): one record for the batch and one
    * pointer field per event, named by its id, as `deliveries` collected them (from
-   * `handledBatch`), with a plain HSET sent now (README "Timeline: batch records"): the fields
-   * are unique per batch and per event id, so nothing needs reading first, and a record kept
-   * for the next flush would outlive young-generation collections and be promoted (at 80,000
-   * events/s, 4,000 events of strings per 50 ms), where one sent now dies young. The next
-   * flush's script sets the bucket's expiry and registers it. At most `maxBuffered`
-   * deliveries are in flight (more are dropped and counted); `readTimeline` expands them into
-   * the same steps `record` would have stored.
+   * `handledBatch`), with plain HSETs (README "Timeline: batch records"): the fields are unique
+   * per batch and per event id, so nothing needs reading first. The sealed record's text is
+   * copied into its bucket's pending bytes at once (off the JS heap: its strings die young, no
+   * scavenge copies or promotes bytes held for the flush), and the records of consecutive
+   * batches go in ONE HSET, sent once about 1,000 deliveries wait (`RECORD_ARGS_PER_HSET`) or at
+   * the next flush, whose script then sets the bucket's expiry and registers it: one command,
+   * socket write and reply per 1,000 deliveries rather than per batch. At most `maxBuffered`
+   * deliveries are pending or in flight (more are dropped and counted); `readTimeline` expands
+   * them into the same steps `record` would have stored.
    */
   recordHandled(consumer: string | undefined, deliveries: HandledBatchRecord): void {
     if (this.closing !== undefined || deliveries.size === 0) return;
@@ -191,24 +208,38 @@ export class TimelineRecorder {
     const bucketStart = timelineBucketStartMs(nowMs, this.bucketWidthMs);
     const bucket = timelineBucketKey(bucketStart, this.bucketWidthMs, this.deps.redis.isCluster);
     if (!this.recordBuckets.has(bucket)) this.recordBuckets.set(bucket, bucketStart + this.bucketWidthMs + this.options.retentionSec * 1_000);
-    const writes = deliveries.seal(nowMs, this.options.service, consumer);
-    const keyPrefix = this.deps.redis.options.keyPrefix;
-    const send = (args: EncodedArgs): Promise<unknown> => this.deps.redis.sendCommand(args.command('hset', [bucket], keyPrefix)) as Promise<unknown>;
-    const sent: Promise<void> = (writes.length === 1 ? send(writes[0]!) : Promise.all(writes.map(send))).then(
-      () => {
-        this.recordWrites.delete(sent);
-        this.recordDeliveriesInFlight -= count;
-      },
-      (caught: unknown) => {
-        this.recordWrites.delete(sent);
-        this.recordDeliveriesInFlight -= count;
-        this.dropped += count;
-        this.logger.warn({ err: toError(caught), steps: count }, 'timeline steps not written');
-      },
-    );
     this.recordDeliveriesInFlight += count;
-    this.recordWrites.add(sent);
+    let pending = this.pendingRecords.get(bucket);
+    const writes = deliveries.seal(nowMs, this.options.service, consumer);
+    for (let index = 0; index < writes.length; index += 1) {
+      const args = writes[index]!;
+      if (pending !== undefined && pending.bytes.size + args.size > RECORD_ARGS_PER_HSET) {
+        this.sendRecords(bucket, pending);
+        pending = undefined;
+      }
+      if (pending === undefined) this.pendingRecords.set(bucket, (pending = { bytes: new EncodedBytes(), deliveries: 0 }));
+      pending.bytes.addEncodedText(args.text(), args.size);
+      // A slice's deliveries: its pointers (two arguments each); the last slice holds the record's pair too.
+      pending.deliveries += args.size / 2 - (index === writes.length - 1 ? 1 : 0);
+    }
+    if (pending !== undefined && pending.bytes.size >= RECORD_ARGS_PER_HSET) this.sendRecords(bucket, pending);
     this.schedule();
+  }
+
+  /** Sends the pending batch records of `bucket` (one HSET). */
+  private sendRecords(bucket: string, pending: PendingRecords): void {
+    if (this.pendingRecords.get(bucket) === pending) this.pendingRecords.delete(bucket);
+    const count = pending.deliveries;
+    const settle = () => {
+      this.recordWrites.delete(sent);
+      this.recordDeliveriesInFlight -= count;
+    };
+    const sent: Promise<void> = (this.deps.redis.sendCommand(new BytesCommand('hset', [bucket], [pending.bytes], this.deps.redis.options.keyPrefix)) as Promise<unknown>).then(settle, (caught: unknown) => {
+      settle();
+      this.dropped += count;
+      this.logger.warn({ err: toError(caught), steps: count }, 'timeline steps not written');
+    });
+    this.recordWrites.add(sent);
   }
 
   private schedule(): void {
@@ -225,6 +256,8 @@ export class TimelineRecorder {
     const calls = this.calls;
     const steps = this.buffered;
     const recordBuckets = this.recordBuckets;
+    // Batch records still pending go now, before the script that sets their buckets' expiry.
+    for (const [bucket, pending] of this.pendingRecords) this.sendRecords(bucket, pending);
     const recordWrites = [...this.recordWrites];
     this.calls = [];
     this.recordBuckets = new Map();
