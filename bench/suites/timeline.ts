@@ -29,15 +29,14 @@ import {
   createRedis,
   newCorrelationId,
   newTraceparent,
-  traceRequest,
   withJobTrace,
   type EventInput,
   type Redis,
-  type TraceContext,
 } from '@event-infra/shared';
 import { silentLogger, startRedisServer } from '@event-infra/testing';
 import type { DrainReport } from '../fixtures/timeline-drain';
 import { spawnChild } from '../lib/child';
+import { BENCH_EVENT_DATA, intakeContext, intakeEvent } from '../lib/intake-trace';
 import { prefillEvents } from '../lib/event-drain';
 import { median } from '../lib/stats';
 import { BENCH_QUEUE as QUEUE, addNoopJobs } from '../lib/worker-drain';
@@ -53,7 +52,7 @@ const JOB_ROUNDS = 6;
 
 /**
  * `off`: timeline and tracing off, on the events and jobs the stack's intake makes with tracing
- * off for a caller that sends no trace context (built by `traceRequest` itself, below): the
+ * off for a caller that sends no trace context (built by `traceRequest` itself: `bench/lib/intake-trace.ts`): the
  * baseline of the timeline.
  * `untraced`: events and jobs without any trace context, built by hand (what the stack carried
  * before issue #15). When the product is right, `off` drains the same entries, so `off` against
@@ -91,24 +90,13 @@ async function startDiscardingReceiver(): Promise<{ url: string; server: Server 
 type Entries = 'untraced' | 'intake' | 'caller';
 const ENTRIES: Record<Variant, Entries> = { untraced: 'untraced', off: 'intake', timeline: 'intake', callertraced: 'caller', tracing: 'caller' };
 
-/**
- * The trace context the HTTP intake (`POST /events`, `POST /jobs/...`) gives what it creates,
- * tracing off: `traceRequest` itself, the routes' helper, on a request with these headers
- * (tracing off it reads only the headers: no response is touched), so the entries follow the
- * product if it changes.
- */
-function intakeContext(headers: Record<string, string>): TraceContext | undefined {
-  const req = { method: 'POST', headers } as unknown as Parameters<typeof traceRequest>[0];
-  return traceRequest(req, {} as Parameters<typeof traceRequest>[1], undefined, '/events').context;
-}
 /** The headers of a request: a caller with a trace of its own (a new traceparent each), or none. */
 const callerHeaders = (entries: Entries): Record<string, string> => (entries === 'caller' ? { traceparent: newTraceparent() } : {});
 
-const EVENT_DATA = { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' };
 /** One event of `entries` as the intake hands it to the publisher (its trace fields), or by hand. */
 function eventOf(entries: Entries): EventInput {
-  if (entries === 'untraced') return { type: 'workspace.created', data: EVENT_DATA };
-  return { type: 'workspace.created', data: EVENT_DATA, ...intakeContext(callerHeaders(entries)) } as EventInput;
+  if (entries === 'untraced') return { type: 'workspace.created', data: BENCH_EVENT_DATA };
+  return intakeEvent(callerHeaders(entries));
 }
 /** One job's data of `entries`: the intake's `__trace` (`withJobTrace` of the correlation and the context, as `POST /jobs`), or by hand. */
 function jobDataOf(entries: Entries, n: number): Record<string, unknown> {

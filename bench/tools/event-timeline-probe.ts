@@ -15,11 +15,12 @@
  * Run (heavy lock): npm run build && npm run build:bench && flock /work/wt/heavy.lock tsx bench/tools/event-timeline-probe.ts
  */
 import { Redis as IORedis } from 'ioredis';
-import { createRedis, traceRequest, type EventInput, type TraceContext } from '@event-infra/shared';
+import { createRedis, type EventInput } from '@event-infra/shared';
 import { silentLogger, startRedisServer } from '@event-infra/testing';
 import type { DrainReport } from '../fixtures/timeline-drain';
 import { spawnChild } from '../lib/child';
 import { prefillEvents } from '../lib/event-drain';
+import { intakeEvent } from '../lib/intake-trace';
 import { median } from '../lib/stats';
 
 const EVENTS = Number(process.env.PROBE_EVENTS ?? 100_000);
@@ -39,12 +40,7 @@ function commandUsec(info: string, name: string): number {
   return Number(new RegExp(`^cmdstat_${name}:calls=\\d+,usec=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
 }
 
-/** The intake's trace context with tracing off for a caller without one (as the suite builds it). */
-function intakeContext(): TraceContext | undefined {
-  const req = { method: 'POST', headers: {} } as unknown as Parameters<typeof traceRequest>[0];
-  return traceRequest(req, {} as Parameters<typeof traceRequest>[1], undefined, '/events').context;
-}
-const eventOf = (): EventInput => ({ type: 'workspace.created', data: { workspaceId: 'w-1', name: 'bench', ownerId: 'u-1' }, ...intakeContext() }) as EventInput;
+const eventOf = (): EventInput => intakeEvent();
 
 async function drain(masterUrl: string, streamsUrl: string, variant: string, group: string, master: IORedis): Promise<Report> {
   const child = await spawnChild({
