@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bullPrefix, createRedisClient, type Cluster, type Logger, type RedisClient, type RedisProfile } from '@event-infra/shared';
-import { freePort, freePorts } from '@event-infra/testing';
+import { freePorts } from '@event-infra/testing';
 
 /**
  * `EVINFRA_TEST_REDIS_CLUSTER=1` (npm run test:cluster): every stack these helpers start runs on
@@ -120,7 +120,13 @@ export function stackBullKey(env: NodeJS.ProcessEnv, queue: string, suffix: stri
   return `${bullPrefix(queue, (env.REDIS_QUEUE_CLUSTER_NODES ?? '') !== '')}:${queue}:${suffix}`;
 }
 
-/** The first of `count` consecutive free loopback ports (and of the `count` from `base + offset` when `offset` is given), none of them in `taken`. */
+/**
+ * The first of `count` consecutive free loopback ports (and of the `count` from `base + offset`
+ * when `offset` is given), none of them in `taken`, all below the kernel's ephemeral range
+ * (`ip_local_port_range`): stack.sh binds them seconds later, and a port of that range that was
+ * free when looked at can meanwhile be given to any outgoing connection (a cluster node then
+ * failed with "Address already in use").
+ */
 async function freePortRun(count: number, offset = 0, taken: readonly number[] = []): Promise<number> {
   const { createServer } = await import('node:net');
   const isFree = (port: number) =>
@@ -129,13 +135,22 @@ async function freePortRun(count: number, offset = 0, taken: readonly number[] =
       server.once('error', () => resolve(false));
       server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
+  const { readFileSync } = await import('node:fs');
+  let ephemeralLow = 32_768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
+  } catch {
+    // Not Linux: the common default.
+  }
+  const low = 10_000;
+  const high = ephemeralLow - offset - count;
+  if (high <= low) throw new Error(`no room for ${count} ports (+${offset}) below the ephemeral range (${ephemeralLow})`);
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = await freePort();
+    const base = low + Math.floor(Math.random() * (high - low));
     let all = true;
-    if (offset > 0 && base + offset + count > 65_535) continue;
     // Ports the caller already chose for something else are not free for this run.
-    if (taken.some((port) => port >= base && port < base + count)) continue;
-    for (let index = 1; index < count && all; index += 1) all = await isFree(base + index);
+    if (taken.some((port) => (port >= base && port < base + count) || (offset > 0 && port >= base + offset && port < base + offset + count))) continue;
+    for (let index = 0; index < count && all; index += 1) all = await isFree(base + index);
     for (let index = 0; offset > 0 && index < count && all; index += 1) all = await isFree(base + offset + index);
     if (all) return base;
   }
