@@ -9,7 +9,12 @@
  * to the event processor only (the stack suite gives its bare side to a second bare reader). Phase boundaries go to PROBE_OUT/phases.jsonl; a summary per child and phase
  * (VmHWM at its start and end, the highest VmRSS with RssAnon and the heap spaces at that
  * moment, CPU ms) is printed as JSON lines; `/proc/<pid>/smaps` grouped by mapping after the
- * idle phase and at the end go to <name>.smaps-<idle|end>.json.
+ * idle phase and at the end go to <name>.smaps-<idle|end>.json. PROBE_SNAPSHOT_AT_MS (0: off) sends
+ * SIGUSR2 to both children after the idle phase and that long into each drain (with
+ * `BENCH_CHILD_NODE_FLAGS=--heapsnapshot-signal=SIGUSR2` a heap snapshot each, in the working
+ * directory; with the promotion profiler, a profile each). With `--trace-gc --trace-gc-verbose`,
+ * `node bench/tools/gc-trace-summary.mjs PROBE_OUT/<name>.out` gives each full collection's
+ * committed old generation against the memory reducer's re-arm threshold.
  * Run (heavy lock): npm run build && npm run build:bench && flock /work/wt/heavy.lock tsx bench/tools/event-memory-probe.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -67,6 +72,9 @@ async function drain(child: Probed, redis: Redis, publisher: EventPublisher, str
   child.child.kill('SIGSTOP');
   for (let sent = 0; sent < count; sent += 1000) await publisher.publishBatch(Array.from({ length: Math.min(1000, count - sent) }, (_, n) => event(sent + n)));
   child.child.kill('SIGCONT');
+  // PROBE_SNAPSHOT_AT_MS: a heap snapshot this long into each drain (the child needs `--heapsnapshot-signal=SIGUSR2`).
+  const snapshotAt = env('PROBE_SNAPSHOT_AT_MS', 0);
+  if (snapshotAt > 0) setTimeout(() => child.child.kill('SIGUSR2'), snapshotAt);
   await pollUntil(() => groupDone(redis, stream, group), 300_000, `${child.name} to drain`, 20);
   await redis.xtrim(stream, 'MAXLEN', 0);
 }
@@ -149,6 +157,10 @@ try {
   await sleep(env('PROBE_IDLE_SEC', 30) * 1000);
   const [ep, br] = started as [Probed, Probed];
   for (const one of started) smaps(one, 'idle');
+  if (env('PROBE_SNAPSHOT_AT_MS', 0) > 0) {
+    for (const one of started) one.child.kill('SIGUSR2');
+    await sleep(5000);
+  }
   const ours = createEventPublisher({ stream, source: 'probe' }, { redis, logger });
   const bare = createEventPublisher({ stream: 'bench-stack-bare', source: 'probe' }, { redis, logger });
   const count = env('PROBE_EVENTS', 50_000);
