@@ -17,7 +17,8 @@
 # STACK_LOG_DIR (.logs), EVENT_PROCESSOR_REPLICAS (1; replica k >= 2 listens on
 # EVENT_PROCESSOR_REPLICA_PORT_BASE + k - 2, default 8020), STACK_START_TIMEOUT_SEC (60),
 # STACK_STOP_TIMEOUT_SEC (SHUTDOWN_GRACE_MS + 10 s), STACK_NODE_FLAGS (empty: node
-# command-line flags of the services, e.g. --heap-growing-percent=20; README "Memory work").
+# command-line flags of every service), EVENT_PROCESSOR_NODE_FLAGS (--heap-growing-percent=20:
+# the event processor's own; empty: V8's own growing factor; README "Local mode").
 # STACK_REDIS_CLUSTER=1: the three Redis roles share one local Redis Cluster instead (README
 # "Scaling"): STACK_CLUSTER_NODES nodes (6: 3 masters with a replica each) on ports
 # STACK_CLUSTER_PORT_BASE (7101) and up, password REDIS_PASSWORD, AOF everysec,
@@ -177,12 +178,17 @@ start_service() {
   # exec all the way down: the pid recorded is node's own.
   # The compiled service (npm run build); --conditions picks @event-infra/shared's dist/ too.
   # NODE_OPTIONS: the image's production default (Dockerfile) unless set; empty means V8's own.
-  # STACK_NODE_FLAGS (empty): node command-line flags of every service, for V8 flags node
-  # refuses in NODE_OPTIONS, e.g. --heap-growing-percent=20 (README "Memory work").
-  # shellcheck disable=SC2086 # the flags are words
-  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" NODE_OPTIONS="${NODE_OPTIONS---max-semi-space-size=2}" nohup node ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
+  # Node command-line flags (V8 flags node refuses in NODE_OPTIONS): the service's own
+  # (service_node_flags), then STACK_NODE_FLAGS (empty) for every service.
+  # shellcheck disable=SC2086,SC2046 # the flags are words
+  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" NODE_OPTIONS="${NODE_OPTIONS---max-semi-space-size=2}" nohup node $(service_node_flags "$dir") ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$RUN_DIR/$name.pid"
+}
+# The event processor's fixed growing factor of the old generation (README "Event processor
+# peak", ninth pass), as its compose `command` and the stack bench give it.
+service_node_flags() {
+  case "$1" in event-system) echo "${EVENT_PROCESSOR_NODE_FLAGS---heap-growing-percent=20}" ;; *) echo "" ;; esac
 }
 port_var_of() {
   case "$1" in queue-system) echo QUEUE_PROCESSOR_PORT ;; event-system) echo EVENT_PROCESSOR_PORT ;; dlq-system) echo DLQ_PROCESSOR_PORT ;; esac

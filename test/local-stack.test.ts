@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BULL_PREFIX, createRedis, deadLetterJobId, waitForAll, type Redis } from '@event-infra/shared';
 import { silentLogger, waitFor } from '@event-infra/testing';
+import { PRODUCTION_NODE_FLAGS } from '../bench/lib/child';
 import { ROOT, STACK, isAlive, recordedPids, run, stackEnv } from './support/stack-runner';
 
 const CHECKS = join(ROOT, 'test-event-infrastructure.sh');
@@ -134,6 +135,16 @@ describe('local mode (scripts/stack.sh)', () => {
       const status = await run('bash', [STACK, 'status'], env, 30_000);
       expect(status.code, status.stdout).toBe(0);
     }, 90_000);
+
+    it('runs the event processor with its production node flags, the other services without', () => {
+      const pids = recordedPids(env);
+      const argv = (name: string): string[] => readFileSync(`/proc/${pids.get(name)}/cmdline`, 'utf8').split('\0');
+      expect(PRODUCTION_NODE_FLAGS.event.length).toBeGreaterThan(0);
+      for (const flag of PRODUCTION_NODE_FLAGS.event) expect(argv('event-processor')).toContain(flag);
+      for (const name of ['queue-processor', 'dlq-processor']) {
+        expect(argv(name).filter((arg) => PRODUCTION_NODE_FLAGS.event.some((flag) => arg === flag))).toEqual([]);
+      }
+    });
 
     it("acknowledges the README's XADD example without dead-lettering it (and dead-letters a broken copy)", async () => {
       const fields = readmeExampleFields();

@@ -1,16 +1,18 @@
 /**
- * The production V8 setting (issue #12, README "Memory, compiled"): one NODE_OPTIONS value in
- * the image, in local mode and for every child of the stack benchmark, and one that node
- * accepts in NODE_OPTIONS (node refuses to start on a V8 flag it does not allow there). And the
- * measured opt-in of README "Memory work": `--heap-growing-percent`, which node accepts only on
- * its command line (local mode's STACK_NODE_FLAGS), and which V8 applies.
+ * The production V8 settings (issue #12, README "Memory, compiled" and "Event processor peak"):
+ * one NODE_OPTIONS value in the image, in local mode and for every child of the stack
+ * benchmark, and one that node accepts in NODE_OPTIONS (node refuses to start on a V8 flag it
+ * does not allow there). And the event processor's own command-line flag,
+ * `--heap-growing-percent=20`, which node accepts only on its command line: the same in the
+ * compose `command` of each event processor, in local mode (EVENT_PROCESSOR_NODE_FLAGS) and for
+ * the stack bench's event processor and bare readers; and V8 applies it.
  */
 const GROWING_FLAG = '--heap-growing-percent=20';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PRODUCTION_NODE_OPTIONS } from '../bench/lib/child';
+import { PRODUCTION_NODE_FLAGS, PRODUCTION_NODE_OPTIONS, nodeFlagsOf } from '../bench/lib/child';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string): string => readFileSync(`${ROOT}${path}`, 'utf8');
@@ -35,12 +37,30 @@ describe('production NODE_OPTIONS', () => {
     expect(await run(PRODUCTION_NODE_OPTIONS)).toBeLessThanOrEqual(2 * semiSpaceMb * 1024 * 1024);
   });
 
-  it('the heap-growing flag is refused in NODE_OPTIONS, so local mode passes STACK_NODE_FLAGS on the command line', async () => {
+  it('the heap-growing flag is refused in NODE_OPTIONS, so it is a command-line flag of the event processor', async () => {
     const stderr = await new Promise<string>((resolve) => {
       execFile(process.execPath, ['-e', ''], { env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: GROWING_FLAG } }, (error, _stdout, text) => resolve(error ? text : ''));
     });
     expect(stderr).toContain('is not allowed in NODE_OPTIONS');
-    expect(read('scripts/stack.sh')).toContain('nohup node ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist');
+    expect(read('scripts/stack.sh')).toContain('nohup node $(service_node_flags "$dir") ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist');
+  });
+
+  it('the event processor gets the same node flags in compose, local mode and the stack bench; the other services none', () => {
+    expect(PRODUCTION_NODE_FLAGS.event).toEqual([GROWING_FLAG]);
+    expect(PRODUCTION_NODE_FLAGS.queue).toEqual([]);
+    expect(PRODUCTION_NODE_FLAGS.dlq).toEqual([]);
+    const flags = PRODUCTION_NODE_FLAGS.event.map((flag) => `"${flag}", `).join('');
+    const compose = read('docker-compose.yml');
+    const commands = [...compose.matchAll(/^\s+command: \[(.*)\]$/gm)].map((match) => match[1]!);
+    const eventCommands = commands.filter((command) => command.includes('event-system/dist/main.js'));
+    expect(eventCommands).toHaveLength(2); // the default stack's and the cluster profile's
+    for (const command of eventCommands) expect(command).toBe(`"node", ${flags}"--conditions=evinfra-dist", "event-system/dist/main.js"`);
+    for (const command of commands.filter((command) => !command.includes('event-system/'))) expect(command).not.toContain('--heap-growing-percent');
+    expect(read('scripts/stack.sh')).toContain(`event-system) echo "\${EVENT_PROCESSOR_NODE_FLAGS-${PRODUCTION_NODE_FLAGS.event.join(' ')}}"`);
+    // The bench reads EVENT_PROCESSOR_NODE_FLAGS as local mode does (empty: none).
+    expect(nodeFlagsOf('event', {})).toEqual([GROWING_FLAG]);
+    expect(nodeFlagsOf('event', { EVENT_PROCESSOR_NODE_FLAGS: '' })).toEqual([]);
+    expect(nodeFlagsOf('queue', { EVENT_PROCESSOR_NODE_FLAGS: '--x' })).toEqual([]);
   });
 
   it('with the flag V8 grows the old generation by less', async () => {

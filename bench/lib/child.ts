@@ -20,6 +20,28 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export const PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=2';
 
+/**
+ * Node command-line flags a service runs with by default (V8 flags that node refuses in
+ * NODE_OPTIONS): the event processor's fixed growing factor of the old generation (README
+ * "Event processor peak", ninth pass). The compose `command` of each event processor and
+ * scripts/stack.sh (`EVENT_PROCESSOR_NODE_FLAGS`) give the same; `test/memory-defaults.test.ts`
+ * holds the three equal. The stack bench gives a bare child the flags of the service it stands
+ * for (the bare readers the event processor's), so both sides run the same way.
+ */
+export const PRODUCTION_NODE_FLAGS = { queue: [], event: ['--heap-growing-percent=20'], dlq: [] } as const satisfies Record<string, readonly string[]>;
+
+/** The service whose production node flags a bench child runs with. */
+export type FlagRole = keyof typeof PRODUCTION_NODE_FLAGS;
+
+/**
+ * The node flags of a role's children: production's, except that `EVENT_PROCESSOR_NODE_FLAGS`
+ * (as in local mode; empty: none, i.e. V8's own growing factor) replaces the event role's.
+ */
+export function nodeFlagsOf(role: FlagRole, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (role === 'event' && env.EVENT_PROCESSOR_NODE_FLAGS !== undefined) return env.EVENT_PROCESSOR_NODE_FLAGS.split(' ').filter(Boolean);
+  return [...PRODUCTION_NODE_FLAGS[role]];
+}
+
 export interface BenchChild {
   name: string;
   pid: number;
@@ -48,6 +70,8 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** Give the child a stdin for `request` (bare children that take work from the runner). */
   requests?: boolean;
+  /** Whose production node flags it runs with (`nodeFlagsOf`); absent: none. `BENCH_CHILD_NODE_FLAGS` comes after them. */
+  flags?: FlagRole;
 }
 
 /** A `/proc/<pid>/status` size field (`VmHWM`, `VmRSS`) in MB; NaN when /proc is not available. */
@@ -76,7 +100,7 @@ export function compiledEntry(entry: string): string {
 
 /** Starts the child and resolves once it is ready; a child that exits first rejects with its stderr. */
 export async function spawnChild(options: SpawnOptions): Promise<BenchChild> {
-  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=evinfra-dist', compiledEntry(options.entry)], {
+  const child: ChildProcess = spawn(process.execPath, [...(options.flags === undefined ? [] : nodeFlagsOf(options.flags)), ...(process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=evinfra-dist', compiledEntry(options.entry)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS, ...options.env },
     stdio: [options.requests ? 'pipe' : 'ignore', 'pipe', 'pipe'],

@@ -59,6 +59,7 @@ export async function startStack(master: RedisServer, streams: RedisServer, queu
   try {
     const queueProcessor = await start({
       name: 'queue processor',
+      flags: 'queue',
       entry: 'queue-system/src/main.ts',
       healthUrl: `http://127.0.0.1:${queuePort}/health`,
       env: {
@@ -73,6 +74,7 @@ export async function startStack(master: RedisServer, streams: RedisServer, queu
     });
     const eventProcessor = await start({
       name: 'event processor',
+      flags: 'event',
       entry: 'event-system/src/main.ts',
       healthUrl: `http://127.0.0.1:${eventPort}/health`,
       // One consumer loop, no autoscaling: like for like with the one bare loop. Duplicate
@@ -81,12 +83,14 @@ export async function startStack(master: RedisServer, streams: RedisServer, queu
     });
     const dlqProcessor = await start({
       name: 'DLQ processor',
+      flags: 'dlq',
       entry: 'dlq-system/src/main.ts',
       healthUrl: `http://127.0.0.1:${dlqPort}/health`,
       env: { ...common, DLQ_PROCESSOR_PORT: String(dlqPort) },
     });
     const bareWorker = await start({
       name: 'bare worker',
+      flags: 'queue',
       entry: 'bench/fixtures/bare-worker.ts',
       requests: true,
       env: {
@@ -102,16 +106,19 @@ export async function startStack(master: RedisServer, streams: RedisServer, queu
     });
     const bareDrainWorker = await start({
       name: 'bare worker, drain only',
+      flags: 'queue',
       entry: 'bench/fixtures/bare-worker.ts',
       env: { BENCH_REDIS_URL: queue.url, BENCH_QUEUE: BARE_DRAIN_ONLY_QUEUE, BENCH_PREFIX: BULL_PREFIX, BENCH_CONCURRENCY: String(CONCURRENCY) },
     });
     const bareReader = await start({
       name: 'bare reader',
+      flags: 'event',
       entry: 'bench/fixtures/bare-reader.ts',
       env: { BENCH_REDIS_URL: streams.url, BENCH_STREAM: BARE_STREAM, BENCH_GROUP: 'bare' },
     });
     const bareLatencyReader = await start({
       name: 'bare latency reader',
+      flags: 'event',
       entry: 'bench/fixtures/bare-reader.ts',
       env: { BENCH_REDIS_URL: streams.url, BENCH_STREAM: BARE_LATENCY_STREAM, BENCH_GROUP: 'bare', BENCH_NOTIFY_URL: master.url, BENCH_NOTIFY_CHANNEL: BARE_CHANNEL },
     });

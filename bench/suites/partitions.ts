@@ -37,6 +37,7 @@ async function drain(url: string, processes: number, partitions: number, count: 
       children.push(
         await spawnChild({
           name: `event processor ${i}`,
+          flags: 'event',
           entry: 'event-system/src/main.ts',
           healthUrl: `http://127.0.0.1:${port}/health`,
           env: {
