@@ -12,12 +12,11 @@
  * on/off and on − off.
  * Run (heavy lock): npm run build && npm run build:bench && flock /work/wt/heavy.lock tsx bench/tools/job-timeline-probe.ts
  */
-import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
-import { JOB_TRACE_KEY, bullPrefix, newTraceparent } from '@event-infra/shared';
+import { JOB_TRACE_KEY, bullPrefix, newCorrelationId, newTraceparent } from '@event-infra/shared';
 import { startRedisServer } from '@event-infra/testing';
-import type { DrainReport } from '../fixtures/timeline-drain';
+import type { DrainReport, DrainTiming } from '../fixtures/timeline-drain';
 import { spawnChild } from '../lib/child';
 import { median } from '../lib/stats';
 import { BENCH_QUEUE as QUEUE, addNoopJobs } from '../lib/worker-drain';
@@ -25,11 +24,17 @@ import { BENCH_QUEUE as QUEUE, addNoopJobs } from '../lib/worker-drain';
 const JOBS = Number(process.env.PROBE_JOBS ?? 40_000);
 const PAIRS = Number(process.env.PROBE_PAIRS ?? 4);
 const WARMUP = Math.round(JOBS * 0.2);
+const TRACEPARENT = process.env.PROBE_TRACEPARENT === 'true';
+/** PROBE_TIMING=true: the recorder's calls timed in the child (`timelineRecordUs`, `timelineWriteUs`). */
+const TIMING = process.env.PROBE_TIMING === 'true';
 /** `off`, `on` (the recorder's defaults), or `on<n>`: on with `stepsPerSend` n. PROBE_VARIANTS picks them (default `off,on`). */
 type Variant = string;
 const VARIANTS = (process.env.PROBE_VARIANTS ?? 'off,on').split(',');
-interface Report extends DrainReport {
+interface Report extends DrainReport, Partial<DrainTiming> {
   pid: number;
+  /** Commands per job on the queue Redis and on the master (INFO commandstats, reset at the drain's start: calls over all jobs), by command. */
+  queueCalls: Record<string, number>;
+  masterCalls: Record<string, number>;
   /** The master's `evalsha` time per timed job, µs (commandstats, reset at the drain's start: the warm-up's included, divided by all jobs). */
   scriptUs: number;
 }
@@ -40,7 +45,15 @@ async function evalshaUsec(redis: IORedis): Promise<number> {
   return Number(/^cmdstat_evalsha:calls=\d+,usec=(\d+)/m.exec(info)?.[1] ?? 0);
 }
 
-async function drain(masterUrl: string, queueUrl: string, variant: Variant, master: IORedis): Promise<Report> {
+/** Calls per job of each command in INFO commandstats (`cmdstat_<name>:calls=<n>,…`). */
+async function callsPerJob(redis: IORedis): Promise<Record<string, number>> {
+  const info = await redis.info('commandstats');
+  const calls: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]) / JOBS;
+  return calls;
+}
+
+async function drain(masterUrl: string, queueUrl: string, variant: Variant, master: IORedis, queueAdmin: IORedis): Promise<Report> {
   const child = await spawnChild({
     name: `job drain (${variant})`,
     entry: 'bench/fixtures/timeline-drain.ts',
@@ -52,6 +65,7 @@ async function drain(masterUrl: string, queueUrl: string, variant: Variant, mast
       BENCH_COUNT: String(JOBS),
       BENCH_WARMUP: String(WARMUP),
       BENCH_TIMELINE: String(variant !== 'off'),
+      BENCH_TIMELINE_TIMING: TIMING ? 'true' : 'false',
       ...(variant.startsWith('on') && variant.length > 2 ? { BENCH_TIMELINE_STEPS_PER_SEND: variant.slice(2) } : {}),
       BENCH_OTLP_URL: '',
       BENCH_QUEUE: QUEUE,
@@ -60,10 +74,12 @@ async function drain(masterUrl: string, queueUrl: string, variant: Variant, mast
   });
   try {
     await master.config('RESETSTAT');
+    await queueAdmin.config('RESETSTAT');
     const line = await child.request('drain');
     if (!line.startsWith('{')) throw new Error(line);
     const scriptUs = (await evalshaUsec(master)) / JOBS;
-    return { ...(JSON.parse(line) as DrainReport), pid: child.pid, scriptUs };
+    const [queueCalls, masterCalls] = await Promise.all([callsPerJob(queueAdmin), callsPerJob(master)]);
+    return { ...(JSON.parse(line) as DrainReport & Partial<DrainTiming>), pid: child.pid, scriptUs, queueCalls, masterCalls };
   } finally {
     await child.stop();
   }
@@ -81,18 +97,23 @@ try {
     for (const variant of order) {
       await admin.flushall();
       await masterAdmin.flushall();
-      await addNoopJobs(queue, JOBS, (n) => ({ n, [JOB_TRACE_KEY]: { correlationId: randomUUID(), traceparent: newTraceparent() } }));
-      const report = await drain(master.url, queueRedis.url, variant, masterAdmin);
+      // The suite's `off` / `timeline` jobs carry a correlation only (tracing off, no caller context); PROBE_TRACEPARENT=true adds a caller's traceparent (this probe's jobs before 2026-12-02).
+      await addNoopJobs(queue, JOBS, (n) => ({ n, [JOB_TRACE_KEY]: TRACEPARENT ? { correlationId: newCorrelationId(), traceparent: newTraceparent() } : { correlationId: newCorrelationId() } }));
+      const report = await drain(master.url, queueRedis.url, variant, masterAdmin, admin);
       results[variant]!.push(report);
       process.stdout.write(
         `pair ${pair} ${variant.padEnd(6)} pid ${report.pid}: ${Math.round(report.rate)} jobs/s, Node ${report.nodeUs.toFixed(1)} µs/job, queue Redis ${report.workUs.toFixed(1)}, ` +
           `master ${report.masterUs.toFixed(1)} (script ${report.scriptUs.toFixed(2)}), scavenges ${report.minorGcs}, mark-sweeps ${report.majorGcs}, GC ${report.gcUs.toFixed(1)} µs/job\n`,
       );
+      if (report.timelineRecordUs !== undefined) process.stdout.write(`  in the child, per job: recorder calls ${report.timelineRecordUs.toFixed(2)} µs, flush writes ${report.timelineWriteUs?.toFixed(2)} µs\n`);
+      const calls = (of: Record<string, number>) => Object.entries(of).map(([name, perJob]) => `${name} ${perJob.toFixed(3)}`).join(', ');
+      process.stdout.write(`  commands per job: queue Redis ${calls(report.queueCalls)}; master ${calls(report.masterCalls)}\n`);
     }
   }
-  const of = (variant: Variant, field: keyof Report) => results[variant]!.map((report) => report[field]);
+  type NumericField = { [K in keyof Report]-?: Report[K] extends number ? K : never }[keyof Report];
+  const of = (variant: Variant, field: NumericField) => results[variant]!.map((report) => report[field]);
   for (const on of VARIANTS.filter((variant) => variant !== 'off')) {
-    const per = (field: keyof Report, combine: (a: number, b: number) => number, digits: number) =>
+    const per = (field: NumericField, combine: (a: number, b: number) => number, digits: number) =>
       of(on, field).map((value, index) => combine(value, of('off', field)[index]!).toFixed(digits)).join('/');
     process.stdout.write(
       `${on}: rate on/off per pair ${per('rate', (a, b) => a / b, 2)}; medians ${Math.round(median(of(on, 'rate')))}/${Math.round(median(of('off', 'rate')))} jobs/s; ` +
