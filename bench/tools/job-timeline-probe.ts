@@ -12,6 +12,7 @@
  * on/off and on − off.
  * Run (heavy lock): npm run build && npm run build:bench && flock /work/wt/heavy.lock tsx bench/tools/job-timeline-probe.ts
  */
+import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import { JOB_TRACE_KEY, bullPrefix, newCorrelationId, newTraceparent } from '@event-infra/shared';
@@ -35,6 +36,8 @@ interface Report extends DrainReport, Partial<DrainTiming> {
   /** Commands per job on the queue Redis and on the master (INFO commandstats, reset at the drain's start: calls over all jobs), by command. */
   queueCalls: Record<string, number>;
   masterCalls: Record<string, number>;
+  /** The child's scheduling over the drain request (warm-up included), per 1,000 jobs: its main thread's CPU migrations and context switches (/proc/<pid>/sched), the process's minor page faults (/proc/<pid>/stat). */
+  sched: { migrations: number; voluntary: number; involuntary: number; minorFaults: number };
   /** The master's `evalsha` time per timed job, µs (commandstats, reset at the drain's start: the warm-up's included, divided by all jobs). */
   scriptUs: number;
 }
@@ -51,6 +54,16 @@ async function callsPerJob(redis: IORedis): Promise<Record<string, number>> {
   const calls: Record<string, number> = {};
   for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]) / JOBS;
   return calls;
+}
+
+/** /proc counters of a process: its main thread's migrations and switches, its minor page faults. */
+function schedCounters(pid: number): Report['sched'] {
+  const sched = readFileSync(`/proc/${pid}/sched`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name.replace('.', '\\.')}\\s*:\\s*(\\d+)`, 'm').exec(sched)?.[1] ?? Number.NaN);
+  // /proc/<pid>/stat: the fields after the command's closing parenthesis; minflt is the 10th field of the line.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { migrations: field('se.nr_migrations'), voluntary: field('nr_voluntary_switches'), involuntary: field('nr_involuntary_switches'), minorFaults: Number(after[7]) };
 }
 
 async function drain(masterUrl: string, queueUrl: string, variant: Variant, master: IORedis, queueAdmin: IORedis): Promise<Report> {
@@ -75,11 +88,14 @@ async function drain(masterUrl: string, queueUrl: string, variant: Variant, mast
   try {
     await master.config('RESETSTAT');
     await queueAdmin.config('RESETSTAT');
+    const before = schedCounters(child.pid);
     const line = await child.request('drain');
+    const after = schedCounters(child.pid);
     if (!line.startsWith('{')) throw new Error(line);
+    const sched = Object.fromEntries(Object.entries(after).map(([name, value]) => [name, ((value - before[name as keyof typeof before]) * 1_000) / JOBS])) as Report['sched'];
     const scriptUs = (await evalshaUsec(master)) / JOBS;
     const [queueCalls, masterCalls] = await Promise.all([callsPerJob(queueAdmin), callsPerJob(master)]);
-    return { ...(JSON.parse(line) as DrainReport & Partial<DrainTiming>), pid: child.pid, scriptUs, queueCalls, masterCalls };
+    return { ...(JSON.parse(line) as DrainReport & Partial<DrainTiming>), pid: child.pid, scriptUs, queueCalls, masterCalls, sched };
   } finally {
     await child.stop();
   }
@@ -106,6 +122,7 @@ try {
           `master ${report.masterUs.toFixed(1)} (script ${report.scriptUs.toFixed(2)}), scavenges ${report.minorGcs}, mark-sweeps ${report.majorGcs}, GC ${report.gcUs.toFixed(1)} µs/job\n`,
       );
       if (report.timelineRecordUs !== undefined) process.stdout.write(`  in the child, per job: recorder calls ${report.timelineRecordUs.toFixed(2)} µs, flush writes ${report.timelineWriteUs?.toFixed(2)} µs\n`);
+      process.stdout.write(`  per 1,000 jobs: CPU migrations ${report.sched.migrations.toFixed(1)}, voluntary switches ${report.sched.voluntary.toFixed(0)}, involuntary ${report.sched.involuntary.toFixed(1)}, minor faults ${report.sched.minorFaults.toFixed(0)}\n`);
       const calls = (of: Record<string, number>) => Object.entries(of).map(([name, perJob]) => `${name} ${perJob.toFixed(3)}`).join(', ');
       process.stdout.write(`  commands per job: queue Redis ${calls(report.queueCalls)}; master ${calls(report.masterCalls)}\n`);
     }
