@@ -3,13 +3,16 @@
  * suite (`bench/fixtures/timeline-drain.ts`, the compiled worker path, noop handler, concurrency
  * 100, production's NODE_OPTIONS, BENCH_CHILD_NODE_FLAGS added: `--cpu-prof --cpu-prof-dir=…`
  * to profile) with the timeline off and on (PROBE_VARIANTS, default `off,on`; `on<n>`: on with
- * the recorder's `stepsPerSend` n), PROBE_PAIRS (4) rounds of PROBE_JOBS (40,000) traced jobs,
+ * the recorder's `stepsPerSend` n), PROBE_PAIRS (4) rounds of PROBE_JOBS (40,000) jobs with a
+ * correlation (the suite's `off` entries; PROBE_TRACEPARENT=true: a caller's traceparent too),
  * the order reversed every other round, each drain in a fresh child on a master and
  * a queue Redis of their own (flushed before every drain). The first 20 % are not timed. Per
  * drain: the rate, Node / queue Redis / master CPU per job (INFO cpu), scavenges, GC pauses,
- * the child's pid (its profile's name), and the master's script time per job (INFO
- * commandstats `evalsha`: the script's own time, its inner commands included). Then per pair
- * on/off and on − off.
+ * the child's pid (its profile's name), the master's script time per job (INFO
+ * commandstats `evalsha`: the script's own time, its inner commands included), the commands per
+ * job on both Redis (commandstats), the child's CPU migrations, context switches and minor page
+ * faults per 1,000 jobs (/proc), and with PROBE_TIMING=true the recorder's calls timed in the
+ * child (`DrainTiming`). Then per pair on/off and on − off.
  * Run (heavy lock): npm run build && npm run build:bench && flock /work/wt/heavy.lock tsx bench/tools/job-timeline-probe.ts
  */
 import { readFileSync } from 'node:fs';
