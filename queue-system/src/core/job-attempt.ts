@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { JobTimeoutError, type Logger } from '@event-infra/shared';
+import { JobTimeoutError, type JobTrace, type Logger } from '@event-infra/shared';
 import type { JobHandler, JobHandlerContext, JobInfo } from './handler-registry';
 
 /** What every attempt of one runner shares. */
@@ -35,6 +35,9 @@ export class JobAttempt implements JobHandlerContext {
   private childLogger: Logger | undefined;
   private info: JobInfo | undefined;
   private boundProgress: JobHandlerContext['progress'] | undefined;
+  /** The job runner's timeline state: the trace while this attempt records progress milestones (undefined: none, or it ended), and the last milestone recorded. */
+  timelineTrace: JobTrace | undefined;
+  milestoneReached = -1;
 
   constructor(
     readonly bullJob: Job,

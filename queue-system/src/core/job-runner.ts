@@ -89,6 +89,9 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
     if (timeline === undefined || trace === undefined) return;
     timeline.record(trace.correlationId, { kind, subject: jobCauseId(queue, jobId), cause: trace.causationId, detail, atMs });
   };
+  // The two steps of every attempt, written from bytes made once for this queue (the same stored form as `step`'s).
+  const startedForm = timeline?.jobStepForm('job.started', queue, 'attempt', 'maxAttempts');
+  const completedForm = timeline?.jobStepForm('job.completed', queue, 'attempt', 'durationMs');
 
   async function deadLetter(job: Job, data: Record<string, unknown>, meta: JobDlqMeta, error: Error, now: Date, trace: JobTrace | undefined): Promise<void> {
     const ref = { queue, jobId: String(job.id), name: job.name, trace };
@@ -121,15 +124,14 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
   const running = new Map<string, JobAttempt>();
   // Rate-limited progress events, one emitter per running job.
   const progressEmitters = new Map<string, ReturnType<LifecycleEvents['progressEmitter']>>();
-  // Timeline milestones of running traced jobs: the last milestone recorded (0, 25, 50, 75, 100).
-  const milestones = new Map<string, { trace: JobTrace; reached: number }>();
+  // Timeline milestones of a running traced attempt (`attempt.timelineTrace`, cleared when it ends): the last one recorded (0, 25, 50, 75, 100).
   const milestone = (attempt: JobAttempt, percent: number, message: string | undefined): void => {
-    const state = milestones.get(attempt.id);
-    if (state === undefined) return;
+    const trace = attempt.timelineTrace;
+    if (trace === undefined) return;
     const reached = Math.floor(percent / PROGRESS_MILESTONES_PCT) * PROGRESS_MILESTONES_PCT;
-    if (reached <= state.reached) return;
-    state.reached = reached;
-    step(state.trace, attempt.id, 'job.progress', { attempt: attempt.attempt, percent: reached, ...(message !== undefined ? { message } : {}) });
+    if (reached <= attempt.milestoneReached) return;
+    attempt.milestoneReached = reached;
+    step(trace, attempt.id, 'job.progress', { attempt: attempt.attempt, percent: reached, ...(message !== undefined ? { message } : {}) });
   };
   const shared: AttemptShared = {
     queue,
@@ -170,8 +172,10 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
     const causedTrace = span !== undefined && trace !== undefined ? { ...trace, traceparent: span.traceparent } : trace;
     const ref = events ? { queue, jobId: attempt.id, name: job.name, trace: causedTrace } : undefined;
     if (ref) events!.started(ref, attemptNumber);
-    step(trace, attempt.id, 'job.started', { attempt: attemptNumber, maxAttempts });
-    if (timeline !== undefined && trace !== undefined) milestones.set(attempt.id, { trace, reached: -1 });
+    if (startedForm !== undefined && trace !== undefined) {
+      timeline!.recordJobStep(trace.correlationId, startedForm, attempt.id, trace.causationId, attemptNumber, maxAttempts);
+      attempt.timelineTrace = trace;
+    }
     try {
       const handler = deps.registry.get(queue, job.name);
       if (handler === undefined) throw new PermanentJobError(`no handler for job name ${job.name} on ${queue}`, { code: 'no_handler' });
@@ -179,7 +183,7 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       const durationMs = performance.now() - started;
       deps.observer?.finished(queue, job.name, 'completed', durationMs);
       if (ref) events!.completed(ref, durationMs, attemptNumber);
-      step(trace, attempt.id, 'job.completed', { attempt: attemptNumber, durationMs: Math.round(durationMs) });
+      if (completedForm !== undefined && trace !== undefined) timeline!.recordJobStep(trace.correlationId, completedForm, attempt.id, trace.causationId, attemptNumber, Math.round(durationMs));
       span?.end();
       return result;
     } catch (caught) {
@@ -212,7 +216,8 @@ export function createJobRunner(options: JobRunnerOptions, deps: JobRunnerDeps) 
       throw unrecoverable;
     } finally {
       if (ref) progressEmitters.delete(attempt.id);
-      if (timeline !== undefined) milestones.delete(attempt.id);
+      // A progress report that lands after the attempt's end records no milestone.
+      attempt.timelineTrace = undefined;
     }
   }
 

@@ -3,3 +3,4 @@ export * from './timeline-recorder';
 export * from './timeline-reader';
 export * from './timeline-layout';
 export * from './timeline-step-bytes';
+export * from './job-step-form';

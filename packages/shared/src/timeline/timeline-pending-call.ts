@@ -1,7 +1,8 @@
 import { BytesCommand, EncodedBytes } from '../redis/encoded-bytes';
 import { STEPS_FIELD_PREFIX } from './timeline-layout';
 import type { TimelineStepInput } from './timeline-step';
-import { writeStep, writeStepPieces, type DetailKeys } from './timeline-step-bytes';
+import { writeStepPieces, type DetailKeys } from './timeline-step-bytes';
+import type { JobStepForm } from './job-step-form';
 
 /** `timelineStepsField`'s prefix as bytes. */
 const STEPS_FIELD_PREFIX_BYTES = Buffer.from(STEPS_FIELD_PREFIX);
@@ -21,7 +22,7 @@ const STEPS_PER_ENTRY = 9;
  * less; other repeats of a field are merged by the script.
  */
 export class PendingCall {
-  readonly steps = new EncodedBytes();
+  readonly steps: EncodedBytes;
   readonly refs = new EncodedBytes(1_024);
   stepCount = 0;
   entryCount = 0;
@@ -31,26 +32,54 @@ export class PendingCall {
   openCount = 0;
   openCountAt = 0;
 
+  /** `initialBytes`: the steps' Buffer's first size (the recorder's estimate from its last call: one allocation, no growth copies). */
+  constructor(initialBytes?: number) {
+    this.steps = new EncodedBytes(initialBytes);
+  }
+
   /** Appends `step` of `correlationId` (`writeStep`'s arguments): to the last entry when it is that correlation's and not full, else as a new entry. */
   addStep(correlationId: string, step: TimelineStepInput, serviceBytes: Uint8Array, atMs: number, detail: Record<string, unknown> | undefined, keys: DetailKeys): void {
+    const joined = this.beginStep(correlationId);
+    writeStepPieces(this.steps, step, serviceBytes, atMs, detail, keys);
+    this.endStep(correlationId, joined);
+  }
+
+  /** Appends a job step of `form` (`JobStepForm.write`'s arguments; only when the form `fits`), as `addStep` does. */
+  addJobStep(correlationId: string, form: JobStepForm, jobId: string, cause: string | undefined, atMs: number, first: number, second: number): void {
+    const joined = this.beginStep(correlationId);
+    form.write(this.steps, jobId, cause, atMs, first, second);
+    this.endStep(correlationId, joined);
+  }
+
+  /**
+   * Opens the argument a step is written into: the last entry's steps, reopened after a "\n",
+   * when it is `correlationId`'s and not full (true); else a new entry: the field
+   * `timelineStepsField(correlationId)` written in pieces, its count, and a new argument (false).
+   */
+  private beginStep(correlationId: string): boolean {
     const steps = this.steps;
     if (this.openCorrelation === correlationId) {
       steps.reopenArg();
       steps.pieceBytes(NEWLINE);
-      writeStepPieces(steps, step, serviceBytes, atMs, detail, keys);
-      steps.endArg();
+      return true;
+    }
+    steps.beginArg();
+    steps.pieceBytes(STEPS_FIELD_PREFIX_BYTES);
+    steps.piece(correlationId);
+    steps.endArg();
+    this.openCountAt = steps.addDigit(1);
+    steps.beginArg();
+    return false;
+  }
+
+  /** Ends the step's argument and counts it (`joined`: `beginStep`'s answer). */
+  private endStep(correlationId: string, joined: boolean): void {
+    this.steps.endArg();
+    if (joined) {
       this.openCount += 1;
-      steps.setDigit(this.openCountAt, this.openCount);
+      this.steps.setDigit(this.openCountAt, this.openCount);
       if (this.openCount === STEPS_PER_ENTRY) this.openCorrelation = undefined;
     } else {
-      // The field is `timelineStepsField(correlationId)`, written in pieces; the entry's count;
-      // then the step (`encodeStep`'s bytes, written without the string).
-      steps.beginArg();
-      steps.pieceBytes(STEPS_FIELD_PREFIX_BYTES);
-      steps.piece(correlationId);
-      steps.endArg();
-      this.openCountAt = steps.addDigit(1);
-      writeStep(steps, step, serviceBytes, atMs, detail, keys);
       this.openCorrelation = correlationId;
       this.openCount = 1;
       this.entryCount += 1;
