@@ -167,11 +167,7 @@ export class TimelineRecorder {
 
   /** Buffers one step of `correlationId`'s timeline. */
   record(correlationId: string, step: TimelineStepInput, refs?: TimelineRefs): void {
-    if (this.closing !== undefined) return;
-    if (this.buffered >= this.maxBuffered) {
-      this.dropped += 1;
-      return;
-    }
+    if (!this.admit()) return;
     const call = this.currentCall();
     call.addStep(correlationId, step, this.serviceBytes, step.atMs ?? this.now(), boundedDetail(step.detail), this.detailKeys);
     // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
@@ -183,9 +179,7 @@ export class TimelineRecorder {
       call.refs.addPair(timelineRefField('job', refs.job), correlationId);
       call.refCount += 1;
     }
-    this.buffered += 1;
-    if (this.buffered >= this.stepsPerSend) void this.flush();
-    else this.schedule();
+    this.countBuffered();
   }
 
   /**
@@ -204,12 +198,21 @@ export class TimelineRecorder {
    */
   recordJobStep(correlationId: string, form: JobStepForm, jobId: string, cause: string | undefined, first: number, second: number, atMs?: number): void {
     if (!form.fits(first, second)) return this.record(correlationId, form.input(jobId, cause, first, second, atMs));
-    if (this.closing !== undefined) return;
-    if (this.buffered >= this.maxBuffered) {
-      this.dropped += 1;
-      return;
-    }
+    if (!this.admit()) return;
     this.currentCall().addJobStep(correlationId, form, jobId, cause, atMs ?? this.now(), first, second);
+    this.countBuffered();
+  }
+
+  /** Whether one more step may be buffered: not while closing, and not past `maxBuffered` (counted as dropped). */
+  private admit(): boolean {
+    if (this.closing !== undefined) return false;
+    if (this.buffered < this.maxBuffered) return true;
+    this.dropped += 1;
+    return false;
+  }
+
+  /** Counts a buffered step: a send when `stepsPerSend` are buffered, else the flush timer. */
+  private countBuffered(): void {
     this.buffered += 1;
     if (this.buffered >= this.stepsPerSend) void this.flush();
     else this.schedule();
