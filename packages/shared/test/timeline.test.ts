@@ -396,31 +396,6 @@ describe('TimelineRecorder and readTimeline', () => {
     expect(steps.map((step) => [step.subject, step.cause ?? '', step.detail?.text, step.service])).toEqual(odd.map((text) => [text, text, text, 'svc "odd" é']));
   });
 
-  it('holds job steps in a bounded ring: a full ring counts the rest, never grows, and keeps the order with plain steps', async () => {
-    master.recorder = new TimelineRecorder({ service: 'test', retentionSec: 60, maxSteps: 100, maxBuffered: 5, flushIntervalMs: 600_000 }, { redis: master.redis, logger });
-    const form = master.recorder.jobStepForm('job.started', 'ring', 'attempt', 'maxAttempts');
-    const correlation = uniqueName('ring');
-    for (let index = 1; index <= 8; index += 1) master.recorder.recordJobStep(correlation, form, `j${index}`, undefined, index, 8);
-    expect(master.recorder.ringedJobSteps).toBe(5);
-    expect(master.recorder.dropped).toBe(3);
-    await master.recorder.flush();
-    expect(master.recorder.ringedJobSteps).toBe(0);
-    // A plain step between job steps goes where it was recorded.
-    master.recorder.recordJobStep(correlation, form, 'j9', 'cause-9', 9, 8);
-    master.recorder.record(correlation, { kind: 'job.failed', subject: 'plain', detail: { attempt: 10 } });
-    master.recorder.recordJobStep(correlation, form, 'j11', undefined, 11, 8);
-    await master.recorder.flush();
-    const steps = (await readTimeline(master.redis, correlation, 100))!.steps;
-    expect(steps.map((step) => [step.kind, step.subject, step.detail?.attempt])).toEqual([
-      ...[1, 2, 3, 4, 5].map((index) => ['job.started', `job:ring:j${index}`, index]),
-      ['job.started', 'job:ring:j9', 9],
-      ['job.failed', 'plain', 10],
-      ['job.started', 'job:ring:j11', 11],
-    ]);
-    expect(steps[5]!.cause).toBe('cause-9');
-    expect(master.recorder.dropped).toBe(3);
-  });
-
   it('writes again after the server lost its script cache', async () => {
     master.recorder = make(10);
     const correlation = uniqueName('flush');

@@ -124,22 +124,6 @@ export class TimelineRecorder {
   /** The detail keys' bytes (`writeStep`). */
   private readonly detailKeys: DetailKeys = new Map();
   private calls: PendingCall[] = [];
-  /**
-   * Job steps buffered as raw fields (`recordJobStep`): a preallocated ring of
-   * `min(maxBuffered, stepsPerSend)` slots (never grows; `admit` drops and counts past
-   * `maxBuffered`, and a send empties it at `stepsPerSend`), encoded into the calls in one loop
-   * by `drainJobSteps` at the flush, or before a plain step so that the order stays the order
-   * of the calls.
-   */
-  private readonly ringSize: number;
-  private readonly ringCorrelation: (string | undefined)[];
-  private readonly ringForm: (JobStepForm | undefined)[];
-  private readonly ringJobId: (string | undefined)[];
-  private readonly ringCause: (string | undefined)[];
-  private readonly ringAtMs: Float64Array;
-  private readonly ringFirst: Float64Array;
-  private readonly ringSecond: Float64Array;
-  private ringCount = 0;
   /** Steps buffered. */
   private buffered = 0;
   /** Buckets batch records were written to since the last flush (its script sets their expiry and registers them), with their expiry. */
@@ -170,34 +154,6 @@ export class TimelineRecorder {
     this.bucketWidthMs = timelineBucketWidthMs(options.retentionSec);
     this.serviceJson = JSON.stringify(options.service);
     this.serviceBytes = Buffer.from(this.serviceJson, 'utf8');
-    this.ringSize = Math.max(1, Math.min(this.maxBuffered, this.stepsPerSend));
-    this.ringCorrelation = new Array<string | undefined>(this.ringSize).fill(undefined);
-    this.ringForm = new Array<JobStepForm | undefined>(this.ringSize).fill(undefined);
-    this.ringJobId = new Array<string | undefined>(this.ringSize).fill(undefined);
-    this.ringCause = new Array<string | undefined>(this.ringSize).fill(undefined);
-    this.ringAtMs = new Float64Array(this.ringSize);
-    this.ringFirst = new Float64Array(this.ringSize);
-    this.ringSecond = new Float64Array(this.ringSize);
-  }
-
-  /** Job steps held in the ring, not encoded yet (at most `min(maxBuffered, stepsPerSend)`). */
-  get ringedJobSteps(): number {
-    return this.ringCount;
-  }
-
-  /** Encodes the ring's job steps into the calls, in their order, and empties it. */
-  private drainJobSteps(): void {
-    const count = this.ringCount;
-    if (count === 0) return;
-    this.ringCount = 0;
-    for (let index = 0; index < count; index += 1) {
-      this.currentCall().addJobStep(this.ringCorrelation[index]!, this.ringForm[index]!, this.ringJobId[index]!, this.ringCause[index], this.ringAtMs[index]!, this.ringFirst[index]!, this.ringSecond[index]!);
-      // No reference kept past the flush: the strings may die young.
-      this.ringCorrelation[index] = undefined;
-      this.ringJobId[index] = undefined;
-      this.ringCause[index] = undefined;
-      this.ringForm[index] = undefined;
-    }
   }
 
   private now(): number {
@@ -212,7 +168,6 @@ export class TimelineRecorder {
   /** Buffers one step of `correlationId`'s timeline. */
   record(correlationId: string, step: TimelineStepInput, refs?: TimelineRefs): void {
     if (!this.admit()) return;
-    this.drainJobSteps();
     const call = this.currentCall();
     call.addStep(correlationId, step, this.serviceBytes, step.atMs ?? this.now(), boundedDetail(step.detail), this.detailKeys);
     // An event that is its own correlation needs no look-up: `?eventId=` tries the id itself first.
@@ -244,17 +199,7 @@ export class TimelineRecorder {
   recordJobStep(correlationId: string, form: JobStepForm, jobId: string, cause: string | undefined, first: number, second: number, atMs?: number): void {
     if (!form.fits(first, second)) return this.record(correlationId, form.input(jobId, cause, first, second, atMs));
     if (!this.admit()) return;
-    // Raw fields only on the job's path; the flush encodes them (`drainJobSteps`).
-    if (this.ringCount === this.ringSize) this.drainJobSteps();
-    const at = this.ringCount;
-    this.ringCorrelation[at] = correlationId;
-    this.ringForm[at] = form;
-    this.ringJobId[at] = jobId;
-    this.ringCause[at] = cause;
-    this.ringAtMs[at] = atMs ?? this.now();
-    this.ringFirst[at] = first;
-    this.ringSecond[at] = second;
-    this.ringCount = at + 1;
+    this.currentCall().addJobStep(correlationId, form, jobId, cause, atMs ?? this.now(), first, second);
     this.countBuffered();
   }
 
@@ -358,7 +303,6 @@ export class TimelineRecorder {
   flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.drainJobSteps();
     const calls = this.calls;
     const steps = this.buffered;
     const recordBuckets = this.recordBuckets;
