@@ -4,6 +4,9 @@
  * invalid RETRY_ATTEMPTS, each gets past module loading to its configuration check (exit 1, one
  * line naming it), which an unresolved import (ERR_MODULE_NOT_FOUND) would never reach.
  * The import fixer fails the build on a relative import that matches no emitted file.
+ * zod reaches the compiled services as one bundled file (scripts/build/vendor-zod.mjs, README
+ * "Event processor peak", tenth pass): with a resolve hook that refuses node_modules/zod, each
+ * service still reaches its configuration check, and the bundle answers as the package does.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +55,49 @@ describe('production build', () => {
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toContain('invalid configuration: RETRY_ATTEMPTS');
   }, 40_000);
+
+  it.each(SERVICES)('%s/dist/main.js loads zod from the bundle, never from node_modules/zod', async (service) => {
+    const hook = join(dir, 'refuse-zod-hook.mjs');
+    writeFileSync(
+      hook,
+      'export async function resolve(specifier, context, next) {\n' +
+        '  const resolved = await next(specifier, context);\n' +
+        "  if (resolved.url.includes('/node_modules/zod/')) throw new Error(`package zod loaded: ${resolved.url}`);\n" +
+        '  return resolved;\n}\n',
+    );
+    const register = join(dir, 'register-refuse-zod.mjs');
+    writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hook}`)});\n`);
+    const result = await run(process.execPath, ['--conditions=evinfra-dist', '--import', register, `${service}/dist/main.js`], { PATH: process.env.PATH ?? '', RETRY_ATTEMPTS: 'not-a-number' }, 30_000);
+    expect(result.stderr).not.toContain('package zod loaded');
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain('invalid configuration: RETRY_ATTEMPTS');
+  }, 40_000);
+
+  it('the bundled zod parses and words its issues as the zod package does', async () => {
+    const bundled = (await import(join(ROOT, 'packages/shared/dist/vendor/zod.js'))) as typeof import('zod');
+    const packaged = await import('zod');
+    const schemaOf = ({ z }: typeof import('zod')) =>
+      z.strictObject({
+        type: z.string().min(1).max(8).regex(/^[a-z.]+$/),
+        count: z.coerce.number().int().min(1).max(100).optional(),
+        flag: z.stringbool().optional(),
+        kind: z.enum(['a', 'b']),
+        data: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+        at: z.iso.datetime().optional(),
+      });
+    const inputs: unknown[] = [
+      { type: 'user.new', kind: 'a' },
+      { type: 'ok', kind: 'a', count: '7', flag: 'true', data: { x: 1, y: 'z' }, at: '2026-12-02T20:00:00Z' },
+      { type: '', kind: 'c', count: '1.5', flag: 'maybe', extra: 1 },
+      { type: 'Bad Type!', kind: 'b', data: { x: {} }, at: 'yesterday', count: 1000 },
+      'not an object',
+      null,
+    ];
+    const bundledSchema = schemaOf(bundled);
+    const packagedSchema = schemaOf(packaged);
+    for (const input of inputs) expect(bundledSchema.safeParse(input)).toEqual(packagedSchema.safeParse(input));
+    expect(inputs.filter((input) => !packagedSchema.safeParse(input).success).length).toBe(4);
+  });
 
   it('the import fixer fails on a relative import that matches no emitted file', async () => {
     const dist = join(dir, 'dist');
