@@ -2,11 +2,15 @@
 // sources import extensionless ('./config', '../logger' for a directory's index.ts) because they
 // resolve like a bundler. This rewrites each relative specifier of the emitted dist/**/*.js to the
 // file tsc wrote ('./config.js', '../logger/index.js'); a specifier matching no emitted file fails
-// the build. Usage: node scripts/build/fix-dist-imports.mjs DIST_DIR...
+// the build. With `--vendor DIR` (the bundles of scripts/build/vendor.mjs and their
+// manifest.json), each import of a bundled package ('zod', 'express', …; not a subpath) becomes a
+// relative import of its bundle, and a compiled tree that imports none of them fails the build.
+// Usage: node scripts/build/fix-dist-imports.mjs [--vendor DIR] DIST_DIR...
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]*)\2/g;
+const BARE = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'".][^'"]*)\2/g;
 
 function jsFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -26,17 +30,49 @@ function fullSpecifier(file, specifier) {
   throw new Error(`${file}: import '${specifier}' matches no emitted file`);
 }
 
-const dirs = process.argv.slice(2);
-if (dirs.length === 0) throw new Error('usage: fix-dist-imports.mjs DIST_DIR...');
+const args = process.argv.slice(2);
+const vendorAt = args.indexOf('--vendor');
+const vendorDir = vendorAt === -1 ? undefined : resolve(args.splice(vendorAt, 2)[1] ?? '');
+const dirs = args;
+if (dirs.length === 0) throw new Error('usage: fix-dist-imports.mjs [--vendor DIR] DIST_DIR...');
+/** Package name -> absolute path of its bundle. */
+const bundles = new Map(
+  vendorDir === undefined
+    ? []
+    : Object.entries(JSON.parse(readFileSync(join(vendorDir, 'manifest.json'), 'utf8'))).map(([name, { file }]) => [name, join(vendorDir, file)]),
+);
+
+function vendorSpecifier(file, name) {
+  const path = relative(dirname(file), bundles.get(name));
+  return path.startsWith('.') ? path : `./${path}`;
+}
+
 let rewritten = 0;
+let vendored = 0;
 for (const dir of dirs) {
   for (const file of jsFiles(dir)) {
+    if (vendorDir !== undefined && file.startsWith(`${vendorDir}/`)) continue;
     const source = readFileSync(file, 'utf8');
-    const output = source.replace(SPECIFIER, (_match, lead, quote, specifier) => {
+    let output = source.replace(SPECIFIER, (_match, lead, quote, specifier) => {
       rewritten += 1;
       return `${lead}${quote}${fullSpecifier(file, specifier)}${quote}`;
     });
+    if (bundles.size > 0) {
+      output = output.replace(BARE, (match, lead, quote, specifier) => {
+        if (!bundles.has(specifier)) return match;
+        vendored += 1;
+        return `${lead}${quote}${vendorSpecifier(file, specifier)}${quote}`;
+      });
+    }
     if (output !== source) writeFileSync(file, output);
   }
 }
-console.log(`fix-dist-imports: ${rewritten} relative imports in ${dirs.join(' ')}`);
+// tsc -b does not re-emit unchanged files, which an earlier build already rewrote: count the
+// files that import a bundle, whichever run rewrote them.
+if (vendorDir !== undefined) {
+  const importers = dirs.flatMap((dir) => jsFiles(dir)).filter((file) => !file.startsWith(`${vendorDir}/`) && [...bundles.keys()].some((name) => readFileSync(file, 'utf8').includes(`'${vendorSpecifier(file, name)}'`))).length;
+  if (importers === 0) throw new Error(`fix-dist-imports: no compiled file imports a bundle of ${relative(process.cwd(), vendorDir)}`);
+  console.log(`fix-dist-imports: ${rewritten} relative imports, ${vendored} imports of ${[...bundles.keys()].join('/')} pointed at ${relative(process.cwd(), vendorDir)} (${importers} files import a bundle), in ${dirs.join(' ')}`);
+} else {
+  console.log(`fix-dist-imports: ${rewritten} relative imports in ${dirs.join(' ')}`);
+}
