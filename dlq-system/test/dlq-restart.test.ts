@@ -50,8 +50,10 @@ describe('DLQ processor restarts', () => {
     cleanups.push(() => master.stop());
     const port = await freePort();
     // The backoff leaves seconds between seeing the retry scheduled and the kill (a retry run
-    // by the first process, still failing, would make it the second retry).
-    const env = testEnv(master, { DLQ_PROCESSOR_PORT: String(port), DLQ_RETRY_BASE_DELAY_MS: '4000' });
+    // by the first process, still failing, would make it the second retry; one taken by it
+    // just before the kill would wait for its lock and a stalled check, 30 s each): 8 s, as 4
+    // were once not enough on a loaded CI machine.
+    const env = testEnv(master, { DLQ_PROCESSOR_PORT: String(port), DLQ_RETRY_BASE_DELAY_MS: '8000' });
     const url = `http://127.0.0.1:${port}`;
     const origin = uniqueName('crash');
     const sinkConnection = createRedis({ url: env.REDIS_QUEUE_URL!, role: REDIS_ROLES.queue, profile: 'producer', logger: silentLogger() });
@@ -91,7 +93,7 @@ describe('DLQ processor restarts', () => {
     const entry = await waitFor(async () => {
       const body = (await (await fetch(`${url}/dlq/${entryId}`)).json()) as any;
       return body?.status === 'recovered' ? body : undefined;
-    }, 'the retry to run and the entry to recover', { timeoutMs: 20_000 });
+    }, 'the retry to run and the entry to recover', { timeoutMs: 30_000 });
     expect(entry.retries).toBe(1);
     expect(worker.completed).toEqual([entry.retriedTo.jobId]);
     expect(entry.retriedTo.jobId).toMatch(new RegExp(`^${job.id}-dlq-r1-[0-9a-f]{16}$`));

@@ -27,7 +27,12 @@ DOCKERD_PID=
 PROJECT=evinfra-ci
 
 say() { printf '[compose %3ds] %s\n' "$((SECONDS - stage_started))" "$*"; }
-die() { echo "compose stage: $*" >&2; exit 1; }
+# Why the stage failed, repeated after the containers' logs at exit so that it is the last
+# thing a failed run prints: die's message and every FAIL line of the checks (scripts/lib/checks.sh).
+FAILURE=
+export CHECKS_FAIL_LOG
+CHECKS_FAIL_LOG=$(mktemp)
+die() { FAILURE=$*; echo "compose stage: $*" >&2; exit 1; }
 
 cleanup() {
   local status=$?
@@ -45,6 +50,11 @@ cleanup() {
     kill -KILL "$DOCKERD_PID" 2>/dev/null || true
     echo "[compose] stopped the private dockerd (pid $DOCKERD_PID)"
   fi
+  if ((status != 0)); then
+    echo "compose stage FAILED (exit $status) after $((SECONDS - stage_started)) s: ${FAILURE:-see above}" >&2
+    [ -s "$CHECKS_FAIL_LOG" ] && sed 's/^/  /' "$CHECKS_FAIL_LOG" >&2
+  fi
+  rm -f "$CHECKS_FAIL_LOG"
   exit "$status"
 }
 trap cleanup EXIT

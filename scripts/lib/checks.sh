@@ -126,6 +126,8 @@ check() {
   else
     CHECKS_FAILED=$((CHECKS_FAILED + 1))
     printf 'FAIL  %s%s\n' "$description" "${output:+  ($(echo "$output" | tail -n 1 | cut -c1-200))}"
+    # CI's compose stage repeats these at its end (scripts/ci/compose-stage.sh).
+    [ -z "${CHECKS_FAIL_LOG:-}" ] || printf 'FAIL  %s%s\n' "$description" "${output:+  ($(echo "$output" | tail -n 1 | cut -c1-200))}" >>"$CHECKS_FAIL_LOG"
   fi
 }
 
