@@ -11,7 +11,7 @@
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, run } from './support/stack-runner';
 
@@ -137,7 +137,8 @@ describe('production build', () => {
     writeFileSync(join(dist, 'vendor', 'zod.js'), "import 'zod';\n");
     writeFileSync(join(dist, 'deep', 'er', 'a.js'), "import { z } from 'zod';\nimport * as v4 from 'zod/v4';\nimport 'zodiac';\nexport { z, v4 };\n");
     writeFileSync(join(dist, 'b.js'), "export { z } from \"zod\";\nconst lazy = () => import('zod');\n");
-    const fixed = await run(process.execPath, [FIXER, '--vendor', join(dist, 'vendor'), dist], process.env, 10_000);
+    // Relative paths, as `npm run build` passes them.
+    const fixed = await run(process.execPath, [FIXER, '--vendor', relative(ROOT, join(dist, 'vendor')), relative(ROOT, dist)], process.env, 10_000);
     expect(fixed.code, fixed.stderr).toBe(0);
     expect(readFileSync(join(dist, 'deep', 'er', 'a.js'), 'utf8')).toBe("import { z } from '../../vendor/zod.js';\nimport * as v4 from 'zod/v4';\nimport 'zodiac';\nexport { z, v4 };\n");
     expect(readFileSync(join(dist, 'b.js'), 'utf8')).toBe("export { z } from \"./vendor/zod.js\";\nconst lazy = () => import('./vendor/zod.js');\n");

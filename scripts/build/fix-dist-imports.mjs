@@ -3,8 +3,9 @@
 // resolve like a bundler. This rewrites each relative specifier of the emitted dist/**/*.js to the
 // file tsc wrote ('./config.js', '../logger/index.js'); a specifier matching no emitted file fails
 // the build. With `--vendor DIR` (the bundles of scripts/build/vendor.mjs and their
-// manifest.json), each import of a bundled package ('zod', 'express', …; not a subpath) becomes a
-// relative import of its bundle, and a compiled tree that imports none of them fails the build.
+// manifest.json), each import of a bundled package (today 'zod'; not a subpath) becomes a
+// relative import of its bundle (the bundles themselves are left as they are), and a compiled
+// tree that imports none of them fails the build.
 // Usage: node scripts/build/fix-dist-imports.mjs [--vendor DIR] DIST_DIR...
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -33,7 +34,7 @@ function fullSpecifier(file, specifier) {
 const args = process.argv.slice(2);
 const vendorAt = args.indexOf('--vendor');
 const vendorDir = vendorAt === -1 ? undefined : resolve(args.splice(vendorAt, 2)[1] ?? '');
-const dirs = args;
+const dirs = args.map((dir) => resolve(dir));
 if (dirs.length === 0) throw new Error('usage: fix-dist-imports.mjs [--vendor DIR] DIST_DIR...');
 /** Package name -> absolute path of its bundle. */
 const bundles = new Map(
@@ -70,9 +71,13 @@ for (const dir of dirs) {
 // tsc -b does not re-emit unchanged files, which an earlier build already rewrote: count the
 // files that import a bundle, whichever run rewrote them.
 if (vendorDir !== undefined) {
-  const importers = dirs.flatMap((dir) => jsFiles(dir)).filter((file) => !file.startsWith(`${vendorDir}/`) && [...bundles.keys()].some((name) => readFileSync(file, 'utf8').includes(`'${vendorSpecifier(file, name)}'`))).length;
+  const importsABundle = (file) => {
+    const text = readFileSync(file, 'utf8');
+    return [...bundles.keys()].some((name) => text.includes(`'${vendorSpecifier(file, name)}'`) || text.includes(`"${vendorSpecifier(file, name)}"`));
+  };
+  const importers = dirs.flatMap((dir) => jsFiles(dir)).filter((file) => !file.startsWith(`${vendorDir}/`) && importsABundle(file)).length;
   if (importers === 0) throw new Error(`fix-dist-imports: no compiled file imports a bundle of ${relative(process.cwd(), vendorDir)}`);
-  console.log(`fix-dist-imports: ${rewritten} relative imports, ${vendored} imports of ${[...bundles.keys()].join('/')} pointed at ${relative(process.cwd(), vendorDir)} (${importers} files import a bundle), in ${dirs.join(' ')}`);
+  console.log(`fix-dist-imports: ${rewritten} relative imports, ${vendored} imports of ${[...bundles.keys()].join('/')} pointed at ${relative(process.cwd(), vendorDir)} (${importers} files import a bundle), in ${args.join(' ')}`);
 } else {
-  console.log(`fix-dist-imports: ${rewritten} relative imports in ${dirs.join(' ')}`);
+  console.log(`fix-dist-imports: ${rewritten} relative imports in ${args.join(' ')}`);
 }
