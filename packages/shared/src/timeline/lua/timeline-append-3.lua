@@ -10,7 +10,8 @@
 -- A correlation's field holds one step (a JSON array: starts with '['), or "<count>\n" and
 -- <count> lines. Once the lines outgrow head + 1 + 2 * tail they are cut to the first `head`,
 -- a marker "#<omitted>" and the last `tail`, so compaction is amortised over `tail` appends;
--- readers merge the buckets and cut to the bound (timeline-reader.ts). Returns n.
+-- readers merge the buckets and cut to the bound (timeline-reader.ts). Returns how many fields
+-- the general path wrote (0: the fast path wrote every entry, or there were none).
 -- Fast path (2026-12-03): when none of the n fields is in the bucket yet (a job's field in the
 -- job drain, each job its own correlation) the entries are written as they came, by one HSET of
 -- the arguments themselves: no table, no concatenation, no string built per entry. HSET answers
@@ -23,6 +24,7 @@
 local head, tail, expireAt, now, n = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
 local bucket, registry = KEYS[1], KEYS[2]
 local limit = head + 1 + 2 * tail
+local general = 0
 
 local function compact(steps)
   local lines = {}
@@ -116,6 +118,7 @@ if n > 0 then
       sets[2 * index] = value
     end
     redis.call('HSET', bucket, unpack(sets, 1, 2 * unique))
+    general = unique
   end
 end
 local at = 6 + 2 * n
@@ -127,4 +130,4 @@ redis.call('ZREMRANGEBYSCORE', registry, '-inf', '(' .. now)
 -- The registry lives as long as its last bucket (writers with several retentions may share it).
 local last = redis.call('ZRANGE', registry, -1, -1, 'WITHSCORES')
 if last[2] then redis.call('PEXPIREAT', registry, last[2]) end
-return n
+return general
