@@ -114,28 +114,21 @@ export class EncodedBytes {
   }
 
   /**
-   * Appends a one-digit argument (`digit` 0-9) and answers where its digit is, for `setDigit`
-   * (a count bumped in place while more pieces come after it).
+   * Inserts `prefix` at the start of the text of the argument begun (`beginArg`, `reopenArg`):
+   * what is written of it moves right (a joined entry's `<count>\n` before its first step).
    */
-  addDigit(digit: number): number {
-    this.reserve(7);
+  prefixArg(prefix: Uint8Array): void {
+    const textStart = this.argStart + 1 + this.argDigits + 2;
+    this.reserve(prefix.length);
     const bytes = this.bytes;
-    const at = this.used;
-    bytes[at] = 0x24; // '$'
-    bytes[at + 1] = 0x31;
-    bytes[at + 2] = 0x0d;
-    bytes[at + 3] = 0x0a;
-    bytes[at + 4] = 0x30 + digit;
-    bytes[at + 5] = 0x0d;
-    bytes[at + 6] = 0x0a;
-    this.used = at + 7;
-    this.count += 1;
-    return at + 4;
+    bytes.copyWithin(textStart + prefix.length, textStart, this.used);
+    for (let index = 0; index < prefix.length; index += 1) bytes[textStart + index] = prefix[index]!;
+    this.used += prefix.length;
   }
 
-  /** Rewrites the digit `addDigit` wrote at `at` (`digit` 0-9). */
-  setDigit(at: number, digit: number): void {
-    this.bytes[at] = 0x30 + digit;
+  /** Rewrites the byte at `offset` of the text of the argument begun (`beginArg`, `reopenArg`). */
+  setArgByte(offset: number, byte: number): void {
+    this.bytes[this.argStart + 1 + this.argDigits + 2 + offset] = byte;
   }
 
   /** Appends `text` to the argument begun, as UTF-8. */

@@ -26,7 +26,7 @@ export function timelineBucketStartMs(atMs: number, widthMs: number): number {
 /**
  * Field of a correlation's steps in a bucket. Its value is one stored step (a JSON array), or
  * `<count>\n<step>\n<step>…` once it holds several, where one line may be the marker
- * `#<omitted>` (see `lua/timeline-append-2.lua`).
+ * `#<omitted>` (see `lua/timeline-append-3.lua`).
  */
 export function timelineStepsField(correlationId: string): string {
   return `${STEPS_FIELD_PREFIX}${correlationId}`;

@@ -10,16 +10,21 @@ const STEPS_FIELD_PREFIX_BYTES = Buffer.from(STEPS_FIELD_PREFIX);
 /** "\n" between two steps of one entry. */
 const NEWLINE = Buffer.from('\n');
 
-/** Steps one entry holds at most (its count is one digit, bumped in place). */
+/** `<count>\n` of an entry that a second step joins (the stored form of two or more steps). */
+const TWO_STEPS = Buffer.from('2\n');
+
+/** Steps one entry holds at most (its count is one digit, bumped in place; the script relies on it). */
 const STEPS_PER_ENTRY = 9;
 
 /**
  * The arguments of one script call as `record` collects them, RESP-encoded (no object per step):
- * per entry its correlation's field, its count of steps and its steps (written straight into a
- * Buffer, "\n" between them); per look-up its field and the correlation. A step of the same
- * correlation as the entry just written joins it (a job's `job.started` and its end, when
- * nothing came between them): the script reads and writes that field once and concatenates
- * less; other repeats of a field are merged by the script.
+ * per entry its correlation's field and its value in the stored form (written straight into a
+ * Buffer: one step as it is, or `<count>\n` and the steps, "\n" between them); per look-up its
+ * field and the correlation. A step of the same correlation as the entry just written joins it
+ * (a job's `job.started` and its end, when nothing came between them): the entry's value gets
+ * `2\n` before its first step, or its count bumped in place. A field new in its bucket is then
+ * stored by the script as it came (`timeline-append-3.lua`'s fast path); other repeats of a
+ * field are merged by the script.
  */
 export class PendingCall {
   readonly steps: EncodedBytes;
@@ -27,10 +32,9 @@ export class PendingCall {
   stepCount = 0;
   entryCount = 0;
   refCount = 0;
-  /** The last entry's correlation (undefined: none, or it is full), its count and where its count's digit is. */
+  /** The last entry's correlation (undefined: none, or it is full) and its count of steps. */
   openCorrelation: string | undefined = undefined;
   openCount = 0;
-  openCountAt = 0;
 
   /** `initialBytes`: the steps' Buffer's first size (the recorder's estimate from its last call: one allocation, no growth copies). */
   constructor(initialBytes?: number) {
@@ -52,14 +56,17 @@ export class PendingCall {
   }
 
   /**
-   * Opens the argument a step is written into: the last entry's steps, reopened after a "\n",
-   * when it is `correlationId`'s and not full (true); else a new entry: the field
-   * `timelineStepsField(correlationId)` written in pieces, its count, and a new argument (false).
+   * Opens the argument a step is written into: the last entry's value, reopened (its count
+   * written or bumped) and a "\n", when it is `correlationId`'s and not full (true); else a new
+   * entry: the field `timelineStepsField(correlationId)` written in pieces, and a new argument
+   * (false).
    */
   private beginStep(correlationId: string): boolean {
     const steps = this.steps;
     if (this.openCorrelation === correlationId) {
       steps.reopenArg();
+      if (this.openCount === 1) steps.prefixArg(TWO_STEPS);
+      else steps.setArgByte(0, 0x30 + this.openCount + 1);
       steps.pieceBytes(NEWLINE);
       return true;
     }
@@ -67,7 +74,6 @@ export class PendingCall {
     steps.pieceBytes(STEPS_FIELD_PREFIX_BYTES);
     steps.piece(correlationId);
     steps.endArg();
-    this.openCountAt = steps.addDigit(1);
     steps.beginArg();
     return false;
   }
@@ -77,7 +83,6 @@ export class PendingCall {
     this.steps.endArg();
     if (joined) {
       this.openCount += 1;
-      this.steps.setDigit(this.openCountAt, this.openCount);
       if (this.openCount === STEPS_PER_ENTRY) this.openCorrelation = undefined;
     } else {
       this.openCorrelation = correlationId;

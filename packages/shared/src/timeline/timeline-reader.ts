@@ -127,7 +127,7 @@ async function storedLines(redis: RedisClient, correlationId: string): Promise<{
  * A correlation's timeline in order (time, then arrival), or undefined when none is stored.
  * `maxSteps` is the writers' `TIMELINE_MAX_STEPS`: each bucket keeps the first half of the
  * correlation's steps in it, a marker `#<omitted>` once it outgrew the bound, and up to twice
- * the last half (see `lua/timeline-append-2.lua`); a bucket may also hold the event's
+ * the last half (see `lua/timeline-append-3.lua`); a bucket may also hold the event's
  * `event.handled` step in a batch record (`recordHandled`). Over all buckets the answer keeps
  * exactly the first and the last half and counts the rest: every bucket keeps the head and the
  * tail of its own part, so the correlation's first and last steps are among the kept ones.

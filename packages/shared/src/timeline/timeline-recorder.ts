@@ -57,7 +57,7 @@ const MAX_CALL_BYTES_HINT = 1 << 20;
 /** Longest string kept in a step's detail, characters. */
 const MAX_DETAIL_CHARS = 1024;
 
-const SCRIPT = readFileSync(new URL('./lua/timeline-append-2.lua', import.meta.url), 'utf8');
+const SCRIPT = readFileSync(new URL('./lua/timeline-append-3.lua', import.meta.url), 'utf8');
 const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
 /**
