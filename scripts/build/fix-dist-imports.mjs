@@ -48,8 +48,16 @@ function vendorSpecifier(file, name) {
   return path.startsWith('.') ? path : `./${path}`;
 }
 
+/** Whether `text`, a compiled file of `file`, imports a bundle (rewritten by this run or an earlier one). */
+function importsABundle(file, text) {
+  return [...bundles.keys()].some((name) => text.includes(`'${vendorSpecifier(file, name)}'`) || text.includes(`"${vendorSpecifier(file, name)}"`));
+}
+
 let rewritten = 0;
 let vendored = 0;
+// tsc -b does not re-emit unchanged files, which an earlier build already rewrote: the files
+// that import a bundle are counted on the text as it ends up, whichever run rewrote them.
+let importers = 0;
 for (const dir of dirs) {
   for (const file of jsFiles(dir)) {
     if (vendorDir !== undefined && file.startsWith(`${vendorDir}/`)) continue;
@@ -66,16 +74,10 @@ for (const dir of dirs) {
       });
     }
     if (output !== source) writeFileSync(file, output);
+    if (bundles.size > 0 && importsABundle(file, output)) importers += 1;
   }
 }
-// tsc -b does not re-emit unchanged files, which an earlier build already rewrote: count the
-// files that import a bundle, whichever run rewrote them.
 if (vendorDir !== undefined) {
-  const importsABundle = (file) => {
-    const text = readFileSync(file, 'utf8');
-    return [...bundles.keys()].some((name) => text.includes(`'${vendorSpecifier(file, name)}'`) || text.includes(`"${vendorSpecifier(file, name)}"`));
-  };
-  const importers = dirs.flatMap((dir) => jsFiles(dir)).filter((file) => !file.startsWith(`${vendorDir}/`) && importsABundle(file)).length;
   if (importers === 0) throw new Error(`fix-dist-imports: no compiled file imports a bundle of ${relative(process.cwd(), vendorDir)}`);
   console.log(`fix-dist-imports: ${rewritten} relative imports, ${vendored} imports of ${[...bundles.keys()].join('/')} pointed at ${relative(process.cwd(), vendorDir)} (${importers} files import a bundle), in ${args.join(' ')}`);
 } else {

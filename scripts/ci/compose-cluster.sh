@@ -42,7 +42,8 @@ cluster_compose up -d --wait "${SERVICES[@]}" >/tmp/compose-cluster-up.log 2>&1 
   || {
     tail -n 40 /tmp/compose-cluster-up.log >&2
     echo "compose cluster: up --wait failed" >&2
-    [ -z "${CHECKS_FAIL_LOG:-}" ] || { echo "compose cluster: up --wait failed; its last lines:"; tail -n 5 /tmp/compose-cluster-up.log; } >>"$CHECKS_FAIL_LOG"
+    # Repeated at the compose stage's end with the log's last lines (scripts/ci/compose-stage.sh).
+    [ -z "${CHECKS_FAIL_LOG:-}" ] || { echo "compose cluster: up --wait failed:"; tail -n 5 /tmp/compose-cluster-up.log; } >>"$CHECKS_FAIL_LOG"
     exit 1
   }
 say "up --wait: six nodes, the cluster formed, three services healthy in $((SECONDS - up_started)) s"

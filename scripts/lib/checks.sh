@@ -125,9 +125,11 @@ check() {
     printf 'PASS  %s\n' "$description"
   else
     CHECKS_FAILED=$((CHECKS_FAILED + 1))
-    printf 'FAIL  %s%s\n' "$description" "${output:+  ($(echo "$output" | tail -n 1 | cut -c1-200))}"
+    local line
+    line=$(printf 'FAIL  %s%s' "$description" "${output:+  ($(echo "$output" | tail -n 1 | cut -c1-200))}")
+    echo "$line"
     # CI's compose stage repeats these at its end (scripts/ci/compose-stage.sh).
-    [ -z "${CHECKS_FAIL_LOG:-}" ] || printf 'FAIL  %s%s\n' "$description" "${output:+  ($(echo "$output" | tail -n 1 | cut -c1-200))}" >>"$CHECKS_FAIL_LOG"
+    [ -z "${CHECKS_FAIL_LOG:-}" ] || echo "$line" >>"$CHECKS_FAIL_LOG"
   fi
 }
 
