@@ -99,7 +99,7 @@ _kill_and_recover() {
     kill -KILL "$pid" || return 1
     wait_until 60 _restarted "$id" "$count" || { echo "$service was not restarted by its restart policy within 60 s"; return 1; }
   fi
-  wait_until 90 _all_containers_healthy 6 || { echo "not every service healthy within 90 s after killing $service: $(_compose ps --format '{{.Service}}:{{.Health}}' | tr '\n' ' ')"; return 1; }
+  wait_until 90 _all_containers_healthy 6 || { echo "not every service healthy within 90 s after killing $service: $(_compose ps -a --format '{{.Service}}:{{.State}}:{{.Health}}:exit {{.ExitCode}}' | tr '\n' ' ')"; return 1; }
   wait_until 60 job_state async-processing "$KILL_JOB" completed || { echo "delayed job $KILL_JOB did not complete after the kill: $API_BODY"; return 1; }
   # A trigger job the killed queue processor held active waits out the stalled check (README
   # "Jobs: retries, timeouts, long jobs"): up to JOB_LOCK_DURATION_MS + 2 x JOB_STALLED_INTERVAL_MS, 90 s with the defaults.
