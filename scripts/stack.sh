@@ -180,8 +180,12 @@ start_service() {
   # NODE_OPTIONS: the image's production default (Dockerfile) unless set; empty means V8's own.
   # Node command-line flags (V8 flags node refuses in NODE_OPTIONS): the service's own
   # (service_node_flags), then STACK_NODE_FLAGS (empty) for every service.
+  # MALLOC_MMAP_THRESHOLD_: glibc's, as in the image (Dockerfile) unless set; empty: unset
+  # (glibc's own dynamic threshold; glibc may read an empty value as 0).
+  local threshold=${MALLOC_MMAP_THRESHOLD_-131072} malloc_env=()
+  [ -n "$threshold" ] && malloc_env=("MALLOC_MMAP_THRESHOLD_=$threshold")
   # shellcheck disable=SC2086,SC2046 # the flags are words
-  (cd "$ROOT" && exec env "$(port_var_of "$dir")=$port" NODE_OPTIONS="${NODE_OPTIONS---max-semi-space-size=2}" nohup node $(service_node_flags "$dir") ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
+  (cd "$ROOT" && exec env -u MALLOC_MMAP_THRESHOLD_ ${malloc_env[@]+"${malloc_env[@]}"} "$(port_var_of "$dir")=$port" NODE_OPTIONS="${NODE_OPTIONS---max-semi-space-size=2}" nohup node $(service_node_flags "$dir") ${STACK_NODE_FLAGS:-} --conditions=evinfra-dist "$dir/dist/main.js") >>"$log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$RUN_DIR/$name.pid"
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BULL_PREFIX, createRedis, deadLetterJobId, waitForAll, type Redis } from '@event-infra/shared';
 import { silentLogger, waitFor } from '@event-infra/testing';
-import { PRODUCTION_NODE_FLAGS } from '../bench/lib/child';
+import { PRODUCTION_MALLOC_MMAP_THRESHOLD, PRODUCTION_NODE_FLAGS } from '../bench/lib/child';
 import { ROOT, STACK, isAlive, recordedPids, run, stackEnv } from './support/stack-runner';
 
 const CHECKS = join(ROOT, 'test-event-infrastructure.sh');
@@ -143,6 +143,14 @@ describe('local mode (scripts/stack.sh)', () => {
       for (const flag of PRODUCTION_NODE_FLAGS.event) expect(argv('event-processor')).toContain(flag);
       for (const name of ['queue-processor', 'dlq-processor']) {
         expect(argv(name).filter((arg) => PRODUCTION_NODE_FLAGS.event.some((flag) => arg === flag))).toEqual([]);
+      }
+    });
+
+    it("runs every service with the image's malloc threshold in its environment", () => {
+      const pids = recordedPids(env);
+      for (const name of ['queue-processor', 'event-processor', 'dlq-processor']) {
+        const environ = readFileSync(`/proc/${pids.get(name)}/environ`, 'utf8').split('\0');
+        expect(environ.filter((entry) => entry.startsWith('MALLOC_MMAP_THRESHOLD_=')), name).toEqual([`MALLOC_MMAP_THRESHOLD_=${PRODUCTION_MALLOC_MMAP_THRESHOLD}`]);
       }
     });
 

@@ -5,14 +5,16 @@
  * does not allow there). And the event processor's own command-line flag,
  * `--heap-growing-percent=20`, which node accepts only on its command line: the same in the
  * compose `command` of each event processor, in local mode (EVENT_PROCESSOR_NODE_FLAGS) and for
- * the stack bench's event processor and bare readers; and V8 applies it.
+ * the stack bench's event processor and bare readers; and V8 applies it. And glibc malloc's
+ * mmap threshold (MALLOC_MMAP_THRESHOLD_): one value in the image, in local mode and for every
+ * bench child (its effect is measured by the stack bench: README "Memory, compiled", malloc).
  */
 const GROWING_FLAG = '--heap-growing-percent=20';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PRODUCTION_NODE_FLAGS, PRODUCTION_NODE_OPTIONS, nodeFlagsOf } from '../bench/lib/child';
+import { PRODUCTION_MALLOC_MMAP_THRESHOLD, PRODUCTION_NODE_FLAGS, PRODUCTION_NODE_OPTIONS, nodeFlagsOf, productionEnv } from '../bench/lib/child';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string): string => readFileSync(`${ROOT}${path}`, 'utf8');
@@ -84,5 +86,16 @@ describe('production NODE_OPTIONS', () => {
     const own = await run([]);
     expect(flagged).toBeLessThan(2.5);
     expect(own).toBeGreaterThan(flagged * 1.5);
+  });
+});
+
+describe("production malloc threshold (glibc's MALLOC_MMAP_THRESHOLD_)", () => {
+  it('the Dockerfile, scripts/stack.sh and the bench children use the same value; the bench can unset it', () => {
+    expect(PRODUCTION_MALLOC_MMAP_THRESHOLD).toMatch(/^[1-9]\d*$/);
+    expect(read('Dockerfile')).toMatch(new RegExp(`^ENV MALLOC_MMAP_THRESHOLD_=${PRODUCTION_MALLOC_MMAP_THRESHOLD}$`, 'm'));
+    expect(read('scripts/stack.sh')).toContain(`threshold=\${MALLOC_MMAP_THRESHOLD_-${PRODUCTION_MALLOC_MMAP_THRESHOLD}}`);
+    expect(productionEnv({}).MALLOC_MMAP_THRESHOLD_).toBe(PRODUCTION_MALLOC_MMAP_THRESHOLD);
+    // Empty means unset (glibc may read an empty value as 0 and map every block).
+    expect(productionEnv({ BENCH_CHILD_MALLOC_MMAP_THRESHOLD: '' })).not.toHaveProperty('MALLOC_MMAP_THRESHOLD_');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Child processes for the stack benchmark: the compiled entry (`node --conditions=evinfra-dist
  * <dist js>`, as local mode and the image run the services; `npm run bench` builds first) with its own env
- * and production's NODE_OPTIONS,
+ * and production's environment (NODE_OPTIONS, malloc's threshold),
  * readiness by a line on stdout or an HTTP `/health` answering 200, pause/resume with
  * SIGSTOP/SIGCONT, peak RSS from /proc, stop with SIGTERM (SIGKILL after 10 s).
  */
@@ -19,6 +19,27 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * both sides. `BENCH_CHILD_NODE_OPTIONS` replaces it (empty: V8's defaults).
  */
 export const PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=2';
+
+/**
+ * glibc malloc's mmap threshold of the image and of local mode (Dockerfile `ENV`,
+ * scripts/stack.sh; README "Memory, compiled", malloc): blocks of 128 KB and more are mapped
+ * on their own and go back to the system when freed. Without it glibc raises the threshold to
+ * the size of each such block freed, so that later ones come from the heap and stay resident
+ * after they are freed (the event processor's start-up leaves about 5 MB so). Every child gets
+ * it, services and bare children alike; `BENCH_CHILD_MALLOC_MMAP_THRESHOLD` replaces it
+ * (empty: unset, glibc's own dynamic threshold).
+ */
+export const PRODUCTION_MALLOC_MMAP_THRESHOLD = '131072';
+
+/** The environment production gives every service process: NODE_ENV, NODE_OPTIONS and malloc's threshold (with the bench's overrides). */
+export function productionEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const threshold = env.BENCH_CHILD_MALLOC_MMAP_THRESHOLD ?? PRODUCTION_MALLOC_MMAP_THRESHOLD;
+  return {
+    NODE_ENV: 'production',
+    NODE_OPTIONS: env.BENCH_CHILD_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS,
+    ...(threshold === '' ? {} : { MALLOC_MMAP_THRESHOLD_: threshold }),
+  };
+}
 
 /**
  * Node command-line flags a service runs with by default (V8 flags that node refuses in
@@ -102,7 +123,7 @@ export function compiledEntry(entry: string): string {
 export async function spawnChild(options: SpawnOptions): Promise<BenchChild> {
   const child: ChildProcess = spawn(process.execPath, [...(options.flags === undefined ? [] : nodeFlagsOf(options.flags)), ...(process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=evinfra-dist', compiledEntry(options.entry)], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS, ...options.env },
+    env: { PATH: process.env.PATH ?? '', ...productionEnv(), ...options.env },
     stdio: [options.requests ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

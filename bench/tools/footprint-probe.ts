@@ -1,6 +1,6 @@
 /**
  * Start-up footprint probe (issue 12, README "Module footprint"): starts each compiled service
- * (`node --conditions=evinfra-dist <workspace>/dist/main.js`, production's NODE_OPTIONS, the
+ * (`node --conditions=evinfra-dist <workspace>/dist/main.js`, production's environment, the
  * stack bench's env) of one or more checkouts side by side, each checkout on its own three
  * redis-servers, and reads `/proc/<pid>/status` of every service: VmHWM 4 s after it answered
  * /health (the start-up peak) and VmRSS/VmHWM after FOOTPRINT_IDLE_SEC (30, the stack bench's
@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort, startRedisServer, type RedisServer } from '@event-infra/testing';
-import { PRODUCTION_NODE_OPTIONS } from '../lib/child';
+import { productionEnv } from '../lib/child';
 import { pollUntil } from '../lib/stats';
 
 const HERE = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,7 +37,7 @@ async function startService(root: string, service: (typeof SERVICES)[number], re
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
-      PATH: process.env.PATH ?? '', NODE_ENV: 'production', NODE_OPTIONS: PRODUCTION_NODE_OPTIONS,
+      PATH: process.env.PATH ?? '', ...productionEnv(),
       REDIS_URL: redis[0]!.url, REDIS_STREAMS_URL: redis[1]!.url, REDIS_QUEUE_URL: redis[2]!.url,
       HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', RETRY_ATTEMPTS: '3', RETRY_DELAY: '60000', [service.portVar]: String(port),
     },

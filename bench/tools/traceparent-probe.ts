@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createRedis, newTraceparent } from '@event-infra/shared';
 import { silentLogger, startRedisServer } from '@event-infra/testing';
-import { PRODUCTION_NODE_OPTIONS, spawnChild } from '../lib/child';
+import { productionEnv, spawnChild } from '../lib/child';
 import { prefillEvents } from '../lib/event-drain';
 import { median } from '../lib/stats';
 
@@ -46,7 +46,7 @@ interface Report {
 async function bareDrain(env: Record<string, string>): Promise<Report> {
   const child = spawn(process.execPath, [...(process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'bench/tools/bare-buffer-reader.mjs'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS, ...env },
+    env: { PATH: process.env.PATH ?? '', ...productionEnv(), ...env },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';
