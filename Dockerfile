@@ -47,7 +47,7 @@ ENV NODE_ENV=production
 ENV NODE_OPTIONS=--max-semi-space-size=2
 # glibc malloc: blocks of 128 KB and more mapped on their own and returned when freed, instead
 # of a threshold that rises with each such block freed and keeps later ones resident (README
-# "Memory, compiled", malloc: the event processor 4-6 MB less idle and at peak). Remove the line
+# "Event processor peak", twelfth pass: the event processor 3-6 MB less at peak). Remove the line
 # for glibc's own; never set it empty (glibc may read an empty value as 0: every block mapped).
 ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app

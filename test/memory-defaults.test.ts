@@ -7,7 +7,7 @@
  * compose `command` of each event processor, in local mode (EVENT_PROCESSOR_NODE_FLAGS) and for
  * the stack bench's event processor and bare readers; and V8 applies it. And glibc malloc's
  * mmap threshold (MALLOC_MMAP_THRESHOLD_): one value in the image, in local mode and for every
- * bench child (its effect is measured by the stack bench: README "Memory, compiled", malloc).
+ * bench child (its effect is measured by the stack bench: README "Event processor peak", twelfth pass).
  */
 const GROWING_FLAG = '--heap-growing-percent=20';
 import { execFile } from 'node:child_process';

@@ -22,10 +22,10 @@ export const PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=2';
 
 /**
  * glibc malloc's mmap threshold of the image and of local mode (Dockerfile `ENV`,
- * scripts/stack.sh; README "Memory, compiled", malloc): blocks of 128 KB and more are mapped
+ * scripts/stack.sh; README "Event processor peak", twelfth pass): blocks of 128 KB and more are mapped
  * on their own and go back to the system when freed. Without it glibc raises the threshold to
- * the size of each such block freed, so that later ones come from the heap and stay resident
- * after they are freed (the event processor's start-up leaves about 5 MB so). Every child gets
+ * the size of each such block freed, so that later ones come from its heap and can stay resident
+ * after they are freed (the event processor idles 4-6 MB lower with it). Every child gets
  * it, services and bare children alike; `BENCH_CHILD_MALLOC_MMAP_THRESHOLD` replaces it
  * (empty: unset, glibc's own dynamic threshold).
  */
