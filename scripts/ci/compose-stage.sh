@@ -167,6 +167,15 @@ docker top "$(compose ps -q redis)" | grep -qe requirepass -e change-me && die "
 docker inspect "$(compose ps -q redis)" | grep -qF "$(grep '^REDIS_PASSWORD=' "$ENV_FILE" | cut -d= -f2-)" \
   && die "the Redis password shows in docker inspect"
 say "Redis passwords: not in argv, not in docker inspect"
+# The image's malloc threshold (Dockerfile ENV, README "Event processor peak", twelfth pass)
+# reaches each service's node process (PID 1 is tini; node is its child).
+want=$(sed -n 's/^ENV \(MALLOC_MMAP_THRESHOLD_=[0-9]*\)$/\1/p' "$ROOT/Dockerfile")
+[ -n "$want" ] || die "the Dockerfile sets no MALLOC_MMAP_THRESHOLD_"
+for service in queue-processor event-processor dlq-processor; do
+  node_pid=$(pgrep -P "$(docker inspect -f '{{.State.Pid}}' "$(compose ps -q "$service")")" -x node) || die "no node process in $service"
+  tr '\0' '\n' <"/proc/$node_pid/environ" | grep -qx "$want" || die "$service's node process runs without $want"
+done
+say "every service's node process runs with $want"
 
 bash "$ROOT/test-event-infrastructure.sh" --mode compose
 say "check script (--mode compose) passed"
