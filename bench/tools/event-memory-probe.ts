@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { STREAM_DEFAULTS, createEventPublisher, createLogger, type EventPublisher } from '@event-infra/shared';
 import { SAMPLE_EVENT_DATA, freePort, startRedisServer } from '@event-infra/testing';
-import { PRODUCTION_NODE_OPTIONS, compiledEntry, productionEnv } from '../lib/child';
+import { compiledEntry, productionEnv } from '../lib/child';
 import { pollUntil } from '../lib/stats';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,9 +40,10 @@ async function start(name: string, entry: string, childEnv: Record<string, strin
   const samples = join(OUT, `${name}.jsonl`);
   const stdout = openSync(join(OUT, `${name}.out`), 'w');
   const flags = (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const production = productionEnv();
   const child = spawn(process.execPath, [...flags, '--conditions=evinfra-dist', compiledEntry(entry)], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...productionEnv(), NODE_OPTIONS: `${process.env.BENCH_CHILD_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS} --import=${SAMPLER}`, HEAP_SAMPLE_FILE: samples, ...childEnv },
+    env: { PATH: process.env.PATH ?? '', ...production, NODE_OPTIONS: `${production.NODE_OPTIONS} --import=${SAMPLER}`, HEAP_SAMPLE_FILE: samples, ...childEnv },
     stdio: ['ignore', stdout, 'inherit'],
   });
   await pollUntil(async () => {
