@@ -40,7 +40,7 @@ RUN npm run build && npm prune --omit=dev --ignore-scripts \
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
-# V8 young generation of 2 MB per semi-space instead of 16 (README "Memory, compiled"): some
+# V8 young generation of 2 MB per semi-space instead of 16 (docs/benchmarks/memory.md, "Memory, compiled"): some
 # 10 MB less RSS idle and 25-40 MB less at peak per service, throughput within the noise.
 # Override with `-e NODE_OPTIONS=...` (empty: V8's default). scripts/stack.sh and the stack
 # benchmark's children use the same value.

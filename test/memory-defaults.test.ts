@@ -1,5 +1,5 @@
 /**
- * The production V8 settings (issue #12, README "Memory, compiled" and "Event processor peak"):
+ * The production V8 settings (issue #12, docs/benchmarks/memory.md, "Memory, compiled" and "Event processor peak"):
  * one NODE_OPTIONS value in the image, in local mode and for every child of the stack
  * benchmark, and one that node accepts in NODE_OPTIONS (node refuses to start on a V8 flag it
  * does not allow there). And the event processor's own command-line flag,
@@ -7,7 +7,7 @@
  * compose `command` of each event processor, in local mode (EVENT_PROCESSOR_NODE_FLAGS) and for
  * the stack bench's event processor and bare readers; and V8 applies it. And glibc malloc's
  * mmap threshold (MALLOC_MMAP_THRESHOLD_): one value in the image, in local mode and for every
- * bench child (its effect is measured by the stack bench: README "Event processor peak", twelfth pass).
+ * bench child (its effect is measured by the stack bench: docs/benchmarks/memory.md, "Event processor peak", twelfth pass).
  */
 const GROWING_FLAG = '--heap-growing-percent=20';
 import { execFile } from 'node:child_process';

@@ -5,7 +5,7 @@
  * line naming it), which an unresolved import (ERR_MODULE_NOT_FOUND) would never reach.
  * The import fixer fails the build on a relative import that matches no emitted file.
  * zod reaches the compiled services as one bundled file (scripts/build/vendor.mjs, pointed at by
- * fix-dist-imports --vendor; README "Event processor peak", tenth pass): with a hook that
+ * fix-dist-imports --vendor; docs/benchmarks/memory.md, "Event processor peak", tenth pass): with a hook that
  * refuses its package files (imported or required), each service still reaches its
  * configuration check, and the bundle answers as the package does.
  */

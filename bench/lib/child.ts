@@ -22,7 +22,7 @@ export const PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=2';
 
 /**
  * glibc malloc's mmap threshold of the image and of local mode (Dockerfile `ENV`,
- * scripts/stack.sh; README "Event processor peak", twelfth pass): blocks of 128 KB and more are mapped
+ * scripts/stack.sh; docs/benchmarks/memory.md, "Event processor peak", twelfth pass): blocks of 128 KB and more are mapped
  * on their own and go back to the system when freed. Without it glibc raises the threshold to
  * the size of each such block freed, so that later ones come from its heap and can stay resident
  * after they are freed (the event processor idles 4-6 MB lower with it). Every child gets

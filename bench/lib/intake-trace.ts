@@ -2,7 +2,7 @@
  * What the HTTP intake (`POST /events`, `POST /jobs/...`) gives what it creates with tracing off:
  * `traceRequest` itself, the routes' helper, on a request with these headers (tracing off it
  * reads only the headers: no response is touched), so the benchmarks' entries follow the
- * product if it changes (README "Cost", "Tracing off mints nothing").
+ * product if it changes (docs/benchmarks/timeline-cost.md, "Tracing off mints nothing").
  */
 import { traceRequest, type EventInput, type TraceContext } from '@event-infra/shared';
 

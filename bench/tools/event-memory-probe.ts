@@ -1,5 +1,5 @@
 /**
- * Event processor memory probe (issue 12, README "Event processor peak"): the stack bench's
+ * Event processor memory probe (issue 12, docs/benchmarks/memory.md, "Event processor peak"): the stack bench's
  * event work on the event processor and the bare reader only, each child run as the stack
  * suite runs it (compiled, production's NODE_OPTIONS plus BENCH_CHILD_NODE_FLAGS) and given
  * `--import bench/tools/heap-sampler.mjs`, which writes its VmRSS/VmHWM and V8 heap spaces

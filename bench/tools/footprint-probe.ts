@@ -1,5 +1,5 @@
 /**
- * Start-up footprint probe (issue 12, README "Module footprint"): starts each compiled service
+ * Start-up footprint probe (issue 12, docs/benchmarks/memory.md, "Module footprint"): starts each compiled service
  * (`node --conditions=evinfra-dist <workspace>/dist/main.js`, production's environment, the
  * stack bench's env) of one or more checkouts side by side, each checkout on its own three
  * redis-servers, and reads `/proc/<pid>/status` of every service: VmHWM 4 s after it answered

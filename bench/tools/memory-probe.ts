@@ -1,5 +1,5 @@
 /**
- * Memory/CPU probe for issue #12 (README "Memory work"): starts the stack benchmark's children
+ * Memory/CPU probe for issue #12 (docs/benchmarks/memory.md, "Memory work"): starts the stack benchmark's children
  * (services and bare children, compiled, with BENCH_CHILD_NODE_OPTIONS / BENCH_CHILD_NODE_FLAGS
  * as the stack suite gives them), waits PROBE_IDLE_SEC (10), then per phase reads the child's
  * CPU time (utime + stime from /proc/<pid>/stat): intake (PROBE_BULKS x 1,000-job bulk

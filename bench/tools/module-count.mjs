@@ -1,5 +1,5 @@
 /**
- * What importing one module costs at start (issue 12, README "Module footprint"): the module
+ * What importing one module costs at start (issue 12, docs/benchmarks/memory.md, "Module footprint"): the module
  * files it loads, by package, with their source size (needs `--import ./bench/tools/module-loads.mjs`),
  * and the live heap after two full collections with VmRSS/VmHWM then (needs `--expose-gc`;
  * measure it without the hook, whose loader thread is not in these figures but adds to RSS). Several entries: imported

@@ -1,5 +1,5 @@
 /**
- * What a process promotes (issue 12, README "Event processor peak", seventh pass):
+ * What a process promotes (issue 12, docs/benchmarks/memory.md, "Event processor peak", seventh pass):
  * `node --import ./bench/tools/promotion-profiler.mjs …` runs V8's sampling heap profiler
  * keeping the objects collected by full collections but not those collected by scavenges,
  * i.e. what outlived the young generation and died in the old one (plus the live heap). On

@@ -1,6 +1,6 @@
 /**
  * Issue #15, "tracing off costs under 2 %": what a `traceparent` costs the event drain with
- * tracing off, split into the stack's code and the wire (README "Cost", "Tracing."). Two
+ * tracing off, split into the stack's code and the wire (docs/benchmarks/timeline-cost.md, "Tracing."). Two
  * streams of PROBE_EVENTS (100,000) `workspace.created` events on a streams Redis of their own,
  * identical but for a `traceparent` on every event of one (55 bytes, one more field pair per
  * entry). PROBE_PAIRS (4) rounds, the order of `untraced` and `off` reversed every other round,

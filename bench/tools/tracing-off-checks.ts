@@ -1,6 +1,6 @@
 /**
  * Issue #15, "tracing off costs under 2 %": what the stack's own tracing-off code still costs
- * per event once nothing is minted (README "Cost", "Tracing."). A microbenchmark in one process,
+ * per event once nothing is minted (docs/benchmarks/timeline-cost.md, "Tracing."). A microbenchmark in one process,
  * no Redis, PROBE_ROUNDS (9) rounds of PROBE_CALLS (1,000,000) calls each, the median round:
  *   - `intake, no caller context`: `traceRequest` with tracing off on a request without trace
  *     headers (what `POST /events` and `POST /jobs/...` now run per request: two header reads,

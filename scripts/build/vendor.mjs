@@ -1,4 +1,4 @@
-// After tsc (issue 12, memory; README "Event processor peak", tenth pass): the compiled services
+// After tsc (issue 12, memory; docs/benchmarks/memory.md, "Event processor peak", tenth pass): the compiled services
 // load zod from one minified file instead of its ~100 package files. esbuild bundles each entry
 // of BUNDLES into packages/shared/dist/vendor/<name>.js (ESM, minified, `charset: ascii` so
 // that V8 keeps the source one byte per character); fix-dist-imports (`--vendor`) then points

@@ -167,7 +167,7 @@ docker top "$(compose ps -q redis)" | grep -qe requirepass -e change-me && die "
 docker inspect "$(compose ps -q redis)" | grep -qF "$(grep '^REDIS_PASSWORD=' "$ENV_FILE" | cut -d= -f2-)" \
   && die "the Redis password shows in docker inspect"
 say "Redis passwords: not in argv, not in docker inspect"
-# The image's malloc threshold (Dockerfile ENV, README "Event processor peak", twelfth pass)
+# The image's malloc threshold (Dockerfile ENV, docs/benchmarks/memory.md, "Event processor peak", twelfth pass)
 # reaches each service's node process (PID 1 is tini; node is its child).
 want=$(sed -n 's/^ENV \(MALLOC_MMAP_THRESHOLD_=[0-9]*\)$/\1/p' "$ROOT/Dockerfile")
 [ -n "$want" ] || die "the Dockerfile sets no MALLOC_MMAP_THRESHOLD_"

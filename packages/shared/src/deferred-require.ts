@@ -1,6 +1,6 @@
 /**
  * A CommonJS dependency of a dependency, loaded on first use instead of at start (issue 12,
- * memory; README "Module footprint"). Some libraries require a module at load that they only
+ * memory; docs/benchmarks/memory.md, "Module footprint"). Some libraries require a module at load that they only
  * use in a feature this project does not use: BullMQ's job-scheduler file (required by its
  * `Queue` and `Worker`) requires `cron-parser`, with luxon ~1 MB of live heap, for cron
  * patterns of job schedulers; prom-client's default process-CPU metric requires

@@ -1,7 +1,7 @@
 /**
  * The recorder joins steps of one correlation that come one after the other (a job's start and
  * its end) into one entry of its script call: what is stored and read back is the same as for
- * the same steps sent as entries of their own (README "Cost").
+ * the same steps sent as entries of their own (docs/benchmarks/timeline-cost.md).
  */
 import { describe, expect, it } from 'vitest';
 import {

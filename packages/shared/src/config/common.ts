@@ -69,7 +69,7 @@ export const commonEnvShape = {
   /** Maximum accepted JSON body, e.g. `1mb`, `512kb`. */
   HTTP_BODY_LIMIT: byteSize.default('1mb'),
   /**
-   * Request body bytes one process holds at most at once, e.g. `8mb` (README "Memory work"): a
+   * Request body bytes one process holds at most at once, e.g. `8mb` (docs/benchmarks/memory.md, "Memory work"): a
    * request past it is answered 503 with `Retry-After: 1` before its body is read.
    */
   HTTP_BODY_MAX_IN_FLIGHT: byteSize.default('8mb'),

@@ -17,7 +17,7 @@ export interface BodyBudgetOptions {
 }
 
 /**
- * Bounds the request body bytes in flight per process (README "Memory work"): a request with a
+ * Bounds the request body bytes in flight per process (docs/benchmarks/memory.md, "Memory work"): a request with a
  * body reserves its `Content-Length` (a chunked one the whole body limit, its worst case) from
  * when it arrives until its response is closed, because the parsed body lives that long. A
  * request that would take the total past `maxBytesInFlight` is answered 503 `unavailable` with

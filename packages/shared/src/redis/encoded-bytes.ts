@@ -20,7 +20,7 @@ function decimalDigits(value: number): number {
 
 /**
  * String arguments of one command written as RESP bulk strings straight into a Buffer while a
- * hot path collects them (the timeline's steps, README "Cost"): an argument is one UTF-8 write
+ * hot path collects them (the timeline's steps, docs/benchmarks/timeline-cost.md): an argument is one UTF-8 write
  * into the Buffer with its length header written around it (`add`, `addPair`), or written in
  * pieces (`beginArg` … `endArg`: text, bytes made once, integers as digits, JSON strings), or
  * copied pre-encoded (`addEncoded`). No string is kept per argument and none is joined later,
@@ -159,7 +159,7 @@ export class EncodedBytes {
    * Appends `value` as `String(value)` writes it (digits written here for a non-negative safe
    * integer). In int32 arithmetic only: a time in ms (13 digits) is written as its high digits
    * and its last nine, since `%` and division on a double past 2^31 are float operations (`%`
-   * a call to fmod), which made this a third of a job step's cost (README "Cost").
+   * a call to fmod), which made this a third of a job step's cost (docs/benchmarks/timeline-cost.md).
    */
   pieceNumber(value: number): void {
     if (!Number.isSafeInteger(value) || value < 0) return this.piece(String(value));

@@ -16,7 +16,7 @@ const PLAIN_KEY = /^(?![0-9])[A-Za-z0-9_]+$/;
  * `{attempt, maxAttempts}`, `job.completed`: `{attempt, durationMs}`), for one queue and one
  * recorder: what is the same for every job made into bytes once (`["<kind>","job:<queue>:`,
  * `,"<service>",{"<first key>":`, `,"<second key>":`), so that a step costs its job id, its
- * cause, its time and two numbers written between them (README "Cost": the job drain's
+ * cause, its time and two numbers written between them (docs/benchmarks/timeline-cost.md: the job drain's
  * steps). The bytes are those `encodeStep` writes for `input(…)`'s step (a seeded test checks
  * it); `TimelineRecorder.recordJobStep` falls back to the plain path when they would not be
  * (a queue name that JSON escapes, a value that is not a number).

@@ -194,7 +194,7 @@ export class TimelineRecorder {
   /**
    * Buffers the step `form.input(jobId, cause, first, second, atMs)` of `correlationId`, as
    * `record` would (the same stored bytes), written from the form's bytes made once: no step
-   * or detail object, no subject string (the job drain's two steps per job, README "Cost").
+   * or detail object, no subject string (the job drain's two steps per job, docs/benchmarks/timeline-cost.md).
    */
   recordJobStep(correlationId: string, form: JobStepForm, jobId: string, cause: string | undefined, first: number, second: number, atMs?: number): void {
     if (!form.fits(first, second)) return this.record(correlationId, form.input(jobId, cause, first, second, atMs));
